@@ -1,0 +1,119 @@
+# cnnc - a compiler from declarative CNN model files to specialized C.
+#
+#   make            build build/cnnc, the runtime and the plotting library
+#   make demo       build, fetch MNIST, train the seed model, evaluate, plot
+#   make test       the test suite (a few minutes); make test-full for the slow tests
+#
+# CC, CFLAGS and LDFLAGS may be set on the command line; warnings and include paths are kept
+# apart from CFLAGS so that `make CFLAGS='-O1 -g -fsanitize=address,undefined'` still works.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+BUILD   ?= build
+FLEX    ?= flex
+BISON   ?= bison
+
+WARN     = -Wall -Wextra -Werror
+CPPFLAGS_CNNC = -Icompiler -I$(BUILD)/compiler -Iruntime -D_POSIX_C_SOURCE=200809L
+ALL_CFLAGS = -std=c11 $(WARN) $(CPPFLAGS_CNNC) $(CFLAGS)
+
+# Debian packages the core build needs; mk/deps.sh installs the missing ones.
+DEPS_CORE = flex bison libyaml-dev zlib1g-dev libpng-dev libplplot-dev plplot-driver-cairo
+
+.PHONY: all deps test test-full demo data clean bench bench-peers fuzz
+all: $(BUILD)/cnnc $(BUILD)/libcnnrt.a
+
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: mk/deps.sh
+	@mkdir -p $(BUILD)
+	@sh mk/deps.sh $(DEPS_CORE)
+	@touch $@
+
+# ---------------------------------------------------------------- the compiler
+COMPILER_SRC = $(wildcard compiler/*.c compiler/layers/*.c)
+COMPILER_GEN = $(BUILD)/compiler/lexer.c $(BUILD)/compiler/parser.c
+COMPILER_OBJ = $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(COMPILER_GEN:.c=.o)
+COMPILER_HDR = $(wildcard compiler/*.h compiler/layers/*.h) $(BUILD)/compiler/parser.h
+
+$(BUILD)/compiler/parser.c $(BUILD)/compiler/parser.h: compiler/parser.y $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(BISON) -Wall -Werror --defines=$(BUILD)/compiler/parser.h -o $(BUILD)/compiler/parser.c $<
+
+$(BUILD)/compiler/lexer.c $(BUILD)/compiler/lexer.h: compiler/lexer.l $(BUILD)/compiler/parser.h
+	@mkdir -p $(dir $@)
+	$(FLEX) --header-file=$(BUILD)/compiler/lexer.h -o $(BUILD)/compiler/lexer.c $<
+
+# Generated scanners and parsers trip a few warnings that are not ours to fix.
+$(BUILD)/compiler/lexer.o $(BUILD)/compiler/parser.o: ALL_CFLAGS += -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
+
+$(BUILD)/compiler/%.o: $(BUILD)/compiler/%.c $(COMPILER_HDR) $(BUILD)/compiler/lexer.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/compiler/%.o: compiler/%.c $(COMPILER_HDR) $(BUILD)/compiler/lexer.h runtime/cnn_model.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cnnc: $(COMPILER_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(COMPILER_OBJ) -lyaml -lm
+
+# ---------------------------------------------------------------- the runtime (libc, libm, zlib)
+RUNTIME_SRC = $(wildcard runtime/*.c)
+RUNTIME_OBJ = $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_HDR = $(wildcard runtime/*.h)
+
+$(BUILD)/runtime/%.o: runtime/%.c $(RUNTIME_HDR) $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcnnrt.a: $(RUNTIME_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# ---------------------------------------------------------------- the program's front (libpng allowed)
+# runtime/app: the command line of a built model (train, eval, predict) and image readers that
+# need libpng. Linked into the programs `cnnc build` makes; not part of libcnnrt.a.
+APP_SRC = $(wildcard runtime/app/*.c)
+APP_OBJ = $(APP_SRC:%.c=$(BUILD)/%.o)
+APP_HDR = $(wildcard runtime/app/*.h)
+
+$(BUILD)/runtime/app/%.o: runtime/app/%.c $(APP_HDR) $(RUNTIME_HDR) $(PLOT_HDR) $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime/plot -c -o $@ $<
+
+$(BUILD)/libcnnapp.a: $(APP_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# ---------------------------------------------------------------- plotting (PLplot, libpng), outside the runtime
+PLOT_SRC = $(wildcard runtime/plot/*.c)
+PLOT_OBJ = $(PLOT_SRC:%.c=$(BUILD)/%.o)
+PLOT_HDR = $(wildcard runtime/plot/*.h)
+
+$(BUILD)/runtime/plot/%.o: runtime/plot/%.c $(PLOT_HDR) $(RUNTIME_HDR) $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I/usr/include/plplot -c -o $@ $<
+
+$(BUILD)/libcnnplot.a: $(PLOT_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# ---------------------------------------------------------------- data, demo
+DATA_MIRROR ?= https://storage.googleapis.com/cvdf-datasets/mnist
+DATA_DIR    ?= $(BUILD)/data/mnist
+
+data: $(DATA_DIR)/.verified
+$(DATA_DIR)/.verified: mk/fetch-data.sh mk/mnist.sha256
+	sh mk/fetch-data.sh "$(DATA_MIRROR)" $(DATA_DIR)
+
+-include mk/demo.mk
+
+# ---------------------------------------------------------------- tests
+test: all
+	@BUILD=$(BUILD) sh tests/run.sh
+
+test-full: all
+	@BUILD=$(BUILD) CNNC_TEST_FULL=1 sh tests/run.sh
+
+clean:
+	rm -rf $(BUILD)

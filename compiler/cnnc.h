@@ -1,0 +1,295 @@
+/*
+ * cnnc.h - the one header of the compiler, and its table of contents.
+ *
+ * The pipeline:  lexer.l + parser.y  (.cnn)  ─┐
+ *                yaml_reader.c       (.yaml) ─┴─> Ast ──check.c──> Model (IR) ──emit_*.c──> C
+ *
+ * Everything a user can get wrong is found by check.c at a located position;
+ * emitters read a fully resolved Model and never report user errors.
+ */
+#ifndef CNNC_H
+#define CNNC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CNNC_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ util.c */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grows a dynamic array *pp of *cap elements of `size` bytes so that index `need` fits. */
+void grow_array(void **pp, int *cap, int need, size_t size);
+/* Reads a whole file; NULL (and errno set) on failure. Adds a NUL after the data. */
+char *read_file(const char *path, size_t *len);
+/* Levenshtein distance, capped: used for "did you mean". */
+int edit_distance(const char *a, const char *b);
+/* Best candidate within a small distance of `word`, or NULL. `cands` ends with NULL. */
+const char *did_you_mean(const char *word, const char *const *cands);
+bool is_c_keyword(const char *s);
+
+/* Internal compiler bugs, never user errors: names cnnc's own file and line. */
+#define unreachable() cnnc_internal_error(__FILE__, __LINE__)
+_Noreturn void cnnc_internal_error(const char *file, int line);
+
+/* ------------------------------------------------------------------ diag.c */
+
+/* A place in a model file. `len` is the width of the token, for the ~~~ underline. */
+typedef struct Loc {
+    const char *file;
+    int line, col; /* 1-based; line 0 means "the file as a whole" */
+    int len;
+} Loc;
+
+/* Registers a file's text so that diagnostics can show its lines. The text is not copied. */
+void diag_add_source(const char *file, const char *text, size_t len);
+/* `FILE:LINE:COL: error: ...`, the source line and a caret. Counts the error. */
+void error_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void note_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error not tied to a model file (bad option, unreadable file): `cnnc: error: ...`. */
+void error_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int diag_error_count(void);
+void diag_reset(void);
+/* Stop reporting after this many errors (a binary file would otherwise print thousands). */
+#define DIAG_MAX_ERRORS 50
+
+/* ------------------------------------------------------------------ ast.c */
+
+/* The AST is what the two front ends share: values as written, nothing resolved. */
+typedef enum ValueKind {
+    VAL_INT,    /* 32 */
+    VAL_REAL,   /* 0.001, 1e-3 */
+    VAL_SHAPE,  /* 28x28x1, 3x3 (YAML: [28, 28, 1]) */
+    VAL_IDENT,  /* relu, same, mnist */
+    VAL_STRING, /* "path" */
+    VAL_BOOL,   /* true, false */
+    VAL_CALL,   /* adam(learning_rate=0.001), split(0.1), idx("a", "b", "c", "d") */
+} ValueKind;
+
+#define MAX_SHAPE_DIMS 4
+
+typedef struct Arg Arg;
+
+typedef struct Value {
+    ValueKind kind;
+    Loc loc;
+    long long i;               /* VAL_INT, VAL_BOOL */
+    double r;                  /* VAL_REAL (and VAL_INT, converted) */
+    int ndims;                 /* VAL_SHAPE */
+    long long dims[MAX_SHAPE_DIMS];
+    char *s;                   /* VAL_IDENT, VAL_STRING, VAL_CALL (the callee) */
+    Arg *items;                /* VAL_CALL */
+    int nitems;
+} Value;
+
+/* `name=value`, or a bare value inside a call (name == NULL). */
+struct Arg {
+    char *name;
+    Loc name_loc;
+    Value value;
+};
+
+typedef struct AstLayer {
+    char *kind;
+    Loc loc; /* of the kind token */
+    Arg *args;
+    int nargs;
+} AstLayer;
+
+typedef struct AstSetting {
+    char *name;
+    Loc loc;
+    Value value;
+} AstSetting;
+
+typedef struct Ast {
+    const char *file;
+    bool has_model;
+    char *model_name;
+    Loc model_loc; /* of the name */
+    bool has_input;
+    Value input;   /* VAL_SHAPE */
+    AstLayer *layers;
+    int nlayers, layers_cap;
+    bool has_train;
+    Loc train_loc;
+    AstSetting *settings;
+    int nsettings, settings_cap;
+} Ast;
+
+Ast *ast_new(const char *file);
+void ast_free(Ast *ast);
+AstLayer *ast_add_layer(Ast *ast, char *kind, Loc loc);
+void ast_layer_add_arg(AstLayer *layer, Arg arg);
+void ast_add_setting(Ast *ast, char *name, Loc loc, Value value);
+void value_call_add_item(Value *call, Arg item);
+void value_free(Value *v);
+/* Prints an AST as S-expressions; used by tests to compare the two front ends. */
+void ast_dump(const Ast *ast, FILE *out);
+
+/* ------------------------------------------------------------------ parse.c (lexer.l, parser.y) */
+
+/* Parses a .cnn file. Returns NULL only when the file cannot be read; syntax errors are
+ * reported through diag and leave a partial AST (check diag_error_count()). */
+Ast *parse_cnn_file(const char *path);
+Ast *parse_cnn_text(const char *file, const char *text, size_t len);
+
+/* ------------------------------------------------------------------ yaml_reader.c */
+
+Ast *parse_yaml_file(const char *path);
+Ast *parse_yaml_text(const char *file, const char *text, size_t len);
+
+/* Chooses the front end from the extension (.yaml/.yml, else .cnn). */
+Ast *parse_model_file(const char *path);
+
+/* ------------------------------------------------------------------ check.c: the IR */
+
+typedef enum LayerKind {
+    LAYER_CONV2D,
+    LAYER_MAXPOOL2D,
+    LAYER_AVGPOOL2D,
+    LAYER_FLATTEN,
+    LAYER_DENSE,
+    LAYER_DROPOUT,
+    LAYER_RELU,
+    LAYER_SIGMOID,
+    LAYER_TANH,
+    LAYER_SOFTMAX,
+    LAYER_KIND_COUNT
+} LayerKind;
+
+typedef enum Activation { ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_SOFTMAX } Activation;
+typedef enum Padding { PAD_VALID, PAD_SAME } Padding;
+
+/* An activation shape per image: rank 3 is H x W x C (channels last), rank 1 is N (h = w = 1). */
+typedef struct Shape {
+    int rank;
+    int h, w, c;
+} Shape;
+
+long long shape_size(Shape s);
+
+typedef struct ConvAttrs {
+    int filters, kh, kw, sh, sw;
+    Padding padding;
+    int pad_top, pad_bottom, pad_left, pad_right; /* resolved, zero for valid */
+    Activation act;
+    bool use_bias;
+} ConvAttrs;
+
+typedef struct PoolAttrs { /* maxpool2d and avgpool2d */
+    int ph, pw, sh, sw;
+    Padding padding;
+    int pad_top, pad_bottom, pad_left, pad_right;
+} PoolAttrs;
+
+typedef struct DenseAttrs {
+    int units;
+    Activation act;
+    bool use_bias;
+} DenseAttrs;
+
+typedef struct DropoutAttrs {
+    double rate;
+    bool has_seed;
+    long long seed;
+} DropoutAttrs;
+
+typedef struct Layer {
+    LayerKind kind;
+    char *name;     /* given with name=, or <kind>_<n> */
+    Loc loc;        /* of the kind token in the model file */
+    Shape in, out;  /* per image */
+    union {
+        ConvAttrs conv;
+        PoolAttrs pool;
+        DenseAttrs dense;
+        DropoutAttrs dropout;
+    } u;
+    long long params;     /* trainable floats: kernel + bias */
+    long long kernel_size, bias_size; /* floats of each tensor (bias_size 0 without bias) */
+    long long macs;       /* multiply-accumulates of the forward pass, per image */
+    long long aux_size;   /* floats per image the forward keeps for backward (max-pool argmax, dropout mask) */
+} Layer;
+
+typedef enum DatasetKind { DATASET_MNIST, DATASET_FASHION_MNIST, DATASET_IDX } DatasetKind;
+typedef enum LossKind { LOSS_SPARSE_XENT, LOSS_MSE } LossKind;
+typedef enum OptimizerKind { OPT_SGD, OPT_ADAM } OptimizerKind;
+typedef enum ValidationKind { VALID_TEST, VALID_SPLIT, VALID_NONE } ValidationKind;
+typedef enum InitKind { INIT_GLOROT_UNIFORM, INIT_HE_NORMAL, INIT_HE_UNIFORM } InitKind;
+
+typedef struct TrainConfig {
+    DatasetKind dataset;
+    char *idx_paths[4]; /* DATASET_IDX: train images, train labels, test images, test labels */
+    LossKind loss;
+    OptimizerKind optimizer;
+    double learning_rate;
+    double momentum;    /* sgd */
+    bool nesterov;      /* sgd */
+    double beta_1, beta_2, epsilon; /* adam */
+    int epochs;
+    int batch_size;
+    ValidationKind validation;
+    double split;       /* VALID_SPLIT */
+    long long seed;
+    bool shuffle;
+    InitKind init;
+} TrainConfig;
+
+/* Memory of a build, in bytes, as `cnnc summary` reports and the generated code allocates. */
+typedef struct MemoryPlan {
+    long long params;        /* 4 * total params */
+    long long activations;   /* 4 * batch * (input + every layer's output) */
+    long long aux;           /* 4 * batch * every layer's aux_size */
+    long long act_grads;     /* 4 * batch * every layer's output (the gradient flowing back) */
+    long long param_grads;   /* 4 * total params */
+    long long optimizer;     /* adam: 8 * params; sgd with momentum: 4 * params; plain sgd: 0 */
+    long long training_total;
+    long long infer_scratch; /* 4 * 2 * max(input, every output): two ping-pong buffers */
+    long long infer_total;   /* params + infer_scratch */
+} MemoryPlan;
+
+typedef struct Model {
+    char *name;
+    const char *source_file;
+    Shape input;
+    Layer *layers;
+    int nlayers;
+    TrainConfig train;
+    int classes;           /* 10 for MNIST and Fashion-MNIST */
+    long long total_params;
+    long long total_macs;  /* forward, per image */
+    MemoryPlan mem;
+} Model;
+
+/* Resolves and checks an AST. Reports every user error through diag; returns NULL if any. */
+Model *check_model(const Ast *ast);
+void model_free(Model *m);
+
+const char *layer_kind_name(LayerKind k);     /* "conv2d" */
+const char *activation_name(Activation a);    /* "relu" */
+const char *padding_name(Padding p);          /* "valid" */
+
+/* ------------------------------------------------------------------ summary.c */
+
+typedef enum SummaryFormat { SUMMARY_TABLE, SUMMARY_YAML, SUMMARY_JSON } SummaryFormat;
+int print_summary(const Model *m, SummaryFormat fmt, FILE *out);
+
+/* ------------------------------------------------------------------ emit*.c */
+
+/* Writes DIR/<name>.h and DIR/<name>.c. Returns 0, or -1 after reporting an I/O error;
+ * on failure nothing is left under the final names. */
+int emit_model(const Model *m, const char *dir);
+
+/* ------------------------------------------------------------------ driver.c */
+
+int cnnc_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * cnn_model.h - the interface between a model that cnnc generated and the runtime.
+ *
+ * The generated <name>.c defines one `const cnn_model <name>_model`; the runtime's trainer,
+ * evaluator, checkpoint code and benchmark take it and know nothing else about the network.
+ * Plain C99, no dependencies, so that generated code compiles with -std=c99 -pedantic.
+ *
+ * Memory layout shared by both sides:
+ * - params, grads and each optimizer moment are flat float arrays of num_params, holding the
+ *   tensors in model order (each layer's kernel, then its bias), at tensors[i].offset.
+ *   A conv2d kernel is [KH][KW][CIN][COUT] and a dense kernel [IN][OUT], as in Keras.
+ * - a workspace is workspace_floats floats, private to one thread, that holds one batch's
+ *   activations, what backward needs from forward, and the gradients flowing back.
+ * - inputs are float [n][H][W][C], pixels already scaled to [0, 1].
+ */
+#ifndef CNN_MODEL_H
+#define CNN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CNN_MAX_DIMS 4
+
+typedef struct cnn_tensor {
+    const char *name;   /* "conv2d_1.kernel", the checkpoint name */
+    int ndim;
+    int shape[CNN_MAX_DIMS];
+    size_t offset;      /* in floats, into params / grads / moments */
+    size_t count;       /* floats */
+    int fan_in, fan_out; /* for initialisation: conv KH*KW*CIN and KH*KW*COUT, dense IN and OUT */
+    int is_bias;
+} cnn_tensor;
+
+enum cnn_dataset { CNN_DATASET_MNIST, CNN_DATASET_FASHION_MNIST, CNN_DATASET_IDX };
+enum cnn_loss { CNN_LOSS_SPARSE_XENT, CNN_LOSS_MSE };
+enum cnn_optimizer { CNN_OPT_SGD, CNN_OPT_ADAM };
+enum cnn_validation { CNN_VALID_TEST, CNN_VALID_SPLIT, CNN_VALID_NONE };
+enum cnn_init { CNN_INIT_GLOROT_UNIFORM, CNN_INIT_HE_NORMAL, CNN_INIT_HE_UNIFORM };
+
+/* The model file's train block, resolved. */
+typedef struct cnn_train_config {
+    int dataset;                 /* enum cnn_dataset */
+    const char *idx_paths[4];    /* CNN_DATASET_IDX: train images, train labels, test images, test labels */
+    int loss;                    /* enum cnn_loss */
+    int optimizer;               /* enum cnn_optimizer */
+    double learning_rate, momentum, beta_1, beta_2, epsilon;
+    int nesterov;
+    int epochs;
+    int validation;              /* enum cnn_validation */
+    double split;
+    long long seed;
+    int shuffle;
+    int init;                    /* enum cnn_init */
+} cnn_train_config;
+
+typedef struct cnn_model {
+    const char *name;            /* "mnist_cnn" */
+    const char *cnnc_version;
+    int batch;                   /* compiled batch size: forward/backward take n <= batch */
+    int in_h, in_w, in_c;
+    int classes;                 /* outputs per image */
+    size_t in_size;              /* in_h * in_w * in_c */
+    size_t num_params;
+    int num_tensors;
+    const cnn_tensor *tensors;
+    size_t workspace_floats;     /* per thread */
+    cnn_train_config train;
+
+    /* Forward pass over n <= batch images. `training` enables dropout; the dropout mask of
+     * image b is a pure function of (dropout_key, first + b), so that results do not depend
+     * on how a batch is split across threads. */
+    void (*forward)(const float *params, float *ws, const float *x, int n, int training,
+                    uint64_t dropout_key, int first);
+    /* The [n][classes] outputs of the last forward (probabilities after a softmax). */
+    const float *(*output)(const float *ws);
+    /* After forward on the same ws: overwrites grads with scale * d(sum of the n losses)/d(params)
+     * and returns the sum of the n per-image losses (the caller divides by the batch). */
+    double (*backward)(const float *params, float *grads, float *ws, const float *x,
+                       const unsigned char *labels, int n, float scale);
+    /* One optimizer step; `step` counts from 1. m and v are unused (may be NULL) where the
+     * optimizer has no such state. */
+    void (*update)(float *params, const float *grads, float *m, float *v, long step);
+} cnn_model;
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * cnnrt.h - the runtime library (libcnnrt.a): everything a generated model needs to be
+ * trained, evaluated and used, with libc, libm, zlib and pthreads only.
+ *
+ * Error convention: a function that can fail prints one clear message to stderr naming the
+ * file and what is wrong (`cnnc: error: FILE: ...`, with a `hint:` line where one helps) and
+ * returns -1; 0 on success. Nothing here exits the process or aborts on bad input.
+ */
+#ifndef CNNRT_H
+#define CNNRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cnn_model.h"
+
+/* ------------------------------------------------------------------ util.c */
+
+/* Prints `cnnc: error: ` and the message to stderr; always returns -1 for `return rt_error(...)`. */
+int rt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *rt_malloc(size_t n);           /* reports and returns NULL when out of memory */
+void *rt_calloc(size_t n, size_t size);
+double rt_now(void);                 /* monotonic seconds */
+
+/* ------------------------------------------------------------------ rng.c */
+
+/* A small, fast, seedable generator (splitmix64 to seed, xoshiro128+ or similar to draw). */
+typedef struct cnn_rng { uint64_t s[2]; } cnn_rng;
+void cnn_rng_seed(cnn_rng *r, uint64_t seed);
+uint64_t cnn_rng_next(cnn_rng *r);
+double cnn_rng_uniform(cnn_rng *r);      /* [0, 1) */
+double cnn_rng_normal(cnn_rng *r);       /* mean 0, sd 1 */
+/* Stateless hash of (key, index) to [0, 1): dropout masks that do not depend on threads. */
+float cnn_hash_uniform(uint64_t key, uint64_t index);
+
+/* ------------------------------------------------------------------ init.c */
+
+/* Fills params as the model's `init` says (Glorot uniform, He normal or uniform), biases zero. */
+void cnn_init_params(const cnn_model *m, float *params, uint64_t seed);
+
+/* ------------------------------------------------------------------ idx.c */
+
+/* A labelled image set, kept as bytes (scaled to [0, 1] on the fly, batch by batch). */
+typedef struct cnn_dataset {
+    int n;                  /* images */
+    int h, w;               /* pixels */
+    unsigned char *images;  /* n * h * w */
+    unsigned char *labels;  /* n */
+} cnn_dataset;
+
+/* Reads an IDX file, gzipped or not (told by its content, not its name). Every header field
+ * is checked against the file's real size; `want_magic` is 0x803 for images, 0x801 labels. */
+int cnn_idx_read_images(const char *path, unsigned char **pixels, int *n, int *h, int *w);
+int cnn_idx_read_labels(const char *path, unsigned char **labels, int *n);
+/* Both files of a set; checks that the counts agree and every label is < classes. */
+int cnn_dataset_load(const char *images, const char *labels, int classes, cnn_dataset *out);
+void cnn_dataset_free(cnn_dataset *d);
+
+/* ------------------------------------------------------------------ data.c */
+
+/* Finds and loads the training and test sets for a model: `data_dir` (--data) if given,
+ * else the model's dataset: mnist from $CNNC_DATA or the project's build/data/mnist,
+ * fashion_mnist from Debian's dataset-fashion-mnist, idx(...) paths as written.
+ * Checks that the images are in_h x in_w. */
+int cnn_data_load(const cnn_model *m, const char *data_dir, cnn_dataset *train, cnn_dataset *test);
+
+/* ------------------------------------------------------------------ safetensors.c */
+
+/* Writes params (and, when m_state/v_state are given, the optimizer state and step) as
+ * safetensors, atomically: a temporary file beside `path`, fsync, rename. */
+int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
+                        const float *opt_m, const float *opt_v, long step);
+/* Reads a checkpoint into params; refuses, naming the first mismatching tensor, one whose
+ * names or shapes do not fit the model. Optimizer state is read when present and asked for
+ * (opt_m/opt_v/step may be NULL). */
+int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
+                        float *opt_m, float *opt_v, long *step);
+
+/* ------------------------------------------------------------------ history.c */
+
+typedef struct cnn_history_row {
+    int epoch;
+    double loss, accuracy, val_loss, val_accuracy; /* val_* are NaN without validation */
+    double seconds;
+} cnn_history_row;
+
+/* `epoch,loss,accuracy,val_loss,val_accuracy,seconds`; empty cells where there is no validation. */
+int cnn_history_write(const char *path, const cnn_history_row *rows, int n);
+/* Reads what cnn_history_write writes; a malformed line is an error naming its line number. */
+int cnn_history_read(const char *path, cnn_history_row **rows, int *n);
+
+/* ------------------------------------------------------------------ pgm.c */
+
+/* Reads a binary (P5) or text (P2) PGM into 8-bit grey, scaled to 0..255 whatever maxval. */
+int cnn_pgm_read(const char *path, unsigned char **pixels, int *w, int *h);
+
+/* ------------------------------------------------------------------ trainer.c, threads.c, eval.c */
+
+typedef struct cnn_train_options {
+    const char *data_dir;   /* --data */
+    int epochs;             /* 0: the model's */
+    int limit;              /* --limit: first N training images, 0 = all */
+    int shuffle;            /* -1: the model's */
+    long long seed;         /* --seed, or the model's */
+    int has_seed;
+    int threads;            /* 0: every core */
+    const char *load, *save, *history, *plot;
+    int quiet;
+} cnn_train_options;
+
+typedef struct cnn_eval_result {
+    int n;
+    double loss, accuracy;
+    long confusion[64][64]; /* [true][predicted], classes <= 64 */
+} cnn_eval_result;
+
+#endif
