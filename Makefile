@@ -22,7 +22,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CPPFLAGS_CNNC) $(CFLAGS)
 DEPS_CORE = flex bison libyaml-dev zlib1g-dev libpng-dev libplplot-dev plplot-driver-cairo
 
 .PHONY: all deps test test-full demo data clean bench bench-peers fuzz
-all: $(BUILD)/cnnc $(BUILD)/libcnnrt.a
+all: $(BUILD)/cnnc $(BUILD)/libcnnrt.a $(BUILD)/libcnnapp.a $(BUILD)/libcnnplot.a
 
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: mk/deps.sh
@@ -36,11 +36,11 @@ COMPILER_GEN = $(BUILD)/compiler/lexer.c $(BUILD)/compiler/parser.c
 COMPILER_OBJ = $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(COMPILER_GEN:.c=.o)
 COMPILER_HDR = $(wildcard compiler/*.h compiler/layers/*.h) $(BUILD)/compiler/parser.h
 
-$(BUILD)/compiler/parser.c $(BUILD)/compiler/parser.h: compiler/parser.y $(BUILD)/.deps
+$(BUILD)/compiler/parser.c $(BUILD)/compiler/parser.h &: compiler/parser.y $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(BISON) -Wall -Werror --defines=$(BUILD)/compiler/parser.h -o $(BUILD)/compiler/parser.c $<
 
-$(BUILD)/compiler/lexer.c $(BUILD)/compiler/lexer.h: compiler/lexer.l $(BUILD)/compiler/parser.h
+$(BUILD)/compiler/lexer.c $(BUILD)/compiler/lexer.h &: compiler/lexer.l $(BUILD)/compiler/parser.h
 	@mkdir -p $(dir $@)
 	$(FLEX) --header-file=$(BUILD)/compiler/lexer.h -o $(BUILD)/compiler/lexer.c $<
 
@@ -54,8 +54,9 @@ $(BUILD)/compiler/%.o: compiler/%.c $(COMPILER_HDR) $(BUILD)/compiler/lexer.h ru
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/cnnc: $(COMPILER_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(COMPILER_OBJ) -lyaml -lm
+# `cnnc plot` draws with libcnnplot, which reads histories with the runtime's history.c.
+$(BUILD)/cnnc: $(COMPILER_OBJ) $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(COMPILER_OBJ) $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a -lyaml -lplplot -lz -lm
 
 # ---------------------------------------------------------------- the runtime (libc, libm, zlib)
 RUNTIME_SRC = $(wildcard runtime/*.c)
@@ -98,6 +99,8 @@ $(BUILD)/libcnnplot.a: $(PLOT_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/compiler/plot_cmd.o: $(PLOT_HDR) $(RUNTIME_HDR)
+
 # ---------------------------------------------------------------- data, demo
 DATA_MIRROR ?= https://storage.googleapis.com/cvdf-datasets/mnist
 DATA_DIR    ?= $(BUILD)/data/mnist
@@ -109,10 +112,10 @@ $(DATA_DIR)/.verified: mk/fetch-data.sh mk/mnist.sha256
 -include mk/demo.mk
 
 # ---------------------------------------------------------------- tests
-test: all
+test: all data
 	@BUILD=$(BUILD) sh tests/run.sh
 
-test-full: all
+test-full: all data
 	@BUILD=$(BUILD) CNNC_TEST_FULL=1 sh tests/run.sh
 
 clean:

@@ -31,7 +31,7 @@ typedef struct cnn_tensor {
     int is_bias;
 } cnn_tensor;
 
-enum cnn_dataset { CNN_DATASET_MNIST, CNN_DATASET_FASHION_MNIST, CNN_DATASET_IDX };
+enum cnn_dataset_kind { CNN_DATASET_MNIST, CNN_DATASET_FASHION_MNIST, CNN_DATASET_IDX };
 enum cnn_loss { CNN_LOSS_SPARSE_XENT, CNN_LOSS_MSE };
 enum cnn_optimizer { CNN_OPT_SGD, CNN_OPT_ADAM };
 enum cnn_validation { CNN_VALID_TEST, CNN_VALID_SPLIT, CNN_VALID_NONE };
@@ -39,7 +39,7 @@ enum cnn_init { CNN_INIT_GLOROT_UNIFORM, CNN_INIT_HE_NORMAL, CNN_INIT_HE_UNIFORM
 
 /* The model file's train block, resolved. */
 typedef struct cnn_train_config {
-    int dataset;                 /* enum cnn_dataset */
+    int dataset;                 /* enum cnn_dataset_kind */
     const char *idx_paths[4];    /* CNN_DATASET_IDX: train images, train labels, test images, test labels */
     int loss;                    /* enum cnn_loss */
     int optimizer;               /* enum cnn_optimizer */

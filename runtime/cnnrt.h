@@ -60,7 +60,7 @@ void cnn_dataset_free(cnn_dataset *d);
 /* ------------------------------------------------------------------ data.c */
 
 /* Finds and loads the training and test sets for a model: `data_dir` (--data) if given,
- * else the model's dataset: mnist from $CNNC_DATA or the project's build/data/mnist,
+ * else the model's dataset: mnist from $CNNC_DATA_DIR or build/data/mnist (cwd-relative),
  * fashion_mnist from Debian's dataset-fashion-mnist, idx(...) paths as written.
  * Checks that the images are in_h x in_w. */
 int cnn_data_load(const cnn_model *m, const char *data_dir, cnn_dataset *train, cnn_dataset *test);
@@ -114,5 +114,31 @@ typedef struct cnn_eval_result {
     double loss, accuracy;
     long confusion[64][64]; /* [true][predicted], classes <= 64 */
 } cnn_eval_result;
+
+/* threads.c: `requested` threads, or every online core when 0; never more than the batch. */
+int cnn_thread_count(const cnn_model *m, int requested);
+/* trainer.c: trains as the model and options say. Returns 0, and (when rows is not NULL) the
+ * history of the run in a malloc'd *rows of *n_rows; or -1 after an error message (a loss
+ * that became NaN included; the checkpoint is then not saved). */
+int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row **rows, int *n_rows);
+/* trainer.c: 8-bit pixels to floats in [0, 1] (v / 255): training, eval and predict share it. */
+void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n);
+/* eval.c: loss, accuracy and confusion matrix of params on d, forward in evaluation mode. */
+int cnn_evaluate(const cnn_model *m, const float *params, const cnn_dataset *d, int threads,
+                 cnn_eval_result *out);
+/* One image's prediction: its class and that class's output (a probability after a softmax). */
+typedef struct cnn_prediction {
+    int predicted;
+    float probability;
+} cnn_prediction;
+/* eval.c: cnn_evaluate, and, when preds is not NULL, each image's prediction in preds[d->n]. */
+int cnn_evaluate_predictions(const cnn_model *m, const float *params, const cnn_dataset *d,
+                             int threads, cnn_eval_result *out, cnn_prediction *preds);
+/* eval.c: the result as a readable table (rows true, columns predicted, per-class accuracy). */
+void cnn_print_evaluation(FILE *f, const cnn_model *m, const cnn_eval_result *r);
+/* eval.c: classifies one in_h x in_w grey image; ws is workspace_floats, x in_size floats;
+ * fills probs[classes] with the outputs and returns the predicted class. */
+int cnn_classify(const cnn_model *m, const float *params, float *ws, float *x,
+                 const unsigned char *pixels, float *probs);
 
 #endif

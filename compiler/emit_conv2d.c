@@ -1,0 +1,267 @@
+/*
+ * emit_conv2d.c - conv2d forward and backward, specialised to the layer's shapes.
+ *
+ * The layout is chosen for vectorisation: activations are [H][W][C] and the kernel
+ * [KH][KW][CIN][COUT], so the innermost loop of every pass runs over the output channels with
+ * unit stride in the kernel and in the output. Each output pixel accumulates into a local
+ * array of COUT floats and is stored once. The kernel window is unrolled as straight-line
+ * calls of a small per-layer tap function (a CIN x COUT product), and with same padding the
+ * border rows and columns get their own loops that leave out the taps outside the image.
+ */
+#include "emit_writer.h"
+
+/* Above this many filters the accumulator lives in the output instead of on the stack. */
+#define MAX_LOCAL_ACC 1024
+
+static Window conv_window(const Layer *l)
+{
+    const ConvAttrs *a = &l->u.conv;
+    return (Window){
+        .in_h = l->in.h, .in_w = l->in.w, .in_c = l->in.c, .out_h = l->out.h, .out_w = l->out.w,
+        .kh = a->kh, .kw = a->kw, .sh = a->sh, .sw = a->sw,
+        .pad_top = a->pad_top, .pad_left = a->pad_left,
+    };
+}
+
+static void conv_comment(Writer *w, const Layer *l)
+{
+    const ConvAttrs *a = &l->u.conv;
+    char stride[32];
+    if (a->sh == a->sw)
+        snprintf(stride, sizeof stride, "%d", a->sh);
+    else
+        snprintf(stride, sizeof stride, "%dx%d", a->sh, a->sw);
+    w_line(w, "/* %s: %dx%d, stride %s, %s, %d -> %d, %s%s */", l->name, a->kh, a->kw, stride,
+           padding_name(a->padding), l->in.c, a->filters, activation_name(a->act),
+           a->use_bias ? "" : ", no bias");
+}
+
+/* The three small kernels every pass is built from, one tap of the window at a time. */
+static void emit_tap_functions(Writer *w, const Layer *l)
+{
+    int cin = l->in.c, cout = l->u.conv.filters;
+    w_line(w, "/* %s, one tap of the window: acc[co] += sum over ci of x[ci] * k[ci][co]. */", l->name);
+    w_begin_function(w, "static void %s_tap(float *restrict acc, const float *restrict x, const float *restrict k)", l->name);
+    w_open(w, "for (int ci = 0; ci < %d; ci++)", cin);
+    w_line(w, "const float xv = x[ci];");
+    w_line(w, "for (int co = 0; co < %d; co++)", cout);
+    w_line(w, "    acc[co] += xv * k[ci * %d + co];", cout);
+    w_close(w);
+    w_close(w);
+    w_blank(w);
+}
+
+/* The input gradient runs fastest over a kernel with its channel axes swapped, CIN innermost
+ * as COUT is in forward. backward builds that copy on the stack, up to this many floats
+ * (256 KiB); larger kernels take the slower dot products instead. */
+#define MAX_TRANSPOSED_KERNEL 65536
+
+static bool transposes_kernel(const Layer *l)
+{
+    return l->kernel_size <= MAX_TRANSPOSED_KERNEL;
+}
+
+static void emit_backward_tap_functions(Writer *w, const Layer *l, bool with_din)
+{
+    int cin = l->in.c, cout = l->u.conv.filters;
+    w_line(w, "/* %s, one tap of the kernel gradient: dk[ci][co] += x[ci] * dz[co]. */", l->name);
+    w_begin_function(w, "static void %s_wtap(float *restrict dk, const float *restrict x, const float *restrict dz)", l->name);
+    w_open(w, "for (int ci = 0; ci < %d; ci++)", cin);
+    w_line(w, "const float xv = x[ci];");
+    w_line(w, "for (int co = 0; co < %d; co++)", cout);
+    w_line(w, "    dk[ci * %d + co] += xv * dz[co];", cout);
+    w_close(w);
+    w_close(w);
+    w_blank(w);
+    if (!with_din)
+        return;
+    if (transposes_kernel(l)) {
+        w_line(w, "/* %s, one tap of the input gradient: dx[ci] += sum over co of kt[co][ci] * dz[co]. */", l->name);
+        w_begin_function(w, "static void %s_xtap(float *restrict dx, const float *restrict kt, const float *restrict dz)", l->name);
+        w_open(w, "for (int co = 0; co < %d; co++)", cout);
+        w_line(w, "const float g = dz[co];");
+        w_line(w, "for (int ci = 0; ci < %d; ci++)", cin);
+        w_line(w, "    dx[ci] += g * kt[co * %d + ci];", cin);
+        w_close(w);
+    } else {
+        w_line(w, "/* %s, one tap of the input gradient: dx[ci] += sum over co of k[ci][co] * dz[co]. */", l->name);
+        w_begin_function(w, "static void %s_xtap(float *restrict dx, const float *restrict k, const float *restrict dz)", l->name);
+        w_open(w, "for (int ci = 0; ci < %d; ci++)", cin);
+        w_line(w, "const float *restrict kc = k + ci * %d;", cout);
+        emit_dot(w, "kc", "dz", cout);
+        w_line(w, "dx[ci] += sum;");
+        w_close(w);
+    }
+    w_close(w);
+    w_blank(w);
+}
+
+typedef struct ConvCtx {
+    const Layer *l;
+    bool local_acc;
+    bool with_din;
+} ConvCtx;
+
+static void forward_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *vctx)
+{
+    const ConvCtx *cx = vctx;
+    const ConvAttrs *a = &cx->l->u.conv;
+    int cout = a->filters;
+    char buf[128];
+    const char *acc = cx->local_acc ? "acc" : "py";
+    if (cx->local_acc)
+        w_line(w, "float acc[%d];", cout);
+    else
+        w_line(w, "float *restrict py = y + (size_t)o * %d;", cout);
+    w_line(w, "for (int co = 0; co < %d; co++)", cout);
+    w_line(w, "    %s[co] = %s;", acc, a->use_bias ? "bias[co]" : "0.0f");
+    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++)
+        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++)
+            w_line(w, "%s_tap(%s, x + at + %lld, kernel + %lld);", cx->l->name, acc,
+                   window_tap_offset(g, kh, kw), ((long long)kh * a->kw + kw) * g->in_c * cout);
+    if (cx->local_acc) {
+        w_line(w, "float *restrict py = y + (size_t)o * %d;", cout);
+        w_line(w, "for (int co = 0; co < %d; co++)", cout);
+        w_line(w, "    py[co] = %s;", activation_expr(a->act, "acc[co]", buf, sizeof buf));
+    } else if (a->act != ACT_NONE && a->act != ACT_SOFTMAX) {
+        w_line(w, "for (int co = 0; co < %d; co++)", cout);
+        w_line(w, "    py[co] = %s;", activation_expr(a->act, "py[co]", buf, sizeof buf));
+    }
+}
+
+static void conv_forward(Writer *w, const Model *m, const EmitLayer *e)
+{
+    const Layer *l = e->layer;
+    const ConvAttrs *a = &l->u.conv;
+    Window g = conv_window(l);
+    ConvCtx cx = {.l = l, .local_acc = a->filters <= MAX_LOCAL_ACC};
+    (void)m;
+    emit_tap_functions(w, l);
+    conv_comment(w, l);
+    w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, const float *restrict kernel%s, int n)",
+                     l->name, a->use_bias ? ", const float *restrict bias" : "");
+    char bias[32] = "";
+    if (a->use_bias)
+        snprintf(bias, sizeof bias, ", bias: [%d]", a->filters);
+    w_line(w, "/* out: [n][%d][%d][%d], in: [n][%d][%d][%d], kernel: [%d][%d][%d][%d]%s */",
+           l->out.h, l->out.w, l->out.c, l->in.h, l->in.w, l->in.c, a->kh, a->kw, l->in.c, a->filters,
+           bias);
+    w_open(w, "for (int b = 0; b < n; b++)");
+    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
+    w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
+    emit_window_loops(w, &g, forward_pixel, &cx);
+    if (a->act == ACT_SOFTMAX) {
+        char rows[32];
+        snprintf(rows, sizeof rows, "%d", l->out.h * l->out.w);
+        emit_softmax_rows(w, "y", rows, a->filters);
+    }
+    w_close(w);
+    w_close(w);
+    w_blank(w);
+}
+
+static void backward_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *vctx)
+{
+    const ConvCtx *cx = vctx;
+    const ConvAttrs *a = &cx->l->u.conv;
+    int cout = a->filters;
+    w_line(w, "const float *restrict g = dz + (size_t)o * %d;", cout);
+    if (a->use_bias) {
+        w_line(w, "for (int co = 0; co < %d; co++)", cout);
+        w_line(w, "    dbias[co] += g[co];");
+    }
+    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++) {
+        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
+            long long xoff = window_tap_offset(g, kh, kw);
+            long long koff = ((long long)kh * a->kw + kw) * g->in_c * cout;
+            w_line(w, "%s_wtap(dkernel + %lld, x + at + %lld, g);", cx->l->name, koff, xoff);
+            if (cx->with_din)
+                w_line(w, "%s_xtap(dx + at + %lld, %s + %lld, g);", cx->l->name, xoff,
+                       transposes_kernel(cx->l) ? "kt" : "kernel", koff);
+        }
+    }
+}
+
+static bool uses_out(const EmitLayer *e)
+{
+    Activation act = e->layer->u.conv.act;
+    return act != ACT_NONE && !e->grad_is_logits;
+}
+
+static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
+{
+    const Layer *l = e->layer;
+    const ConvAttrs *a = &l->u.conv;
+    Window g = conv_window(l);
+    ConvCtx cx = {.l = l, .with_din = e->din[0] != '\0'};
+    char count[64];
+    (void)m;
+    emit_backward_tap_functions(w, l, cx.with_din);
+    conv_comment(w, l);
+    w_begin_function(w, "static void %s_backward(%sfloat *restrict dkernel%s, float *restrict dout%s, const float *restrict in%s, int n)",
+                     l->name, cx.with_din ? "float *restrict din, " : "", a->use_bias ? ", float *restrict dbias" : "",
+                     uses_out(e) ? ", const float *restrict out" : "", cx.with_din ? ", const float *restrict kernel" : "");
+    w_line(w, "/* dout%s: [n][%d][%d][%d], %sin: [n][%d][%d][%d] */", uses_out(e) ? ", out" : "",
+           l->out.h, l->out.w, l->out.c, cx.with_din ? "din, " : "", l->in.h, l->in.w, l->in.c);
+    snprintf(count, sizeof count, "n * %lld", shape_size(l->out));
+    emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dout", "out", count, a->filters);
+    if (cx.with_din) {
+        w_line(w, "for (int i = 0; i < n * %lld; i++)", shape_size(l->in));
+        w_line(w, "    din[i] = 0.0f;");
+    }
+    if (cx.with_din && transposes_kernel(l)) {
+        int taps = a->kh * a->kw;
+        w_line(w, "/* The kernel as [%d][%d][%d][%d], output channels before input channels. */", a->kh, a->kw,
+               a->filters, l->in.c);
+        w_line(w, "float kt[%lld];", l->kernel_size);
+        w_line(w, "for (int t = 0; t < %d; t++)", taps);
+        w_line(w, "    for (int ci = 0; ci < %d; ci++)", l->in.c);
+        w_line(w, "        for (int co = 0; co < %d; co++)", a->filters);
+        w_line(w, "            kt[(t * %d + co) * %d + ci] = kernel[(t * %d + ci) * %d + co];", a->filters, l->in.c,
+               l->in.c, a->filters);
+    }
+    w_open(w, "for (int b = 0; b < n; b++)");
+    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
+    if (cx.with_din)
+        w_line(w, "float *restrict dx = din + (size_t)b * %lld;", shape_size(l->in));
+    w_line(w, "const float *restrict dz = dout + (size_t)b * %lld;", shape_size(l->out));
+    emit_window_loops(w, &g, backward_pixel, &cx);
+    w_close(w);
+    w_close(w);
+    w_blank(w);
+}
+
+static void conv_forward_call(Writer *w, const Model *m, const EmitLayer *e)
+{
+    (void)m;
+    if (e->layer->u.conv.use_bias)
+        w_line(w, "%s_forward(%s, %s, %s, %s, n);", e->layer->name, e->out, e->in, e->kernel, e->bias);
+    else
+        w_line(w, "%s_forward(%s, %s, %s, n);", e->layer->name, e->out, e->in, e->kernel);
+}
+
+static void conv_backward_call(Writer *w, const Model *m, const EmitLayer *e)
+{
+    char args[1024];
+    int len = 0;
+    (void)m;
+    if (e->din[0] != '\0')
+        len += snprintf(args + len, sizeof args - (size_t)len, "%s, ", e->din);
+    len += snprintf(args + len, sizeof args - (size_t)len, "%s", e->dkernel);
+    if (e->layer->u.conv.use_bias)
+        len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->dbias);
+    len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->dout);
+    if (uses_out(e))
+        len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->out);
+    len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->in);
+    if (e->din[0] != '\0')
+        snprintf(args + len, sizeof args - (size_t)len, ", %s", e->kernel);
+    w_line(w, "%s_backward(%s, n);", e->layer->name, args);
+}
+
+const EmitKind emit_conv2d_kind = {
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .forward_call = conv_forward_call,
+    .backward_call = conv_backward_call,
+};

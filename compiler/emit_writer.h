@@ -1,0 +1,135 @@
+/*
+ * emit_writer.h - what the code generators share: an indenting writer for C text, the
+ * placement of each layer in the parameters and the workspace, and the per-kind emitters.
+ *
+ * emit.c resolves every placement first (EmitLayer), then asks the emitter of each layer kind
+ * to write its passes. Emitters only write text: the Model they read is fully checked.
+ */
+#ifndef EMIT_WRITER_H
+#define EMIT_WRITER_H
+
+#include "cnnc.h"
+
+/* ------------------------------------------------------------------ emit_writer.c */
+
+typedef struct Writer {
+    FILE *f;
+    int indent; /* in levels of four spaces */
+} Writer;
+
+/* One line at the current indentation, with a newline added. An empty format writes a blank line. */
+void w_line(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line that opens a block: the text, then " {", and one more level of indentation. */
+void w_open(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An empty line. */
+void w_blank(Writer *w);
+/* A function definition: the signature (continuation lines after a '\n' carry their own
+ * indentation), then "{" on a line of its own, and one more level of indentation. */
+void w_begin_function(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Closes a block opened with w_open: "}" one level out. */
+void w_close(Writer *w);
+/* Writes the declaration of `float sum`, the dot product of a[0..n) and b[0..n), for two
+ * unit-stride float pointer expressions. Strict C may not reassociate one running sum, so a
+ * plain loop would stay scalar; the code keeps 16 (or 8) partial sums that vectorise instead,
+ * then adds them pairwise. */
+void emit_dot(Writer *w, const char *a, const char *b, int n);
+/* Writes a float literal that reads back as the same float ("0.5f", "1e-07f", "2.0f"). */
+void w_float_literal(char *buf, size_t size, double x);
+/* Writes a double literal that reads back as the same double ("0.001", "2.0"). */
+void w_double_literal(char *buf, size_t size, double x);
+
+/* ------------------------------------------------------------------ emit_window.c */
+
+/* A run of output rows (or columns) whose kernel window covers the same taps: for every output
+ * index o in [o_lo, o_hi], the taps k in [k_lo, k_hi] fall inside the input. Splitting the
+ * output like this lets the generated loops test no bounds inside the window. */
+typedef struct WindowRun {
+    int o_lo, o_hi;
+    int k_lo, k_hi;
+} WindowRun;
+
+/* Splits outputs 0..out-1 of a window of k taps, stride s and `pad` cells before the input of
+ * `in` cells into runs. Returns the number of runs written to `runs` (at most `out`). */
+int window_runs(int in, int out, int k, int s, int pad, WindowRun *runs);
+
+/* The geometry of a 2-D window (conv2d kernel or pooling window) over an H x W x C input. */
+typedef struct Window {
+    int in_h, in_w, in_c, out_h, out_w;
+    int kh, kw, sh, sw, pad_top, pad_left;
+} Window;
+
+/* Writes code for every output pixel of one image: loops over the runs of rows and columns,
+ * each opening with `const int at = ...;`, the index in the input of the window's top-left
+ * tap (before the image where padded), and `const int o = ...;`, the output pixel's index.
+ * `body` writes the rest, knowing which taps fall inside the image. */
+typedef void (*WindowBody)(Writer *w, const Window *g, const WindowRun *rows, const WindowRun *cols, void *ctx);
+void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx);
+/* The input offset of tap (kh, kw) relative to `at`, in floats. */
+long long window_tap_offset(const Window *g, int kh, int kw);
+
+/* ------------------------------------------------------------------ emit_canonical.c */
+
+/* The model as text, one resolved fact per line (malloc'ed): what the banner shows and hashes. */
+char *canonical_text(const Model *m);
+/* The comment that opens a generated file: generator, model, hash, canonical text, "do not edit". */
+void write_banner(Writer *w, const Model *m, const char *file, const char *canon);
+/* A string as a C literal that is also safe inside a comment: '?' and '*' are escaped too. */
+void put_c_string(FILE *f, const char *s);
+
+/* ------------------------------------------------------------------ emit.c: placement */
+
+/* check.c limits model and layer names to 64 characters; expressions hold two of them. */
+#define EMIT_NAME_MAX 72
+#define EMIT_EXPR_MAX 256
+
+/* Where one layer's tensors live, as C expressions over `params`, `grads` and `ws`. */
+typedef struct EmitLayer {
+    const Layer *layer;
+    int index;
+    char upper[EMIT_NAME_MAX];      /* the layer name in upper case, for the named constants */
+    char in[EMIT_EXPR_MAX], out[EMIT_EXPR_MAX], aux[EMIT_EXPR_MAX]; /* activations; forward's record */
+    char din[EMIT_EXPR_MAX], dout[EMIT_EXPR_MAX]; /* gradients; din is "" where none flows back */
+    char kernel[EMIT_EXPR_MAX], bias[EMIT_EXPR_MAX]; /* "" where the layer has none */
+    char dkernel[EMIT_EXPR_MAX], dbias[EMIT_EXPR_MAX];
+    /* The loss already wrote the gradient of the pre-softmax logits into dout (softmax fused
+     * with cross-entropy), so this layer's backward must not apply its activation again. */
+    bool grad_is_logits;
+} EmitLayer;
+
+typedef struct EmitKind {
+    void (*forward)(Writer *w, const Model *m, const EmitLayer *e);
+    void (*backward)(Writer *w, const Model *m, const EmitLayer *e);
+    void (*forward_call)(Writer *w, const Model *m, const EmitLayer *e);
+    void (*backward_call)(Writer *w, const Model *m, const EmitLayer *e);
+} EmitKind;
+
+/* ------------------------------------------------------------------ emit_activation.c */
+
+/* The C expression of an activation of `x` ("x > 0.0f ? x : 0.0f"); ACT_SOFTMAX is applied by
+ * emit_softmax_rows instead and yields `x` here. */
+const char *activation_expr(Activation a, const char *x, char *buf, size_t size);
+/* The C expression of the activation's derivative given its output `y`; NULL for ACT_NONE. */
+const char *activation_grad_expr(Activation a, const char *y, char *buf, size_t size);
+/* Writes a loop that applies softmax in place to `rows` rows of `cols` floats at `p`. */
+void emit_softmax_rows(Writer *w, const char *p, const char *rows, int cols);
+/* Writes the in-place backward of a fused activation: dout *= f'(out) over `count` floats,
+ * or the softmax Jacobian-vector product per row of `cols`. Writes nothing for ACT_NONE or
+ * when the gradient is already that of the logits. */
+void emit_activation_grad_inplace(Writer *w, Activation a, bool grad_is_logits, const char *dout,
+                                  const char *out, const char *count, int cols);
+
+/* emit_dropout.c: the static hash functions dropout masks are drawn from, written once. */
+void emit_dropout_hash(Writer *w);
+
+extern const EmitKind emit_conv2d_kind, emit_maxpool2d_kind, emit_avgpool2d_kind,
+    emit_flatten_kind, emit_dense_kind, emit_dropout_kind, emit_activation_kind;
+
+/* ------------------------------------------------------------------ emit_loss.c, emit_optimizer.c */
+
+/* Writes `static double loss_backward(...)`: the summed loss of n images and the scaled
+ * gradient of the model's output (or of its logits when softmax is fused with cross-entropy). */
+void emit_loss(Writer *w, const Model *m, const EmitLayer *last);
+/* Writes `static void update(...)`: one loop over every parameter. */
+void emit_optimizer(Writer *w, const Model *m);
+
+#endif

@@ -1,0 +1,606 @@
+/*
+ * safetensors.c - checkpoints in the safetensors format.
+ *
+ * A file is an 8-byte little-endian header length, a JSON header, then the tensors' bytes:
+ *   {"__metadata__": {"format_version": "1", "model": "mnist_cnn", ...},
+ *    "conv2d_1.kernel": {"dtype": "F32", "shape": [3, 3, 1, 32], "data_offsets": [0, 1152]}, ...}
+ * Model tensors are named as the model's cnn_tensor list says; optimizer moments, when saved,
+ * are `optimizer.m.<name>` and `optimizer.v.<name>` with the step in the metadata (`step`).
+ *
+ * Reading enforces every rule of the reference implementation before touching the data:
+ * header length within the file and at most 100,000,000 bytes, a strict UTF-8 JSON object,
+ * known dtypes, shapes whose size matches the byte range, no duplicate names, and byte ranges
+ * that tile the data exactly (no gap, no overlap, nothing after). Then the tensors must be
+ * exactly the model's, and the file is decoded into temporary arrays so that a failed load
+ * leaves the caller's parameters as they were.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cnnrt.h"
+#include "json.h"
+#include "rt_io.h"
+
+#define ST_MAX_HEADER 100000000ull
+#define ST_FORMAT_VERSION "1"
+#define OPT_M_PREFIX "optimizer.m."
+#define OPT_V_PREFIX "optimizer.v."
+
+/* ------------------------------------------------------------------ writing */
+
+static void put_le32(unsigned char *p, uint32_t x)
+{
+    p[0] = (unsigned char)x;
+    p[1] = (unsigned char)(x >> 8);
+    p[2] = (unsigned char)(x >> 16);
+    p[3] = (unsigned char)(x >> 24);
+}
+
+static void put_json_string(rt_buf *b, const char *prefix, const char *s)
+{
+    rt_buf_append(b, "\"", 1);
+    rt_buf_append(b, prefix, strlen(prefix));
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            rt_buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            rt_buf_printf(b, "\\u%04x", *p);
+        else
+            rt_buf_append(b, p, 1);
+    }
+    rt_buf_append(b, "\"", 1);
+}
+
+static void put_tensor_entry(rt_buf *b, const char *prefix, const cnn_tensor *t, size_t *offset)
+{
+    rt_buf_append(b, ",", 1);
+    put_json_string(b, prefix, t->name);
+    rt_buf_printf(b, ":{\"dtype\":\"F32\",\"shape\":[");
+    for (int d = 0; d < t->ndim; d++)
+        rt_buf_printf(b, "%s%d", d ? "," : "", t->shape[d]);
+    rt_buf_printf(b, "],\"data_offsets\":[%zu,%zu]}", *offset, *offset + t->count * 4);
+    *offset += t->count * 4;
+}
+
+/* Appends the tensors of one flat array in model order, as little-endian floats. */
+static void put_tensor_data(rt_buf *b, const cnn_model *m, const float *values)
+{
+    for (int i = 0; i < m->num_tensors && !b->failed; i++) {
+        const cnn_tensor *t = &m->tensors[i];
+        for (size_t k = 0; k < t->count; k++) {
+            uint32_t u;
+            unsigned char le[4];
+            memcpy(&u, &values[t->offset + k], 4);
+            put_le32(le, u);
+            rt_buf_append(b, le, 4);
+        }
+    }
+}
+
+static int check_model_layout(const cnn_model *m)
+{
+    for (int i = 0; i < m->num_tensors; i++) {
+        const cnn_tensor *t = &m->tensors[i];
+        if (t->offset > m->num_params || t->count > m->num_params - t->offset)
+            return rt_error("model '%s': tensor '%s' lies outside the %zu parameters", m->name,
+                            t->name, m->num_params);
+    }
+    return 0;
+}
+
+int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
+                        const float *opt_m, const float *opt_v, long step)
+{
+    if (check_model_layout(m) != 0)
+        return -1;
+    rt_buf h = {0};
+    rt_buf_printf(&h, "{\"__metadata__\":{\"format_version\":\"%s\",\"model\":", ST_FORMAT_VERSION);
+    put_json_string(&h, "", m->name);
+    if (m->cnnc_version) {
+        rt_buf_printf(&h, ",\"cnnc_version\":");
+        put_json_string(&h, "", m->cnnc_version);
+    }
+    if (opt_m || opt_v)
+        rt_buf_printf(&h, ",\"step\":\"%ld\"", step);
+    rt_buf_append(&h, "}", 1);
+    size_t offset = 0;
+    for (int i = 0; i < m->num_tensors; i++)
+        put_tensor_entry(&h, "", &m->tensors[i], &offset);
+    for (int i = 0; opt_m && i < m->num_tensors; i++)
+        put_tensor_entry(&h, OPT_M_PREFIX, &m->tensors[i], &offset);
+    for (int i = 0; opt_v && i < m->num_tensors; i++)
+        put_tensor_entry(&h, OPT_V_PREFIX, &m->tensors[i], &offset);
+    rt_buf_append(&h, "}", 1);
+    /* Spaces pad the header so that the data starts 8-byte aligned, as the format allows. */
+    while (!h.failed && h.len % 8 != 0)
+        rt_buf_append(&h, " ", 1);
+
+    rt_buf file = {0};
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
+    rt_buf_append(&file, len8, 8);
+    if (!h.failed)
+        rt_buf_append(&file, h.data, h.len);
+    put_tensor_data(&file, m, params);
+    if (opt_m)
+        put_tensor_data(&file, m, opt_m);
+    if (opt_v)
+        put_tensor_data(&file, m, opt_v);
+    int rc;
+    if (h.failed || file.failed)
+        rc = rt_error("%s: out of memory building the checkpoint", path);
+    else
+        rc = rt_write_atomic(path, file.data, file.len);
+    rt_buf_free(&h);
+    rt_buf_free(&file);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ reading: the header */
+
+/* One tensor of a file, as its header describes it. */
+typedef struct st_tensor {
+    const char *name;
+    size_t name_len;
+    const char *dtype;
+    const json_value *shape;
+    uint64_t begin, end;
+} st_tensor;
+
+typedef struct st_file {
+    const char *path;
+    FILE *f;
+    uint64_t header_len, data_len;
+    json_value header;
+    const json_value *metadata;
+    st_tensor *tensors;
+    size_t n;
+    st_tensor **by_name; /* sorted by name, for lookups */
+} st_file;
+
+static int dtype_size(const char *dtype)
+{
+    static const struct { const char *name; int size; } known[] = {
+        {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2},
+        {"I8", 1}, {"U64", 8}, {"U32", 4}, {"U16", 2}, {"U8", 1}, {"BOOL", 1},
+        {"F8_E4M3", 1}, {"F8_E5M2", 1},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(dtype, known[i].name) == 0)
+            return known[i].size;
+    return 0;
+}
+
+/* Writes "[a, b, c]" into buf (cut short with "..." if it does not fit). */
+static const char *file_shape_text(const json_value *shape, char *buf, size_t size)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(buf, size, "[");
+    for (size_t i = 0; i < shape->count && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", shape->items[i].text);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+    else if (size > 4)
+        memcpy(buf + size - 4, "...", 4);
+    return buf;
+}
+
+static const char *model_shape_text(const cnn_tensor *t, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < t->ndim && n < size; d++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%d", d ? ", " : "", t->shape[d]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+    return buf;
+}
+
+/* Checks one `"name": {"dtype": ..., "shape": [...], "data_offsets": [b, e]}` entry. */
+static int parse_tensor(const st_file *sf, const json_member *mem, st_tensor *t)
+{
+    const char *path = sf->path;
+    const json_value *info = &mem->value;
+    t->name = mem->key;
+    t->name_len = mem->key_len;
+    if (strlen(mem->key) != mem->key_len)
+        return rt_error("%s: a tensor name holds a NUL character", path);
+    if (info->type != JSON_OBJECT)
+        return rt_error("%s: tensor '%s' is not described by a JSON object", path, t->name);
+    int seen[3] = {0, 0, 0};
+    static const char *const fields[3] = {"dtype", "shape", "data_offsets"};
+    for (size_t i = 0; i < info->count; i++) {
+        const json_member *f = &info->members[i];
+        int k = 0;
+        while (k < 3 && !(f->key_len == strlen(fields[k]) && memcmp(f->key, fields[k], f->key_len) == 0))
+            k++;
+        if (k == 3)
+            return rt_error("%s: tensor '%s' has an unknown field '%s'", path, t->name, f->key);
+        if (seen[k]++)
+            return rt_error("%s: tensor '%s' has field '%s' twice", path, t->name, fields[k]);
+    }
+    for (int k = 0; k < 3; k++)
+        if (!seen[k])
+            return rt_error("%s: tensor '%s' has no '%s'", path, t->name, fields[k]);
+
+    const json_value *dtype = cnn_json_get(info, "dtype");
+    if (dtype->type != JSON_STRING || dtype_size(dtype->text) == 0)
+        return rt_error("%s: tensor '%s' has an unknown dtype", path, t->name);
+    t->dtype = dtype->text;
+
+    const json_value *shape = cnn_json_get(info, "shape");
+    if (shape->type != JSON_ARRAY)
+        return rt_error("%s: tensor '%s': shape is not an array", path, t->name);
+    uint64_t elems = 1;
+    for (size_t i = 0; i < shape->count; i++) {
+        uint64_t dim;
+        if (cnn_json_to_u64(&shape->items[i], &dim) != 0)
+            return rt_error("%s: tensor '%s': shape holds something other than a size", path, t->name);
+        if (dim != 0 && elems > UINT64_MAX / dim)
+            return rt_error("%s: tensor '%s': shape overflows 64 bits", path, t->name);
+        elems *= dim;
+    }
+    t->shape = shape;
+
+    const json_value *offs = cnn_json_get(info, "data_offsets");
+    if (offs->type != JSON_ARRAY || offs->count != 2 || cnn_json_to_u64(&offs->items[0], &t->begin) != 0 ||
+        cnn_json_to_u64(&offs->items[1], &t->end) != 0)
+        return rt_error("%s: tensor '%s': data_offsets is not a pair of offsets", path, t->name);
+    if (t->end < t->begin)
+        return rt_error("%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin",
+                        path, t->name, t->begin, t->end);
+    if (t->end > sf->data_len)
+        return rt_error("%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] go past the %" PRIu64
+                        " bytes of data", path, t->name, t->begin, t->end, sf->data_len);
+    uint64_t size = (uint64_t)dtype_size(t->dtype);
+    if (elems > UINT64_MAX / size)
+        return rt_error("%s: tensor '%s': shape overflows 64 bits", path, t->name);
+    if (elems * size != t->end - t->begin) {
+        char fs[160];
+        return rt_error("%s: tensor '%s': shape %s of %s needs %" PRIu64 " bytes but data_offsets [%" PRIu64
+                        ", %" PRIu64 "] hold %" PRIu64, path, t->name, file_shape_text(shape, fs, sizeof fs),
+                        t->dtype, elems * size, t->begin, t->end, t->end - t->begin);
+    }
+    return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    const st_tensor *x = *(st_tensor *const *)a, *y = *(st_tensor *const *)b;
+    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, n);
+    if (c != 0)
+        return c;
+    return (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+static int cmp_offsets(const void *a, const void *b)
+{
+    const st_tensor *x = *(st_tensor *const *)a, *y = *(st_tensor *const *)b;
+    if (x->begin != y->begin)
+        return (x->begin > y->begin) - (x->begin < y->begin);
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+static st_tensor *find_tensor(const st_file *sf, const char *prefix, const char *name)
+{
+    char key[512];
+    int n = snprintf(key, sizeof key, "%s%s", prefix, name);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return NULL;
+    st_tensor probe = {key, (size_t)n, NULL, NULL, 0, 0}, *pp = &probe;
+    st_tensor **hit = bsearch(&pp, sf->by_name, sf->n, sizeof *sf->by_name, cmp_name);
+    return hit ? *hit : NULL;
+}
+
+/* Checks the tensors' names and that their byte ranges tile the data exactly. */
+static int check_layout(st_file *sf)
+{
+    const char *path = sf->path;
+    st_tensor **order = malloc((sf->n ? sf->n : 1) * sizeof *order);
+    sf->by_name = malloc((sf->n ? sf->n : 1) * sizeof *sf->by_name);
+    if (!order || !sf->by_name) {
+        free(order);
+        return rt_error("%s: out of memory", path);
+    }
+    for (size_t i = 0; i < sf->n; i++)
+        order[i] = sf->by_name[i] = &sf->tensors[i];
+    qsort(sf->by_name, sf->n, sizeof *sf->by_name, cmp_name);
+    for (size_t i = 1; i < sf->n; i++) {
+        if (cmp_name(&sf->by_name[i - 1], &sf->by_name[i]) == 0) {
+            free(order);
+            return rt_error("%s: tensor '%s' appears twice", path, sf->by_name[i]->name);
+        }
+    }
+    qsort(order, sf->n, sizeof *order, cmp_offsets);
+    uint64_t at = 0;
+    int rc = 0;
+    for (size_t i = 0; i < sf->n && rc == 0; i++) {
+        if (order[i]->begin < at)
+            rc = rt_error("%s: tensors '%s' and '%s' overlap", path, order[i - 1]->name, order[i]->name);
+        else if (order[i]->begin > at)
+            rc = rt_error("%s: a gap of %" PRIu64 " bytes lies before tensor '%s'", path,
+                          order[i]->begin - at, order[i]->name);
+        at = order[i]->end;
+    }
+    if (rc == 0 && at != sf->data_len)
+        rc = rt_error("%s: the tensors end at byte %" PRIu64 " of the data but the file holds %" PRIu64
+                      " bytes after the header", path, at, sf->data_len);
+    free(order);
+    return rc;
+}
+
+static int check_metadata(st_file *sf, const json_value *meta)
+{
+    if (meta->type != JSON_OBJECT)
+        return rt_error("%s: __metadata__ is not an object", sf->path);
+    for (size_t i = 0; i < meta->count; i++)
+        if (meta->members[i].value.type != JSON_STRING)
+            return rt_error("%s: __metadata__ value '%s' is not a string", sf->path, meta->members[i].key);
+    sf->metadata = meta;
+    return 0;
+}
+
+static int read_exact(st_file *sf, void *buf, size_t n)
+{
+    if (fread(buf, 1, n, sf->f) == n)
+        return 0;
+    if (ferror(sf->f))
+        return rt_error("%s: cannot read: %s", sf->path, strerror(errno));
+    return rt_error("%s: the file ended early", sf->path);
+}
+
+/* Reads and checks everything but the tensor data. */
+static int open_checkpoint(st_file *sf, const char *path)
+{
+    memset(sf, 0, sizeof *sf);
+    sf->path = path;
+    sf->f = fopen(path, "rb");
+    if (!sf->f)
+        return rt_error("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(sf->f), &st) != 0)
+        return rt_error("%s: cannot read: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return rt_error("%s: not a regular file", path);
+    uint64_t size = (uint64_t)st.st_size;
+    unsigned char len8[8];
+    if (size < 8)
+        return rt_error("%s: too short for a safetensors file (%" PRIu64 " bytes)", path, size);
+    if (read_exact(sf, len8, 8) != 0)
+        return -1;
+    for (int i = 7; i >= 0; i--)
+        sf->header_len = sf->header_len << 8 | len8[i];
+    if (sf->header_len > ST_MAX_HEADER)
+        return rt_error("%s: header length %" PRIu64 " is larger than the %llu bytes safetensors allows",
+                        path, sf->header_len, ST_MAX_HEADER);
+    if (sf->header_len > size - 8)
+        return rt_error("%s: header length %" PRIu64 " runs past the end of the %" PRIu64 "-byte file",
+                        path, sf->header_len, size);
+    sf->data_len = size - 8 - sf->header_len;
+
+    char *text = rt_malloc((size_t)sf->header_len + 1);
+    if (!text)
+        return -1;
+    if (read_exact(sf, text, (size_t)sf->header_len) != 0) {
+        free(text);
+        return -1;
+    }
+    char err[256];
+    if (sf->header_len == 0 || text[0] != '{') {
+        free(text);
+        return rt_error("%s: the header does not start with '{'", path);
+    }
+    int rc = cnn_json_parse(text, (size_t)sf->header_len, &sf->header, err, sizeof err);
+    free(text);
+    if (rc != 0)
+        return rt_error("%s: the header is not valid JSON: %s", path, err);
+
+    const json_value *h = &sf->header;
+    sf->tensors = calloc(h->count ? h->count : 1, sizeof *sf->tensors);
+    if (!sf->tensors)
+        return rt_error("%s: out of memory", path);
+    for (size_t i = 0; i < h->count; i++) {
+        const json_member *mem = &h->members[i];
+        if (strcmp(mem->key, "__metadata__") == 0 && mem->key_len == strlen("__metadata__")) {
+            if (sf->metadata)
+                return rt_error("%s: __metadata__ appears twice", path);
+            if (check_metadata(sf, &mem->value) != 0)
+                return -1;
+            continue;
+        }
+        if (parse_tensor(sf, mem, &sf->tensors[sf->n]) != 0)
+            return -1;
+        sf->n++;
+    }
+    return check_layout(sf);
+}
+
+static void close_checkpoint(st_file *sf)
+{
+    if (sf->f)
+        fclose(sf->f);
+    cnn_json_free(&sf->header);
+    free(sf->tensors);
+    free(sf->by_name);
+}
+
+/* ------------------------------------------------------------------ reading: the model's tensors */
+
+static int shape_matches(const st_tensor *ft, const cnn_tensor *t)
+{
+    if (ft->shape->count != (size_t)t->ndim)
+        return 0;
+    for (int d = 0; d < t->ndim; d++) {
+        uint64_t dim;
+        if (cnn_json_to_u64(&ft->shape->items[d], &dim) != 0 || dim != (uint64_t)t->shape[d])
+            return 0;
+    }
+    return 1;
+}
+
+/* The file's tensor `prefix + t->name`, checked to be F32 with the model's shape. */
+static int match_tensor(const st_file *sf, const char *prefix, const cnn_tensor *t, st_tensor **out)
+{
+    char fs[160], ms[160];
+    st_tensor *ft = find_tensor(sf, prefix, t->name);
+    *out = ft;
+    if (!ft)
+        return rt_error("%s: has no tensor '%s%s'", sf->path, prefix, t->name);
+    if (strcmp(ft->dtype, "F32") != 0)
+        return rt_error("%s: tensor '%s' has dtype %s but the model wants F32", sf->path, ft->name,
+                        ft->dtype);
+    if (!shape_matches(ft, t))
+        return rt_error("%s: tensor '%s' has shape %s but the model wants %s", sf->path, ft->name,
+                        file_shape_text(ft->shape, fs, sizeof fs), model_shape_text(t, ms, sizeof ms));
+    return 0;
+}
+
+static int is_model_tensor(const cnn_model *m, const st_tensor *ft, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    if (ft->name_len < pl || memcmp(ft->name, prefix, pl) != 0)
+        return 0;
+    for (int i = 0; i < m->num_tensors; i++)
+        if (strcmp(ft->name + pl, m->tensors[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+static float get_le_float(const unsigned char *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Decodes the model tensors named `prefix + name` into a flat array of num_params floats. */
+static int read_set(st_file *sf, const cnn_model *m, const char *prefix, float *dst)
+{
+    unsigned char buf[4096];
+    for (int i = 0; i < m->num_tensors; i++) {
+        const cnn_tensor *t = &m->tensors[i];
+        st_tensor *ft;
+        if (match_tensor(sf, prefix, t, &ft) != 0)
+            return -1;
+        if (fseeko(sf->f, (off_t)(8 + sf->header_len + ft->begin), SEEK_SET) != 0)
+            return rt_error("%s: cannot seek: %s", sf->path, strerror(errno));
+        size_t left = t->count, k = 0;
+        while (left > 0) {
+            size_t chunk = left < sizeof buf / 4 ? left : sizeof buf / 4;
+            if (read_exact(sf, buf, chunk * 4) != 0)
+                return -1;
+            for (size_t j = 0; j < chunk; j++)
+                dst[t->offset + k + j] = get_le_float(buf + 4 * j);
+            k += chunk;
+            left -= chunk;
+        }
+    }
+    return 0;
+}
+
+/* Whether the file holds the optimizer state `prefix`: all of it, none of it, or (an error) part. */
+static int has_state(const st_file *sf, const cnn_model *m, const char *prefix, int *present)
+{
+    int found = 0;
+    const char *missing = NULL;
+    for (int i = 0; i < m->num_tensors; i++) {
+        if (find_tensor(sf, prefix, m->tensors[i].name))
+            found++;
+        else if (!missing)
+            missing = m->tensors[i].name;
+    }
+    if (found > 0 && missing)
+        return rt_error("%s: has optimizer state for some tensors but no tensor '%s%s'", sf->path,
+                        prefix, missing);
+    *present = found > 0;
+    return 0;
+}
+
+static int parse_step(const st_file *sf, long *step)
+{
+    const json_value *v = cnn_json_get(sf->metadata, "step");
+    *step = 0;
+    if (!v)
+        return 0;
+    uint64_t x = 0;
+    json_value num = {JSON_NUMBER, v->text, v->len, 0, NULL, NULL};
+    if (cnn_json_to_u64(&num, &x) != 0 || x > (uint64_t)LONG_MAX)
+        return rt_error("%s: metadata step '%s' is not a step count", sf->path, v->text);
+    *step = (long)x;
+    return 0;
+}
+
+int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
+                        float *opt_m, float *opt_v, long *step)
+{
+    st_file sf;
+    float *tmp[3] = {NULL, NULL, NULL};
+    int present[3] = {1, 0, 0};
+    const char *prefixes[3] = {"", OPT_M_PREFIX, OPT_V_PREFIX};
+    float *dst[3] = {params, opt_m, opt_v};
+    long file_step = 0;
+    int rc = -1;
+
+    if (check_model_layout(m) != 0)
+        return -1;
+    if (open_checkpoint(&sf, path) != 0)
+        goto done;
+    for (int i = 0; i < m->num_tensors; i++) {
+        st_tensor *ft;
+        if (match_tensor(&sf, "", &m->tensors[i], &ft) != 0)
+            goto done;
+    }
+    for (size_t i = 0; i < sf.n; i++) {
+        const st_tensor *ft = &sf.tensors[i];
+        if (!is_model_tensor(m, ft, "") && strncmp(ft->name, "optimizer.", 10) != 0) {
+            rt_error("%s: has a tensor '%s' that model '%s' does not have", path, ft->name, m->name);
+            goto done;
+        }
+    }
+    if (sf.metadata) {
+        const json_value *name = cnn_json_get(sf.metadata, "model");
+        const json_value *version = cnn_json_get(sf.metadata, "format_version");
+        if (name && strcmp(name->text, m->name) != 0) {
+            rt_error("%s: was saved by model '%s', not '%s'", path, name->text, m->name);
+            goto done;
+        }
+        if (version && strcmp(version->text, ST_FORMAT_VERSION) != 0) {
+            rt_error("%s: format_version '%s' is not the one this runtime reads (%s)", path,
+                     version->text, ST_FORMAT_VERSION);
+            goto done;
+        }
+    }
+    if (opt_m && has_state(&sf, m, OPT_M_PREFIX, &present[1]) != 0)
+        goto done;
+    if (opt_v && has_state(&sf, m, OPT_V_PREFIX, &present[2]) != 0)
+        goto done;
+    if (step && (present[1] || present[2]) && parse_step(&sf, &file_step) != 0)
+        goto done;
+    for (int s = 0; s < 3; s++) {
+        if (!present[s])
+            continue;
+        tmp[s] = rt_calloc(m->num_params, sizeof(float));
+        if (!tmp[s] || read_set(&sf, m, prefixes[s], tmp[s]) != 0)
+            goto done;
+    }
+    /* Only now, with everything read, are the caller's arrays overwritten. */
+    for (int s = 0; s < 3; s++)
+        if (present[s])
+            for (int i = 0; i < m->num_tensors; i++)
+                memcpy(dst[s] + m->tensors[i].offset, tmp[s] + m->tensors[i].offset,
+                       m->tensors[i].count * sizeof(float));
+    if (step)
+        *step = file_step;
+    rc = 0;
+done:
+    close_checkpoint(&sf);
+    for (int s = 0; s < 3; s++)
+        free(tmp[s]);
+    return rc;
+}

@@ -1,0 +1,266 @@
+/*
+ * trainer.c - the training loop a generated model plugs into: data, epochs, shuffled batches,
+ * the optimizer step, validation, progress, history and checkpoints.
+ *
+ * Everything is allocated before the first epoch: the loop itself only copies a batch's
+ * pixels (kept as bytes) into one float buffer, scaled by 1/255, and runs the team.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "progress.h"
+#include "threads.h"
+
+/* What one call of cnn_train owns; freed in one place whatever happened. */
+typedef struct train_run {
+    const cnn_model *m;
+    const cnn_train_options *opt;
+    int epochs, shuffle;
+    uint64_t seed;
+
+    cnn_dataset all, test;  /* as loaded */
+    cnn_dataset train, val; /* views into them, not owned */
+    int has_val;
+
+    float *params, *opt_m, *opt_v;
+    long step;              /* optimizer steps taken, continued from a checkpoint */
+
+    float *x;               /* [batch][in_size]: the current batch, scaled */
+    unsigned char *y;       /* [batch] */
+    int *order;             /* [train.n]: this epoch's image order */
+    float *val_x;           /* [batch][in_size]: validation batches */
+    cnn_team team;
+    int team_ready;
+    cnn_eval_result val_result;
+
+    cnn_history_row *rows;  /* [epochs] */
+} train_run;
+
+void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i] / 255.0f;
+}
+
+/* A seed for a purpose and an index (the epoch, the step), so that the shuffles of different
+ * epochs and the dropout of different steps are independent streams of the one run seed. */
+static uint64_t derive_seed(uint64_t seed, uint64_t purpose, uint64_t index)
+{
+    cnn_rng r;
+    cnn_rng_seed(&r, seed ^ (purpose * 0x9E3779B97F4A7C15ULL) ^ (index * 0xC2B2AE3D27D4EB4FULL));
+    return cnn_rng_next(&r);
+}
+
+enum { SEED_SHUFFLE = 1, SEED_DROPOUT = 2 };
+
+/* The training images of an epoch: in order, or a Fisher-Yates shuffle drawn from the run
+ * seed and the epoch, the same on every run. */
+static void order_epoch(train_run *r, int epoch)
+{
+    int n = r->train.n;
+    for (int i = 0; i < n; i++)
+        r->order[i] = i;
+    if (!r->shuffle)
+        return;
+    cnn_rng rng;
+    cnn_rng_seed(&rng, derive_seed(r->seed, SEED_SHUFFLE, (uint64_t)epoch));
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(cnn_rng_next(&rng) % (uint64_t)(i + 1));
+        int t = r->order[i];
+        r->order[i] = r->order[j];
+        r->order[j] = t;
+    }
+}
+
+/* Where the validation images come from: the test set, the tail of the training images
+ * (held out before any shuffling, as Keras' validation_split does), or nowhere. */
+static int choose_sets(train_run *r)
+{
+    const cnn_model *m = r->m;
+    int n = r->all.n;
+    if (r->opt->limit > 0 && r->opt->limit < n)
+        n = r->opt->limit;
+    r->train = r->all;
+    r->train.n = n;
+
+    switch (m->train.validation) {
+    case CNN_VALID_TEST:
+        r->val = r->test;
+        r->has_val = 1;
+        break;
+    case CNN_VALID_SPLIT: {
+        int keep = (int)((double)n * (1.0 - m->train.split));
+        if (keep < 1 || keep >= n)
+            return rt_error("validation split(%g) of %d training images leaves %d to train on and "
+                            "%d to validate on; both need at least one", m->train.split, n,
+                            keep < 1 ? 0 : keep, n - (keep < 1 ? 0 : keep));
+        r->train.n = keep;
+        r->val = r->all;
+        r->val.n = n - keep;
+        r->val.images = r->all.images + (size_t)keep * m->in_size;
+        r->val.labels = r->all.labels + keep;
+        r->has_val = 1;
+        break;
+    }
+    default:
+        r->has_val = 0;
+        break;
+    }
+    if (r->train.n < 1)
+        return rt_error("there are no training images");
+    return 0;
+}
+
+static int allocate(train_run *r)
+{
+    const cnn_model *m = r->m;
+    size_t params = m->num_params > 0 ? m->num_params : 1;
+    size_t batch_floats = (size_t)m->batch * m->in_size;
+
+    r->params = rt_malloc(params * sizeof(float));
+    /* SGD keeps its velocity in m when it has momentum; Adam keeps both moments. */
+    if (m->train.optimizer == CNN_OPT_ADAM || m->train.momentum != 0)
+        r->opt_m = rt_calloc(params, sizeof(float));
+    if (m->train.optimizer == CNN_OPT_ADAM)
+        r->opt_v = rt_calloc(params, sizeof(float));
+    r->x = rt_malloc(batch_floats * sizeof(float));
+    r->val_x = rt_malloc(batch_floats * sizeof(float));
+    r->y = rt_malloc((size_t)m->batch);
+    r->order = rt_malloc((size_t)r->train.n * sizeof(int));
+    r->rows = rt_calloc((size_t)r->epochs, sizeof *r->rows);
+    if (!r->params || !r->x || !r->val_x || !r->y || !r->order || !r->rows)
+        return -1;
+    if ((m->train.optimizer == CNN_OPT_ADAM || m->train.momentum != 0) && !r->opt_m)
+        return -1;
+    if (m->train.optimizer == CNN_OPT_ADAM && !r->opt_v)
+        return -1;
+    return 0;
+}
+
+static void free_run(train_run *r)
+{
+    if (r->team_ready)
+        cnn_team_free(&r->team);
+    cnn_dataset_free(&r->all);
+    cnn_dataset_free(&r->test);
+    free(r->params);
+    free(r->opt_m);
+    free(r->opt_v);
+    free(r->x);
+    free(r->val_x);
+    free(r->y);
+    free(r->order);
+    free(r->rows);
+}
+
+/* One epoch; fills the row, or returns -1 when the loss stops being a number. */
+static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
+{
+    const cnn_model *m = r->m;
+    const size_t in = m->in_size;
+    int n = r->train.n;
+    int steps = n / m->batch + (n % m->batch != 0); /* the last, partial batch too */
+    double loss_sum = 0;
+    long correct = 0;
+    cnn_progress progress;
+
+    order_epoch(r, epoch);
+    cnn_progress_begin(&progress, stdout, r->opt->quiet, epoch, r->epochs, steps);
+    for (int s = 0; s < steps; s++) {
+        int first = s * m->batch;
+        int nb = n - first < m->batch ? n - first : m->batch;
+        for (int b = 0; b < nb; b++) {
+            int i = r->order[first + b];
+            cnn_scale_pixels(r->train.images + (size_t)i * in, r->x + (size_t)b * in, in);
+            r->y[b] = r->train.labels[i];
+        }
+        int right;
+        uint64_t key = derive_seed(r->seed, SEED_DROPOUT, (uint64_t)r->step);
+        double loss = cnn_team_train_step(&r->team, r->params, r->x, r->y, nb, key, &right);
+        if (!isfinite(loss)) {
+            /* End a progress line drawn in place, so that the error starts a line. */
+            if (progress.drawn)
+                putchar('\n');
+            fflush(stdout);
+            return rt_error("loss became %s at epoch %d, step %d; try a smaller learning rate",
+                            isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
+        }
+        r->step++;
+        m->update(r->params, r->team.grad, r->opt_m, r->opt_v, r->step);
+        loss_sum += loss;
+        correct += right;
+        int seen = first + nb;
+        cnn_progress_step(&progress, s + 1, loss_sum / seen, (double)correct / seen);
+    }
+
+    row->epoch = epoch;
+    row->loss = loss_sum / n;
+    row->accuracy = (double)correct / n;
+    row->val_loss = row->val_accuracy = NAN;
+    if (r->has_val) {
+        cnn_team_evaluate(&r->team, r->params, &r->val, r->val_x, &r->val_result);
+        row->val_loss = r->val_result.loss;
+        row->val_accuracy = r->val_result.accuracy;
+    }
+    row->seconds = rt_now() - progress.start;
+    cnn_progress_end(&progress, row->loss, row->accuracy, r->has_val, row->val_loss,
+                     row->val_accuracy);
+    return 0;
+}
+
+static int prepare(train_run *r)
+{
+    const cnn_model *m = r->m;
+    if (cnn_data_load(m, r->opt->data_dir, &r->all, &r->test) < 0)
+        return -1;
+    if ((size_t)r->all.h * (size_t)r->all.w != m->in_size)
+        return rt_error("the training images are %dx%d but model '%s' takes %dx%dx%d",
+                        r->all.h, r->all.w, m->name, m->in_h, m->in_w, m->in_c);
+    if (choose_sets(r) < 0 || allocate(r) < 0)
+        return -1;
+    cnn_init_params(m, r->params, r->seed);
+    if (r->opt->load &&
+        cnn_checkpoint_load(r->opt->load, m, r->params, r->opt_m, r->opt_v, &r->step) < 0)
+        return -1;
+    if (cnn_team_init(&r->team, m, cnn_thread_count(m, r->opt->threads), 1) < 0)
+        return -1;
+    r->team_ready = 1;
+    return 0;
+}
+
+int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row **rows, int *n_rows)
+{
+    train_run r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.opt = opt;
+    r.epochs = opt->epochs > 0 ? opt->epochs : m->train.epochs;
+    r.shuffle = opt->shuffle >= 0 ? opt->shuffle : m->train.shuffle;
+    r.seed = (uint64_t)(opt->has_seed ? opt->seed : m->train.seed);
+    if (rows) {
+        *rows = NULL;
+        *n_rows = 0;
+    }
+    if (r.epochs < 1) {
+        rt_error("the number of epochs must be at least 1, not %d", r.epochs);
+        return -1;
+    }
+
+    int status = prepare(&r);
+    for (int e = 0; status == 0 && e < r.epochs; e++) {
+        status = train_epoch(&r, e + 1, &r.rows[e]);
+        /* Written after every epoch, so that an interrupted run keeps what it did. */
+        if (status == 0 && opt->history)
+            status = cnn_history_write(opt->history, r.rows, e + 1);
+    }
+    if (status == 0 && opt->save)
+        status = cnn_checkpoint_save(opt->save, m, r.params, r.opt_m, r.opt_v, r.step);
+    if (status == 0 && rows) {
+        *rows = r.rows;
+        *n_rows = r.epochs;
+        r.rows = NULL;
+    }
+    free_run(&r);
+    return status;
+}

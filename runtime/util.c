@@ -1,0 +1,50 @@
+/*
+ * util.c - the runtime's error reporting, checked allocation and clock.
+ *
+ * Every failure in the runtime ends in rt_error, so that messages share one form
+ * (`cnnc: error: FILE: what is wrong`) and callers can write `return rt_error(...)`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cnnrt.h"
+
+int rt_error(const char *fmt, ...)
+{
+    va_list ap;
+    /* Output to stdout (progress lines) must come before the error, not after it. */
+    fflush(stdout);
+    fputs("cnnc: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return -1;
+}
+
+void *rt_malloc(size_t n)
+{
+    /* malloc(0) may return NULL, which would look like a failure. */
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        rt_error("out of memory (%zu bytes)", n);
+    return p;
+}
+
+void *rt_calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        rt_error("out of memory (%zu x %zu bytes)", n, size);
+    return p;
+}
+
+double rt_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,1 @@
+check --strict models/mnist_cnn.cnn

@@ -1,0 +1,1 @@
+check tests/cli/no-such-model.cnn

@@ -1,0 +1,1 @@
+summary tests/cli/no-such-model.yaml

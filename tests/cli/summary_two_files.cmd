@@ -1,0 +1,1 @@
+summary models/mnist_cnn.cnn models/mlp.cnn

@@ -1,0 +1,1 @@
+chek models/mnist_cnn.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/adam_hyper.cnn

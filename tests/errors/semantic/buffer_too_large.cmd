@@ -1,0 +1,1 @@
+check tests/errors/semantic/buffer_too_large.cnn

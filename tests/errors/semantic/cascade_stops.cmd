@@ -1,0 +1,1 @@
+check tests/errors/semantic/cascade_stops.cnn

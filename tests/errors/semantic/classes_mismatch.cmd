@@ -1,0 +1,1 @@
+check tests/errors/semantic/classes_mismatch.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/conv_on_1d.cnn

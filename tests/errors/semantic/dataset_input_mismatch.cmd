@@ -1,0 +1,1 @@
+check tests/errors/semantic/dataset_input_mismatch.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/dense_needs_flatten.cnn

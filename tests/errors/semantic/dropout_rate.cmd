@@ -1,0 +1,1 @@
+check tests/errors/semantic/dropout_rate.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/duplicate_names.cnn

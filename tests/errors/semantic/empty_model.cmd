@@ -1,0 +1,1 @@
+check tests/errors/semantic/empty_model.cnn

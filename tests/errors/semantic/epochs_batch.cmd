@@ -1,0 +1,1 @@
+check tests/errors/semantic/epochs_batch.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/idx_classes.cnn

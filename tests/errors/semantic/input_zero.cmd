@@ -1,0 +1,1 @@
+check tests/errors/semantic/input_zero.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/kernel_too_large.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/last_not_1d.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/layer_name_invalid.cnn

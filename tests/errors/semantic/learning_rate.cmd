@@ -1,0 +1,1 @@
+check tests/errors/semantic/learning_rate.cnn

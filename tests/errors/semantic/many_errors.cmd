@@ -1,0 +1,1 @@
+check tests/errors/semantic/many_errors.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/missing_input.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/second_input.cnn

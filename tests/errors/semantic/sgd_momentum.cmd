@@ -1,0 +1,1 @@
+check tests/errors/semantic/sgd_momentum.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/size_overflows_64bit.cnn

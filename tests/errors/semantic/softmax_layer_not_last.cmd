@@ -1,0 +1,1 @@
+check tests/errors/semantic/softmax_layer_not_last.cnn

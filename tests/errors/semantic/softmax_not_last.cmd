@@ -1,0 +1,1 @@
+check tests/errors/semantic/softmax_not_last.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/too_much_memory.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/unknown_hyper.cnn

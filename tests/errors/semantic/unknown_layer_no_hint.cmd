@@ -1,0 +1,1 @@
+check tests/errors/semantic/unknown_layer_no_hint.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/unknown_setting.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/window_too_large.cnn

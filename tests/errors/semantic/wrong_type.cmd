@@ -1,0 +1,1 @@
+check tests/errors/semantic/wrong_type.cnn

@@ -1,0 +1,1 @@
+check tests/errors/semantic/zero_sizes.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/input_after_layers.cnn

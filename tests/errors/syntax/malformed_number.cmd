@@ -1,0 +1,1 @@
+check tests/errors/syntax/malformed_number.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/missing_comma_in_call.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/missing_model_name.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/misspelt_input.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/no_layers.cnn

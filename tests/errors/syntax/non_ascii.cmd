@@ -1,0 +1,1 @@
+check tests/errors/syntax/non_ascii.cnn

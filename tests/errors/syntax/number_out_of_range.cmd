@@ -1,0 +1,1 @@
+check tests/errors/syntax/number_out_of_range.cnn

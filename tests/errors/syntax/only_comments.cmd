@@ -1,0 +1,1 @@
+check tests/errors/syntax/only_comments.cnn

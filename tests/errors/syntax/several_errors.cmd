@@ -1,0 +1,1 @@
+check tests/errors/syntax/several_errors.cnn

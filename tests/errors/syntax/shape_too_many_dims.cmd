@@ -1,0 +1,1 @@
+check tests/errors/syntax/shape_too_many_dims.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/too_many_errors.cnn

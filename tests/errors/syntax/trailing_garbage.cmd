@@ -1,0 +1,1 @@
+check tests/errors/syntax/trailing_garbage.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/two_train_blocks.cnn

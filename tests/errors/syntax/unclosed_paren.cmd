@@ -1,0 +1,1 @@
+check tests/errors/syntax/unclosed_paren.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/unknown_escape.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/unterminated_comment.cnn

@@ -1,0 +1,1 @@
+check tests/errors/syntax/yaml_habits.cnn

@@ -1,0 +1,1 @@
+check tests/errors/yaml/bad_scalar.yaml

@@ -1,0 +1,1 @@
+check tests/errors/yaml/call_two_keys.yaml

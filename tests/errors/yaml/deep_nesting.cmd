@@ -1,0 +1,1 @@
+check tests/errors/yaml/deep_nesting.yaml

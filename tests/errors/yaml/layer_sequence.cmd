@@ -1,0 +1,1 @@
+check tests/errors/yaml/layer_sequence.yaml

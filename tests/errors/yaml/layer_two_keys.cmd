@@ -1,0 +1,1 @@
+check tests/errors/yaml/layer_two_keys.yaml

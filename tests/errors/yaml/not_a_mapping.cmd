@@ -1,0 +1,1 @@
+check tests/errors/yaml/not_a_mapping.yaml

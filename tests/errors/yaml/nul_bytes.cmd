@@ -1,0 +1,1 @@
+check tests/errors/yaml/nul_bytes.yaml

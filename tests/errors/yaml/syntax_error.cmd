@@ -1,0 +1,1 @@
+check tests/errors/yaml/syntax_error.yaml

@@ -1,0 +1,1 @@
+check tests/errors/yaml/tab_indent.yaml

@@ -1,0 +1,1 @@
+check tests/errors/yaml/unclosed_quote.yaml

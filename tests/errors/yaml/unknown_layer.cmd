@@ -1,0 +1,1 @@
+check tests/errors/yaml/unknown_layer.yaml

@@ -1,0 +1,1 @@
+summary tests/shapes/nonsquare.cnn --format json

@@ -1,0 +1,1 @@
+summary tests/shapes/pool_same.cnn --format json

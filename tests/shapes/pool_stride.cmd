@@ -1,0 +1,1 @@
+summary tests/shapes/pool_stride.cnn --format json

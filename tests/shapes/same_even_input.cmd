@@ -1,0 +1,1 @@
+summary tests/shapes/same_even_input.cnn --format json

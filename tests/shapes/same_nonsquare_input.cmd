@@ -1,0 +1,1 @@
+summary tests/shapes/same_nonsquare_input.cnn --format json

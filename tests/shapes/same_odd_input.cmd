@@ -1,0 +1,1 @@
+summary tests/shapes/same_odd_input.cnn --format json

@@ -1,0 +1,1 @@
+summary tests/shapes/seed_model.cnn --format json

@@ -1,0 +1,1 @@
+summary tests/shapes/valid_stride.cnn --format json

@@ -1,0 +1,227 @@
+# Suite 45: the trainer and the command line of a built program (runtime/trainer.c,
+# threads.c, eval.c, progress.c, rng.c, init.c, runtime/app/main.c), on the hand-written
+# softmax-regression model tests/unit/toy_model.c trained on a little of MNIST:
+# it learns, runs repeat bit for bit, thread counts agree, the last partial batch is trained,
+# checkpoints round-trip through eval, predict reads a PGM, a diverging loss stops with
+# status 1, and bad command lines exit with 2.
+# Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
+
+TR_DIR=$T_TMP/trainer
+TR_BIN=$BUILD/tests
+mkdir -p "$TR_DIR" "$TR_BIN"
+TR_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime -Iruntime/app ${CFLAGS:--O2 -g}"
+TR_LIBS="$BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a -lplplot -lpng -lz -lm -pthread"
+
+# The MNIST files: where the project's data target puts them, or the shared copy.
+TR_DATA=""
+for d in "${CNNC_DATA_DIR:-}" "$BUILD/data/mnist" build/data/mnist ../shared/data/mnist /work/shared/data/mnist; do
+    if [ -n "$d" ] && [ -e "$d/t10k-images-idx3-ubyte.gz" -o -e "$d/t10k-images-idx3-ubyte" ]; then
+        TR_DATA=$d
+        break
+    fi
+done
+
+# tr_run NAME STATUS COMMAND...: runs a command into $TR_DIR/out and err; it must exit with
+# STATUS (never a signal) and leave no sanitizer report. Returns 1 (after a fail) otherwise.
+tr_run() {
+    tr_name=$1 tr_want=$2
+    shift 2
+    "$@" >"$TR_DIR/out" 2>"$TR_DIR/err" </dev/null
+    tr_got=$?
+    if [ "$tr_got" -ge 128 ]; then
+        fail "$tr_name" "crashed with status $tr_got" "$(head -20 "$TR_DIR/err")"; return 1
+    fi
+    if grep -q -e 'runtime error:' -e 'AddressSanitizer' -e 'LeakSanitizer' "$TR_DIR/err"; then
+        fail "$tr_name" "sanitizer report:" "$(head -30 "$TR_DIR/err")"; return 1
+    fi
+    if [ "$tr_got" != "$tr_want" ]; then
+        fail "$tr_name" "exit status $tr_got, expected $tr_want" "$(head -20 "$TR_DIR/out" "$TR_DIR/err")"; return 1
+    fi
+    return 0
+}
+
+# tr_expect NAME STATUS PATTERN COMMAND...: as tr_run, and stdout or stderr matches PATTERN
+# (a fixed string).
+tr_expect() {
+    te_name=$1 te_status=$2 te_pattern=$3
+    shift 3
+    tr_run "$te_name" "$te_status" "$@" || return 0
+    if cat "$TR_DIR/out" "$TR_DIR/err" | grep -qF -e "$te_pattern"; then
+        pass "$te_name"
+    else
+        fail "$te_name" "no '$te_pattern' in:" "$(head -20 "$TR_DIR/out" "$TR_DIR/err")"
+    fi
+}
+
+# tr_field NAME FILE: the value printed as `NAME: value` on the last epoch line of FILE.
+tr_field() {
+    grep ' - loss: ' "$2" | tail -1 | sed -n "s/.* - $1: \([0-9.]*\).*/\1/p"
+}
+
+# tr_compare NAME A OP B: a numeric comparison with awk (OP one of > < <=), or a fail.
+tr_compare() {
+    if [ -n "$2" ] && [ -n "$4" ] && awk -v a="$2" -v b="$4" "BEGIN { exit !(a $3 b) }"; then
+        pass "$1"
+    else
+        fail "$1" "expected '$2' $3 '$4'"
+    fi
+}
+
+# ---------------------------------------------------------------- building the programs
+tr_built=0
+if make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$TR_DIR/make" 2>&1; then
+    # shellcheck disable=SC2086
+    if ${CC:-cc} $TR_CFLAGS -o "$TR_BIN/toy" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >"$TR_DIR/cc" 2>&1 &&
+        ${CC:-cc} $TR_CFLAGS -DTOY_SGD -DTOY_LR=1e38 -o "$TR_BIN/toy_nan" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
+        ${CC:-cc} $TR_CFLAGS -DTOY_SPLIT=0.1 -o "$TR_BIN/toy_split" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
+        ${CC:-cc} $TR_CFLAGS -o "$TR_BIN/test_trainer" tests/unit/test_trainer.c tests/unit/toy_model.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1; then
+        tr_built=1
+        pass "trainer/build"
+    else
+        fail "trainer/build" "$(head -30 "$TR_DIR/cc")"
+    fi
+else
+    fail "trainer/build" "make of the runtime libraries failed:" "$(tail -30 "$TR_DIR/make")"
+fi
+[ -n "$TR_DATA" ] || fail "trainer/data" "no MNIST files: run 'make data' or set CNNC_DATA_DIR"
+
+TOY=$TR_BIN/toy
+if [ $tr_built = 1 ]; then
+    # ------------------------------------------------------------ unit tests
+    if tr_run "trainer/unit" 0 "$TR_BIN/test_trainer"; then
+        if grep -q '^[0-9]* checks, 0 failed$' "$TR_DIR/out"; then pass "trainer/unit"; else fail "trainer/unit" "$(cat "$TR_DIR/out")"; fi
+    fi
+
+    # ------------------------------------------------------------ the command line
+    tr_expect "trainer/cli/help" 0 "usage: toy train" "$TOY" --help
+    tr_expect "trainer/cli/train-help" 0 "--history FILE.csv" "$TOY" train --help
+    tr_expect "trainer/cli/version" 0 "toy (built by cnnc 0.1.0)" "$TOY" --version
+    tr_expect "trainer/cli/no-command" 2 "cnnc: error: no command given" "$TOY"
+    tr_expect "trainer/cli/unknown-command" 2 "cnnc: error: unknown command 'frobnicate'" "$TOY" frobnicate
+    tr_expect "trainer/cli/unknown-option" 2 "cnnc: error: unknown option '--epoch'" "$TOY" train --epoch 3
+    tr_expect "trainer/cli/epochs-word" 2 "cnnc: error: --epochs needs a whole number from 1 to 1000000, not 'x'" "$TOY" train --epochs x
+    tr_expect "trainer/cli/epochs-negative" 2 "not '-3'" "$TOY" train --epochs -3
+    tr_expect "trainer/cli/epochs-overflow" 2 "not '99999999999999999999'" "$TOY" train --epochs 99999999999999999999
+    tr_expect "trainer/cli/epochs-trailing" 2 "not '2x'" "$TOY" train --epochs=2x
+    tr_expect "trainer/cli/limit-zero" 2 "--limit needs a whole number" "$TOY" train --limit 0
+    tr_expect "trainer/cli/threads-zero" 2 "--threads needs a whole number" "$TOY" train --threads 0
+    tr_expect "trainer/cli/seed-overflow" 2 "--seed needs a whole number, not '9223372036854775808'" "$TOY" train --seed 9223372036854775808
+    tr_expect "trainer/cli/missing-value" 2 "cnnc: error: --save needs a value" "$TOY" train --save
+    tr_expect "trainer/cli/plot-format" 2 "--plot writes .png, .svg or .pdf files, not 'curves.gif'" "$TOY" train --plot curves.gif
+    tr_expect "trainer/cli/stray-argument" 2 "unexpected argument 'extra'" "$TOY" train extra
+    tr_expect "trainer/cli/eval-no-load" 2 "eval needs --load CKPT" "$TOY" eval
+    tr_expect "trainer/cli/predict-no-image" 2 "predict needs at least one IMAGE" "$TOY" predict --load x.ckpt
+    tr_expect "trainer/cli/usage-on-error" 2 "usage: toy train" "$TOY" train --bogus
+    if tr_run "trainer/cli/one-error-line" 2 "$TOY" train --bogus; then
+        if [ "$(grep -c 'error' "$TR_DIR/err")" = 1 ] && [ ! -s "$TR_DIR/out" ]; then pass "trainer/cli/one-error-line"
+        else fail "trainer/cli/one-error-line" "$(cat "$TR_DIR/out" "$TR_DIR/err")"; fi
+    fi
+    tr_expect "trainer/cli/no-data" 1 "cnnc: error:" "$TOY" train --data "$TR_DIR/nowhere" --quiet
+fi
+
+if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
+    TR_TRAIN="$TOY train --data $TR_DATA --limit 2000 --epochs 1 --seed 7"
+
+    # ------------------------------------------------------------ it learns, and repeats
+    if tr_run "trainer/learns" 0 $TR_TRAIN --threads 2 --save "$TR_DIR/a.ckpt"; then
+        cp "$TR_DIR/out" "$TR_DIR/a.log"
+        tr_compare "trainer/learns" "$(tr_field accuracy "$TR_DIR/a.log")" ">" 0.5
+        tr_compare "trainer/learns-val" "$(tr_field val_accuracy "$TR_DIR/a.log")" ">" 0.5
+        if grep -q '^Epoch 1/1$' "$TR_DIR/a.log" && grep -q '^63/63 \[==============================\] - ' "$TR_DIR/a.log" &&
+            [ "$(wc -l <"$TR_DIR/a.log")" = 2 ] && ! grep -q "$(printf '\r')" "$TR_DIR/a.log"; then
+            pass "trainer/progress-log"
+        else
+            fail "trainer/progress-log" "$(cat "$TR_DIR/a.log")"
+        fi
+    fi
+    if tr_run "trainer/repeatable" 0 $TR_TRAIN --threads 2 --save "$TR_DIR/b.ckpt" --quiet; then
+        if cmp -s "$TR_DIR/a.ckpt" "$TR_DIR/b.ckpt"; then pass "trainer/repeatable"; else fail "trainer/repeatable" "the checkpoints differ"; fi
+        if [ ! -s "$TR_DIR/out" ]; then pass "trainer/quiet"; else fail "trainer/quiet" "$(cat "$TR_DIR/out")"; fi
+    fi
+    if tr_run "trainer/threads-agree" 0 $TR_TRAIN --threads 1; then
+        a1=$(tr_field accuracy "$TR_DIR/out")
+        a2=$(tr_field accuracy "$TR_DIR/a.log")
+        tr_compare "trainer/threads-agree" "$(awk -v a="$a1" -v b="$a2" 'BEGIN { d = a - b; print d < 0 ? -d : d }')" "<=" 0.01
+    fi
+    if tr_run "trainer/other-seed" 0 $TR_TRAIN --seed 8 --threads 2 --save "$TR_DIR/s8.ckpt" --quiet; then
+        if cmp -s "$TR_DIR/a.ckpt" "$TR_DIR/s8.ckpt"; then fail "trainer/other-seed" "--seed changed nothing"; else pass "trainer/other-seed"; fi
+    fi
+
+    # ------------------------------------------------------------ the last partial batch
+    # 1000 images in batches of 32: 31 full batches and one of 8. Without shuffling, 992
+    # images make the same first 31 steps, so the checkpoints differ by the last step only.
+    tr_expect "trainer/partial-batch-steps" 0 "32/32 [" "$TOY" train --data "$TR_DATA" --limit 1000 --epochs 1 --no-shuffle --save "$TR_DIR/l1000.ckpt"
+    tr_expect "trainer/full-batches-steps" 0 "31/31 [" "$TOY" train --data "$TR_DATA" --limit 992 --epochs 1 --no-shuffle --save "$TR_DIR/l992.ckpt"
+    if cmp -s "$TR_DIR/l1000.ckpt" "$TR_DIR/l992.ckpt"; then
+        fail "trainer/partial-batch-trained" "the last 8 images changed nothing"
+    else
+        pass "trainer/partial-batch-trained"
+    fi
+
+    # ------------------------------------------------------------ checkpoints, eval, resume
+    if tr_run "trainer/eval" 0 "$TOY" eval --load "$TR_DIR/a.ckpt" --data "$TR_DATA"; then
+        cp "$TR_DIR/out" "$TR_DIR/eval.txt"
+        want=$(tr_field val_accuracy "$TR_DIR/a.log")
+        if grep -q "^Test set: 10000 images - loss: [0-9.]* - accuracy: $want$" "$TR_DIR/eval.txt" &&
+            grep -q "^total |.* 10000   $want$" "$TR_DIR/eval.txt"; then
+            pass "trainer/eval"
+        else
+            fail "trainer/eval" "expected accuracy $want:" "$(head -20 "$TR_DIR/eval.txt")"
+        fi
+        # Every row of the confusion matrix sums to its total.
+        if awk -F'|' '/^ +[0-9] \|/ { n = split($2, c, " "); s = 0; for (i = 1; i <= n; i++) s += c[i]; split($3, t, " "); if (s != t[1]) bad = 1; rows++ } END { exit bad || rows != 10 }' "$TR_DIR/eval.txt"; then
+            pass "trainer/eval-confusion"
+        else
+            fail "trainer/eval-confusion" "$(cat "$TR_DIR/eval.txt")"
+        fi
+    fi
+    if tr_run "trainer/eval-threads" 0 "$TOY" eval --load "$TR_DIR/a.ckpt" --data "$TR_DATA" --threads 1; then
+        same_file "trainer/eval-threads" "$TR_DIR/eval.txt" "$TR_DIR/out"
+    fi
+    tr_expect "trainer/eval-bad-checkpoint" 1 "cnnc: error:" "$TOY" eval --load "$TR_DIR/a.log" --data "$TR_DATA"
+    tr_expect "trainer/eval-missing-checkpoint" 1 "cnnc: error:" "$TOY" eval --load "$TR_DIR/none.ckpt" --data "$TR_DATA"
+    # Resuming from the checkpoint (weights and Adam's state) trains on from where it was.
+    # PLplot's cairo driver loads fontconfig, which keeps its caches to the end on purpose:
+    # under LeakSanitizer those, and only those, are not reports about our code.
+    echo "leak:libfontconfig.so" >"$TR_DIR/lsan.supp"
+    if tr_run "trainer/resume" 0 env LSAN_OPTIONS="suppressions=$TR_DIR/lsan.supp:print_suppressions=0" $TR_TRAIN --threads 2 --load "$TR_DIR/a.ckpt" --history "$TR_DIR/h.csv" --plot "$TR_DIR/h.png"; then
+        tr_compare "trainer/resume" "$(tr_field accuracy "$TR_DIR/out")" ">" "$(tr_field accuracy "$TR_DIR/a.log")"
+        if [ "$(head -1 "$TR_DIR/h.csv")" = "epoch,loss,accuracy,val_loss,val_accuracy,seconds" ] &&
+            [ "$(wc -l <"$TR_DIR/h.csv")" = 2 ] && grep -q '^1,' "$TR_DIR/h.csv"; then
+            pass "trainer/history"
+        else
+            fail "trainer/history" "$(cat "$TR_DIR/h.csv" 2>&1)"
+        fi
+        if [ "$(head -c 4 "$TR_DIR/h.png" 2>/dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; then pass "trainer/plot"
+        else fail "trainer/plot" "no PNG written"; fi
+    fi
+
+    # ------------------------------------------------------------ predict
+    # The first test image (a 7) as a binary PGM, and a 27x28 one that must be refused.
+    { printf 'P5\n28 28\n255\n'; gzip -dc "$TR_DATA/t10k-images-idx3-ubyte.gz" | tail -c +17 | head -c 784; } >"$TR_DIR/seven.pgm"
+    { printf 'P5\n27 28\n255\n'; head -c 756 /dev/zero; } >"$TR_DIR/narrow.pgm"
+    if tr_run "trainer/predict" 0 "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/seven.pgm"; then
+        if grep -q "^$TR_DIR/seven.pgm: 7 (p=0\.[0-9]\{4\})$" "$TR_DIR/out" &&
+            sed -n 2p "$TR_DIR/out" | awk 'NF == 10 { s = 0; m = 1; for (i = 1; i <= 10; i++) { s += $i; if ($i + 0 > $m + 0) m = i } exit !(s > 0.99 && s < 1.01 && m == 8) } NF != 10 { exit 1 }'; then
+            pass "trainer/predict"
+        else
+            fail "trainer/predict" "$(cat "$TR_DIR/out")"
+        fi
+    fi
+    tr_expect "trainer/predict-size" 1 "narrow.pgm: the image is 27x28 but model 'toy' takes 28x28 images" "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/seven.pgm" "$TR_DIR/narrow.pgm"
+    if grep -q "seven.pgm: 7" "$TR_DIR/out"; then pass "trainer/predict-goes-on"; else fail "trainer/predict-goes-on" "$(cat "$TR_DIR/out")"; fi
+    tr_expect "trainer/predict-missing" 1 "missing.pgm" "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/missing.pgm"
+
+    # ------------------------------------------------------------ validation split(0.1)
+    # The last 100 of 1000 images are held out: 900 to train on, in 29 steps (28 of 32, 1 of 4).
+    if tr_run "trainer/split" 0 "$TR_BIN/toy_split" train --data "$TR_DATA" --limit 1000; then
+        if grep -q '^29/29 \[' "$TR_DIR/out" && [ -n "$(tr_field val_accuracy "$TR_DIR/out")" ]; then pass "trainer/split"
+        else fail "trainer/split" "$(cat "$TR_DIR/out")"; fi
+    fi
+    tr_expect "trainer/split-too-small" 1 "validation split(0.1) of 1 training images leaves 0 to train on" "$TR_BIN/toy_split" train --data "$TR_DATA" --limit 1
+
+    # ------------------------------------------------------------ a diverging loss
+    rm -f "$TR_DIR/nan.ckpt"
+    tr_expect "trainer/nan-stops" 1 "cnnc: error: loss became NaN at epoch 1, step " "$TR_BIN/toy_nan" train --data "$TR_DATA" --limit 1000 --save "$TR_DIR/nan.ckpt"
+    if [ -e "$TR_DIR/nan.ckpt" ]; then fail "trainer/nan-no-checkpoint" "a checkpoint was saved"; else pass "trainer/nan-no-checkpoint"; fi
+fi

@@ -1,0 +1,159 @@
+# Code generation: `cnnc emit` and `cnnc build`, and the generated C itself.
+# Sourced by tests/run.sh (POSIX sh); reports through pass/fail/check/same_file.
+
+# generated/ is kept in git: it must be what the current cnnc writes for models/.
+mkdir -p "$T_TMP/gen"
+for model in models/*.cnn; do
+    name=$(basename "$model" .cnn)
+    if "$CNNC" emit "$model" -o "$T_TMP/gen" >"$T_TMP/out" 2>&1; then
+        for ext in h c; do
+            same_file "codegen: generated/$name.$ext is up to date" "generated/$name.$ext" "$T_TMP/gen/$name.$ext"
+        done
+    else
+        fail "codegen: emit $model" "$(cat "$T_TMP/out")"
+    fi
+done
+
+# Emitting writes the two files and nothing else: no temporary file is left behind.
+leftover=$(ls -A "$T_TMP/gen" | grep -v -e '\.h$' -e '\.c$')
+if [ -z "$leftover" ]; then pass "codegen: no temporary files left"; else fail "codegen: no temporary files left" "$leftover"; fi
+
+# A .cnn file and its YAML twin give byte-identical C.
+mkdir -p "$T_TMP/twin"
+if "$CNNC" emit models/mnist_cnn.yaml -o "$T_TMP/twin" >"$T_TMP/out" 2>&1; then
+    same_file "codegen: yaml twin gives the same header" "$T_TMP/gen/mnist_cnn.h" "$T_TMP/twin/mnist_cnn.h"
+    same_file "codegen: yaml twin gives the same source" "$T_TMP/gen/mnist_cnn.c" "$T_TMP/twin/mnist_cnn.c"
+else
+    fail "codegen: emit models/mnist_cnn.yaml" "$(cat "$T_TMP/out")"
+fi
+
+# The banner's hash is of the model's meaning, not of its text: comments, spacing and the
+# order of the train settings change nothing, a different learning rate changes the hash.
+mkdir -p "$T_TMP/respelled" "$T_TMP/retuned"
+{ echo "/* the seed model, spelled differently */"; sed -e 's/^    //' -e 's/seed 42;/seed 42; # the same seed/' models/mnist_cnn.cnn; } \
+    >"$T_TMP/respelled.cnn"
+sed 's/learning_rate=0.001/learning_rate=0.002/' models/mnist_cnn.cnn >"$T_TMP/retuned.cnn"
+if "$CNNC" emit "$T_TMP/respelled.cnn" -o "$T_TMP/respelled" >"$T_TMP/out" 2>&1 &&
+    "$CNNC" emit "$T_TMP/retuned.cnn" -o "$T_TMP/retuned" >>"$T_TMP/out" 2>&1; then
+    same_file "codegen: comments and spacing do not change the output" "$T_TMP/gen/mnist_cnn.c" "$T_TMP/respelled/mnist_cnn.c"
+    old_hash=$(grep -o 'fnv1a64:[0-9a-f]*' "$T_TMP/gen/mnist_cnn.c")
+    new_hash=$(grep -o 'fnv1a64:[0-9a-f]*' "$T_TMP/retuned/mnist_cnn.c")
+    if [ -n "$old_hash" ] && [ "$old_hash" != "$new_hash" ]; then pass "codegen: the hash follows the training settings"
+    else fail "codegen: the hash follows the training settings" "$old_hash vs $new_hash"; fi
+else
+    fail "codegen: emit respelled models" "$(cat "$T_TMP/out")"
+fi
+
+# The small models of tests/codegen cover what models/ does not: every layer kind, same
+# padding with strides, bias-free layers, mean squared error, cross-entropy without softmax.
+for model in tests/codegen/*.cnn; do
+    check "codegen: emit $model" "$CNNC" emit "$model" -o "$T_TMP/gen"
+done
+
+# Every generated file compiles without a warning as strict C99, with gcc and clang.
+for cc in gcc clang; do
+    if ! command -v $cc >/dev/null 2>&1; then
+        fail "codegen: $cc is installed"
+        continue
+    fi
+    for src in "$T_TMP"/gen/*.c; do
+        check "codegen: $(basename "$src") compiles with $cc -std=c99 -pedantic -Werror" \
+            $cc -std=c99 -Wall -Wextra -pedantic -Werror -Iruntime -c -o "$T_TMP/obj.o" "$src"
+    done
+done
+
+# The kernel window is unrolled: no loop runs over kh or kw, and the seed model's first
+# convolution makes one call per tap of its 3x3 window in forward and in backward.
+if grep -n -E 'for \(int k[hw]\b' "$T_TMP"/gen/*.c >"$T_TMP/out"; then
+    fail "codegen: kernel windows are unrolled" "$(cat "$T_TMP/out")"
+else
+    pass "codegen: kernel windows are unrolled"
+fi
+taps=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'conv2d_1_tap(')
+wtaps=$(sed -n '/^static void conv2d_1_backward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'conv2d_1_wtap(')
+if [ "$taps" = 9 ] && [ "$wtaps" = 9 ]; then pass "codegen: 3x3 window is nine straight-line taps"
+else fail "codegen: 3x3 window is nine straight-line taps" "forward $taps, backward $wtaps"; fi
+# Same padding: lenet5's 5x5 convolution on 28x28 has 5 runs of rows times 5 of columns,
+# each with its own literal bounds, and the corner run covers only the 3x3 taps inside.
+runs=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" | grep -c '/\* rows ')
+corner=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" |
+    sed -n '/rows 0\.\.0, columns 0\.\.0/,/rows 0\.\.0, columns 1\.\.1/p' | grep -c 'conv2d_1_tap(')
+if [ "$runs" = 25 ] && [ "$corner" = 9 ]; then pass "codegen: same padding split into border runs"
+else fail "codegen: same padding split into border runs" "runs $runs, corner taps $corner"; fi
+# No allocation in generated code.
+if grep -n -E '\b(malloc|calloc|realloc|free)\(' "$T_TMP"/gen/*.c >"$T_TMP/out"; then
+    fail "codegen: generated code does not allocate" "$(cat "$T_TMP/out")"
+else
+    pass "codegen: generated code does not allocate"
+fi
+
+# Numerical checks through the cnn_model struct: gradients against finite differences, a
+# split batch against the whole, one optimizer step against Keras' formulas. In double every
+# model is checked exactly; in float the small models with a coarser step.
+for src in "$T_TMP"/gen/*.c; do
+    name=$(basename "$src" .c)
+    if gcc -std=c99 -O2 -Dfloat=double -Dexpf=exp -Dtanhf=tanh -Dsqrtf=sqrt -DGRADCHECK_STEP=1e-6 \
+        -DMODEL="${name}_model" -Iruntime -I"$T_TMP/gen" -o "$T_TMP/gradcheck" \
+        tests/unit/emit_gradcheck.c "$src" -lm >"$T_TMP/out" 2>&1; then
+        check "codegen: $name gradients, batch split and update (double)" "$T_TMP/gradcheck"
+    else
+        fail "codegen: build the double gradient check of $name" "$(cat "$T_TMP/out")"
+    fi
+done
+for model in tests/codegen/*.cnn; do
+    name=$(basename "$model" .cnn)
+    if gcc -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -DMODEL="${name}_model" \
+        -Iruntime -I"$T_TMP/gen" -o "$T_TMP/gradcheck" tests/unit/emit_gradcheck.c "$T_TMP/gen/$name.c" -lm \
+        >"$T_TMP/out" 2>&1; then
+        check "codegen: $name gradients, batch split and update (float, sanitizers)" "$T_TMP/gradcheck"
+    else
+        fail "codegen: build the float gradient check of $name" "$(cat "$T_TMP/out")"
+    fi
+done
+
+# Errors: emit into something that is not a directory, or from a model with errors, reports
+# and writes nothing.
+: >"$T_TMP/not_a_dir"
+"$CNNC" emit models/mnist_cnn.cnn -o "$T_TMP/not_a_dir" >"$T_TMP/out" 2>&1
+status=$?
+if [ $status = 1 ] && grep -q "not a directory" "$T_TMP/out"; then pass "codegen: emit into a file is refused"
+else fail "codegen: emit into a file is refused" "status $status" "$(cat "$T_TMP/out")"; fi
+mkdir -p "$T_TMP/bad_out"
+printf 'model bad {\n    input 28x28x1;\n    dense(units=10);\n}\n' >"$T_TMP/bad.cnn"
+"$CNNC" emit "$T_TMP/bad.cnn" -o "$T_TMP/bad_out" >"$T_TMP/out" 2>&1
+status=$?
+if [ $status = 1 ] && [ -z "$(ls -A "$T_TMP/bad_out")" ]; then pass "codegen: a model with errors writes nothing"
+else fail "codegen: a model with errors writes nothing" "status $status" "$(cat "$T_TMP/out")" "$(ls -A "$T_TMP/bad_out")"; fi
+"$CNNC" emit >"$T_TMP/out" 2>&1
+status=$?
+if [ $status = 2 ]; then pass "codegen: emit without a model is a usage error"
+else fail "codegen: emit without a model is a usage error" "status $status" "$(cat "$T_TMP/out")"; fi
+
+# cnnc build: a failing C compiler is reported and leaves no program; with the runtime built,
+# a real build gives a program that runs.
+if [ -f "$BUILD/libcnnrt.a" ] && [ -f "$BUILD/libcnnapp.a" ] && [ -f "$BUILD/libcnnplot.a" ]; then
+    CC=false "$CNNC" build models/mlp.cnn -o "$T_TMP/mlp_prog" >"$T_TMP/out" 2>&1
+    status=$?
+    if [ $status = 1 ] && [ ! -e "$T_TMP/mlp_prog" ] && grep -q "failed" "$T_TMP/out" &&
+        [ -z "$(ls -A "$T_TMP" | grep cnnc-build)" ]; then
+        pass "codegen: a failed build leaves nothing"
+    else
+        fail "codegen: a failed build leaves nothing" "status $status" "$(cat "$T_TMP/out")"
+    fi
+    cnnc_abs=$(cd "$(dirname "$CNNC")" && pwd)/$(basename "$CNNC")
+    repo=$(pwd)
+    # A runtime built with sanitizers needs them in the program too.
+    san=""
+    if nm "$BUILD/libcnnrt.a" 2>/dev/null | grep -q __asan; then san="-fsanitize=address,undefined"; fi
+    (cd "$T_TMP" && CFLAGS="-O1 $san" LDFLAGS="$san" "$cnnc_abs" build "$repo/models/mlp.cnn" -o mlp_prog) \
+        >"$T_TMP/out" 2>&1
+    status=$?
+    if [ $status = 0 ] && [ -x "$T_TMP/mlp_prog" ]; then
+        pass "codegen: cnnc build from another directory"
+        check "codegen: the built program answers --help" "$T_TMP/mlp_prog" --help
+    else
+        fail "codegen: cnnc build from another directory" "status $status" "$(cat "$T_TMP/out")"
+    fi
+else
+    fail "codegen: cnnc build needs the runtime libraries in $BUILD (run make first)"
+fi

@@ -1,0 +1,1 @@
+summary models/fashion_cnn.cnn

@@ -1,0 +1,1 @@
+summary tests/yaml/idx_dataset.yaml --format json

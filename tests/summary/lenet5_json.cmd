@@ -1,0 +1,1 @@
+summary models/lenet5.cnn --format json

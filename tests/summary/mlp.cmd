@@ -1,0 +1,1 @@
+summary models/mlp.cnn

@@ -1,0 +1,1 @@
+summary tests/errors/yaml/unknown_layer.yaml
