@@ -52,6 +52,11 @@ static void check_model_name(const Ast *ast, Model *m)
     else if (strncmp(name, "__", 2) == 0)
         error_at(loc, "model name '%s' starts with '__', which C reserves for the "
                  "implementation", name);
+    else if (strcmp(name, "cnn") == 0 || strncmp(name, "cnn_", 4) == 0)
+        /* The runtime's own identifiers start with cnn_: model 'cnn' would define cnn_model,
+         * the runtime's type. */
+        error_at(loc, "model name '%s' clashes with the runtime's 'cnn_' identifiers; choose "
+                 "another name", name);
 }
 
 /* input HxWxC; returns whether m->input can be used for shapes. */

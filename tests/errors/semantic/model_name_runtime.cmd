@@ -1,0 +1,1 @@
+check tests/errors/semantic/model_name_runtime.cnn
