@@ -3,6 +3,7 @@
 #   make            build build/cnnc, the runtime and the plotting library
 #   make demo       build, fetch MNIST, train the seed model, evaluate, plot
 #   make test       the test suite (a few minutes); make test-full for the slow tests
+#   make fuzz       fuzz every reader with clang's libFuzzer for FUZZ_SECONDS each (mk/fuzz.mk)
 #
 # CC, CFLAGS and LDFLAGS may be set on the command line; warnings and include paths are kept
 # apart from CFLAGS so that `make CFLAGS='-O1 -g -fsanitize=address,undefined'` still works.
@@ -110,6 +111,8 @@ $(DATA_DIR)/.verified: mk/fetch-data.sh mk/mnist.sha256
 	sh mk/fetch-data.sh "$(DATA_MIRROR)" $(DATA_DIR)
 
 -include mk/demo.mk
+-include mk/fuzz.mk
+-include mk/bench.mk
 
 # ---------------------------------------------------------------- tests
 test: all data

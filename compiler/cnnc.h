@@ -57,6 +57,9 @@ void note_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 void error_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int diag_error_count(void);
 void diag_reset(void);
+/* Drops every registered text (they may be freed afterwards): for a process, like a fuzzer,
+ * that parses many texts in turn. */
+void diag_forget_sources(void);
 /* Stop reporting after this many errors (a binary file would otherwise print thousands). */
 #define DIAG_MAX_ERRORS 50
 

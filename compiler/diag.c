@@ -51,6 +51,15 @@ void diag_reset(void)
     last_suppressed = false;
 }
 
+void diag_forget_sources(void)
+{
+    for (int i = 0; i < nsources; i++)
+        free(sources[i].marks);
+    free(sources);
+    sources = NULL;
+    nsources = sources_cap = 0;
+}
+
 /* The most recent registration wins, so that checking a file twice in one run shows the
  * text that was actually parsed the second time. */
 static Source *find_source(const char *file)

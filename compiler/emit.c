@@ -400,6 +400,132 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
     w_blank(w);
 }
 
+/* ------------------------------------------------------------------ the layer table */
+
+static const char *const layer_kind_enum[LAYER_KIND_COUNT] = {
+    [LAYER_CONV2D] = "CNN_LAYER_CONV2D", [LAYER_MAXPOOL2D] = "CNN_LAYER_MAXPOOL2D",
+    [LAYER_AVGPOOL2D] = "CNN_LAYER_AVGPOOL2D", [LAYER_FLATTEN] = "CNN_LAYER_FLATTEN",
+    [LAYER_DENSE] = "CNN_LAYER_DENSE", [LAYER_DROPOUT] = "CNN_LAYER_DROPOUT",
+    [LAYER_RELU] = "CNN_LAYER_RELU", [LAYER_SIGMOID] = "CNN_LAYER_SIGMOID",
+    [LAYER_TANH] = "CNN_LAYER_TANH", [LAYER_SOFTMAX] = "CNN_LAYER_SOFTMAX"};
+static const char *const activation_enum[] = {
+    [ACT_NONE] = "CNN_ACT_NONE", [ACT_RELU] = "CNN_ACT_RELU", [ACT_SIGMOID] = "CNN_ACT_SIGMOID",
+    [ACT_TANH] = "CNN_ACT_TANH", [ACT_SOFTMAX] = "CNN_ACT_SOFTMAX"};
+
+/* Each layer's pass on its own, for the benchmark: the same call the model's drivers make,
+ * wrapped so that it runs on whatever activations are in the workspace. The names end in
+ * _alone, a suffix no per-layer function uses, so they cannot clash with another layer's. */
+static void write_layer_wrappers(Writer *w, const Model *m, const Plan *p)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const EmitLayer *e = &p->layers[i];
+        const Layer *l = e->layer;
+        w_begin_function(w, "static void %s_fwd_alone(const float *params, float *ws, int n)", l->name);
+        w_line(w, "(void)params;");
+        w_line(w, "(void)ws;");
+        w_line(w, "(void)n;");
+        if (l->kind == LAYER_DROPOUT) {
+            /* Training mode with a fixed key: the benchmark times the pass that trains. */
+            w_line(w, "const int training = 1;");
+            w_line(w, "const uint64_t dropout_key = CNN_BENCH_DROPOUT_KEY;");
+            w_line(w, "const int first = 0;");
+        }
+        kinds[l->kind]->forward_call(w, m, e);
+        w_close(w);
+        w_blank(w);
+        if (!runs_backward(e))
+            continue;
+        w_begin_function(w, "static void %s_bwd_alone(const float *params, float *grads, float *ws, int n)", l->name);
+        w_line(w, "(void)params;");
+        w_line(w, "(void)grads;");
+        w_line(w, "(void)ws;");
+        /* The model's backward zeroes every gradient first; the layer's passes may add to theirs. */
+        if (p->kernel_off[i] >= 0)
+            w_line(w, "memset(grads + %s_%s_KERNEL_OFFSET, 0, sizeof(float) * %lld);", p->upper, e->upper,
+                   l->kernel_size);
+        if (p->bias_off[i] >= 0)
+            w_line(w, "memset(grads + %s_%s_BIAS_OFFSET, 0, sizeof(float) * %lld);", p->upper, e->upper, l->bias_size);
+        kinds[l->kind]->backward_call(w, m, e);
+        w_close(w);
+        w_blank(w);
+    }
+}
+
+static void write_layer_table(Writer *w, const Model *m, const Plan *p)
+{
+    long long *out = xcalloc((size_t)m->nlayers, sizeof *out), *dout = xcalloc((size_t)m->nlayers, sizeof *dout);
+    write_layer_wrappers(w, m, p);
+    w_line(w, "/* Every layer with its shapes, its place in the parameters and the workspace, and its passes. */");
+    w_line(w, "static const cnn_layer layers[] = {");
+    w->indent++;
+    for (int i = 0; i < m->nlayers; i++) {
+        const EmitLayer *e = &p->layers[i];
+        const Layer *l = e->layer;
+        long long in = i > 0 ? out[i - 1] : p->input_off;
+        long long din = e->din[0] != '\0' ? dout[i - 1] : -1;
+        out[i] = l->kind == LAYER_FLATTEN ? in : p->act_off[i];
+        dout[i] = l->kind == LAYER_FLATTEN && i > 0 ? dout[i - 1] : p->grad_off[i];
+        int kh = 0, kw = 0, sh = 0, sw = 0, pt = 0, pl = 0, pb = 0, pr = 0, units = 0, bias = 0;
+        bool same = false;
+        Activation act = ACT_NONE;
+        char rate[48] = "0.0";
+        switch (l->kind) {
+        case LAYER_CONV2D: {
+            const ConvAttrs *a = &l->u.conv;
+            kh = a->kh, kw = a->kw, sh = a->sh, sw = a->sw, same = a->padding == PAD_SAME;
+            pt = a->pad_top, pl = a->pad_left, pb = a->pad_bottom, pr = a->pad_right;
+            units = a->filters, act = a->act, bias = a->use_bias;
+            break;
+        }
+        case LAYER_MAXPOOL2D:
+        case LAYER_AVGPOOL2D: {
+            const PoolAttrs *a = &l->u.pool;
+            kh = a->ph, kw = a->pw, sh = a->sh, sw = a->sw, same = a->padding == PAD_SAME;
+            pt = a->pad_top, pl = a->pad_left, pb = a->pad_bottom, pr = a->pad_right;
+            break;
+        }
+        case LAYER_DENSE:
+            units = l->u.dense.units, act = l->u.dense.act, bias = l->u.dense.use_bias;
+            break;
+        case LAYER_DROPOUT:
+            w_double_literal(rate, sizeof rate, l->u.dropout.rate);
+            break;
+        case LAYER_RELU: act = ACT_RELU; break;
+        case LAYER_SIGMOID: act = ACT_SIGMOID; break;
+        case LAYER_TANH: act = ACT_TANH; break;
+        case LAYER_SOFTMAX: act = ACT_SOFTMAX; break;
+        default: break;
+        }
+        w_line(w, "{");
+        w->indent++;
+        w_line(w, ".name = \"%s\", .kind = \"%s\", .kind_id = %s,", l->name, layer_kind_name(l->kind),
+               layer_kind_enum[l->kind]);
+        w_line(w, ".in_h = %d, .in_w = %d, .in_c = %d, .out_h = %d, .out_w = %d, .out_c = %d,", l->in.h, l->in.w,
+               l->in.c, l->out.h, l->out.w, l->out.c);
+        w_line(w, ".kh = %d, .kw = %d, .sh = %d, .sw = %d, .same = %d,", kh, kw, sh, sw, same ? 1 : 0);
+        w_line(w, ".pad_top = %d, .pad_left = %d, .pad_bottom = %d, .pad_right = %d,", pt, pl, pb, pr);
+        w_line(w, ".activation = %s, .units = %d, .use_bias = %d, .rate = %s,", activation_enum[act], units,
+               bias ? 1 : 0, rate);
+        w_line(w, ".kernel_offset = %lld, .bias_offset = %lld, .macs = %lldLL,", p->kernel_off[i], p->bias_off[i],
+               l->macs);
+        w_line(w, ".in = %lld, .out = %lld, .din = %lld, .dout = %lld, .aux = %lld,", in, out[i], din, dout[i],
+               p->aux_off[i]);
+        w_line(w, ".grad_is_logits = %d,", e->grad_is_logits ? 1 : 0);
+        w_line(w, ".forward = %s_fwd_alone,", l->name);
+        if (runs_backward(e))
+            w_line(w, ".backward = %s_bwd_alone,", l->name);
+        else
+            w_line(w, ".backward = NULL,");
+        w->indent--;
+        w_line(w, "},");
+    }
+    w->indent--;
+    w_line(w, "};");
+    w_blank(w);
+    free(out);
+    free(dout);
+}
+
 static const char *const dataset_enum[] = {
     [DATASET_MNIST] = "CNN_DATASET_MNIST", [DATASET_FASHION_MNIST] = "CNN_DATASET_FASHION_MNIST",
     [DATASET_IDX] = "CNN_DATASET_IDX"};
@@ -477,6 +603,8 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
     w_line(w, ".output = output_of,");
     w_line(w, ".backward = backward_pass,");
     w_line(w, ".update = optimizer_step,");
+    w_line(w, ".num_layers = %d,", m->nlayers);
+    w_line(w, ".layers = layers,");
     w->indent--;
     w_line(w, "};");
 }
@@ -493,6 +621,7 @@ static void write_source(Writer *w, const Model *m, const Plan *p, const char *c
     w_blank(w);
     w_line(w, "#include \"%s.h\"", m->name);
     w_blank(w);
+    emit_simd_prelude(w);
     write_tensors(w, m, p);
     if (p->has_dropout)
         emit_dropout_hash(w);
@@ -500,6 +629,7 @@ static void write_source(Writer *w, const Model *m, const Plan *p, const char *c
     emit_loss(w, m, &p->layers[m->nlayers - 1]);
     emit_optimizer(w, m);
     write_drivers(w, m, p);
+    write_layer_table(w, m, p);
     write_model_struct(w, m, p);
 }
 

@@ -61,18 +61,20 @@ static bool transposes_kernel(const Layer *l)
     return l->kernel_size <= MAX_TRANSPOSED_KERNEL;
 }
 
-static void emit_backward_tap_functions(Writer *w, const Layer *l, bool with_din)
+static void emit_backward_tap_functions(Writer *w, const Layer *l, bool with_dk, bool with_din)
 {
     int cin = l->in.c, cout = l->u.conv.filters;
-    w_line(w, "/* %s, one tap of the kernel gradient: dk[ci][co] += x[ci] * dz[co]. */", l->name);
-    w_begin_function(w, "static void %s_wtap(float *restrict dk, const float *restrict x, const float *restrict dz)", l->name);
-    w_open(w, "for (int ci = 0; ci < %d; ci++)", cin);
-    w_line(w, "const float xv = x[ci];");
-    w_line(w, "for (int co = 0; co < %d; co++)", cout);
-    w_line(w, "    dk[ci * %d + co] += xv * dz[co];", cout);
-    w_close(w);
-    w_close(w);
-    w_blank(w);
+    if (with_dk) {
+        w_line(w, "/* %s, one tap of the kernel gradient: dk[ci][co] += x[ci] * dz[co]. */", l->name);
+        w_begin_function(w, "static void %s_wtap(float *restrict dk, const float *restrict x, const float *restrict dz)", l->name);
+        w_open(w, "for (int ci = 0; ci < %d; ci++)", cin);
+        w_line(w, "const float xv = x[ci];");
+        w_line(w, "for (int co = 0; co < %d; co++)", cout);
+        w_line(w, "    dk[ci * %d + co] += xv * dz[co];", cout);
+        w_close(w);
+        w_close(w);
+        w_blank(w);
+    }
     if (!with_din)
         return;
     if (transposes_kernel(l)) {
@@ -99,7 +101,8 @@ static void emit_backward_tap_functions(Writer *w, const Layer *l, bool with_din
 typedef struct ConvCtx {
     const Layer *l;
     bool local_acc;
-    bool with_din;
+    bool with_dk;  /* backward_pixel writes the kernel and bias gradients */
+    bool with_din; /* backward_pixel writes the input gradient */
 } ConvCtx;
 
 static void forward_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *vctx)
@@ -129,6 +132,21 @@ static void forward_pixel(Writer *w, const Window *g, const WindowRun *rr, const
     }
 }
 
+/* The vector kernels take the layer when its filters fill whole vectors. */
+static bool fast_forward(const Layer *l)
+{
+    return simd_fits(l->u.conv.filters);
+}
+
+/* The input gradient of a stride-1 convolution is itself one: the output gradient, padded by
+ * the kernel size less the forward padding, under the kernel flipped in both axes with its
+ * channel axes swapped. That lets it share the forward's register-blocked gather. */
+static bool fast_input_grad(const Layer *l)
+{
+    const ConvAttrs *a = &l->u.conv;
+    return a->sh == 1 && a->sw == 1 && simd_fits(l->in.c) && l->kernel_size <= MAX_TRANSPOSED_KERNEL;
+}
+
 static void conv_forward(Writer *w, const Model *m, const EmitLayer *e)
 {
     const Layer *l = e->layer;
@@ -136,7 +154,8 @@ static void conv_forward(Writer *w, const Model *m, const EmitLayer *e)
     Window g = conv_window(l);
     ConvCtx cx = {.l = l, .local_acc = a->filters <= MAX_LOCAL_ACC};
     (void)m;
-    emit_tap_functions(w, l);
+    if (!fast_forward(l))
+        emit_tap_functions(w, l);
     conv_comment(w, l);
     w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, const float *restrict kernel%s, int n)",
                      l->name, a->use_bias ? ", const float *restrict bias" : "");
@@ -149,7 +168,13 @@ static void conv_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
-    emit_window_loops(w, &g, forward_pixel, &cx);
+    if (fast_forward(l)) {
+        SimdConv c = {.g = g, .cout = a->filters, .x = "x", .y = "y", .k = "kernel",
+                      .bias = a->use_bias ? "bias" : NULL, .act = a->act};
+        emit_simd_gather(w, &c);
+    } else {
+        emit_window_loops(w, &g, forward_pixel, &cx);
+    }
     if (a->act == ACT_SOFTMAX) {
         char rows[32];
         snprintf(rows, sizeof rows, "%d", l->out.h * l->out.w);
@@ -166,7 +191,7 @@ static void backward_pixel(Writer *w, const Window *g, const WindowRun *rr, cons
     const ConvAttrs *a = &cx->l->u.conv;
     int cout = a->filters;
     w_line(w, "const float *restrict g = dz + (size_t)o * %d;", cout);
-    if (a->use_bias) {
+    if (a->use_bias && cx->with_dk) {
         w_line(w, "for (int co = 0; co < %d; co++)", cout);
         w_line(w, "    dbias[co] += g[co];");
     }
@@ -174,7 +199,8 @@ static void backward_pixel(Writer *w, const Window *g, const WindowRun *rr, cons
         for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
             long long xoff = window_tap_offset(g, kh, kw);
             long long koff = ((long long)kh * a->kw + kw) * g->in_c * cout;
-            w_line(w, "%s_wtap(dkernel + %lld, x + at + %lld, g);", cx->l->name, koff, xoff);
+            if (cx->with_dk)
+                w_line(w, "%s_wtap(dkernel + %lld, x + at + %lld, g);", cx->l->name, koff, xoff);
             if (cx->with_din)
                 w_line(w, "%s_xtap(dx + at + %lld, %s + %lld, g);", cx->l->name, xoff,
                        transposes_kernel(cx->l) ? "kt" : "kernel", koff);
@@ -193,24 +219,31 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     const Layer *l = e->layer;
     const ConvAttrs *a = &l->u.conv;
     Window g = conv_window(l);
-    ConvCtx cx = {.l = l, .with_din = e->din[0] != '\0'};
+    bool with_din = e->din[0] != '\0';
+    bool fast_dk = fast_forward(l), fast_din = with_din && fast_input_grad(l);
+    ConvCtx cx = {.l = l, .with_dk = !fast_dk, .with_din = with_din && !fast_din};
+    bool old_transposed = cx.with_din && transposes_kernel(l);
+    int taps = a->kh * a->kw;
     char count[64];
     (void)m;
-    emit_backward_tap_functions(w, l, cx.with_din);
+    SimdConv dk = {.g = g, .cout = a->filters, .x = "x", .y = "dz", .k = "dkernel", .act = ACT_NONE};
+    if (cx.with_dk || cx.with_din)
+        emit_backward_tap_functions(w, l, cx.with_dk, cx.with_din);
+    if (fast_dk)
+        emit_simd_kernel_grad_functions(w, l->name, &dk);
     conv_comment(w, l);
     w_begin_function(w, "static void %s_backward(%sfloat *restrict dkernel%s, float *restrict dout%s, const float *restrict in%s, int n)",
-                     l->name, cx.with_din ? "float *restrict din, " : "", a->use_bias ? ", float *restrict dbias" : "",
-                     uses_out(e) ? ", const float *restrict out" : "", cx.with_din ? ", const float *restrict kernel" : "");
+                     l->name, with_din ? "float *restrict din, " : "", a->use_bias ? ", float *restrict dbias" : "",
+                     uses_out(e) ? ", const float *restrict out" : "", with_din ? ", const float *restrict kernel" : "");
     w_line(w, "/* dout%s: [n][%d][%d][%d], %sin: [n][%d][%d][%d] */", uses_out(e) ? ", out" : "",
-           l->out.h, l->out.w, l->out.c, cx.with_din ? "din, " : "", l->in.h, l->in.w, l->in.c);
+           l->out.h, l->out.w, l->out.c, with_din ? "din, " : "", l->in.h, l->in.w, l->in.c);
     snprintf(count, sizeof count, "n * %lld", shape_size(l->out));
     emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dout", "out", count, a->filters);
     if (cx.with_din) {
         w_line(w, "for (int i = 0; i < n * %lld; i++)", shape_size(l->in));
         w_line(w, "    din[i] = 0.0f;");
     }
-    if (cx.with_din && transposes_kernel(l)) {
-        int taps = a->kh * a->kw;
+    if (old_transposed) {
         w_line(w, "/* The kernel as [%d][%d][%d][%d], output channels before input channels. */", a->kh, a->kw,
                a->filters, l->in.c);
         w_line(w, "float kt[%lld];", l->kernel_size);
@@ -220,12 +253,41 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
         w_line(w, "            kt[(t * %d + co) * %d + ci] = kernel[(t * %d + ci) * %d + co];", a->filters, l->in.c,
                l->in.c, a->filters);
     }
+    if (fast_din) {
+        w_line(w, "/* The kernel flipped in both axes, as [%d][%d][%d][%d]: output channels before input channels. */",
+               a->kh, a->kw, a->filters, l->in.c);
+        w_line(w, "float kf[%lld];", l->kernel_size);
+        w_line(w, "for (int t = 0; t < %d; t++)", taps);
+        w_line(w, "    for (int ci = 0; ci < %d; ci++)", l->in.c);
+        w_line(w, "        for (int co = 0; co < %d; co++)", a->filters);
+        w_line(w, "            kf[(t * %d + co) * %d + ci] = kernel[(%d - t) * %d + ci * %d + co];", a->filters, l->in.c,
+               taps - 1, l->in.c * a->filters, a->filters);
+    }
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
-    if (cx.with_din)
+    if (with_din)
         w_line(w, "float *restrict dx = din + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "const float *restrict dz = dout + (size_t)b * %lld;", shape_size(l->out));
-    emit_window_loops(w, &g, backward_pixel, &cx);
+    if (cx.with_dk || cx.with_din)
+        emit_window_loops(w, &g, backward_pixel, &cx);
+    if (fast_dk) {
+        if (a->use_bias) {
+            w_line(w, "for (int o = 0; o < %d; o++)", l->out.h * l->out.w);
+            w_line(w, "    for (int co = 0; co < %d; co++)", a->filters);
+            w_line(w, "        dbias[co] += dz[o * %d + co];", a->filters);
+        }
+        emit_simd_kernel_grad_calls(w, l->name, &dk);
+    }
+    if (fast_din) {
+        /* Input pixel i gathers output pixel i + pad - k under tap k: a window with padding
+         * k - 1 - pad over the output gradient. */
+        Window gd = {.in_h = l->out.h, .in_w = l->out.w, .in_c = a->filters, .out_h = l->in.h, .out_w = l->in.w,
+                     .kh = a->kh, .kw = a->kw, .sh = 1, .sw = 1,
+                     .pad_top = a->kh - 1 - a->pad_top, .pad_left = a->kw - 1 - a->pad_left};
+        SimdConv c = {.g = gd, .cout = l->in.c, .x = "dz", .y = "dx", .k = "kf", .act = ACT_NONE};
+        w_line(w, "/* The input gradient, every pixel written once. */");
+        emit_simd_gather(w, &c);
+    }
     w_close(w);
     w_close(w);
     w_blank(w);

@@ -39,6 +39,13 @@ void w_open(Writer *w, const char *fmt, ...)
     w->indent++;
 }
 
+void w_open_block(Writer *w)
+{
+    write_indent(w);
+    fputs("{\n", w->f);
+    w->indent++;
+}
+
 void w_begin_function(Writer *w, const char *fmt, ...)
 {
     va_list ap;

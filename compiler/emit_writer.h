@@ -21,6 +21,8 @@ typedef struct Writer {
 void w_line(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A line that opens a block: the text, then " {", and one more level of indentation. */
 void w_open(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A bare block: "{" on a line of its own, and one more level of indentation. */
+void w_open_block(Writer *w);
 /* An empty line. */
 void w_blank(Writer *w);
 /* A function definition: the signature (continuation lines after a '\n' carry their own
@@ -66,6 +68,46 @@ typedef void (*WindowBody)(Writer *w, const Window *g, const WindowRun *rows, co
 void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx);
 /* The input offset of tap (kh, kw) relative to `at`, in floats. */
 long long window_tap_offset(const Window *g, int kh, int kw);
+
+/* Like emit_window_loops, but `body` writes a block of `npix` consecutive output pixels of one
+ * row (npix <= block), the first at `at` and `o`; pixel p's window starts sw * in_c floats
+ * after pixel p - 1's. Full blocks run in a loop, the rest of each run is one shorter block. */
+typedef void (*WindowBlockBody)(Writer *w, const Window *g, const WindowRun *rows, const WindowRun *cols,
+                                int npix, void *ctx);
+void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody body, void *ctx);
+
+/* ------------------------------------------------------------------ emit_simd.c */
+
+/* The floats in one vector of the generated code: an AVX-512 register. */
+#define SIMD_LANES 16
+
+/* Writes the vector type and its macros once at the top of a generated source. */
+void emit_simd_prelude(Writer *w);
+/* Whether a dimension of this many channels takes the vector kernels (a multiple of the lanes). */
+bool simd_fits(long long channels);
+/* How many outputs (pixels, images) one register block of this many channels holds. */
+int simd_block_outputs(int channels);
+
+/* A convolution-shaped product for the vector kernels. The window g slides over x, an image of
+ * [in_h][in_w][in_c]; y is [out_h][out_w][cout]; k is [kh][kw][in_c][cout]; each names a
+ * pointer expression of the generated code. */
+typedef struct SimdConv {
+    Window g;
+    int cout;
+    const char *x, *y, *k;
+    const char *bias; /* NULL: the sums start at zero */
+    Activation act;   /* applied to y as it is stored */
+} SimdConv;
+
+/* y = act(bias + sum over the window of x * k), for every output pixel: the outputs in
+ * register blocks, the valid taps of each border run known at generation time. */
+void emit_simd_gather(Writer *w, const SimdConv *c);
+/* k += x (*) y: the kernel gradient, x the input and y the output gradient of one image. The
+ * rows of k (tap and input channel) are taken in blocks held in registers over all outputs
+ * whose window puts the tap inside the input; one static function `NAME_wgradI` per shape of
+ * block is written before the pass (the _functions call), then one call per block inside it. */
+void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv *c);
+void emit_simd_kernel_grad_calls(Writer *w, const char *name, const SimdConv *c);
 
 /* ------------------------------------------------------------------ emit_canonical.c */
 

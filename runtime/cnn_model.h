@@ -53,6 +53,44 @@ typedef struct cnn_train_config {
     int init;                    /* enum cnn_init */
 } cnn_train_config;
 
+/* The same numbering as the model language's layer kinds and activations. */
+enum cnn_layer_kind {
+    CNN_LAYER_CONV2D, CNN_LAYER_MAXPOOL2D, CNN_LAYER_AVGPOOL2D, CNN_LAYER_FLATTEN, CNN_LAYER_DENSE,
+    CNN_LAYER_DROPOUT, CNN_LAYER_RELU, CNN_LAYER_SIGMOID, CNN_LAYER_TANH, CNN_LAYER_SOFTMAX
+};
+enum cnn_activation { CNN_ACT_NONE, CNN_ACT_RELU, CNN_ACT_SIGMOID, CNN_ACT_TANH, CNN_ACT_SOFTMAX };
+
+/* The dropout key of a layer's forward run on its own: the benchmark draws the same masks. */
+#define CNN_BENCH_DROPOUT_KEY 0x9e3779b97f4a7c15u
+
+/* One layer, resolved, with its passes on their own: what the benchmark times layer by layer
+ * and compares with hand-written implementations. Offsets are in floats; -1 where none. */
+typedef struct cnn_layer {
+    const char *name;            /* "conv2d_1" */
+    const char *kind;            /* "conv2d" */
+    int kind_id;                 /* enum cnn_layer_kind */
+    int in_h, in_w, in_c, out_h, out_w, out_c; /* per image; a flat shape is 1 x 1 x N */
+    int kh, kw, sh, sw;          /* conv2d kernel or pool window, and strides */
+    int same;                    /* padding=same */
+    int pad_top, pad_left, pad_bottom, pad_right;
+    int activation;              /* enum cnn_activation: conv2d's, dense's, or the layer itself */
+    int units;                   /* conv2d filters, dense units */
+    int use_bias;
+    double rate;                 /* dropout */
+    long kernel_offset, bias_offset; /* into params and grads */
+    long long macs;              /* multiply-accumulates of the forward pass, per image */
+    long in, out, din, dout, aux; /* into the workspace: [batch][...] each */
+    /* The loss writes the gradient of the pre-softmax logits into dout (softmax fused with
+     * cross-entropy), so backward does not apply the activation again. */
+    int grad_is_logits;
+    /* The layer's forward over n <= batch images, from ws + in to ws + out (and aux). Dropout
+     * runs in training mode with CNN_BENCH_DROPOUT_KEY, image b of the batch being image b. */
+    void (*forward)(const float *params, float *ws, int n);
+    /* From ws + dout (which it may overwrite) and what forward kept: overwrites ws + din and
+     * the layer's own slices of grads. NULL where backward has nothing to do. */
+    void (*backward)(const float *params, float *grads, float *ws, int n);
+} cnn_layer;
+
 typedef struct cnn_model {
     const char *name;            /* "mnist_cnn" */
     const char *cnnc_version;
@@ -80,6 +118,11 @@ typedef struct cnn_model {
     /* One optimizer step; `step` counts from 1. m and v are unused (may be NULL) where the
      * optimizer has no such state. */
     void (*update)(float *params, const float *grads, float *m, float *v, long step);
+
+    /* Every layer in model order, for the benchmark. Last, so that initializers written
+     * before it existed stay valid. */
+    int num_layers;
+    const cnn_layer *layers;
 } cnn_model;
 
 #endif

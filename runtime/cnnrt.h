@@ -120,6 +120,9 @@ int cnn_thread_count(const cnn_model *m, int requested);
 /* trainer.c: trains as the model and options say. Returns 0, and (when rows is not NULL) the
  * history of the run in a malloc'd *rows of *n_rows; or -1 after an error message (a loss
  * that became NaN included; the checkpoint is then not saved). */
+/* ... or CNN_TRAIN_INTERRUPTED when SIGINT stopped it at the end of a step (the checkpoint
+ * then saved when asked, the history holding the finished epochs, *rows NULL). */
+#define CNN_TRAIN_INTERRUPTED 1
 int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row **rows, int *n_rows);
 /* trainer.c: 8-bit pixels to floats in [0, 1] (v / 255): training, eval and predict share it. */
 void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n);

@@ -6,6 +6,7 @@
  * pixels (kept as bytes) into one float buffer, scaled by 1/255, and runs the team.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,20 @@ typedef struct train_run {
     cnn_eval_result val_result;
 
     cnn_history_row *rows;  /* [epochs] */
+    int stop_epoch, stop_step, stop_steps; /* where SIGINT stopped the run */
 } train_run;
+
+/* Set by SIGINT (Ctrl-C). The loop polls it between steps, so that a run stops at the end of
+ * the step in progress with consistent parameters and optimizer state, which can then be saved
+ * and resumed with --load. Only a flag is touched in the handler: nothing else is
+ * async-signal-safe. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n)
 {
@@ -192,6 +206,16 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
         correct += right;
         int seen = first + nb;
         cnn_progress_step(&progress, s + 1, loss_sum / seen, (double)correct / seen);
+        /* After the last step the epoch is finished (validated, recorded) before stopping. */
+        if (interrupted && s + 1 < steps) {
+            if (progress.drawn)
+                putchar('\n');
+            fflush(stdout);
+            r->stop_epoch = epoch;
+            r->stop_step = s + 1;
+            r->stop_steps = steps;
+            return CNN_TRAIN_INTERRUPTED;
+        }
     }
 
     row->epoch = epoch;
@@ -247,15 +271,43 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
         return -1;
     }
 
+    /* SA_RESETHAND: a second Ctrl-C, while the first is being honoured, ends the program. */
+    struct sigaction on_int, old_int;
+    memset(&on_int, 0, sizeof on_int);
+    on_int.sa_handler = on_sigint;
+    sigemptyset(&on_int.sa_mask);
+    on_int.sa_flags = SA_RESTART | SA_RESETHAND;
+    interrupted = 0;
+    sigaction(SIGINT, &on_int, &old_int);
+
     int status = prepare(&r);
     for (int e = 0; status == 0 && e < r.epochs; e++) {
+        if (interrupted) {
+            r.stop_epoch = e + 1;
+            status = CNN_TRAIN_INTERRUPTED;
+            break;
+        }
         status = train_epoch(&r, e + 1, &r.rows[e]);
         /* Written after every epoch, so that an interrupted run keeps what it did. */
         if (status == 0 && opt->history)
             status = cnn_history_write(opt->history, r.rows, e + 1);
     }
-    if (status == 0 && opt->save)
-        status = cnn_checkpoint_save(opt->save, m, r.params, r.opt_m, r.opt_v, r.step);
+    if (status == CNN_TRAIN_INTERRUPTED) {
+        if (r.stop_step > 0)
+            fprintf(stderr, "cnnc: training interrupted at epoch %d of %d, step %d of %d (%ld optimizer steps in all)",
+                    r.stop_epoch, r.epochs, r.stop_step, r.stop_steps, r.step);
+        else
+            fprintf(stderr, "cnnc: training interrupted before epoch %d of %d (%ld optimizer steps in all)",
+                    r.stop_epoch, r.epochs, r.step);
+        if (opt->save)
+            fprintf(stderr, "; saving the checkpoint %s\n", opt->save);
+        else
+            fputs("; nothing saved (no --save)\n", stderr);
+    }
+    if ((status == 0 || status == CNN_TRAIN_INTERRUPTED) && opt->save &&
+        cnn_checkpoint_save(opt->save, m, r.params, r.opt_m, r.opt_v, r.step) < 0)
+        status = -1;
+    sigaction(SIGINT, &old_int, NULL);
     if (status == 0 && rows) {
         *rows = r.rows;
         *n_rows = r.epochs;

@@ -62,17 +62,18 @@ for cc in gcc clang; do
     done
 done
 
-# The kernel window is unrolled: no loop runs over kh or kw, and the seed model's first
-# convolution makes one call per tap of its 3x3 window in forward and in backward.
+# The kernel window is unrolled: no loop runs over kh or kw. The seed model's first
+# convolution runs its 3x3 window as one loop per kernel row in each of its two pixel blocks
+# (12 and 2 pixels of a 26-pixel row) and its kernel gradient as one call per tap.
 if grep -n -E 'for \(int k[hw]\b' "$T_TMP"/gen/*.c >"$T_TMP/out"; then
     fail "codegen: kernel windows are unrolled" "$(cat "$T_TMP/out")"
 else
     pass "codegen: kernel windows are unrolled"
 fi
-taps=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'conv2d_1_tap(')
-wtaps=$(sed -n '/^static void conv2d_1_backward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'conv2d_1_wtap(')
-if [ "$taps" = 9 ] && [ "$wtaps" = 9 ]; then pass "codegen: 3x3 window is nine straight-line taps"
-else fail "codegen: 3x3 window is nine straight-line taps" "forward $taps, backward $wtaps"; fi
+taps=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'kernel row [012], columns 0\.\.2 \*/')
+wtaps=$(sed -n '/^static void conv2d_1_backward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'conv2d_1_wgrad[0-9]*(')
+if [ "$taps" = 6 ] && [ "$wtaps" = 9 ]; then pass "codegen: 3x3 window is three row loops per block, nine gradient taps"
+else fail "codegen: 3x3 window is three row loops per block, nine gradient taps" "forward $taps, backward $wtaps"; fi
 # Same padding: lenet5's 5x5 convolution on 28x28 has 5 runs of rows times 5 of columns,
 # each with its own literal bounds, and the corner run covers only the 3x3 taps inside.
 runs=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" | grep -c '/\* rows ')

@@ -9,6 +9,7 @@
  *
  * A bad command line is one error line and the usage on stderr, exit status 2; work that
  * fails (missing data, a diverging loss, an unreadable image) exits with 1.
+ * Ctrl-C during train stops at the end of the step, saves with --save and exits with 130.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +26,8 @@
 #include "program.h"
 
 #define EXIT_USAGE 2
+/* Stopped by Ctrl-C: 128 + SIGINT, what a shell reports for a program that SIGINT killed. */
+#define EXIT_INTERRUPTED 130
 #define MAX_EPOCHS 1000000
 #define MAX_THREADS 4096
 #define MAX_MISTAKES 36 /* the images cnn_plot_mistakes shows */
@@ -250,8 +253,11 @@ static int cmd_train(cli *c)
 
     cnn_history_row *rows;
     int n_rows;
-    if (cnn_train(c->m, &opt, opt.plot ? &rows : NULL, &n_rows) < 0)
+    int trained = cnn_train(c->m, &opt, opt.plot ? &rows : NULL, &n_rows);
+    if (trained < 0)
         return 1;
+    if (trained == CNN_TRAIN_INTERRUPTED)
+        return EXIT_INTERRUPTED;
     int status = 0;
     if (opt.plot) {
         if (cnn_plot_curves(rows, n_rows, c->m->name, opt.plot) < 0)
@@ -430,5 +436,11 @@ int cnn_program_main(const cnn_model *m, int argc, char **argv)
         return cmd_eval(&c);
     if (strcmp(cmd, "predict") == 0)
         return cmd_predict(&c);
+    if (strcmp(cmd, "bench") == 0) {
+        /* Only `cnnc build --bench` links the hand-written layers and OpenBLAS it compares with. */
+        fprintf(stderr, "%s: error: this program was built without the benchmark; rebuild it with "
+                        "`cnnc build --bench`\n", c.prog);
+        return 2;
+    }
     return usage_error(&c, "unknown command '%s'", cmd);
 }

@@ -1,0 +1,48 @@
+# Benchmarks (issue 5, 6). Included from the Makefile.
+#
+#   make bench        per-layer times of the generated code against the reference layers and
+#                     im2col+OpenBLAS for the seed model and LeNet-5, then one training epoch at
+#                     1 and 2 threads, inference, peak memory, build time; JSON in build/bench/
+#   make bench-peers  one epoch of cnnc next to one of PyTorch (examples/pytorch), 2 threads
+#
+# OpenBLAS goes into libcnnbench.a's programs only (`cnnc build --bench`), never into
+# libcnnrt.a or the programs a plain `cnnc build` makes.
+
+BENCH_SRC = $(filter-out runtime/bench/fma_probe.c,$(wildcard runtime/bench/*.c))
+BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/runtime/bench/fma_probe.o
+BENCH_HDR = $(wildcard runtime/bench/*.h)
+BENCH_DIR = $(BUILD)/bench
+BENCH_MODELS ?= models/mnist_cnn.cnn models/lenet5.cnn
+BENCH_ITERS ?= 20
+
+$(BUILD)/runtime/bench/%.o: runtime/bench/%.c $(BENCH_HDR) $(RUNTIME_HDR) $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The peak probe must run the machine's widest FMAs: -O3 -march=native, and contraction of
+# a * b + c into one FMA, which ISO C mode leaves off.
+$(BUILD)/runtime/bench/fma_probe.o: runtime/bench/fma_probe.c $(BENCH_HDR) $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O3 -march=native -ffp-contract=fast -c -o $@ $<
+
+$(BUILD)/libcnnbench.a: $(BENCH_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+all: $(BUILD)/libcnnbench.a
+
+bench: all data
+	@mkdir -p $(BENCH_DIR)
+	@for model in $(BENCH_MODELS); do \
+	    name=$$(basename $$model .cnn); \
+	    $(BUILD)/cnnc build --bench $$model -o $(BENCH_DIR)/$$name || exit 1; \
+	    $(BENCH_DIR)/$$name bench --iters $(BENCH_ITERS) --json $(BENCH_DIR)/$$name-layers.json || exit 1; \
+	    echo; \
+	done
+	python3 mk/bench_epoch.py --cnnc $(BUILD)/cnnc --model models/mnist_cnn.cnn --data $(DATA_DIR) \
+	    --out $(BENCH_DIR) --layers $(BENCH_DIR)/mnist_cnn-layers.json
+
+bench-peers: all data
+	@mkdir -p $(BENCH_DIR)
+	python3 mk/bench_peers.py --cnnc $(BUILD)/cnnc --model models/mnist_cnn.cnn --data $(DATA_DIR) \
+	    --out $(BENCH_DIR)

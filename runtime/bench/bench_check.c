@@ -1,0 +1,187 @@
+/*
+ * bench_check.c - the agreement the benchmark insists on before it times anything: for every
+ * layer, the generated pass and the im2col+BLAS one give the reference's outputs and gradients
+ * within the numerics suite's tolerance (tests/unit/test_generated.c), and so does a whole
+ * training step. A speed-up of code that computes something else would mean nothing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_internal.h"
+#include "ref_layers.h"
+
+#define CHECK_RTOL 1e-4
+#define CHECK_ATOL_FRACTION 1e-5 /* of the largest value of the reference tensor */
+
+static const char *const impl_names[IMPL_COUNT] = {"generated", "reference", "im2col+BLAS"};
+
+void bench_layer_forward(bench_state *s, int impl, const cnn_layer *l)
+{
+    if (impl == IMPL_GENERATED)
+        l->forward(s->params, s->ws[impl], s->n);
+    else
+        (impl == IMPL_REFERENCE ? &bench_ref_impl : &bench_blas_impl)->forward(l, s->params, s->ws[impl], s->n,
+                                                                               s->scratch[impl]);
+}
+
+void bench_layer_backward(bench_state *s, int impl, const cnn_layer *l)
+{
+    if (impl == IMPL_GENERATED)
+        l->backward(s->params, s->grads[impl], s->ws[impl], s->n);
+    else
+        (impl == IMPL_REFERENCE ? &bench_ref_impl : &bench_blas_impl)->backward(l, s->params, s->grads[impl],
+                                                                                s->ws[impl], s->n, s->scratch[impl]);
+}
+
+/* Whether got[0..count) matches want; prints the first difference beyond the tolerance. */
+static int close_enough(const char *layer, const char *pass, const char *tensor, int impl, const float *got,
+                        const float *want, size_t count)
+{
+    double max_abs = 0.0;
+    for (size_t i = 0; i < count; i++)
+        max_abs = fmax(max_abs, fabs(want[i]));
+    double atol = CHECK_ATOL_FRACTION * max_abs + 1e-7;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= atol + CHECK_RTOL * fabs(want[i]))) {
+            fprintf(stderr,
+                    "bench: error: %s %s of layer '%s': %s[%zu] is %.9g, the reference says %.9g "
+                    "(difference %.3g, tolerance %.3g)\n",
+                    impl_names[impl], pass, layer, tensor, i, got[i], want[i], d, atol + CHECK_RTOL * fabs(want[i]));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void maybe_break(const cnn_layer *l, const char *pass, float *values, size_t count)
+{
+    const char *target = getenv("CNN_BENCH_BREAK");
+    char name[256];
+    if (target == NULL || count == 0)
+        return;
+    snprintf(name, sizeof name, "%s%s", l->name, strcmp(pass, "forward") == 0 ? "" : ".backward");
+    if (strcmp(target, name) == 0)
+        values[count / 2] += 0.01f + 0.01f * fabsf(values[count / 2]);
+}
+
+static void reset(bench_state *s, int impl)
+{
+    memcpy(s->ws[impl], s->ws0, sizeof(float) * s->m->workspace_floats);
+    memset(s->grads[impl], 0, sizeof(float) * s->m->num_params);
+}
+
+static int check_layer(bench_state *s, const cnn_layer *l)
+{
+    const int n = s->n;
+    const size_t out = (size_t)n * bench_out_size(l), in = (size_t)n * bench_in_size(l);
+    if (l->kind_id == CNN_LAYER_FLATTEN)
+        return 1;
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        reset(s, impl);
+        bench_layer_forward(s, impl, l);
+    }
+    maybe_break(l, "forward", s->ws[IMPL_BLAS] + l->out, out);
+    for (int impl = 0; impl < IMPL_COUNT; impl += 2)
+        if (!close_enough(l->name, "forward", "output", impl, s->ws[impl] + l->out, s->ws[IMPL_REFERENCE] + l->out,
+                          out))
+            return 0;
+    if (l->backward == NULL)
+        return 1;
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        reset(s, impl);
+        bench_layer_backward(s, impl, l);
+    }
+    if (l->din >= 0)
+        maybe_break(l, "backward", s->ws[IMPL_BLAS] + l->din, in);
+    else if (l->kernel_offset >= 0)
+        maybe_break(l, "backward", s->grads[IMPL_BLAS] + l->kernel_offset,
+                    (size_t)l->units * (l->kind_id == CNN_LAYER_CONV2D ? (size_t)l->kh * l->kw * l->in_c
+                                                                       : bench_in_size(l)));
+    for (int impl = 0; impl < IMPL_COUNT; impl += 2) {
+        const float *want_ws = s->ws[IMPL_REFERENCE], *want_g = s->grads[IMPL_REFERENCE];
+        if (l->din >= 0 &&
+            !close_enough(l->name, "backward", "input gradient", impl, s->ws[impl] + l->din, want_ws + l->din, in))
+            return 0;
+        if (l->kernel_offset >= 0) {
+            size_t k = (size_t)l->units *
+                       (l->kind_id == CNN_LAYER_CONV2D ? (size_t)l->kh * l->kw * l->in_c : bench_in_size(l));
+            if (!close_enough(l->name, "backward", "kernel gradient", impl, s->grads[impl] + l->kernel_offset,
+                              want_g + l->kernel_offset, k))
+                return 0;
+        }
+        if (l->bias_offset >= 0 &&
+            !close_enough(l->name, "backward", "bias gradient", impl, s->grads[impl] + l->bias_offset,
+                          want_g + l->bias_offset, (size_t)l->units))
+            return 0;
+    }
+    return 1;
+}
+
+double bench_chain_step(bench_state *s, int impl)
+{
+    const cnn_model *m = s->m;
+    const bench_impl *hand = impl == IMPL_REFERENCE ? &bench_ref_impl : &bench_blas_impl;
+    const int n = s->n;
+    float *ws = s->ws[impl];
+    const cnn_layer *first = &m->layers[0], *last = &m->layers[m->num_layers - 1];
+    memcpy(ws + first->in, s->x, sizeof(float) * (size_t)n * m->in_size);
+    for (int i = 0; i < m->num_layers; i++)
+        hand->forward(&m->layers[i], s->params, ws, n, s->scratch[impl]);
+    const float *y = ws + last->out;
+    float *dy = ws + last->dout, scale = 1.0f / (float)n;
+    double loss;
+    if (m->train.loss == CNN_LOSS_MSE) {
+        loss = ref_mse_loss(n, m->classes, y, s->labels, dy, scale);
+    } else if (last->grad_is_logits) {
+        loss = ref_xent_loss(n, m->classes, y, s->labels, dy, scale);
+    } else {
+        /* Cross-entropy on outputs that are not a softmax's: d(-log p)/dp = -1/p, p clamped as Keras does. */
+        loss = ref_xent_loss(n, m->classes, y, s->labels, NULL, scale);
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < m->classes; c++) {
+                size_t i = (size_t)b * m->classes + c;
+                dy[i] = c == s->labels[b] ? -scale / fmaxf(y[i], 1e-7f) : 0.0f;
+            }
+    }
+    for (int i = m->num_layers - 1; i >= 0; i--)
+        if (m->layers[i].backward != NULL)
+            hand->backward(&m->layers[i], s->params, s->grads[impl], ws, n, s->scratch[impl]);
+    return loss / n;
+}
+
+/* The whole step: the generated forward and backward against the two chains of hand-written
+ * layers, on the same batch and the same dropout masks. */
+static int check_step(bench_state *s)
+{
+    const cnn_model *m = s->m;
+    float *g = s->grads[IMPL_GENERATED];
+    reset(s, IMPL_GENERATED);
+    m->forward(s->params, s->ws[IMPL_GENERATED], s->x, s->n, 1, CNN_BENCH_DROPOUT_KEY, 0);
+    m->backward(s->params, g, s->ws[IMPL_GENERATED], s->x, s->labels, s->n, 1.0f / (float)s->n);
+    for (int impl = 1; impl < IMPL_COUNT; impl++) {
+        reset(s, impl);
+        bench_chain_step(s, impl);
+    }
+    for (int impl = 0; impl < IMPL_COUNT; impl += 2)
+        if (!close_enough("(all)", "training step", "parameter gradient", impl, s->grads[impl],
+                          s->grads[IMPL_REFERENCE], m->num_params))
+            return 0;
+    return 1;
+}
+
+int bench_check(bench_state *s)
+{
+    for (int i = 0; i < s->m->num_layers; i++)
+        if (!check_layer(s, &s->m->layers[i]))
+            goto refuse;
+    if (!check_step(s))
+        goto refuse;
+    return 0;
+refuse:
+    fprintf(stderr, "bench: the implementations disagree, so their times would not compare the same work; "
+                    "nothing timed\n");
+    return -1;
+}

@@ -1,0 +1,434 @@
+/*
+ * bench_main.c - `PROGRAM bench [--iters N] [--threads N] [--json FILE]`, in programs built
+ * with `cnnc build --bench`: for every layer, the median time of its forward and backward
+ * pass over one batch in the generated code, the reference layers and im2col+BLAS, with the
+ * spread, the speed-ups and the GFLOP/s against the peak an FMA probe measured; then a whole
+ * training step and inference. Everything is checked to agree first (bench_check.c).
+ *
+ * Per-layer passes run on one thread everywhere (OpenBLAS included), so that the table compares
+ * the code and not the thread count; --threads applies to the whole training step, where the
+ * generated code splits the batch as the trainer does and OpenBLAS threads its GEMMs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_internal.h"
+#include "bench_stats.h"
+#include "cnnrt.h"
+#include "ref_layers.h"
+#include "threads.h"
+
+#define WARMUP 2
+
+typedef struct options {
+    int iters, threads;
+    const char *json;
+} options;
+
+/* Figures of one pass (or step) of the three implementations. */
+typedef struct pass_times {
+    int timed;                  /* 0 for a pass that does nothing */
+    double flop;                /* per batch; 0 where GFLOP/s mean nothing (no multiply-adds) */
+    bench_stats t[IMPL_COUNT];
+} pass_times;
+
+static const char *const impl_keys[IMPL_COUNT] = {"generated", "reference", "blas"};
+
+static int usage(const char *prog, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: error: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nusage: %s bench [--iters N] [--threads N] [--json FILE]\n", prog);
+    return 2;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    const char *prog = argc > 0 ? argv[0] : "bench";
+    *o = (options){.iters = 20, .threads = 1};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("usage: %s bench [--iters N] [--threads N] [--json FILE]\n"
+                   "  times every layer's forward and backward pass in the generated code, the reference\n"
+                   "  layers and im2col+OpenBLAS (median of N repetitions, default 20, after %d warm-ups),\n"
+                   "  then a whole training step (on N threads, default 1) and inference\n",
+                   prog, WARMUP);
+            return 1;
+        }
+        if (strcmp(a, "--iters") != 0 && strcmp(a, "--threads") != 0 && strcmp(a, "--json") != 0)
+            return usage(prog, "unknown option '%s' for bench", a);
+        if (i + 1 >= argc)
+            return usage(prog, "%s needs a value", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "--json") == 0) {
+            if (v[0] == '\0')
+                return usage(prog, "%s needs a file name", a);
+            o->json = v;
+        } else if (parse_int(v, 1, strcmp(a, "--iters") == 0 ? 1000000 : 256,
+                             strcmp(a, "--iters") == 0 ? &o->iters : &o->threads) != 0) {
+            return usage(prog, "bad number '%s'", v);
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+static float *alloc_floats(size_t n)
+{
+    float *p = calloc(n > 0 ? n : 1, sizeof(float));
+    if (p == NULL) {
+        fprintf(stderr, "bench: error: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static void state_init(bench_state *s, const cnn_model *m)
+{
+    cnn_rng rng;
+    cnn_rng_seed(&rng, 12345);
+    *s = (bench_state){.m = m, .n = m->batch};
+    s->params = alloc_floats(m->num_params);
+    cnn_init_params(m, s->params, 42);
+    /* Glorot biases start at zero, which would leave the bias paths untested: small random ones. */
+    for (int i = 0; i < m->num_tensors; i++)
+        if (m->tensors[i].is_bias)
+            for (size_t k = 0; k < m->tensors[i].count; k++)
+                s->params[m->tensors[i].offset + k] = (float)(0.1 * (cnn_rng_uniform(&rng) - 0.5));
+    s->x = alloc_floats((size_t)s->n * m->in_size);
+    for (size_t i = 0; i < (size_t)s->n * m->in_size; i++)
+        s->x[i] = (float)cnn_rng_uniform(&rng);
+    s->labels = malloc((size_t)s->n);
+    if (s->labels == NULL) {
+        fprintf(stderr, "bench: error: out of memory\n");
+        exit(1);
+    }
+    for (int b = 0; b < s->n; b++)
+        s->labels[b] = (unsigned char)(cnn_rng_next(&rng) % (uint64_t)m->classes);
+    s->ws0 = alloc_floats(m->workspace_floats);
+    m->forward(s->params, s->ws0, s->x, s->n, 1, CNN_BENCH_DROPOUT_KEY, 0);
+    /* Every layer's output gradient, as if the layers after it had run their backward. */
+    for (int i = 0; i < m->num_layers; i++) {
+        const cnn_layer *l = &m->layers[i];
+        if (l->dout >= 0)
+            for (size_t k = 0; k < (size_t)s->n * bench_out_size(l); k++)
+                s->ws0[l->dout + (long)k] = (float)(cnn_rng_uniform(&rng) - 0.5) * 0.02f;
+    }
+    size_t scratch[IMPL_COUNT] = {0};
+    for (int i = 0; i < m->num_layers; i++) {
+        size_t r = bench_ref_impl.scratch_floats(&m->layers[i], s->n);
+        size_t b = bench_blas_impl.scratch_floats(&m->layers[i], s->n);
+        scratch[IMPL_REFERENCE] = r > scratch[IMPL_REFERENCE] ? r : scratch[IMPL_REFERENCE];
+        scratch[IMPL_BLAS] = b > scratch[IMPL_BLAS] ? b : scratch[IMPL_BLAS];
+    }
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        s->ws[impl] = alloc_floats(m->workspace_floats);
+        s->grads[impl] = alloc_floats(m->num_params);
+        s->scratch[impl] = alloc_floats(scratch[impl]);
+    }
+}
+
+static void state_free(bench_state *s)
+{
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        free(s->ws[impl]);
+        free(s->grads[impl]);
+        free(s->scratch[impl]);
+    }
+    free(s->params);
+    free(s->x);
+    free(s->labels);
+    free(s->ws0);
+}
+
+/* ------------------------------------------------------------------ timing */
+
+static void time_layer(bench_state *s, const cnn_layer *l, int backward, int iters, pass_times *p)
+{
+    double *t = malloc(sizeof(double) * (size_t)iters);
+    size_t dout = (size_t)s->n * bench_out_size(l);
+    if (t == NULL)
+        exit(1);
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        memcpy(s->ws[impl], s->ws0, sizeof(float) * s->m->workspace_floats);
+        for (int r = -WARMUP; r < iters; r++) {
+            /* The generated backward may scale its output gradient in place: restore it, untimed. */
+            if (backward)
+                memcpy(s->ws[impl] + l->dout, s->ws0 + l->dout, sizeof(float) * dout);
+            double t0 = bench_now();
+            if (backward)
+                bench_layer_backward(s, impl, l);
+            else
+                bench_layer_forward(s, impl, l);
+            double dt = bench_now() - t0;
+            if (r >= 0)
+                t[r] = dt;
+        }
+        p->t[impl] = bench_summarise(t, iters);
+    }
+    p->timed = 1;
+    free(t);
+}
+
+static double layer_flop(const cnn_layer *l, int n, int backward)
+{
+    if (l->kind_id != CNN_LAYER_CONV2D && l->kind_id != CNN_LAYER_DENSE)
+        return 0.0;
+    /* Forward: one multiply-add per MAC. Backward: the kernel gradient costs as much, and the
+     * input gradient as much again where one flows back. */
+    double forward = 2.0 * (double)l->macs * n;
+    return backward ? forward * (l->din >= 0 ? 2.0 : 1.0) : forward;
+}
+
+/* FLOP of one training step of n images: each conv2d and dense layer's forward, its kernel
+ * gradient, and its input gradient where one flows back (not into the first layer). For the
+ * seed model that is (3 * 2,528,000 - 194,688) * 2 = 14.78 MFLOP per image. */
+static double training_flop(const cnn_model *m, int n)
+{
+    double flop = 0.0;
+    for (int i = 0; i < m->num_layers; i++)
+        flop += layer_flop(&m->layers[i], n, 0) + layer_flop(&m->layers[i], n, 1);
+    return flop;
+}
+
+/* A training step of each implementation; the parameters move as they would in training. */
+static void time_steps(bench_state *s, const options *o, pass_times *p)
+{
+    const cnn_model *m = s->m;
+    double *t = malloc(sizeof(double) * (size_t)o->iters);
+    float *params = alloc_floats(m->num_params), *mom = alloc_floats(m->num_params),
+          *vel = alloc_floats(m->num_params), *keep = s->params;
+    cnn_team team;
+    if (t == NULL || cnn_team_init(&team, m, o->threads, 1) != 0)
+        exit(1);
+    s->params = params;
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        memcpy(params, keep, sizeof(float) * m->num_params);
+        memset(mom, 0, sizeof(float) * m->num_params);
+        memset(vel, 0, sizeof(float) * m->num_params);
+        memcpy(s->ws[impl], s->ws0, sizeof(float) * m->workspace_floats);
+        bench_blas_threads(impl == IMPL_BLAS ? o->threads : 1);
+        for (int r = -WARMUP; r < o->iters; r++) {
+            long step = r + WARMUP + 1;
+            int correct;
+            double t0 = bench_now();
+            if (impl == IMPL_GENERATED) {
+                cnn_team_train_step(&team, params, s->x, s->labels, s->n, CNN_BENCH_DROPOUT_KEY, &correct);
+                m->update(params, team.grad, mom, vel, step);
+            } else {
+                bench_chain_step(s, impl);
+                if (m->train.optimizer == CNN_OPT_ADAM)
+                    ref_adam_step(m->num_params, params, s->grads[impl], mom, vel, step, m->train.learning_rate,
+                                  m->train.beta_1, m->train.beta_2, m->train.epsilon);
+                else
+                    ref_sgd_step(m->num_params, params, s->grads[impl], m->train.momentum > 0 ? mom : NULL,
+                                 m->train.learning_rate, m->train.momentum, m->train.nesterov);
+            }
+            double dt = bench_now() - t0;
+            if (r >= 0)
+                t[r] = dt;
+        }
+        p->t[impl] = bench_summarise(t, o->iters);
+    }
+    bench_blas_threads(1);
+    p->timed = 1;
+    s->params = keep;
+    cnn_team_free(&team);
+    free(params);
+    free(mom);
+    free(vel);
+    free(t);
+}
+
+/* Inference with the generated code: one image at a time, then a whole batch. */
+static void time_inference(bench_state *s, int iters, bench_stats *one, bench_stats *batch)
+{
+    int reps = iters * 10 < 100 ? 100 : iters * 10;
+    double *t = malloc(sizeof(double) * (size_t)reps);
+    if (t == NULL)
+        exit(1);
+    for (int k = 0; k < 2; k++) {
+        int n = k == 0 ? 1 : s->n, count = k == 0 ? reps : iters;
+        for (int r = -WARMUP; r < count; r++) {
+            double t0 = bench_now();
+            s->m->forward(s->params, s->ws[IMPL_GENERATED], s->x, n, 0, 0, 0);
+            double dt = bench_now() - t0;
+            if (r >= 0)
+                t[r] = dt;
+        }
+        *(k == 0 ? one : batch) = bench_summarise(t, count);
+    }
+    free(t);
+}
+
+/* ------------------------------------------------------------------ reports */
+
+static double gflops(double flop, double seconds)
+{
+    return seconds > 0.0 ? flop / seconds * 1e-9 : 0.0;
+}
+
+/* a / b, or 0 when b is 0 (a pass faster than the clock resolves): JSON has no infinity. */
+static double ratio(double a, double b)
+{
+    return b > 0.0 ? a / b : 0.0;
+}
+
+static void print_pass(const char *name, const char *pass, const pass_times *p, double peak)
+{
+    const bench_stats *g = &p->t[IMPL_GENERATED], *r = &p->t[IMPL_REFERENCE], *b = &p->t[IMPL_BLAS];
+    char flops[64] = "-";
+    if (p->flop > 0.0)
+        snprintf(flops, sizeof flops, "%6.1f %5.1f%% %6.1f %6.1f", gflops(p->flop, g->median),
+                 100.0 * gflops(p->flop, g->median) / peak, gflops(p->flop, r->median), gflops(p->flop, b->median));
+    printf("%-14s %-8s %10.1f [%9.1f-%9.1f] %10.1f %10.1f %7.2fx %7.2fx  %s\n", name, pass, 1e6 * g->median,
+           1e6 * g->min, 1e6 * g->max, 1e6 * r->median, 1e6 * b->median, ratio(r->median, g->median),
+           ratio(b->median, g->median), flops);
+}
+
+static void json_stats(FILE *f, const bench_stats *t, double flop, double peak, int images)
+{
+    fprintf(f, "{\"median_ms\": %.6f, \"min_ms\": %.6f, \"max_ms\": %.6f, \"q1_ms\": %.6f, \"q3_ms\": %.6f, "
+               "\"reps\": %d",
+            1e3 * t->median, 1e3 * t->min, 1e3 * t->max, 1e3 * t->q1, 1e3 * t->q3, t->reps);
+    if (flop > 0.0)
+        fprintf(f, ", \"gflops\": %.3f, \"peak_share\": %.5f", gflops(flop, t->median),
+                gflops(flop, t->median) / peak);
+    if (images > 0)
+        fprintf(f, ", \"images_per_s\": %.1f", ratio(images, t->median));
+    fputc('}', f);
+}
+
+static void json_pass(FILE *f, const pass_times *p, double peak, int images)
+{
+    if (!p->timed) {
+        fputs("null", f);
+        return;
+    }
+    fprintf(f, "{\"flop\": %.0f", p->flop);
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        fprintf(f, ", \"%s\": ", impl_keys[impl]);
+        json_stats(f, &p->t[impl], p->flop, peak, images);
+    }
+    fprintf(f, ", \"speedup_vs_reference\": %.4f, \"speedup_vs_blas\": %.4f}",
+            ratio(p->t[IMPL_REFERENCE].median, p->t[IMPL_GENERATED].median),
+            ratio(p->t[IMPL_BLAS].median, p->t[IMPL_GENERATED].median));
+}
+
+static int write_json(const char *path, const bench_state *s, const options *o, double peak,
+                      const pass_times *layer_times, const pass_times *step, const bench_stats *one,
+                      const bench_stats *batch)
+{
+    const cnn_model *m = s->m;
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "bench: error: cannot write '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    long long macs = 0;
+    for (int i = 0; i < m->num_layers; i++)
+        macs += m->layers[i].macs;
+    fprintf(f, "{\n  \"model\": \"%s\", \"batch\": %d, \"iters\": %d, \"warmup\": %d, \"threads\": %d,\n", m->name,
+            s->n, o->iters, WARMUP, o->threads);
+    fprintf(f, "  \"peak_gflops_per_core\": %.3f, \"forward_macs_per_image\": %lld, "
+               "\"training_flop_per_image\": %.0f, \"agreement\": \"checked\",\n",
+            peak, macs, training_flop(m, 1));
+    fputs("  \"layers\": [\n", f);
+    for (int i = 0; i < m->num_layers; i++) {
+        const cnn_layer *l = &m->layers[i];
+        fprintf(f, "    {\"name\": \"%s\", \"kind\": \"%s\", \"input\": [%d, %d, %d], \"output\": [%d, %d, %d], "
+                   "\"macs_per_image\": %lld,\n     \"forward\": ",
+                l->name, l->kind, l->in_h, l->in_w, l->in_c, l->out_h, l->out_w, l->out_c, l->macs);
+        json_pass(f, &layer_times[2 * i], peak, 0);
+        fputs(",\n     \"backward\": ", f);
+        json_pass(f, &layer_times[2 * i + 1], peak, 0);
+        fprintf(f, "}%s\n", i + 1 < m->num_layers ? "," : "");
+    }
+    fputs("  ],\n  \"training_step\": ", f);
+    json_pass(f, step, peak * o->threads, s->n);
+    fputs(",\n  \"inference\": {\"one_image\": ", f);
+    json_stats(f, one, 0.0, peak, 1);
+    fputs(", \"batch\": ", f);
+    json_stats(f, batch, 0.0, peak, s->n);
+    fputs("}\n}\n", f);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "bench: error: cannot write '%s'\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+int cnn_bench_main(const cnn_model *m, int argc, char **argv)
+{
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (m->layers == NULL || m->num_layers <= 0) {
+        fprintf(stderr, "bench: error: this model has no layer table; rebuild it with a newer cnnc\n");
+        return 1;
+    }
+    /* The probe first, while nothing else of ours is warm or running. */
+    double peak = bench_fma_peak_gflops();
+    bench_state s;
+    state_init(&s, m);
+    bench_blas_threads(1);
+    if (bench_check(&s) != 0) {
+        state_free(&s);
+        return 1;
+    }
+    printf("%s: batch %d, median of %d repetitions after %d warm-ups; layers on 1 thread, training step on %d\n",
+           m->name, s.n, o.iters, WARMUP, o.threads);
+    printf("peak %.1f GFLOP/s per core (FMA probe); outputs and gradients of all three agree (rtol 1e-4)\n\n", peak);
+    printf("%-14s %-8s %33s %10s %10s %8s %8s  %s\n", "layer", "pass", "generated us [min-max]", "ref us",
+           "BLAS us", "vs ref", "vs BLAS", "GFLOP/s gen (peak) ref BLAS");
+    pass_times *lt = calloc((size_t)m->num_layers * 2, sizeof *lt);
+    if (lt == NULL)
+        exit(1);
+    for (int i = 0; i < m->num_layers; i++) {
+        const cnn_layer *l = &m->layers[i];
+        if (l->kind_id == CNN_LAYER_FLATTEN)
+            continue; /* a view: nothing runs */
+        for (int backward = 0; backward < 2; backward++) {
+            pass_times *p = &lt[2 * i + backward];
+            if (backward && l->backward == NULL)
+                continue;
+            p->flop = layer_flop(l, s.n, backward);
+            time_layer(&s, l, backward, o.iters, p);
+            print_pass(l->name, backward ? "backward" : "forward", p, peak);
+        }
+    }
+    pass_times step = {0};
+    time_steps(&s, &o, &step);
+    step.flop = training_flop(m, s.n);
+    print_pass("training step", "", &step, peak * o.threads);
+    printf("%-14s %-8s %10.0f %33.0f %10.0f  images/s (generated, reference, BLAS)\n", "", "",
+           ratio(s.n, step.t[IMPL_GENERATED].median), ratio(s.n, step.t[IMPL_REFERENCE].median),
+           ratio(s.n, step.t[IMPL_BLAS].median));
+    bench_stats one, batch;
+    time_inference(&s, o.iters, &one, &batch);
+    printf("\ninference (generated, 1 thread): one image %.1f us [%.1f-%.1f]; a batch of %d %.1f us, %.0f images/s\n",
+           1e6 * one.median, 1e6 * one.min, 1e6 * one.max, s.n, 1e6 * batch.median, ratio(s.n, batch.median));
+    rc = 0;
+    if (o.json != NULL && write_json(o.json, &s, &o, peak, lt, &step, &one, &batch) != 0)
+        rc = 1;
+    free(lt);
+    state_free(&s);
+    return rc;
+}

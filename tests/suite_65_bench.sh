@@ -1,0 +1,107 @@
+# Suite 65: the layer benchmark (runtime/bench/, `cnnc build --bench`, PROGRAM bench), on the
+# small numerics models tests/models/t_*.cnn, which between them hold every layer kind,
+# activation, padding, loss and optimizer: for each, a quick `bench --iters 2` finds the three
+# implementations in agreement and writes JSON that names every layer with its times; a
+# deliberately broken im2col+BLAS result (CNN_BENCH_BREAK) makes bench refuse with status 1 and
+# the mismatch; a program built without --bench answers `bench` with status 2.
+# Sourced by tests/run.sh. No timing is asserted: speed belongs in `make bench`.
+
+BE_DIR=$T_TMP/bench
+mkdir -p "$BE_DIR"
+
+# be_run NAME STATUS COMMAND...: the command must exit with STATUS, never crash, and leave no
+# sanitizer report; its output is in $BE_DIR/out and err. Returns 1 (after a fail) otherwise.
+be_run() {
+    be_name=$1 be_want=$2
+    shift 2
+    "$@" >"$BE_DIR/out" 2>"$BE_DIR/err" </dev/null
+    be_got=$?
+    if [ "$be_got" -ge 128 ]; then
+        fail "$be_name" "crashed with status $be_got" "$(head -20 "$BE_DIR/err")"; return 1
+    fi
+    if grep -q -e 'runtime error:' -e 'AddressSanitizer' -e 'LeakSanitizer' "$BE_DIR/err"; then
+        fail "$be_name" "sanitizer report:" "$(head -30 "$BE_DIR/err")"; return 1
+    fi
+    if [ "$be_got" != "$be_want" ]; then
+        fail "$be_name" "exit status $be_got, expected $be_want" "$(head -20 "$BE_DIR/out" "$BE_DIR/err")"; return 1
+    fi
+    return 0
+}
+
+# be_json NAME MODEL JSON: the JSON parses and has, in order, every layer `cnnc summary` lists,
+# each pass that runs timed for all three implementations, and the training step and inference.
+be_json() {
+    "$CNNC" summary --format json "$2" >"$BE_DIR/summary.json" 2>&1 || { fail "$1" "cnnc summary failed"; return; }
+    if out=$(python3 - "$BE_DIR/summary.json" "$3" 2>&1 <<'PY'
+import json, sys
+summary = json.load(open(sys.argv[1]))
+bench = json.load(open(sys.argv[2]))
+want = [l["name"] for l in summary["layers"]]
+got = [l["name"] for l in bench["layers"]]
+assert got == want, f"layers {got}, expected {want}"
+assert bench["peak_gflops_per_core"] > 0, "no peak"
+def timed(p, where):
+    for impl in ("generated", "reference", "blas"):
+        t = p[impl]
+        assert t["min_ms"] <= t["median_ms"] <= t["max_ms"], f"{where} {impl}: median outside min-max"
+        assert t["reps"] == bench["iters"], f"{where} {impl}: {t['reps']} repetitions"
+for l in bench["layers"]:
+    if l["kind"] == "flatten":
+        assert l["forward"] is None, "flatten timed"
+        continue
+    timed(l["forward"], l["name"] + " forward")
+    if l["kind"] in ("conv2d", "dense"):
+        assert l["forward"]["flop"] == 2 * l["macs_per_image"] * bench["batch"], l["name"] + ": flop"
+    if l["backward"] is not None:
+        timed(l["backward"], l["name"] + " backward")
+timed(bench["training_step"], "training step")
+assert bench["training_step"]["generated"]["images_per_s"] > 0
+assert bench["inference"]["one_image"]["median_ms"] > 0
+PY
+    ); then pass "$1"; else fail "$1" "$out"; fi
+}
+
+for be_model in tests/models/t_*.cnn; do
+    be_n=$(basename "$be_model" .cnn)
+    be_prog=$BE_DIR/$be_n
+    be_run "bench/$be_n: cnnc build --bench" 0 "$CNNC" build --bench "$be_model" -o "$be_prog" || continue
+    if be_run "bench/$be_n: bench --iters 2" 0 "$be_prog" bench --iters 2 --json "$BE_DIR/$be_n.json"; then
+        if grep -q 'agree' "$BE_DIR/out"; then pass "bench/$be_n: agreement reported"; else
+            fail "bench/$be_n: agreement reported" "$(head -5 "$BE_DIR/out")"; fi
+        be_json "bench/$be_n: JSON has every layer" "$be_model" "$BE_DIR/$be_n.json"
+    fi
+done
+
+# A broken implementation: one value of a forward output, or of a backward gradient, is off.
+be_prog=$BE_DIR/t_standalone
+if [ -x "$be_prog" ]; then
+    for be_break in conv2d_1 maxpool2d_1.backward dense_1.backward tanh_1; do
+        rm -f "$BE_DIR/broken.json"
+        if CNN_BENCH_BREAK=$be_break be_run "bench: refuses a broken $be_break" 1 \
+            "$be_prog" bench --iters 2 --json "$BE_DIR/broken.json"; then
+            be_layer=${be_break%.backward}
+            if grep -q "im2col+BLAS .* of layer '$be_layer'" "$BE_DIR/err" && [ ! -e "$BE_DIR/broken.json" ] &&
+                ! grep -q 'training step' "$BE_DIR/out"; then
+                pass "bench: names the mismatch in $be_break and times nothing"
+            else
+                fail "bench: names the mismatch in $be_break and times nothing" "$(cat "$BE_DIR/err")"
+            fi
+        fi
+    done
+    be_run "bench: --iters 0 is a usage error" 2 "$be_prog" bench --iters 0 && pass "bench: --iters 0 is a usage error"
+    be_run "bench: unknown option" 2 "$be_prog" bench --fast && pass "bench: unknown option"
+    be_run "bench: --json without a file" 2 "$be_prog" bench --json && pass "bench: --json without a file"
+fi
+
+# Without --bench there is no OpenBLAS and no bench command.
+if be_run "bench: plain build" 0 "$CNNC" build tests/models/t_dense_acts.cnn -o "$BE_DIR/plain"; then
+    if be_run "bench: a plain program refuses bench" 2 "$BE_DIR/plain" bench; then
+        if grep -q 'cnnc build --bench' "$BE_DIR/err"; then pass "bench: a plain program says how to get bench"; else
+            fail "bench: a plain program says how to get bench" "$(cat "$BE_DIR/err")"; fi
+    fi
+    if command -v ldd >/dev/null 2>&1 && ldd "$BE_DIR/plain" | grep -q openblas; then
+        fail "bench: a plain program does not link OpenBLAS" "$(ldd "$BE_DIR/plain")"
+    else
+        pass "bench: a plain program does not link OpenBLAS"
+    fi
+fi
