@@ -19,9 +19,12 @@ static const Command commands[] = {
      "parse and check each model file; print nothing and exit 0 when all are correct"},
     {"summary", cmd_summary, "MODEL [--format table|yaml|json]",
      "print each layer's output shape, parameters, multiply-accumulates and the memory of a build"},
-    {"emit", cmd_emit, "MODEL [-o DIR]", "write DIR/<name>.h and DIR/<name>.c, the model as C (DIR: generated/)"},
-    {"build", cmd_build, "MODEL [-o PROGRAM]",
-     "emit, then compile with the runtime into a program that trains (PROGRAM: build/<name>)"},
+    {"emit", cmd_emit, "MODEL [-o DIR] [--inference-only --weights CKPT [--logits]]",
+     "write DIR/<name>.h and DIR/<name>.c, the model as C (DIR: generated/); with\n"
+     "      --inference-only, DIR/<name>_infer.[ch]: a predictor with the weights inlined"},
+    {"build", cmd_build, "MODEL [-o PROGRAM] [--bench]",
+     "emit, then compile with the runtime into a program that trains (PROGRAM: build/<name>);\n"
+     "      --bench adds the layer benchmark (links OpenBLAS)"},
     {"plot", cmd_plot, "HISTORY.csv [-o curves.png] [--model NAME]",
      "draw accuracy and loss against epochs from a training history (.png, .svg or .pdf)"},
 };
