@@ -20,7 +20,8 @@ CPPFLAGS_CNNC = -Icompiler -I$(BUILD)/compiler -Iruntime -D_POSIX_C_SOURCE=20080
 ALL_CFLAGS = -std=c11 $(WARN) $(CPPFLAGS_CNNC) $(CFLAGS)
 
 # Debian packages the core build needs; mk/deps.sh installs the missing ones.
-DEPS_CORE = flex bison libyaml-dev zlib1g-dev libpng-dev libplplot-dev plplot-driver-cairo
+DEPS_CORE = flex bison libyaml-dev zlib1g-dev libpng-dev libplplot-dev plplot-driver-cairo \
+            libopenblas-dev clang
 
 .PHONY: all deps test test-full demo data clean bench bench-peers fuzz
 all: $(BUILD)/cnnc $(BUILD)/libcnnrt.a $(BUILD)/libcnnapp.a $(BUILD)/libcnnplot.a
