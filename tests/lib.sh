@@ -5,6 +5,18 @@ T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cnnc-test.XXXXXX")
 trap 'rm -rf "$T_TMP"' EXIT
 CNNC=$BUILD/cnnc
 
+# mnist_dir: the folder with the four MNIST IDX files, gzipped or not: $CNNC_DATA_DIR if set,
+# else where `make data` puts them ($BUILD/data/mnist; `make test` runs the data step first).
+# Prints nothing when neither has them.
+mnist_dir() {
+    for d in "${CNNC_DATA_DIR:-}" "$BUILD/data/mnist"; do
+        if [ -n "$d" ] && { [ -e "$d/train-images-idx3-ubyte.gz" ] || [ -e "$d/train-images-idx3-ubyte" ]; }; then
+            echo "$d"
+            return 0
+        fi
+    done
+}
+
 pass() { T_PASSED=$((T_PASSED + 1)); [ -n "$T_VERBOSE" ] && echo "  ok   $1"; return 0; }
 fail() {
     T_FAILED=$((T_FAILED + 1))

@@ -12,14 +12,8 @@ mkdir -p "$TR_DIR" "$TR_BIN"
 TR_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime -Iruntime/app ${CFLAGS:--O2 -g}"
 TR_LIBS="$BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a -lplplot -lpng -lz -lm -pthread"
 
-# The MNIST files: where the project's data target puts them, or the shared copy.
-TR_DATA=""
-for d in "${CNNC_DATA_DIR:-}" "$BUILD/data/mnist" build/data/mnist ../shared/data/mnist /work/shared/data/mnist; do
-    if [ -n "$d" ] && [ -e "$d/t10k-images-idx3-ubyte.gz" -o -e "$d/t10k-images-idx3-ubyte" ]; then
-        TR_DATA=$d
-        break
-    fi
-done
+# The MNIST files, where the data step put them.
+TR_DATA=$(mnist_dir)
 
 # tr_run NAME STATUS COMMAND...: runs a command into $TR_DIR/out and err; it must exit with
 # STATUS (never a signal) and leave no sanitizer report. Returns 1 (after a fail) otherwise.

@@ -19,13 +19,7 @@ PR_STRICT="-std=c99 -Wall -Wextra -pedantic -Werror"
 PR_SAN=""
 if nm "$BUILD/libcnnrt.a" 2>/dev/null | grep -q __asan; then PR_SAN="-fsanitize=address,undefined"; fi
 
-PR_DATA=""
-for d in "${CNNC_DATA_DIR:-}" "$BUILD/data/mnist" build/data/mnist ../shared/data/mnist /work/shared/data/mnist; do
-    if [ -n "$d" ] && [ -e "$d/t10k-images-idx3-ubyte.gz" -o -e "$d/t10k-images-idx3-ubyte" ]; then
-        PR_DATA=$d
-        break
-    fi
-done
+PR_DATA=$(mnist_dir)
 PR_TEST_IMAGES=$PR_DATA/t10k-images-idx3-ubyte.gz
 [ -e "$PR_TEST_IMAGES" ] || PR_TEST_IMAGES=$PR_DATA/t10k-images-idx3-ubyte
 

@@ -11,7 +11,7 @@ mkdir -p "$P_DIR" "$P_BIN"
 P_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime -Iruntime/plot ${CFLAGS:--O2 -g}"
 P_TRAIN=1f77b4
 P_VALID=ff7f0e
-P_MNIST=/work/shared/data/mnist/t10k-images-idx3-ubyte.gz
+P_MNIST=$(mnist_dir)/t10k-images-idx3-ubyte.gz
 # Under LeakSanitizer, ignore the caches fontconfig and pango keep (our own leaks still count).
 P_SAVED_LSAN=${LSAN_OPTIONS-}
 export LSAN_OPTIONS="suppressions=$PWD/tests/plot/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"

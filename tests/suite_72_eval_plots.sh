@@ -15,14 +15,8 @@ EP_LIBS="$BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a -lplplot -lpng
 EP_SAVED_LSAN=${LSAN_OPTIONS-}
 export LSAN_OPTIONS="suppressions=$PWD/tests/plot/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
-# The MNIST files, found as suite 45 finds them.
-EP_DATA=""
-for d in "${CNNC_DATA_DIR:-}" "$BUILD/data/mnist" build/data/mnist ../shared/data/mnist /work/shared/data/mnist; do
-    if [ -n "$d" ] && { [ -e "$d/t10k-images-idx3-ubyte.gz" ] || [ -e "$d/t10k-images-idx3-ubyte" ]; }; then
-        EP_DATA=$d
-        break
-    fi
-done
+# The MNIST files, where the data step put them.
+EP_DATA=$(mnist_dir)
 
 # ep_run NAME STATUS COMMAND...: runs a command into $EP_DIR/out and err; it must exit with
 # STATUS (never a signal) and leave no sanitizer report. Returns 1 (after a fail) otherwise.

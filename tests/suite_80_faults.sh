@@ -12,13 +12,7 @@ FA_BIN=$BUILD/tests
 mkdir -p "$FA_DIR" "$FA_BIN"
 FA_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime -Iruntime/app ${CFLAGS:--O2 -g}"
 FA_LIBS="$BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a -lplplot -lpng -lz -lm -pthread ${LDFLAGS:-}"
-FA_DATA=""
-for d in "${CNNC_DATA_DIR:-}" "$BUILD/data/mnist" build/data/mnist ../shared/data/mnist /work/shared/data/mnist; do
-    if [ -n "$d" ] && [ -e "$d/train-images-idx3-ubyte.gz" -o -e "$d/train-images-idx3-ubyte" ]; then
-        FA_DATA=$d
-        break
-    fi
-done
+FA_DATA=$(mnist_dir)
 
 # fa_run NAME STATUS COMMAND...: output in $FA_DIR/out and err; the status must be STATUS and
 # no sanitizer may report. Returns 1 after a fail.
