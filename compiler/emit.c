@@ -633,109 +633,29 @@ static void write_source(Writer *w, const Model *m, const Plan *p, const char *c
     write_model_struct(w, m, p);
 }
 
-/* ------------------------------------------------------------------ writing files atomically */
-
-typedef struct OutFile {
-    char *final_path, *temp_path;
-    FILE *f;
-} OutFile;
-
-static int open_out(OutFile *o, const char *dir, const char *name, const char *ext)
-{
-    size_t n = strlen(dir) + strlen(name) + 32;
-    o->final_path = xmalloc(n);
-    o->temp_path = xmalloc(n);
-    snprintf(o->final_path, n, "%s/%s%s", dir, name, ext);
-    snprintf(o->temp_path, n, "%s/.%s%s.XXXXXX", dir, name, ext);
-    int fd = mkstemp(o->temp_path);
-    if (fd < 0) {
-        error_plain("cannot create a file in '%s': %s", dir, strerror(errno));
-        o->temp_path[0] = '\0';
-        return -1;
-    }
-    /* mkstemp makes the file private; generated sources are ordinary files. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    o->f = fdopen(fd, "w");
-    if (o->f == NULL) {
-        error_plain("cannot write '%s': %s", o->temp_path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return 0;
-}
-
-static int close_out(OutFile *o)
-{
-    if (o->f == NULL)
-        return -1;
-    bool bad = ferror(o->f) != 0;
-    if (fclose(o->f) != 0 || bad) {
-        o->f = NULL;
-        error_plain("cannot write '%s': %s", o->final_path, bad ? "write error" : strerror(errno));
-        return -1;
-    }
-    o->f = NULL;
-    return 0;
-}
-
-static void discard_out(OutFile *o)
-{
-    if (o->f != NULL)
-        fclose(o->f);
-    if (o->temp_path != NULL && o->temp_path[0] != '\0')
-        unlink(o->temp_path);
-    free(o->final_path);
-    free(o->temp_path);
-}
-
-static int ensure_dir(const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return 0;
-        error_plain("output directory '%s' is not a directory", dir);
-        return -1;
-    }
-    if (mkdir(dir, 0777) != 0) {
-        error_plain("cannot create directory '%s': %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 int emit_model(const Model *m, const char *dir)
 {
     if (m->nlayers == 0)
         unreachable(); /* check_model refuses a model without layers */
-    if (ensure_dir(dir) != 0)
+    if (emit_ensure_dir(dir) != 0)
         return -1;
     Plan plan = {0};
     plan_layout(m, &plan);
     plan_expressions(m, &plan);
     char *canon = canonical_text(m);
+    char hname[EMIT_NAME_MAX + 8], cname[EMIT_NAME_MAX + 8];
+    snprintf(hname, sizeof hname, "%s.h", m->name);
+    snprintf(cname, sizeof cname, "%s.c", m->name);
     OutFile h = {0}, c = {0};
     int rc = -1;
-    if (open_out(&h, dir, m->name, ".h") == 0 && open_out(&c, dir, m->name, ".c") == 0) {
+    if (out_open(&h, dir, hname) == 0 && out_open(&c, dir, cname) == 0) {
         Writer wh = {.f = h.f}, wc = {.f = c.f};
         write_header(&wh, m, &plan, canon);
         write_source(&wc, m, &plan, canon);
-        if (close_out(&h) == 0 && close_out(&c) == 0) {
-            if (rename(h.temp_path, h.final_path) != 0) {
-                error_plain("cannot write '%s': %s", h.final_path, strerror(errno));
-            } else if (rename(c.temp_path, c.final_path) != 0) {
-                error_plain("cannot write '%s': %s", c.final_path, strerror(errno));
-                unlink(h.final_path);
-            } else {
-                h.temp_path[0] = c.temp_path[0] = '\0';
-                rc = 0;
-            }
-        }
+        rc = out_commit_pair(&h, &c);
     }
-    discard_out(&h);
-    discard_out(&c);
+    out_discard(&h);
+    out_discard(&c);
     free(canon);
     plan_free(&plan);
     return rc;

@@ -398,77 +398,6 @@ static void write_infer_source(Writer *w, const InferPlan *p, const char *canon,
     write_driver(w, p);
 }
 
-/* ------------------------------------------------------------------ writing atomically */
-
-typedef struct OutFile {
-    char *final_path, *temp_path;
-    FILE *f;
-} OutFile;
-
-static int open_out(OutFile *o, const char *dir, const char *file)
-{
-    size_t n = strlen(dir) + strlen(file) + 16;
-    o->final_path = xmalloc(n);
-    o->temp_path = xmalloc(n);
-    snprintf(o->final_path, n, "%s/%s", dir, file);
-    snprintf(o->temp_path, n, "%s/.%s.XXXXXX", dir, file);
-    int fd = mkstemp(o->temp_path);
-    if (fd < 0) {
-        error_plain("cannot create a file in '%s': %s", dir, strerror(errno));
-        o->temp_path[0] = '\0';
-        return -1;
-    }
-    /* mkstemp makes the file private; generated sources are ordinary files. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    o->f = fdopen(fd, "w");
-    if (o->f == NULL) {
-        error_plain("cannot write '%s': %s", o->temp_path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return 0;
-}
-
-static int close_out(OutFile *o)
-{
-    bool bad = ferror(o->f) != 0;
-    int rc = fclose(o->f);
-    o->f = NULL;
-    if (rc != 0 || bad) {
-        error_plain("cannot write '%s': %s", o->final_path, bad ? "write error" : strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static void discard_out(OutFile *o)
-{
-    if (o->f != NULL)
-        fclose(o->f);
-    if (o->temp_path != NULL && o->temp_path[0] != '\0')
-        unlink(o->temp_path);
-    free(o->final_path);
-    free(o->temp_path);
-}
-
-static int ensure_dir(const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return 0;
-        error_plain("output directory '%s' is not a directory", dir);
-        return -1;
-    }
-    if (mkdir(dir, 0777) != 0) {
-        error_plain("cannot create directory '%s': %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 int emit_inference(const Model *m, const char *dir, const InferOptions *opt)
 {
     if (m->nlayers == 0)
@@ -477,7 +406,7 @@ int emit_inference(const Model *m, const char *dir, const InferOptions *opt)
     cnn_tensor *t = tensor_table(m, &ntensors);
     /* The checkpoint is read before anything is created: a misfit writes nothing. */
     float *params = load_weights(m, opt->weights, t, ntensors);
-    if (params == NULL || ensure_dir(dir) != 0) {
+    if (params == NULL || emit_ensure_dir(dir) != 0) {
         free(params);
         tensor_table_free(t, ntensors);
         return -1;
@@ -490,24 +419,14 @@ int emit_inference(const Model *m, const char *dir, const InferOptions *opt)
     snprintf(cname, sizeof cname, "%s_infer.c", m->name);
     OutFile h = {0}, c = {0};
     int rc = -1;
-    if (open_out(&h, dir, hname) == 0 && open_out(&c, dir, cname) == 0) {
+    if (out_open(&h, dir, hname) == 0 && out_open(&c, dir, cname) == 0) {
         Writer wh = {.f = h.f}, wc = {.f = c.f};
         write_infer_header(&wh, &plan, canon, opt->logits);
         write_infer_source(&wc, &plan, canon, t, ntensors, params);
-        if (close_out(&h) == 0 && close_out(&c) == 0) {
-            if (rename(h.temp_path, h.final_path) != 0) {
-                error_plain("cannot write '%s': %s", h.final_path, strerror(errno));
-            } else if (rename(c.temp_path, c.final_path) != 0) {
-                error_plain("cannot write '%s': %s", c.final_path, strerror(errno));
-                unlink(h.final_path);
-            } else {
-                h.temp_path[0] = c.temp_path[0] = '\0';
-                rc = 0;
-            }
-        }
+        rc = out_commit_pair(&h, &c);
     }
-    discard_out(&h);
-    discard_out(&c);
+    out_discard(&h);
+    out_discard(&c);
     free(canon);
     plan_free(&plan);
     free(params);

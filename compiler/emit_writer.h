@@ -174,4 +174,21 @@ void emit_loss(Writer *w, const Model *m, const EmitLayer *last);
 /* Writes `static void update(...)`: one loop over every parameter. */
 void emit_optimizer(Writer *w, const Model *m);
 
+/* ------------------------------------------------------------------ emit_file.c */
+
+/* A generated file being written under a temporary name beside its final one. */
+typedef struct OutFile {
+    char *final_path, *temp_path;
+    FILE *f;
+} OutFile;
+
+/* Creates DIR if missing; -1 after an error when it cannot, or is not a directory. */
+int emit_ensure_dir(const char *dir);
+/* Opens DIR/.FILE.XXXXXX for writing, to become DIR/FILE. */
+int out_open(OutFile *o, const char *dir, const char *file);
+/* Closes both and renames them into place; on any failure neither is left under its final name. */
+int out_commit_pair(OutFile *a, OutFile *b);
+/* Closes and removes what is left of a temporary file, and frees the paths. */
+void out_discard(OutFile *o);
+
 #endif
