@@ -605,6 +605,7 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
     w_line(w, ".update = optimizer_step,");
     w_line(w, ".num_layers = %d,", m->nlayers);
     w_line(w, ".layers = layers,");
+    w_line(w, ".update_range = optimizer_update,");
     w->indent--;
     w_line(w, "};");
 }

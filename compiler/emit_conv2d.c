@@ -237,8 +237,6 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
                      uses_out(e) ? ", const float *restrict out" : "", with_din ? ", const float *restrict kernel" : "");
     w_line(w, "/* dout%s: [n][%d][%d][%d], %sin: [n][%d][%d][%d] */", uses_out(e) ? ", out" : "",
            l->out.h, l->out.w, l->out.c, with_din ? "din, " : "", l->in.h, l->in.w, l->in.c);
-    snprintf(count, sizeof count, "n * %lld", shape_size(l->out));
-    emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dout", "out", count, a->filters);
     if (cx.with_din) {
         w_line(w, "for (int i = 0; i < n * %lld; i++)", shape_size(l->in));
         w_line(w, "    din[i] = 0.0f;");
@@ -267,7 +265,12 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
     if (with_din)
         w_line(w, "float *restrict dx = din + (size_t)b * %lld;", shape_size(l->in));
-    w_line(w, "const float *restrict dz = dout + (size_t)b * %lld;", shape_size(l->out));
+    w_line(w, "float *restrict dz = dout + (size_t)b * %lld;", shape_size(l->out));
+    /* Image by image, so that its output gradient is still in cache for the products. */
+    if (uses_out(e))
+        w_line(w, "const float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
+    snprintf(count, sizeof count, "%lld", shape_size(l->out));
+    emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dz", "y", count, a->filters);
     if (cx.with_dk || cx.with_din)
         emit_window_loops(w, &g, backward_pixel, &cx);
     if (fast_dk) {

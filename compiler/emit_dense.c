@@ -32,6 +32,14 @@ static void dense_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, const float *restrict kernel%s, int n)",
                      l->name, a->use_bias ? ", const float *restrict bias" : "");
     w_line(w, "/* out: [n][%d], in: [n][%lld], kernel: [%lld][%d] */", units, in, in, units);
+    if (simd_fits(units)) {
+        emit_dense_simd_forward(w, l);
+        if (a->act == ACT_SOFTMAX)
+            emit_softmax_rows(w, "out", "n", units);
+        w_close(w);
+        w_blank(w);
+        return;
+    }
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", in);
     w_line(w, "float *restrict y = out + (size_t)b * %d;", units);
@@ -63,6 +71,39 @@ static bool uses_out(const EmitLayer *e)
     return e->layer->u.dense.act != ACT_NONE && !e->grad_is_logits;
 }
 
+/* The backward statements after the activation for the register-blocked kernels: the input
+ * gradient too where its transposed output gradient fits on the stack, else by dot products. */
+static void simd_backward(Writer *w, const Model *m, const EmitLayer *e)
+{
+    const Layer *l = e->layer;
+    const DenseAttrs *a = &l->u.dense;
+    long long in = shape_size(l->in);
+    int units = a->units;
+    if (a->use_bias) {
+        w_line(w, "for (int b = 0; b < n; b++)");
+        w_line(w, "    for (int o = 0; o < %d; o++)", units);
+        w_line(w, "        dbias[o] += dout[(size_t)b * %d + o];", units);
+    }
+    emit_dense_simd_kernel_grad(w, l);
+    if (e->din[0] != '\0') {
+        if (dense_simd_input_grad_fits(l, m->train.batch_size)) {
+            emit_dense_simd_input_grad(w, l, m->train.batch_size);
+        } else {
+            w_open(w, "for (int b = 0; b < n; b++)");
+            w_line(w, "const float *restrict dz = dout + (size_t)b * %d;", units);
+            w_line(w, "float *restrict dx = din + (size_t)b * %lld;", in);
+            w_open(w, "for (int i = 0; i < %lld; i++)", in);
+            w_line(w, "const float *restrict k = kernel + (size_t)i * %d;", units);
+            emit_dot(w, "k", "dz", units);
+            w_line(w, "dx[i] = sum;");
+            w_close(w);
+            w_close(w);
+        }
+    }
+    w_close(w);
+    w_blank(w);
+}
+
 static void dense_backward(Writer *w, const Model *m, const EmitLayer *e)
 {
     const Layer *l = e->layer;
@@ -80,6 +121,10 @@ static void dense_backward(Writer *w, const Model *m, const EmitLayer *e)
            with_din ? "din, " : "", in, in, units);
     snprintf(count, sizeof count, "n * %d", units);
     emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dout", "out", count, units);
+    if (simd_fits(units)) {
+        simd_backward(w, m, e);
+        return;
+    }
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", in);
     w_line(w, "const float *restrict dz = dout + (size_t)b * %d;", units);

@@ -92,11 +92,11 @@ static void maxpool_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_begin_function(w, "static void %s_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)", l->name);
     w_line(w, "/* din: [n][%d][%d][%d], dout, argmax: [n][%d][%d][%d] */", l->in.h, l->in.w, l->in.c, l->out.h,
            l->out.w, l->out.c);
-    w_line(w, "for (int i = 0; i < n * %lld; i++)", shape_size(l->in));
-    w_line(w, "    din[i] = 0.0f;");
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "float *restrict dx = din + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "const float *restrict dy = dout + (size_t)b * %lld;", shape_size(l->out));
+    /* Cleared image by image, so that the scatter finds the image still in cache. */
+    w_line(w, "memset(dx, 0, sizeof(float) * %lld);", shape_size(l->in));
     w_line(w, "const float *restrict arg = argmax + (size_t)b * %lld;", shape_size(l->out));
     w_open(w, "for (int i = 0; i < %lld; i++)", shape_size(l->out));
     w_line(w, "int32_t where;");
@@ -200,11 +200,11 @@ static void avgpool_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_begin_function(w, "static void %s_backward(float *restrict din, const float *restrict dout, int n)", l->name);
     w_line(w, "/* din: [n][%d][%d][%d], dout: [n][%d][%d][%d] */", l->in.h, l->in.w, l->in.c, l->out.h, l->out.w,
            l->out.c);
-    w_line(w, "for (int i = 0; i < n * %lld; i++)", shape_size(l->in));
-    w_line(w, "    din[i] = 0.0f;");
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "float *restrict dx = din + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "const float *restrict dy = dout + (size_t)b * %lld;", shape_size(l->out));
+    /* Cleared image by image, so that the scatter finds the image still in cache. */
+    w_line(w, "memset(dx, 0, sizeof(float) * %lld);", shape_size(l->in));
     emit_window_loops(w, &g, avg_pixel_backward, NULL);
     w_close(w);
     w_close(w);

@@ -78,12 +78,13 @@ typedef struct GatherCtx {
     int cb; /* vectors of output channels per block */
 } GatherCtx;
 
-static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, int npix, void *vctx)
+static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, int npix,
+                         WindowStep step, void *vctx)
 {
     const GatherCtx *gx = vctx;
     const SimdConv *c = gx->c;
     int cb = gx->cb, cout = c->cout, cin = g->in_c;
-    long long pstride = (long long)g->sw * cin;
+    long long pstride = step.in;
     w_line(w, "float *restrict py = %s + (size_t)o * %d;", c->y, cout);
     for (int p = 0; p < npix; p++) {
         for (int v = 0; v < cb; v++) {
@@ -118,12 +119,12 @@ static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const 
     }
     for (int p = 0; p < npix; p++)
         for (int v = 0; v < cb; v++)
-            w_line(w, "VF_STORE(py + c0 + %d, a%d_%d);", p * cout + v * SIMD_LANES, p, v);
+            w_line(w, "VF_STORE(py + c0 + %lld, a%d_%d);", (long long)p * step.out * cout + v * SIMD_LANES, p, v);
     if (c->act != ACT_NONE && c->act != ACT_SOFTMAX) {
         char buf[160], src[64];
         snprintf(src, sizeof src, "q[i]");
         w_open(w, "for (int p = 0; p < %d; p++)", npix);
-        w_line(w, "float *restrict q = py + c0 + p * %d;", cout);
+        w_line(w, "float *restrict q = py + c0 + p * %lld;", (long long)step.out * cout);
         w_line(w, "for (int i = 0; i < %d; i++)", cb * SIMD_LANES);
         w_line(w, "    q[i] = %s;", activation_expr(c->act, src, buf, sizeof buf));
         w_close(w);
@@ -156,76 +157,99 @@ static void tap_range(int in, int out, int k, int s, int pad, int *lo, int *hi)
     }
 }
 
-/* A block of the kernel gradient: nr consecutive input channels of one tap, whose window
- * falls inside the input for output rows oh_lo..oh_hi and columns ow_lo..ow_hi. */
+/* A block of the kernel gradient: nr consecutive rows of it (a row is one tap and input
+ * channel, in kernel order), all of whose windows fall inside the input for output rows
+ * oh_lo..oh_hi and columns ow_lo..ow_hi; row r reads the input rel[r] floats after row 0.
+ * Usually the rows are channels of one tap (rel[r] = r); with few input channels a block
+ * spans several taps, so that it still fills the registers. */
 typedef struct WBlock {
     int nr;
     int oh_lo, oh_hi, ow_lo, ow_hi;
+    long long rel[24];
 } WBlock;
 
 static bool same_block(const WBlock *a, const WBlock *b)
 {
-    return a->nr == b->nr && a->oh_lo == b->oh_lo && a->oh_hi == b->oh_hi && a->ow_lo == b->ow_lo &&
-           a->ow_hi == b->ow_hi;
+    if (a->nr != b->nr || a->oh_lo != b->oh_lo || a->oh_hi != b->oh_hi || a->ow_lo != b->ow_lo ||
+        a->ow_hi != b->ow_hi)
+        return false;
+    for (int r = 0; r < a->nr; r++)
+        if (a->rel[r] != b->rel[r])
+            return false;
+    return true;
 }
 
-/* Calls the function of each block shape once per block; taps and channels fix the offsets. */
+/* One call of a block function: the block's first row and its input offset. */
+typedef struct WCall {
+    long long row, xoff;
+    int shape; /* index into WPlan.shapes; -1: the tap never falls inside the input */
+} WCall;
+
+/* The distinct block shapes (one function each) and the calls, in kernel order. */
 typedef struct WPlan {
     WBlock *shapes;
     int nshapes;
+    WCall *calls;
+    int ncalls;
 } WPlan;
 
-static WBlock tap_block(const Window *g, int kh, int kw, int nr)
-{
-    WBlock b = {.nr = nr};
-    tap_range(g->in_h, g->out_h, kh, g->sh, g->pad_top, &b.oh_lo, &b.oh_hi);
-    tap_range(g->in_w, g->out_w, kw, g->sw, g->pad_left, &b.ow_lo, &b.ow_hi);
-    return b;
-}
-
-static int shape_index(WPlan *p, const WBlock *b, int cap)
+static int shape_index(WPlan *p, const WBlock *b)
 {
     for (int i = 0; i < p->nshapes; i++)
         if (same_block(&p->shapes[i], b))
             return i;
-    if (p->nshapes >= cap)
-        unreachable();
     p->shapes[p->nshapes] = *b;
     return p->nshapes++;
 }
 
-/* Every (tap, first channel, rows) block of the kernel gradient, in kernel order. */
-static void plan_blocks(const Window *g, int per_block, WPlan *p, int *ids)
+/* Groups the rows of the kernel gradient into blocks of at most per_block rows whose taps
+ * share the same output ranges. */
+static void plan_blocks(const Window *g, int per_block, WPlan *p)
 {
-    int cap = g->kh * g->kw * 2, n = 0;
-    p->shapes = xcalloc((size_t)cap, sizeof *p->shapes);
-    p->nshapes = 0;
-    for (int kh = 0; kh < g->kh; kh++)
-        for (int kw = 0; kw < g->kw; kw++)
-            for (int ci = 0; ci < g->in_c; ci += per_block) {
-                int nr = g->in_c - ci < per_block ? g->in_c - ci : per_block;
-                WBlock b = tap_block(g, kh, kw, nr);
-                ids[n++] = b.oh_lo > b.oh_hi || b.ow_lo > b.ow_hi ? -1 : shape_index(p, &b, cap);
-            }
-}
-
-static int blocks_per_tap(const Window *g, int per_block)
-{
-    return (g->in_c + per_block - 1) / per_block;
+    long long rows = (long long)g->kh * g->kw * g->in_c;
+    p->shapes = xcalloc((size_t)rows, sizeof *p->shapes);
+    p->calls = xcalloc((size_t)rows, sizeof *p->calls);
+    p->nshapes = p->ncalls = 0;
+    WBlock cur = {0};
+    long long first = 0, first_off = 0;
+    for (long long row = 0; row <= rows; row++) {
+        WBlock b = {0};
+        long long off = 0;
+        if (row < rows) {
+            int t = (int)(row / g->in_c), ci = (int)(row % g->in_c), kh = t / g->kw, kw = t % g->kw;
+            tap_range(g->in_h, g->out_h, kh, g->sh, g->pad_top, &b.oh_lo, &b.oh_hi);
+            tap_range(g->in_w, g->out_w, kw, g->sw, g->pad_left, &b.ow_lo, &b.ow_hi);
+            off = window_tap_offset(g, kh, kw) + ci;
+        }
+        bool same_range = cur.nr > 0 && b.oh_lo == cur.oh_lo && b.oh_hi == cur.oh_hi && b.ow_lo == cur.ow_lo &&
+                          b.ow_hi == cur.ow_hi;
+        if (cur.nr > 0 && (row == rows || !same_range || cur.nr == per_block)) {
+            bool empty = cur.oh_lo > cur.oh_hi || cur.ow_lo > cur.ow_hi;
+            p->calls[p->ncalls++] = (WCall){.row = first, .xoff = first_off, .shape = empty ? -1 : shape_index(p, &cur)};
+            cur.nr = 0;
+        }
+        if (row == rows)
+            break;
+        if (cur.nr == 0) {
+            cur = b;
+            first = row;
+            first_off = off;
+        }
+        cur.rel[cur.nr++] = off - first_off;
+    }
 }
 
 void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv *c)
 {
     const Window *g = &c->g;
     int cb = chunk_vectors(c->cout), per_block = 24 / cb, cin = g->in_c, cout = c->cout;
-    int *ids = xcalloc((size_t)(g->kh * g->kw * blocks_per_tap(g, per_block)), sizeof *ids);
     WPlan p;
-    plan_blocks(g, per_block, &p, ids);
+    plan_blocks(g, per_block, &p);
     for (int s = 0; s < p.nshapes; s++) {
         const WBlock *b = &p.shapes[s];
         w_line(w, "/* %s, %d rows of the kernel gradient held in registers over output rows %d..%d, columns %d..%d:",
                name, b->nr, b->oh_lo, b->oh_hi, b->ow_lo, b->ow_hi);
-        w_line(w, " * dk[r][co] += x[at + off + r] * dz[o][co], at the window of output pixel o. */");
+        w_line(w, " * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */");
         w_begin_function(w, "static void %s_wgrad%d(float *restrict dk, const float *restrict x, const float *restrict dz, int off)",
                          name, s);
         open_chunks(w, cout, cb);
@@ -240,7 +264,7 @@ void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv
         for (int v = 0; v < cb; v++)
             w_line(w, "cnn_vf g%d; VF_LOAD(g%d, gp + %d);", v, v, v * SIMD_LANES);
         for (int r = 0; r < b->nr; r++) {
-            w_line(w, "const float x%d = x[at + %d];", r, r);
+            w_line(w, "const float x%d = x[at + %lld];", r, b->rel[r]);
             for (int v = 0; v < cb; v++)
                 w_line(w, "VF_FMA(a%d_%d, g%d, x%d);", r, v, v, r);
         }
@@ -258,28 +282,19 @@ void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv
         w_blank(w);
     }
     free(p.shapes);
-    free(ids);
+    free(p.calls);
 }
 
 void emit_simd_kernel_grad_calls(Writer *w, const char *name, const SimdConv *c)
 {
-    const Window *g = &c->g;
-    int cb = chunk_vectors(c->cout), per_block = 24 / cb;
-    int *ids = xcalloc((size_t)(g->kh * g->kw * blocks_per_tap(g, per_block)), sizeof *ids);
     WPlan p;
-    int n = 0;
-    plan_blocks(g, per_block, &p, ids);
-    for (int kh = 0; kh < g->kh; kh++) {
-        for (int kw = 0; kw < g->kw; kw++) {
-            for (int ci = 0; ci < g->in_c; ci += per_block, n++) {
-                long long row = ((long long)kh * g->kw + kw) * g->in_c + ci;
-                if (ids[n] < 0)
-                    continue; /* a tap that never falls inside the input has no gradient */
-                w_line(w, "%s_wgrad%d(%s + %lld, %s, %s, %lld);", name, ids[n], c->k, row * c->cout, c->x, c->y,
-                       window_tap_offset(g, kh, kw) + ci);
-            }
-        }
+    plan_blocks(&c->g, 24 / chunk_vectors(c->cout), &p);
+    for (int i = 0; i < p.ncalls; i++) {
+        const WCall *k = &p.calls[i];
+        if (k->shape < 0)
+            continue; /* a tap that never falls inside the input has no gradient */
+        w_line(w, "%s_wgrad%d(%s + %lld, %s, %s, %lld);", name, k->shape, c->k, k->row * c->cout, c->x, c->y, k->xoff);
     }
     free(p.shapes);
-    free(ids);
+    free(p.calls);
 }

@@ -74,6 +74,46 @@ void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx)
     free(cols);
 }
 
+/* Writes the blocks of one run of rows and columns. Blocks go along the rows unless the run is
+ * narrower than it is tall and fewer, fuller blocks fit down the columns: the one or two
+ * border columns of a padded convolution would otherwise be blocks of a single pixel. */
+static void run_blocks(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, int block,
+                       const char *row, const char *col, WindowBlockBody body, void *ctx)
+{
+    int h = rr->o_hi - rr->o_lo + 1, wd = cr->o_hi - cr->o_lo + 1;
+    int along_rows = h * ((wd + block - 1) / block), down_cols = wd * ((h + block - 1) / block);
+    bool down = down_cols < along_rows;
+    const WindowRun *outer = down ? cr : rr, *inner = down ? rr : cr;
+    const char *ov = down ? "ow" : "oh", *iv = down ? "oh" : "ow";
+    int len = inner->o_hi - inner->o_lo + 1, full = len / block * block, rest = len - full;
+    WindowStep step = down ? (WindowStep){.in = (long long)g->sh * g->in_w * g->in_c, .out = g->out_w}
+                           : (WindowStep){.in = (long long)g->sw * g->in_c, .out = 1};
+
+    w_line(w, "/* rows %d..%d, columns %d..%d: window rows %d..%d, columns %d..%d%s */", rr->o_lo, rr->o_hi,
+           cr->o_lo, cr->o_hi, rr->k_lo, rr->k_hi, cr->k_lo, cr->k_hi, down ? "; blocks down the columns" : "");
+    w_open(w, "for (int %s = %d; %s < %d; %s++)", ov, outer->o_lo, ov, outer->o_hi + 1, ov);
+    /* Full blocks in a loop (or once), then the shorter block that ends the run. */
+    for (int part = 0; part < 2; part++) {
+        int npix = part == 0 ? block : rest;
+        if (npix == 0 || (part == 0 && full == 0))
+            continue;
+        if (part == 0 && full > block)
+            w_open(w, "for (int %s = %d; %s < %d; %s += %d)", iv, inner->o_lo, iv, inner->o_lo + full, iv, block);
+        else {
+            w_open_block(w);
+            w_line(w, "const int %s = %d;", iv, inner->o_lo + (part == 0 ? 0 : full));
+        }
+        if (g->in_c == 1)
+            w_line(w, "const int at = %s * %d + %s;", row, g->in_w, col);
+        else
+            w_line(w, "const int at = (%s * %d + %s) * %d;", row, g->in_w, col, g->in_c);
+        w_line(w, "const int o = oh * %d + ow;", g->out_w);
+        body(w, g, rr, cr, npix, step, ctx);
+        w_close(w);
+    }
+    w_close(w);
+}
+
 void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody body, void *ctx)
 {
     WindowRun *rows = xcalloc((size_t)g->out_h, sizeof *rows);
@@ -83,35 +123,9 @@ void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody b
     char row[64], col[64];
     start_expr(row, sizeof row, "oh", g->sh, g->pad_top);
     start_expr(col, sizeof col, "ow", g->sw, g->pad_left);
-    for (int r = 0; r < nrows; r++) {
-        for (int c = 0; c < ncols; c++) {
-            const WindowRun *rr = &rows[r], *cr = &cols[c];
-            int len = cr->o_hi - cr->o_lo + 1, full = len / block * block, rest = len - full;
-            w_line(w, "/* rows %d..%d, columns %d..%d: window rows %d..%d, columns %d..%d */",
-                   rr->o_lo, rr->o_hi, cr->o_lo, cr->o_hi, rr->k_lo, rr->k_hi, cr->k_lo, cr->k_hi);
-            w_open(w, "for (int oh = %d; oh < %d; oh++)", rr->o_lo, rr->o_hi + 1);
-            /* Full blocks in a loop (or once), then the shorter block that ends the run. */
-            for (int part = 0; part < 2; part++) {
-                int npix = part == 0 ? block : rest;
-                if (npix == 0 || (part == 0 && full == 0))
-                    continue;
-                if (part == 0 && full > block)
-                    w_open(w, "for (int ow = %d; ow < %d; ow += %d)", cr->o_lo, cr->o_lo + full, block);
-                else {
-                    w_open_block(w);
-                    w_line(w, "const int ow = %d;", cr->o_lo + (part == 0 ? 0 : full));
-                }
-                if (g->in_c == 1)
-                    w_line(w, "const int at = %s * %d + %s;", row, g->in_w, col);
-                else
-                    w_line(w, "const int at = (%s * %d + %s) * %d;", row, g->in_w, col, g->in_c);
-                w_line(w, "const int o = oh * %d + ow;", g->out_w);
-                body(w, g, rr, cr, npix, ctx);
-                w_close(w);
-            }
-            w_close(w);
-        }
-    }
+    for (int r = 0; r < nrows; r++)
+        for (int c = 0; c < ncols; c++)
+            run_blocks(w, g, &rows[r], &cols[c], block, row, col, body, ctx);
     free(rows);
     free(cols);
 }

@@ -28,6 +28,12 @@ void w_blank(Writer *w)
     fputc('\n', w->f);
 }
 
+void w_directive(Writer *w, const char *text)
+{
+    fputs(text, w->f);
+    fputc('\n', w->f);
+}
+
 void w_open(Writer *w, const char *fmt, ...)
 {
     va_list ap;

@@ -25,6 +25,8 @@ void w_open(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void w_open_block(Writer *w);
 /* An empty line. */
 void w_blank(Writer *w);
+/* A preprocessor line, at the first column whatever the indentation. */
+void w_directive(Writer *w, const char *text);
 /* A function definition: the signature (continuation lines after a '\n' carry their own
  * indentation), then "{" on a line of its own, and one more level of indentation. */
 void w_begin_function(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -69,11 +71,16 @@ void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx);
 /* The input offset of tap (kh, kw) relative to `at`, in floats. */
 long long window_tap_offset(const Window *g, int kh, int kw);
 
-/* Like emit_window_loops, but `body` writes a block of `npix` consecutive output pixels of one
- * row (npix <= block), the first at `at` and `o`; pixel p's window starts sw * in_c floats
- * after pixel p - 1's. Full blocks run in a loop, the rest of each run is one shorter block. */
+/* Like emit_window_loops, but `body` writes a block of `npix` output pixels (npix <= block)
+ * along a row or down a column, the first at `at` and `o`; pixel p's window starts step.in
+ * floats and its output step.out pixels after pixel p - 1's. Full blocks run in a loop, the
+ * rest of each run is one shorter block. */
+typedef struct WindowStep {
+    long long in;
+    int out;
+} WindowStep;
 typedef void (*WindowBlockBody)(Writer *w, const Window *g, const WindowRun *rows, const WindowRun *cols,
-                                int npix, void *ctx);
+                                int npix, WindowStep step, void *ctx);
 void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody body, void *ctx);
 
 /* ------------------------------------------------------------------ emit_simd.c */
@@ -108,6 +115,17 @@ void emit_simd_gather(Writer *w, const SimdConv *c);
  * block is written before the pass (the _functions call), then one call per block inside it. */
 void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv *c);
 void emit_simd_kernel_grad_calls(Writer *w, const char *name, const SimdConv *c);
+
+/* ------------------------------------------------------------------ emit_dense_simd.c */
+
+/* The statements of a dense layer's passes in register blocks, for units a multiple of the
+ * lanes (simd_fits): forward over `in` into `out` (before any softmax), the kernel gradient
+ * from `in` and `dout` into `dkernel`, and the input gradient from `dout` and `kernel` into
+ * `din`, which needs the batch's output gradient transposed on the stack (..._fits). */
+void emit_dense_simd_forward(Writer *w, const Layer *l);
+void emit_dense_simd_kernel_grad(Writer *w, const Layer *l);
+bool dense_simd_input_grad_fits(const Layer *l, int batch);
+void emit_dense_simd_input_grad(Writer *w, const Layer *l, int batch);
 
 /* ------------------------------------------------------------------ emit_canonical.c */
 

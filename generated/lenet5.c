@@ -782,12 +782,13 @@ static void conv2d_1_wtap(float *restrict dk, const float *restrict x, const flo
 static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, int n)
 {
     /* dout, out: [n][28][28][6], in: [n][28][28][1] */
-    /* Through the tanh: the gradient of the pre-activation, in place. */
-    for (int i = 0; i < n * 4704; i++)
-        dout[i] *= (1.0f - out[i] * out[i]);
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 784;
-        const float *restrict dz = dout + (size_t)b * 4704;
+        float *restrict dz = dout + (size_t)b * 4704;
+        const float *restrict y = out + (size_t)b * 4704;
+        /* Through the tanh: the gradient of the pre-activation, in place. */
+        for (int i = 0; i < 4704; i++)
+            dz[i] *= (1.0f - y[i] * y[i]);
         /* rows 0..0, columns 0..0: window rows 2..4, columns 2..4 */
         for (int oh = 0; oh < 1; oh++) {
             for (int ow = 0; ow < 1; ow++) {
@@ -1652,9 +1653,649 @@ static void conv2d_2_xtap(float *restrict dx, const float *restrict kt, const fl
     }
 }
 
-/* conv2d_2, 6 rows of the kernel gradient held in registers over output rows 0..9, columns 0..9:
- * dk[r][co] += x[at + off + r] * dz[o][co], at the window of output pixel o. */
+/* conv2d_2, 24 rows of the kernel gradient held in registers over output rows 0..9, columns 0..9:
+ * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
+{
+    {
+        const int c0 = 0;
+        cnn_vf a0_0; VF_ZERO(a0_0);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a5_0; VF_ZERO(a5_0);
+        cnn_vf a6_0; VF_ZERO(a6_0);
+        cnn_vf a7_0; VF_ZERO(a7_0);
+        cnn_vf a8_0; VF_ZERO(a8_0);
+        cnn_vf a9_0; VF_ZERO(a9_0);
+        cnn_vf a10_0; VF_ZERO(a10_0);
+        cnn_vf a11_0; VF_ZERO(a11_0);
+        cnn_vf a12_0; VF_ZERO(a12_0);
+        cnn_vf a13_0; VF_ZERO(a13_0);
+        cnn_vf a14_0; VF_ZERO(a14_0);
+        cnn_vf a15_0; VF_ZERO(a15_0);
+        cnn_vf a16_0; VF_ZERO(a16_0);
+        cnn_vf a17_0; VF_ZERO(a17_0);
+        cnn_vf a18_0; VF_ZERO(a18_0);
+        cnn_vf a19_0; VF_ZERO(a19_0);
+        cnn_vf a20_0; VF_ZERO(a20_0);
+        cnn_vf a21_0; VF_ZERO(a21_0);
+        cnn_vf a22_0; VF_ZERO(a22_0);
+        cnn_vf a23_0; VF_ZERO(a23_0);
+        for (int oh = 0; oh <= 9; oh++) {
+            for (int ow = 0; ow <= 9; ow++) {
+                const int at = ((oh * 1 - 0) * 14 + (ow * 1 - 0)) * 6 + off;
+                const float *restrict gp = dz + (oh * 10 + ow) * 16 + c0;
+                cnn_vf g0; VF_LOAD(g0, gp + 0);
+                const float x0 = x[at + 0];
+                VF_FMA(a0_0, g0, x0);
+                const float x1 = x[at + 1];
+                VF_FMA(a1_0, g0, x1);
+                const float x2 = x[at + 2];
+                VF_FMA(a2_0, g0, x2);
+                const float x3 = x[at + 3];
+                VF_FMA(a3_0, g0, x3);
+                const float x4 = x[at + 4];
+                VF_FMA(a4_0, g0, x4);
+                const float x5 = x[at + 5];
+                VF_FMA(a5_0, g0, x5);
+                const float x6 = x[at + 6];
+                VF_FMA(a6_0, g0, x6);
+                const float x7 = x[at + 7];
+                VF_FMA(a7_0, g0, x7);
+                const float x8 = x[at + 8];
+                VF_FMA(a8_0, g0, x8);
+                const float x9 = x[at + 9];
+                VF_FMA(a9_0, g0, x9);
+                const float x10 = x[at + 10];
+                VF_FMA(a10_0, g0, x10);
+                const float x11 = x[at + 11];
+                VF_FMA(a11_0, g0, x11);
+                const float x12 = x[at + 12];
+                VF_FMA(a12_0, g0, x12);
+                const float x13 = x[at + 13];
+                VF_FMA(a13_0, g0, x13);
+                const float x14 = x[at + 14];
+                VF_FMA(a14_0, g0, x14);
+                const float x15 = x[at + 15];
+                VF_FMA(a15_0, g0, x15);
+                const float x16 = x[at + 16];
+                VF_FMA(a16_0, g0, x16);
+                const float x17 = x[at + 17];
+                VF_FMA(a17_0, g0, x17);
+                const float x18 = x[at + 18];
+                VF_FMA(a18_0, g0, x18);
+                const float x19 = x[at + 19];
+                VF_FMA(a19_0, g0, x19);
+                const float x20 = x[at + 20];
+                VF_FMA(a20_0, g0, x20);
+                const float x21 = x[at + 21];
+                VF_FMA(a21_0, g0, x21);
+                const float x22 = x[at + 22];
+                VF_FMA(a22_0, g0, x22);
+                const float x23 = x[at + 23];
+                VF_FMA(a23_0, g0, x23);
+            }
+        }
+        cnn_vf s0_0; VF_LOAD(s0_0, dk + c0 + 0);
+        VF_ADD(s0_0, a0_0);
+        VF_STORE(dk + c0 + 0, s0_0);
+        cnn_vf s1_0; VF_LOAD(s1_0, dk + c0 + 16);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 16, s1_0);
+        cnn_vf s2_0; VF_LOAD(s2_0, dk + c0 + 32);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 32, s2_0);
+        cnn_vf s3_0; VF_LOAD(s3_0, dk + c0 + 48);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 48, s3_0);
+        cnn_vf s4_0; VF_LOAD(s4_0, dk + c0 + 64);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 64, s4_0);
+        cnn_vf s5_0; VF_LOAD(s5_0, dk + c0 + 80);
+        VF_ADD(s5_0, a5_0);
+        VF_STORE(dk + c0 + 80, s5_0);
+        cnn_vf s6_0; VF_LOAD(s6_0, dk + c0 + 96);
+        VF_ADD(s6_0, a6_0);
+        VF_STORE(dk + c0 + 96, s6_0);
+        cnn_vf s7_0; VF_LOAD(s7_0, dk + c0 + 112);
+        VF_ADD(s7_0, a7_0);
+        VF_STORE(dk + c0 + 112, s7_0);
+        cnn_vf s8_0; VF_LOAD(s8_0, dk + c0 + 128);
+        VF_ADD(s8_0, a8_0);
+        VF_STORE(dk + c0 + 128, s8_0);
+        cnn_vf s9_0; VF_LOAD(s9_0, dk + c0 + 144);
+        VF_ADD(s9_0, a9_0);
+        VF_STORE(dk + c0 + 144, s9_0);
+        cnn_vf s10_0; VF_LOAD(s10_0, dk + c0 + 160);
+        VF_ADD(s10_0, a10_0);
+        VF_STORE(dk + c0 + 160, s10_0);
+        cnn_vf s11_0; VF_LOAD(s11_0, dk + c0 + 176);
+        VF_ADD(s11_0, a11_0);
+        VF_STORE(dk + c0 + 176, s11_0);
+        cnn_vf s12_0; VF_LOAD(s12_0, dk + c0 + 192);
+        VF_ADD(s12_0, a12_0);
+        VF_STORE(dk + c0 + 192, s12_0);
+        cnn_vf s13_0; VF_LOAD(s13_0, dk + c0 + 208);
+        VF_ADD(s13_0, a13_0);
+        VF_STORE(dk + c0 + 208, s13_0);
+        cnn_vf s14_0; VF_LOAD(s14_0, dk + c0 + 224);
+        VF_ADD(s14_0, a14_0);
+        VF_STORE(dk + c0 + 224, s14_0);
+        cnn_vf s15_0; VF_LOAD(s15_0, dk + c0 + 240);
+        VF_ADD(s15_0, a15_0);
+        VF_STORE(dk + c0 + 240, s15_0);
+        cnn_vf s16_0; VF_LOAD(s16_0, dk + c0 + 256);
+        VF_ADD(s16_0, a16_0);
+        VF_STORE(dk + c0 + 256, s16_0);
+        cnn_vf s17_0; VF_LOAD(s17_0, dk + c0 + 272);
+        VF_ADD(s17_0, a17_0);
+        VF_STORE(dk + c0 + 272, s17_0);
+        cnn_vf s18_0; VF_LOAD(s18_0, dk + c0 + 288);
+        VF_ADD(s18_0, a18_0);
+        VF_STORE(dk + c0 + 288, s18_0);
+        cnn_vf s19_0; VF_LOAD(s19_0, dk + c0 + 304);
+        VF_ADD(s19_0, a19_0);
+        VF_STORE(dk + c0 + 304, s19_0);
+        cnn_vf s20_0; VF_LOAD(s20_0, dk + c0 + 320);
+        VF_ADD(s20_0, a20_0);
+        VF_STORE(dk + c0 + 320, s20_0);
+        cnn_vf s21_0; VF_LOAD(s21_0, dk + c0 + 336);
+        VF_ADD(s21_0, a21_0);
+        VF_STORE(dk + c0 + 336, s21_0);
+        cnn_vf s22_0; VF_LOAD(s22_0, dk + c0 + 352);
+        VF_ADD(s22_0, a22_0);
+        VF_STORE(dk + c0 + 352, s22_0);
+        cnn_vf s23_0; VF_LOAD(s23_0, dk + c0 + 368);
+        VF_ADD(s23_0, a23_0);
+        VF_STORE(dk + c0 + 368, s23_0);
+    }
+}
+
+/* conv2d_2, 24 rows of the kernel gradient held in registers over output rows 0..9, columns 0..9:
+ * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
+static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
+{
+    {
+        const int c0 = 0;
+        cnn_vf a0_0; VF_ZERO(a0_0);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a5_0; VF_ZERO(a5_0);
+        cnn_vf a6_0; VF_ZERO(a6_0);
+        cnn_vf a7_0; VF_ZERO(a7_0);
+        cnn_vf a8_0; VF_ZERO(a8_0);
+        cnn_vf a9_0; VF_ZERO(a9_0);
+        cnn_vf a10_0; VF_ZERO(a10_0);
+        cnn_vf a11_0; VF_ZERO(a11_0);
+        cnn_vf a12_0; VF_ZERO(a12_0);
+        cnn_vf a13_0; VF_ZERO(a13_0);
+        cnn_vf a14_0; VF_ZERO(a14_0);
+        cnn_vf a15_0; VF_ZERO(a15_0);
+        cnn_vf a16_0; VF_ZERO(a16_0);
+        cnn_vf a17_0; VF_ZERO(a17_0);
+        cnn_vf a18_0; VF_ZERO(a18_0);
+        cnn_vf a19_0; VF_ZERO(a19_0);
+        cnn_vf a20_0; VF_ZERO(a20_0);
+        cnn_vf a21_0; VF_ZERO(a21_0);
+        cnn_vf a22_0; VF_ZERO(a22_0);
+        cnn_vf a23_0; VF_ZERO(a23_0);
+        for (int oh = 0; oh <= 9; oh++) {
+            for (int ow = 0; ow <= 9; ow++) {
+                const int at = ((oh * 1 - 0) * 14 + (ow * 1 - 0)) * 6 + off;
+                const float *restrict gp = dz + (oh * 10 + ow) * 16 + c0;
+                cnn_vf g0; VF_LOAD(g0, gp + 0);
+                const float x0 = x[at + 0];
+                VF_FMA(a0_0, g0, x0);
+                const float x1 = x[at + 1];
+                VF_FMA(a1_0, g0, x1);
+                const float x2 = x[at + 2];
+                VF_FMA(a2_0, g0, x2);
+                const float x3 = x[at + 3];
+                VF_FMA(a3_0, g0, x3);
+                const float x4 = x[at + 4];
+                VF_FMA(a4_0, g0, x4);
+                const float x5 = x[at + 5];
+                VF_FMA(a5_0, g0, x5);
+                const float x6 = x[at + 60];
+                VF_FMA(a6_0, g0, x6);
+                const float x7 = x[at + 61];
+                VF_FMA(a7_0, g0, x7);
+                const float x8 = x[at + 62];
+                VF_FMA(a8_0, g0, x8);
+                const float x9 = x[at + 63];
+                VF_FMA(a9_0, g0, x9);
+                const float x10 = x[at + 64];
+                VF_FMA(a10_0, g0, x10);
+                const float x11 = x[at + 65];
+                VF_FMA(a11_0, g0, x11);
+                const float x12 = x[at + 66];
+                VF_FMA(a12_0, g0, x12);
+                const float x13 = x[at + 67];
+                VF_FMA(a13_0, g0, x13);
+                const float x14 = x[at + 68];
+                VF_FMA(a14_0, g0, x14);
+                const float x15 = x[at + 69];
+                VF_FMA(a15_0, g0, x15);
+                const float x16 = x[at + 70];
+                VF_FMA(a16_0, g0, x16);
+                const float x17 = x[at + 71];
+                VF_FMA(a17_0, g0, x17);
+                const float x18 = x[at + 72];
+                VF_FMA(a18_0, g0, x18);
+                const float x19 = x[at + 73];
+                VF_FMA(a19_0, g0, x19);
+                const float x20 = x[at + 74];
+                VF_FMA(a20_0, g0, x20);
+                const float x21 = x[at + 75];
+                VF_FMA(a21_0, g0, x21);
+                const float x22 = x[at + 76];
+                VF_FMA(a22_0, g0, x22);
+                const float x23 = x[at + 77];
+                VF_FMA(a23_0, g0, x23);
+            }
+        }
+        cnn_vf s0_0; VF_LOAD(s0_0, dk + c0 + 0);
+        VF_ADD(s0_0, a0_0);
+        VF_STORE(dk + c0 + 0, s0_0);
+        cnn_vf s1_0; VF_LOAD(s1_0, dk + c0 + 16);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 16, s1_0);
+        cnn_vf s2_0; VF_LOAD(s2_0, dk + c0 + 32);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 32, s2_0);
+        cnn_vf s3_0; VF_LOAD(s3_0, dk + c0 + 48);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 48, s3_0);
+        cnn_vf s4_0; VF_LOAD(s4_0, dk + c0 + 64);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 64, s4_0);
+        cnn_vf s5_0; VF_LOAD(s5_0, dk + c0 + 80);
+        VF_ADD(s5_0, a5_0);
+        VF_STORE(dk + c0 + 80, s5_0);
+        cnn_vf s6_0; VF_LOAD(s6_0, dk + c0 + 96);
+        VF_ADD(s6_0, a6_0);
+        VF_STORE(dk + c0 + 96, s6_0);
+        cnn_vf s7_0; VF_LOAD(s7_0, dk + c0 + 112);
+        VF_ADD(s7_0, a7_0);
+        VF_STORE(dk + c0 + 112, s7_0);
+        cnn_vf s8_0; VF_LOAD(s8_0, dk + c0 + 128);
+        VF_ADD(s8_0, a8_0);
+        VF_STORE(dk + c0 + 128, s8_0);
+        cnn_vf s9_0; VF_LOAD(s9_0, dk + c0 + 144);
+        VF_ADD(s9_0, a9_0);
+        VF_STORE(dk + c0 + 144, s9_0);
+        cnn_vf s10_0; VF_LOAD(s10_0, dk + c0 + 160);
+        VF_ADD(s10_0, a10_0);
+        VF_STORE(dk + c0 + 160, s10_0);
+        cnn_vf s11_0; VF_LOAD(s11_0, dk + c0 + 176);
+        VF_ADD(s11_0, a11_0);
+        VF_STORE(dk + c0 + 176, s11_0);
+        cnn_vf s12_0; VF_LOAD(s12_0, dk + c0 + 192);
+        VF_ADD(s12_0, a12_0);
+        VF_STORE(dk + c0 + 192, s12_0);
+        cnn_vf s13_0; VF_LOAD(s13_0, dk + c0 + 208);
+        VF_ADD(s13_0, a13_0);
+        VF_STORE(dk + c0 + 208, s13_0);
+        cnn_vf s14_0; VF_LOAD(s14_0, dk + c0 + 224);
+        VF_ADD(s14_0, a14_0);
+        VF_STORE(dk + c0 + 224, s14_0);
+        cnn_vf s15_0; VF_LOAD(s15_0, dk + c0 + 240);
+        VF_ADD(s15_0, a15_0);
+        VF_STORE(dk + c0 + 240, s15_0);
+        cnn_vf s16_0; VF_LOAD(s16_0, dk + c0 + 256);
+        VF_ADD(s16_0, a16_0);
+        VF_STORE(dk + c0 + 256, s16_0);
+        cnn_vf s17_0; VF_LOAD(s17_0, dk + c0 + 272);
+        VF_ADD(s17_0, a17_0);
+        VF_STORE(dk + c0 + 272, s17_0);
+        cnn_vf s18_0; VF_LOAD(s18_0, dk + c0 + 288);
+        VF_ADD(s18_0, a18_0);
+        VF_STORE(dk + c0 + 288, s18_0);
+        cnn_vf s19_0; VF_LOAD(s19_0, dk + c0 + 304);
+        VF_ADD(s19_0, a19_0);
+        VF_STORE(dk + c0 + 304, s19_0);
+        cnn_vf s20_0; VF_LOAD(s20_0, dk + c0 + 320);
+        VF_ADD(s20_0, a20_0);
+        VF_STORE(dk + c0 + 320, s20_0);
+        cnn_vf s21_0; VF_LOAD(s21_0, dk + c0 + 336);
+        VF_ADD(s21_0, a21_0);
+        VF_STORE(dk + c0 + 336, s21_0);
+        cnn_vf s22_0; VF_LOAD(s22_0, dk + c0 + 352);
+        VF_ADD(s22_0, a22_0);
+        VF_STORE(dk + c0 + 352, s22_0);
+        cnn_vf s23_0; VF_LOAD(s23_0, dk + c0 + 368);
+        VF_ADD(s23_0, a23_0);
+        VF_STORE(dk + c0 + 368, s23_0);
+    }
+}
+
+/* conv2d_2, 24 rows of the kernel gradient held in registers over output rows 0..9, columns 0..9:
+ * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
+static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
+{
+    {
+        const int c0 = 0;
+        cnn_vf a0_0; VF_ZERO(a0_0);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a5_0; VF_ZERO(a5_0);
+        cnn_vf a6_0; VF_ZERO(a6_0);
+        cnn_vf a7_0; VF_ZERO(a7_0);
+        cnn_vf a8_0; VF_ZERO(a8_0);
+        cnn_vf a9_0; VF_ZERO(a9_0);
+        cnn_vf a10_0; VF_ZERO(a10_0);
+        cnn_vf a11_0; VF_ZERO(a11_0);
+        cnn_vf a12_0; VF_ZERO(a12_0);
+        cnn_vf a13_0; VF_ZERO(a13_0);
+        cnn_vf a14_0; VF_ZERO(a14_0);
+        cnn_vf a15_0; VF_ZERO(a15_0);
+        cnn_vf a16_0; VF_ZERO(a16_0);
+        cnn_vf a17_0; VF_ZERO(a17_0);
+        cnn_vf a18_0; VF_ZERO(a18_0);
+        cnn_vf a19_0; VF_ZERO(a19_0);
+        cnn_vf a20_0; VF_ZERO(a20_0);
+        cnn_vf a21_0; VF_ZERO(a21_0);
+        cnn_vf a22_0; VF_ZERO(a22_0);
+        cnn_vf a23_0; VF_ZERO(a23_0);
+        for (int oh = 0; oh <= 9; oh++) {
+            for (int ow = 0; ow <= 9; ow++) {
+                const int at = ((oh * 1 - 0) * 14 + (ow * 1 - 0)) * 6 + off;
+                const float *restrict gp = dz + (oh * 10 + ow) * 16 + c0;
+                cnn_vf g0; VF_LOAD(g0, gp + 0);
+                const float x0 = x[at + 0];
+                VF_FMA(a0_0, g0, x0);
+                const float x1 = x[at + 1];
+                VF_FMA(a1_0, g0, x1);
+                const float x2 = x[at + 2];
+                VF_FMA(a2_0, g0, x2);
+                const float x3 = x[at + 3];
+                VF_FMA(a3_0, g0, x3);
+                const float x4 = x[at + 4];
+                VF_FMA(a4_0, g0, x4);
+                const float x5 = x[at + 5];
+                VF_FMA(a5_0, g0, x5);
+                const float x6 = x[at + 6];
+                VF_FMA(a6_0, g0, x6);
+                const float x7 = x[at + 7];
+                VF_FMA(a7_0, g0, x7);
+                const float x8 = x[at + 8];
+                VF_FMA(a8_0, g0, x8);
+                const float x9 = x[at + 9];
+                VF_FMA(a9_0, g0, x9);
+                const float x10 = x[at + 10];
+                VF_FMA(a10_0, g0, x10);
+                const float x11 = x[at + 11];
+                VF_FMA(a11_0, g0, x11);
+                const float x12 = x[at + 66];
+                VF_FMA(a12_0, g0, x12);
+                const float x13 = x[at + 67];
+                VF_FMA(a13_0, g0, x13);
+                const float x14 = x[at + 68];
+                VF_FMA(a14_0, g0, x14);
+                const float x15 = x[at + 69];
+                VF_FMA(a15_0, g0, x15);
+                const float x16 = x[at + 70];
+                VF_FMA(a16_0, g0, x16);
+                const float x17 = x[at + 71];
+                VF_FMA(a17_0, g0, x17);
+                const float x18 = x[at + 72];
+                VF_FMA(a18_0, g0, x18);
+                const float x19 = x[at + 73];
+                VF_FMA(a19_0, g0, x19);
+                const float x20 = x[at + 74];
+                VF_FMA(a20_0, g0, x20);
+                const float x21 = x[at + 75];
+                VF_FMA(a21_0, g0, x21);
+                const float x22 = x[at + 76];
+                VF_FMA(a22_0, g0, x22);
+                const float x23 = x[at + 77];
+                VF_FMA(a23_0, g0, x23);
+            }
+        }
+        cnn_vf s0_0; VF_LOAD(s0_0, dk + c0 + 0);
+        VF_ADD(s0_0, a0_0);
+        VF_STORE(dk + c0 + 0, s0_0);
+        cnn_vf s1_0; VF_LOAD(s1_0, dk + c0 + 16);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 16, s1_0);
+        cnn_vf s2_0; VF_LOAD(s2_0, dk + c0 + 32);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 32, s2_0);
+        cnn_vf s3_0; VF_LOAD(s3_0, dk + c0 + 48);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 48, s3_0);
+        cnn_vf s4_0; VF_LOAD(s4_0, dk + c0 + 64);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 64, s4_0);
+        cnn_vf s5_0; VF_LOAD(s5_0, dk + c0 + 80);
+        VF_ADD(s5_0, a5_0);
+        VF_STORE(dk + c0 + 80, s5_0);
+        cnn_vf s6_0; VF_LOAD(s6_0, dk + c0 + 96);
+        VF_ADD(s6_0, a6_0);
+        VF_STORE(dk + c0 + 96, s6_0);
+        cnn_vf s7_0; VF_LOAD(s7_0, dk + c0 + 112);
+        VF_ADD(s7_0, a7_0);
+        VF_STORE(dk + c0 + 112, s7_0);
+        cnn_vf s8_0; VF_LOAD(s8_0, dk + c0 + 128);
+        VF_ADD(s8_0, a8_0);
+        VF_STORE(dk + c0 + 128, s8_0);
+        cnn_vf s9_0; VF_LOAD(s9_0, dk + c0 + 144);
+        VF_ADD(s9_0, a9_0);
+        VF_STORE(dk + c0 + 144, s9_0);
+        cnn_vf s10_0; VF_LOAD(s10_0, dk + c0 + 160);
+        VF_ADD(s10_0, a10_0);
+        VF_STORE(dk + c0 + 160, s10_0);
+        cnn_vf s11_0; VF_LOAD(s11_0, dk + c0 + 176);
+        VF_ADD(s11_0, a11_0);
+        VF_STORE(dk + c0 + 176, s11_0);
+        cnn_vf s12_0; VF_LOAD(s12_0, dk + c0 + 192);
+        VF_ADD(s12_0, a12_0);
+        VF_STORE(dk + c0 + 192, s12_0);
+        cnn_vf s13_0; VF_LOAD(s13_0, dk + c0 + 208);
+        VF_ADD(s13_0, a13_0);
+        VF_STORE(dk + c0 + 208, s13_0);
+        cnn_vf s14_0; VF_LOAD(s14_0, dk + c0 + 224);
+        VF_ADD(s14_0, a14_0);
+        VF_STORE(dk + c0 + 224, s14_0);
+        cnn_vf s15_0; VF_LOAD(s15_0, dk + c0 + 240);
+        VF_ADD(s15_0, a15_0);
+        VF_STORE(dk + c0 + 240, s15_0);
+        cnn_vf s16_0; VF_LOAD(s16_0, dk + c0 + 256);
+        VF_ADD(s16_0, a16_0);
+        VF_STORE(dk + c0 + 256, s16_0);
+        cnn_vf s17_0; VF_LOAD(s17_0, dk + c0 + 272);
+        VF_ADD(s17_0, a17_0);
+        VF_STORE(dk + c0 + 272, s17_0);
+        cnn_vf s18_0; VF_LOAD(s18_0, dk + c0 + 288);
+        VF_ADD(s18_0, a18_0);
+        VF_STORE(dk + c0 + 288, s18_0);
+        cnn_vf s19_0; VF_LOAD(s19_0, dk + c0 + 304);
+        VF_ADD(s19_0, a19_0);
+        VF_STORE(dk + c0 + 304, s19_0);
+        cnn_vf s20_0; VF_LOAD(s20_0, dk + c0 + 320);
+        VF_ADD(s20_0, a20_0);
+        VF_STORE(dk + c0 + 320, s20_0);
+        cnn_vf s21_0; VF_LOAD(s21_0, dk + c0 + 336);
+        VF_ADD(s21_0, a21_0);
+        VF_STORE(dk + c0 + 336, s21_0);
+        cnn_vf s22_0; VF_LOAD(s22_0, dk + c0 + 352);
+        VF_ADD(s22_0, a22_0);
+        VF_STORE(dk + c0 + 352, s22_0);
+        cnn_vf s23_0; VF_LOAD(s23_0, dk + c0 + 368);
+        VF_ADD(s23_0, a23_0);
+        VF_STORE(dk + c0 + 368, s23_0);
+    }
+}
+
+/* conv2d_2, 24 rows of the kernel gradient held in registers over output rows 0..9, columns 0..9:
+ * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
+static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
+{
+    {
+        const int c0 = 0;
+        cnn_vf a0_0; VF_ZERO(a0_0);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a5_0; VF_ZERO(a5_0);
+        cnn_vf a6_0; VF_ZERO(a6_0);
+        cnn_vf a7_0; VF_ZERO(a7_0);
+        cnn_vf a8_0; VF_ZERO(a8_0);
+        cnn_vf a9_0; VF_ZERO(a9_0);
+        cnn_vf a10_0; VF_ZERO(a10_0);
+        cnn_vf a11_0; VF_ZERO(a11_0);
+        cnn_vf a12_0; VF_ZERO(a12_0);
+        cnn_vf a13_0; VF_ZERO(a13_0);
+        cnn_vf a14_0; VF_ZERO(a14_0);
+        cnn_vf a15_0; VF_ZERO(a15_0);
+        cnn_vf a16_0; VF_ZERO(a16_0);
+        cnn_vf a17_0; VF_ZERO(a17_0);
+        cnn_vf a18_0; VF_ZERO(a18_0);
+        cnn_vf a19_0; VF_ZERO(a19_0);
+        cnn_vf a20_0; VF_ZERO(a20_0);
+        cnn_vf a21_0; VF_ZERO(a21_0);
+        cnn_vf a22_0; VF_ZERO(a22_0);
+        cnn_vf a23_0; VF_ZERO(a23_0);
+        for (int oh = 0; oh <= 9; oh++) {
+            for (int ow = 0; ow <= 9; ow++) {
+                const int at = ((oh * 1 - 0) * 14 + (ow * 1 - 0)) * 6 + off;
+                const float *restrict gp = dz + (oh * 10 + ow) * 16 + c0;
+                cnn_vf g0; VF_LOAD(g0, gp + 0);
+                const float x0 = x[at + 0];
+                VF_FMA(a0_0, g0, x0);
+                const float x1 = x[at + 1];
+                VF_FMA(a1_0, g0, x1);
+                const float x2 = x[at + 2];
+                VF_FMA(a2_0, g0, x2);
+                const float x3 = x[at + 3];
+                VF_FMA(a3_0, g0, x3);
+                const float x4 = x[at + 4];
+                VF_FMA(a4_0, g0, x4);
+                const float x5 = x[at + 5];
+                VF_FMA(a5_0, g0, x5);
+                const float x6 = x[at + 6];
+                VF_FMA(a6_0, g0, x6);
+                const float x7 = x[at + 7];
+                VF_FMA(a7_0, g0, x7);
+                const float x8 = x[at + 8];
+                VF_FMA(a8_0, g0, x8);
+                const float x9 = x[at + 9];
+                VF_FMA(a9_0, g0, x9);
+                const float x10 = x[at + 10];
+                VF_FMA(a10_0, g0, x10);
+                const float x11 = x[at + 11];
+                VF_FMA(a11_0, g0, x11);
+                const float x12 = x[at + 12];
+                VF_FMA(a12_0, g0, x12);
+                const float x13 = x[at + 13];
+                VF_FMA(a13_0, g0, x13);
+                const float x14 = x[at + 14];
+                VF_FMA(a14_0, g0, x14);
+                const float x15 = x[at + 15];
+                VF_FMA(a15_0, g0, x15);
+                const float x16 = x[at + 16];
+                VF_FMA(a16_0, g0, x16);
+                const float x17 = x[at + 17];
+                VF_FMA(a17_0, g0, x17);
+                const float x18 = x[at + 72];
+                VF_FMA(a18_0, g0, x18);
+                const float x19 = x[at + 73];
+                VF_FMA(a19_0, g0, x19);
+                const float x20 = x[at + 74];
+                VF_FMA(a20_0, g0, x20);
+                const float x21 = x[at + 75];
+                VF_FMA(a21_0, g0, x21);
+                const float x22 = x[at + 76];
+                VF_FMA(a22_0, g0, x22);
+                const float x23 = x[at + 77];
+                VF_FMA(a23_0, g0, x23);
+            }
+        }
+        cnn_vf s0_0; VF_LOAD(s0_0, dk + c0 + 0);
+        VF_ADD(s0_0, a0_0);
+        VF_STORE(dk + c0 + 0, s0_0);
+        cnn_vf s1_0; VF_LOAD(s1_0, dk + c0 + 16);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 16, s1_0);
+        cnn_vf s2_0; VF_LOAD(s2_0, dk + c0 + 32);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 32, s2_0);
+        cnn_vf s3_0; VF_LOAD(s3_0, dk + c0 + 48);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 48, s3_0);
+        cnn_vf s4_0; VF_LOAD(s4_0, dk + c0 + 64);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 64, s4_0);
+        cnn_vf s5_0; VF_LOAD(s5_0, dk + c0 + 80);
+        VF_ADD(s5_0, a5_0);
+        VF_STORE(dk + c0 + 80, s5_0);
+        cnn_vf s6_0; VF_LOAD(s6_0, dk + c0 + 96);
+        VF_ADD(s6_0, a6_0);
+        VF_STORE(dk + c0 + 96, s6_0);
+        cnn_vf s7_0; VF_LOAD(s7_0, dk + c0 + 112);
+        VF_ADD(s7_0, a7_0);
+        VF_STORE(dk + c0 + 112, s7_0);
+        cnn_vf s8_0; VF_LOAD(s8_0, dk + c0 + 128);
+        VF_ADD(s8_0, a8_0);
+        VF_STORE(dk + c0 + 128, s8_0);
+        cnn_vf s9_0; VF_LOAD(s9_0, dk + c0 + 144);
+        VF_ADD(s9_0, a9_0);
+        VF_STORE(dk + c0 + 144, s9_0);
+        cnn_vf s10_0; VF_LOAD(s10_0, dk + c0 + 160);
+        VF_ADD(s10_0, a10_0);
+        VF_STORE(dk + c0 + 160, s10_0);
+        cnn_vf s11_0; VF_LOAD(s11_0, dk + c0 + 176);
+        VF_ADD(s11_0, a11_0);
+        VF_STORE(dk + c0 + 176, s11_0);
+        cnn_vf s12_0; VF_LOAD(s12_0, dk + c0 + 192);
+        VF_ADD(s12_0, a12_0);
+        VF_STORE(dk + c0 + 192, s12_0);
+        cnn_vf s13_0; VF_LOAD(s13_0, dk + c0 + 208);
+        VF_ADD(s13_0, a13_0);
+        VF_STORE(dk + c0 + 208, s13_0);
+        cnn_vf s14_0; VF_LOAD(s14_0, dk + c0 + 224);
+        VF_ADD(s14_0, a14_0);
+        VF_STORE(dk + c0 + 224, s14_0);
+        cnn_vf s15_0; VF_LOAD(s15_0, dk + c0 + 240);
+        VF_ADD(s15_0, a15_0);
+        VF_STORE(dk + c0 + 240, s15_0);
+        cnn_vf s16_0; VF_LOAD(s16_0, dk + c0 + 256);
+        VF_ADD(s16_0, a16_0);
+        VF_STORE(dk + c0 + 256, s16_0);
+        cnn_vf s17_0; VF_LOAD(s17_0, dk + c0 + 272);
+        VF_ADD(s17_0, a17_0);
+        VF_STORE(dk + c0 + 272, s17_0);
+        cnn_vf s18_0; VF_LOAD(s18_0, dk + c0 + 288);
+        VF_ADD(s18_0, a18_0);
+        VF_STORE(dk + c0 + 288, s18_0);
+        cnn_vf s19_0; VF_LOAD(s19_0, dk + c0 + 304);
+        VF_ADD(s19_0, a19_0);
+        VF_STORE(dk + c0 + 304, s19_0);
+        cnn_vf s20_0; VF_LOAD(s20_0, dk + c0 + 320);
+        VF_ADD(s20_0, a20_0);
+        VF_STORE(dk + c0 + 320, s20_0);
+        cnn_vf s21_0; VF_LOAD(s21_0, dk + c0 + 336);
+        VF_ADD(s21_0, a21_0);
+        VF_STORE(dk + c0 + 336, s21_0);
+        cnn_vf s22_0; VF_LOAD(s22_0, dk + c0 + 352);
+        VF_ADD(s22_0, a22_0);
+        VF_STORE(dk + c0 + 352, s22_0);
+        cnn_vf s23_0; VF_LOAD(s23_0, dk + c0 + 368);
+        VF_ADD(s23_0, a23_0);
+        VF_STORE(dk + c0 + 368, s23_0);
+    }
+}
+
+/* conv2d_2, 6 rows of the kernel gradient held in registers over output rows 0..9, columns 0..9:
+ * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
+static void conv2d_2_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     {
         const int c0 = 0;
@@ -1708,9 +2349,6 @@ static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const f
 static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout, out: [n][10][10][16], din, in: [n][14][14][6] */
-    /* Through the tanh: the gradient of the pre-activation, in place. */
-    for (int i = 0; i < n * 1600; i++)
-        dout[i] *= (1.0f - out[i] * out[i]);
     for (int i = 0; i < n * 1176; i++)
         din[i] = 0.0f;
     /* The kernel as [5][5][16][6], output channels before input channels. */
@@ -1722,7 +2360,11 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 1176;
         float *restrict dx = din + (size_t)b * 1176;
-        const float *restrict dz = dout + (size_t)b * 1600;
+        float *restrict dz = dout + (size_t)b * 1600;
+        const float *restrict y = out + (size_t)b * 1600;
+        /* Through the tanh: the gradient of the pre-activation, in place. */
+        for (int i = 0; i < 1600; i++)
+            dz[i] *= (1.0f - y[i] * y[i]);
         /* rows 0..9, columns 0..9: window rows 0..4, columns 0..4 */
         for (int oh = 0; oh < 10; oh++) {
             for (int ow = 0; ow < 10; ow++) {
@@ -1760,30 +2402,12 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
             for (int co = 0; co < 16; co++)
                 dbias[co] += dz[o * 16 + co];
         conv2d_2_wgrad0(dkernel + 0, x, dz, 0);
-        conv2d_2_wgrad0(dkernel + 96, x, dz, 6);
-        conv2d_2_wgrad0(dkernel + 192, x, dz, 12);
-        conv2d_2_wgrad0(dkernel + 288, x, dz, 18);
-        conv2d_2_wgrad0(dkernel + 384, x, dz, 24);
-        conv2d_2_wgrad0(dkernel + 480, x, dz, 84);
-        conv2d_2_wgrad0(dkernel + 576, x, dz, 90);
-        conv2d_2_wgrad0(dkernel + 672, x, dz, 96);
-        conv2d_2_wgrad0(dkernel + 768, x, dz, 102);
-        conv2d_2_wgrad0(dkernel + 864, x, dz, 108);
-        conv2d_2_wgrad0(dkernel + 960, x, dz, 168);
-        conv2d_2_wgrad0(dkernel + 1056, x, dz, 174);
-        conv2d_2_wgrad0(dkernel + 1152, x, dz, 180);
-        conv2d_2_wgrad0(dkernel + 1248, x, dz, 186);
-        conv2d_2_wgrad0(dkernel + 1344, x, dz, 192);
-        conv2d_2_wgrad0(dkernel + 1440, x, dz, 252);
+        conv2d_2_wgrad1(dkernel + 384, x, dz, 24);
+        conv2d_2_wgrad2(dkernel + 768, x, dz, 102);
+        conv2d_2_wgrad3(dkernel + 1152, x, dz, 180);
         conv2d_2_wgrad0(dkernel + 1536, x, dz, 258);
-        conv2d_2_wgrad0(dkernel + 1632, x, dz, 264);
-        conv2d_2_wgrad0(dkernel + 1728, x, dz, 270);
-        conv2d_2_wgrad0(dkernel + 1824, x, dz, 276);
         conv2d_2_wgrad0(dkernel + 1920, x, dz, 336);
-        conv2d_2_wgrad0(dkernel + 2016, x, dz, 342);
-        conv2d_2_wgrad0(dkernel + 2112, x, dz, 348);
-        conv2d_2_wgrad0(dkernel + 2208, x, dz, 354);
-        conv2d_2_wgrad0(dkernel + 2304, x, dz, 360);
+        conv2d_2_wgrad4(dkernel + 2304, x, dz, 360);
     }
 }
 
@@ -2042,14 +2666,20 @@ static double loss_and_gradient(float *restrict dz, const float *restrict p, con
 }
 
 /* SGD, learning rate 0.05, momentum 0.9; m holds the velocity. */
-static void optimizer_step(float *params, const float *grads, float *m, float *v, long step)
+static void optimizer_update(float *params, const float *grads, float *m, float *v, long step, size_t lo, size_t hi)
 {
     (void)v;
     (void)step;
-    for (long i = 0; i < 61706; i++) {
+    for (size_t i = lo; i < hi; i++) {
         m[i] = 0.9f * m[i] - 0.05f * grads[i];
         params[i] += m[i];
     }
+}
+
+/* One optimizer step over every parameter. */
+static void optimizer_step(float *params, const float *grads, float *m, float *v, long step)
+{
+    optimizer_update(params, grads, m, v, step, 0, 61706);
 }
 
 /* The forward pass of n <= 32 images; `training` turns dropout on. */
@@ -2363,4 +2993,5 @@ const cnn_model lenet5_model = {
     .update = optimizer_step,
     .num_layers = 8,
     .layers = layers,
+    .update_range = optimizer_update,
 };

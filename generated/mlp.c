@@ -76,20 +76,396 @@ static float dropout_uniform(uint64_t image_key, uint64_t element)
 static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
 {
     /* out: [n][256], in: [n][784], kernel: [784][256] */
-    for (int b = 0; b < n; b++) {
+    int b = 0;
+    for (; b + 6 <= n; b += 6) {
         const float *restrict x = in + (size_t)b * 784;
         float *restrict y = out + (size_t)b * 256;
-        float acc[256];
-        for (int o = 0; o < 256; o++)
-            acc[o] = bias[o];
-        for (int i = 0; i < 784; i++) {
-            const float xv = x[i];
-            const float *restrict k = kernel + (size_t)i * 256;
-            for (int o = 0; o < 256; o++)
-                acc[o] += xv * k[o];
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            cnn_vf a4_0; VF_LOAD(a4_0, bias + c0 + 0);
+            cnn_vf a4_1; VF_LOAD(a4_1, bias + c0 + 16);
+            cnn_vf a4_2; VF_LOAD(a4_2, bias + c0 + 32);
+            cnn_vf a4_3; VF_LOAD(a4_3, bias + c0 + 48);
+            cnn_vf a5_0; VF_LOAD(a5_0, bias + c0 + 0);
+            cnn_vf a5_1; VF_LOAD(a5_1, bias + c0 + 16);
+            cnn_vf a5_2; VF_LOAD(a5_2, bias + c0 + 32);
+            cnn_vf a5_3; VF_LOAD(a5_3, bias + c0 + 48);
+            for (int i = 0; i < 784; i++) {
+                const float *restrict k = kernel + (size_t)i * 256 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[784 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[1568 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[2352 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+                const float x4 = x[3136 + i];
+                VF_FMA(a4_0, w0, x4);
+                VF_FMA(a4_1, w1, x4);
+                VF_FMA(a4_2, w2, x4);
+                VF_FMA(a4_3, w3, x4);
+                const float x5 = x[3920 + i];
+                VF_FMA(a5_0, w0, x5);
+                VF_FMA(a5_1, w1, x5);
+                VF_FMA(a5_2, w2, x5);
+                VF_FMA(a5_3, w3, x5);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 256, a1_0);
+            VF_STORE(y + c0 + 272, a1_1);
+            VF_STORE(y + c0 + 288, a1_2);
+            VF_STORE(y + c0 + 304, a1_3);
+            VF_STORE(y + c0 + 512, a2_0);
+            VF_STORE(y + c0 + 528, a2_1);
+            VF_STORE(y + c0 + 544, a2_2);
+            VF_STORE(y + c0 + 560, a2_3);
+            VF_STORE(y + c0 + 768, a3_0);
+            VF_STORE(y + c0 + 784, a3_1);
+            VF_STORE(y + c0 + 800, a3_2);
+            VF_STORE(y + c0 + 816, a3_3);
+            VF_STORE(y + c0 + 1024, a4_0);
+            VF_STORE(y + c0 + 1040, a4_1);
+            VF_STORE(y + c0 + 1056, a4_2);
+            VF_STORE(y + c0 + 1072, a4_3);
+            VF_STORE(y + c0 + 1280, a5_0);
+            VF_STORE(y + c0 + 1296, a5_1);
+            VF_STORE(y + c0 + 1312, a5_2);
+            VF_STORE(y + c0 + 1328, a5_3);
+            for (int p = 0; p < 6; p++) {
+                float *restrict q = y + c0 + p * 256;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
         }
-        for (int o = 0; o < 256; o++)
-            y[o] = acc[o] > 0.0f ? acc[o] : 0.0f;
+    }
+    switch (n - b) {
+    case 5: {
+        const float *restrict x = in + (size_t)b * 784;
+        float *restrict y = out + (size_t)b * 256;
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            cnn_vf a4_0; VF_LOAD(a4_0, bias + c0 + 0);
+            cnn_vf a4_1; VF_LOAD(a4_1, bias + c0 + 16);
+            cnn_vf a4_2; VF_LOAD(a4_2, bias + c0 + 32);
+            cnn_vf a4_3; VF_LOAD(a4_3, bias + c0 + 48);
+            for (int i = 0; i < 784; i++) {
+                const float *restrict k = kernel + (size_t)i * 256 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[784 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[1568 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[2352 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+                const float x4 = x[3136 + i];
+                VF_FMA(a4_0, w0, x4);
+                VF_FMA(a4_1, w1, x4);
+                VF_FMA(a4_2, w2, x4);
+                VF_FMA(a4_3, w3, x4);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 256, a1_0);
+            VF_STORE(y + c0 + 272, a1_1);
+            VF_STORE(y + c0 + 288, a1_2);
+            VF_STORE(y + c0 + 304, a1_3);
+            VF_STORE(y + c0 + 512, a2_0);
+            VF_STORE(y + c0 + 528, a2_1);
+            VF_STORE(y + c0 + 544, a2_2);
+            VF_STORE(y + c0 + 560, a2_3);
+            VF_STORE(y + c0 + 768, a3_0);
+            VF_STORE(y + c0 + 784, a3_1);
+            VF_STORE(y + c0 + 800, a3_2);
+            VF_STORE(y + c0 + 816, a3_3);
+            VF_STORE(y + c0 + 1024, a4_0);
+            VF_STORE(y + c0 + 1040, a4_1);
+            VF_STORE(y + c0 + 1056, a4_2);
+            VF_STORE(y + c0 + 1072, a4_3);
+            for (int p = 0; p < 5; p++) {
+                float *restrict q = y + c0 + p * 256;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 4: {
+        const float *restrict x = in + (size_t)b * 784;
+        float *restrict y = out + (size_t)b * 256;
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            for (int i = 0; i < 784; i++) {
+                const float *restrict k = kernel + (size_t)i * 256 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[784 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[1568 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[2352 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 256, a1_0);
+            VF_STORE(y + c0 + 272, a1_1);
+            VF_STORE(y + c0 + 288, a1_2);
+            VF_STORE(y + c0 + 304, a1_3);
+            VF_STORE(y + c0 + 512, a2_0);
+            VF_STORE(y + c0 + 528, a2_1);
+            VF_STORE(y + c0 + 544, a2_2);
+            VF_STORE(y + c0 + 560, a2_3);
+            VF_STORE(y + c0 + 768, a3_0);
+            VF_STORE(y + c0 + 784, a3_1);
+            VF_STORE(y + c0 + 800, a3_2);
+            VF_STORE(y + c0 + 816, a3_3);
+            for (int p = 0; p < 4; p++) {
+                float *restrict q = y + c0 + p * 256;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 3: {
+        const float *restrict x = in + (size_t)b * 784;
+        float *restrict y = out + (size_t)b * 256;
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            for (int i = 0; i < 784; i++) {
+                const float *restrict k = kernel + (size_t)i * 256 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[784 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[1568 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 256, a1_0);
+            VF_STORE(y + c0 + 272, a1_1);
+            VF_STORE(y + c0 + 288, a1_2);
+            VF_STORE(y + c0 + 304, a1_3);
+            VF_STORE(y + c0 + 512, a2_0);
+            VF_STORE(y + c0 + 528, a2_1);
+            VF_STORE(y + c0 + 544, a2_2);
+            VF_STORE(y + c0 + 560, a2_3);
+            for (int p = 0; p < 3; p++) {
+                float *restrict q = y + c0 + p * 256;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 2: {
+        const float *restrict x = in + (size_t)b * 784;
+        float *restrict y = out + (size_t)b * 256;
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            for (int i = 0; i < 784; i++) {
+                const float *restrict k = kernel + (size_t)i * 256 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[784 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 256, a1_0);
+            VF_STORE(y + c0 + 272, a1_1);
+            VF_STORE(y + c0 + 288, a1_2);
+            VF_STORE(y + c0 + 304, a1_3);
+            for (int p = 0; p < 2; p++) {
+                float *restrict q = y + c0 + p * 256;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 1: {
+        const float *restrict x = in + (size_t)b * 784;
+        float *restrict y = out + (size_t)b * 256;
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            for (int i = 0; i < 784; i++) {
+                const float *restrict k = kernel + (size_t)i * 256 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            for (int p = 0; p < 1; p++) {
+                float *restrict q = y + c0 + p * 256;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -100,16 +476,245 @@ static void dense_1_backward(float *restrict dkernel, float *restrict dbias, flo
     /* Through the relu: the gradient of the pre-activation, in place. */
     for (int i = 0; i < n * 256; i++)
         dout[i] *= (out[i] > 0.0f ? 1.0f : 0.0f);
-    for (int b = 0; b < n; b++) {
-        const float *restrict x = in + (size_t)b * 784;
-        const float *restrict dz = dout + (size_t)b * 256;
+    for (int b = 0; b < n; b++)
         for (int o = 0; o < 256; o++)
-            dbias[o] += dz[o];
-        for (int i = 0; i < 784; i++) {
-            const float xv = x[i];
-            float *restrict dk = dkernel + (size_t)i * 256;
-            for (int o = 0; o < 256; o++)
-                dk[o] += xv * dz[o];
+            dbias[o] += dout[(size_t)b * 256 + o];
+    /* The kernel gradient, 6 rows at a time held in registers over the n images. */
+    for (int i = 0; i < 780; i += 6) {
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_ZERO(a0_0);
+            cnn_vf a0_1; VF_ZERO(a0_1);
+            cnn_vf a0_2; VF_ZERO(a0_2);
+            cnn_vf a0_3; VF_ZERO(a0_3);
+            cnn_vf a1_0; VF_ZERO(a1_0);
+            cnn_vf a1_1; VF_ZERO(a1_1);
+            cnn_vf a1_2; VF_ZERO(a1_2);
+            cnn_vf a1_3; VF_ZERO(a1_3);
+            cnn_vf a2_0; VF_ZERO(a2_0);
+            cnn_vf a2_1; VF_ZERO(a2_1);
+            cnn_vf a2_2; VF_ZERO(a2_2);
+            cnn_vf a2_3; VF_ZERO(a2_3);
+            cnn_vf a3_0; VF_ZERO(a3_0);
+            cnn_vf a3_1; VF_ZERO(a3_1);
+            cnn_vf a3_2; VF_ZERO(a3_2);
+            cnn_vf a3_3; VF_ZERO(a3_3);
+            cnn_vf a4_0; VF_ZERO(a4_0);
+            cnn_vf a4_1; VF_ZERO(a4_1);
+            cnn_vf a4_2; VF_ZERO(a4_2);
+            cnn_vf a4_3; VF_ZERO(a4_3);
+            cnn_vf a5_0; VF_ZERO(a5_0);
+            cnn_vf a5_1; VF_ZERO(a5_1);
+            cnn_vf a5_2; VF_ZERO(a5_2);
+            cnn_vf a5_3; VF_ZERO(a5_3);
+            for (int b = 0; b < n; b++) {
+                const float *restrict g = dout + (size_t)b * 256 + c0;
+                const float *restrict x = in + (size_t)b * 784 + i;
+                cnn_vf g0; VF_LOAD(g0, g + 0);
+                cnn_vf g1; VF_LOAD(g1, g + 16);
+                cnn_vf g2; VF_LOAD(g2, g + 32);
+                cnn_vf g3; VF_LOAD(g3, g + 48);
+                const float x0 = x[0];
+                VF_FMA(a0_0, g0, x0);
+                VF_FMA(a0_1, g1, x0);
+                VF_FMA(a0_2, g2, x0);
+                VF_FMA(a0_3, g3, x0);
+                const float x1 = x[1];
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                VF_FMA(a1_2, g2, x1);
+                VF_FMA(a1_3, g3, x1);
+                const float x2 = x[2];
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                VF_FMA(a2_2, g2, x2);
+                VF_FMA(a2_3, g3, x2);
+                const float x3 = x[3];
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                VF_FMA(a3_2, g2, x3);
+                VF_FMA(a3_3, g3, x3);
+                const float x4 = x[4];
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
+                VF_FMA(a4_2, g2, x4);
+                VF_FMA(a4_3, g3, x4);
+                const float x5 = x[5];
+                VF_FMA(a5_0, g0, x5);
+                VF_FMA(a5_1, g1, x5);
+                VF_FMA(a5_2, g2, x5);
+                VF_FMA(a5_3, g3, x5);
+            }
+            float *restrict dk = dkernel + (size_t)i * 256 + c0;
+            cnn_vf s0_0; VF_LOAD(s0_0, dk + 0);
+            VF_ADD(s0_0, a0_0);
+            VF_STORE(dk + 0, s0_0);
+            cnn_vf s0_1; VF_LOAD(s0_1, dk + 16);
+            VF_ADD(s0_1, a0_1);
+            VF_STORE(dk + 16, s0_1);
+            cnn_vf s0_2; VF_LOAD(s0_2, dk + 32);
+            VF_ADD(s0_2, a0_2);
+            VF_STORE(dk + 32, s0_2);
+            cnn_vf s0_3; VF_LOAD(s0_3, dk + 48);
+            VF_ADD(s0_3, a0_3);
+            VF_STORE(dk + 48, s0_3);
+            cnn_vf s1_0; VF_LOAD(s1_0, dk + 256);
+            VF_ADD(s1_0, a1_0);
+            VF_STORE(dk + 256, s1_0);
+            cnn_vf s1_1; VF_LOAD(s1_1, dk + 272);
+            VF_ADD(s1_1, a1_1);
+            VF_STORE(dk + 272, s1_1);
+            cnn_vf s1_2; VF_LOAD(s1_2, dk + 288);
+            VF_ADD(s1_2, a1_2);
+            VF_STORE(dk + 288, s1_2);
+            cnn_vf s1_3; VF_LOAD(s1_3, dk + 304);
+            VF_ADD(s1_3, a1_3);
+            VF_STORE(dk + 304, s1_3);
+            cnn_vf s2_0; VF_LOAD(s2_0, dk + 512);
+            VF_ADD(s2_0, a2_0);
+            VF_STORE(dk + 512, s2_0);
+            cnn_vf s2_1; VF_LOAD(s2_1, dk + 528);
+            VF_ADD(s2_1, a2_1);
+            VF_STORE(dk + 528, s2_1);
+            cnn_vf s2_2; VF_LOAD(s2_2, dk + 544);
+            VF_ADD(s2_2, a2_2);
+            VF_STORE(dk + 544, s2_2);
+            cnn_vf s2_3; VF_LOAD(s2_3, dk + 560);
+            VF_ADD(s2_3, a2_3);
+            VF_STORE(dk + 560, s2_3);
+            cnn_vf s3_0; VF_LOAD(s3_0, dk + 768);
+            VF_ADD(s3_0, a3_0);
+            VF_STORE(dk + 768, s3_0);
+            cnn_vf s3_1; VF_LOAD(s3_1, dk + 784);
+            VF_ADD(s3_1, a3_1);
+            VF_STORE(dk + 784, s3_1);
+            cnn_vf s3_2; VF_LOAD(s3_2, dk + 800);
+            VF_ADD(s3_2, a3_2);
+            VF_STORE(dk + 800, s3_2);
+            cnn_vf s3_3; VF_LOAD(s3_3, dk + 816);
+            VF_ADD(s3_3, a3_3);
+            VF_STORE(dk + 816, s3_3);
+            cnn_vf s4_0; VF_LOAD(s4_0, dk + 1024);
+            VF_ADD(s4_0, a4_0);
+            VF_STORE(dk + 1024, s4_0);
+            cnn_vf s4_1; VF_LOAD(s4_1, dk + 1040);
+            VF_ADD(s4_1, a4_1);
+            VF_STORE(dk + 1040, s4_1);
+            cnn_vf s4_2; VF_LOAD(s4_2, dk + 1056);
+            VF_ADD(s4_2, a4_2);
+            VF_STORE(dk + 1056, s4_2);
+            cnn_vf s4_3; VF_LOAD(s4_3, dk + 1072);
+            VF_ADD(s4_3, a4_3);
+            VF_STORE(dk + 1072, s4_3);
+            cnn_vf s5_0; VF_LOAD(s5_0, dk + 1280);
+            VF_ADD(s5_0, a5_0);
+            VF_STORE(dk + 1280, s5_0);
+            cnn_vf s5_1; VF_LOAD(s5_1, dk + 1296);
+            VF_ADD(s5_1, a5_1);
+            VF_STORE(dk + 1296, s5_1);
+            cnn_vf s5_2; VF_LOAD(s5_2, dk + 1312);
+            VF_ADD(s5_2, a5_2);
+            VF_STORE(dk + 1312, s5_2);
+            cnn_vf s5_3; VF_LOAD(s5_3, dk + 1328);
+            VF_ADD(s5_3, a5_3);
+            VF_STORE(dk + 1328, s5_3);
+        }
+    }
+    {
+        const int i = 780;
+        for (int c0 = 0; c0 < 256; c0 += 64) {
+            cnn_vf a0_0; VF_ZERO(a0_0);
+            cnn_vf a0_1; VF_ZERO(a0_1);
+            cnn_vf a0_2; VF_ZERO(a0_2);
+            cnn_vf a0_3; VF_ZERO(a0_3);
+            cnn_vf a1_0; VF_ZERO(a1_0);
+            cnn_vf a1_1; VF_ZERO(a1_1);
+            cnn_vf a1_2; VF_ZERO(a1_2);
+            cnn_vf a1_3; VF_ZERO(a1_3);
+            cnn_vf a2_0; VF_ZERO(a2_0);
+            cnn_vf a2_1; VF_ZERO(a2_1);
+            cnn_vf a2_2; VF_ZERO(a2_2);
+            cnn_vf a2_3; VF_ZERO(a2_3);
+            cnn_vf a3_0; VF_ZERO(a3_0);
+            cnn_vf a3_1; VF_ZERO(a3_1);
+            cnn_vf a3_2; VF_ZERO(a3_2);
+            cnn_vf a3_3; VF_ZERO(a3_3);
+            for (int b = 0; b < n; b++) {
+                const float *restrict g = dout + (size_t)b * 256 + c0;
+                const float *restrict x = in + (size_t)b * 784 + i;
+                cnn_vf g0; VF_LOAD(g0, g + 0);
+                cnn_vf g1; VF_LOAD(g1, g + 16);
+                cnn_vf g2; VF_LOAD(g2, g + 32);
+                cnn_vf g3; VF_LOAD(g3, g + 48);
+                const float x0 = x[0];
+                VF_FMA(a0_0, g0, x0);
+                VF_FMA(a0_1, g1, x0);
+                VF_FMA(a0_2, g2, x0);
+                VF_FMA(a0_3, g3, x0);
+                const float x1 = x[1];
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                VF_FMA(a1_2, g2, x1);
+                VF_FMA(a1_3, g3, x1);
+                const float x2 = x[2];
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                VF_FMA(a2_2, g2, x2);
+                VF_FMA(a2_3, g3, x2);
+                const float x3 = x[3];
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                VF_FMA(a3_2, g2, x3);
+                VF_FMA(a3_3, g3, x3);
+            }
+            float *restrict dk = dkernel + (size_t)i * 256 + c0;
+            cnn_vf s0_0; VF_LOAD(s0_0, dk + 0);
+            VF_ADD(s0_0, a0_0);
+            VF_STORE(dk + 0, s0_0);
+            cnn_vf s0_1; VF_LOAD(s0_1, dk + 16);
+            VF_ADD(s0_1, a0_1);
+            VF_STORE(dk + 16, s0_1);
+            cnn_vf s0_2; VF_LOAD(s0_2, dk + 32);
+            VF_ADD(s0_2, a0_2);
+            VF_STORE(dk + 32, s0_2);
+            cnn_vf s0_3; VF_LOAD(s0_3, dk + 48);
+            VF_ADD(s0_3, a0_3);
+            VF_STORE(dk + 48, s0_3);
+            cnn_vf s1_0; VF_LOAD(s1_0, dk + 256);
+            VF_ADD(s1_0, a1_0);
+            VF_STORE(dk + 256, s1_0);
+            cnn_vf s1_1; VF_LOAD(s1_1, dk + 272);
+            VF_ADD(s1_1, a1_1);
+            VF_STORE(dk + 272, s1_1);
+            cnn_vf s1_2; VF_LOAD(s1_2, dk + 288);
+            VF_ADD(s1_2, a1_2);
+            VF_STORE(dk + 288, s1_2);
+            cnn_vf s1_3; VF_LOAD(s1_3, dk + 304);
+            VF_ADD(s1_3, a1_3);
+            VF_STORE(dk + 304, s1_3);
+            cnn_vf s2_0; VF_LOAD(s2_0, dk + 512);
+            VF_ADD(s2_0, a2_0);
+            VF_STORE(dk + 512, s2_0);
+            cnn_vf s2_1; VF_LOAD(s2_1, dk + 528);
+            VF_ADD(s2_1, a2_1);
+            VF_STORE(dk + 528, s2_1);
+            cnn_vf s2_2; VF_LOAD(s2_2, dk + 544);
+            VF_ADD(s2_2, a2_2);
+            VF_STORE(dk + 544, s2_2);
+            cnn_vf s2_3; VF_LOAD(s2_3, dk + 560);
+            VF_ADD(s2_3, a2_3);
+            VF_STORE(dk + 560, s2_3);
+            cnn_vf s3_0; VF_LOAD(s3_0, dk + 768);
+            VF_ADD(s3_0, a3_0);
+            VF_STORE(dk + 768, s3_0);
+            cnn_vf s3_1; VF_LOAD(s3_1, dk + 784);
+            VF_ADD(s3_1, a3_1);
+            VF_STORE(dk + 784, s3_1);
+            cnn_vf s3_2; VF_LOAD(s3_2, dk + 800);
+            VF_ADD(s3_2, a3_2);
+            VF_STORE(dk + 800, s3_2);
+            cnn_vf s3_3; VF_LOAD(s3_3, dk + 816);
+            VF_ADD(s3_3, a3_3);
+            VF_STORE(dk + 816, s3_3);
         }
     }
 }
@@ -148,20 +753,396 @@ static void dropout_1_backward(float *restrict din, const float *restrict dout, 
 static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
 {
     /* out: [n][128], in: [n][256], kernel: [256][128] */
-    for (int b = 0; b < n; b++) {
+    int b = 0;
+    for (; b + 6 <= n; b += 6) {
         const float *restrict x = in + (size_t)b * 256;
         float *restrict y = out + (size_t)b * 128;
-        float acc[128];
-        for (int o = 0; o < 128; o++)
-            acc[o] = bias[o];
-        for (int i = 0; i < 256; i++) {
-            const float xv = x[i];
-            const float *restrict k = kernel + (size_t)i * 128;
-            for (int o = 0; o < 128; o++)
-                acc[o] += xv * k[o];
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            cnn_vf a4_0; VF_LOAD(a4_0, bias + c0 + 0);
+            cnn_vf a4_1; VF_LOAD(a4_1, bias + c0 + 16);
+            cnn_vf a4_2; VF_LOAD(a4_2, bias + c0 + 32);
+            cnn_vf a4_3; VF_LOAD(a4_3, bias + c0 + 48);
+            cnn_vf a5_0; VF_LOAD(a5_0, bias + c0 + 0);
+            cnn_vf a5_1; VF_LOAD(a5_1, bias + c0 + 16);
+            cnn_vf a5_2; VF_LOAD(a5_2, bias + c0 + 32);
+            cnn_vf a5_3; VF_LOAD(a5_3, bias + c0 + 48);
+            for (int i = 0; i < 256; i++) {
+                const float *restrict k = kernel + (size_t)i * 128 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[256 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[512 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[768 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+                const float x4 = x[1024 + i];
+                VF_FMA(a4_0, w0, x4);
+                VF_FMA(a4_1, w1, x4);
+                VF_FMA(a4_2, w2, x4);
+                VF_FMA(a4_3, w3, x4);
+                const float x5 = x[1280 + i];
+                VF_FMA(a5_0, w0, x5);
+                VF_FMA(a5_1, w1, x5);
+                VF_FMA(a5_2, w2, x5);
+                VF_FMA(a5_3, w3, x5);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 128, a1_0);
+            VF_STORE(y + c0 + 144, a1_1);
+            VF_STORE(y + c0 + 160, a1_2);
+            VF_STORE(y + c0 + 176, a1_3);
+            VF_STORE(y + c0 + 256, a2_0);
+            VF_STORE(y + c0 + 272, a2_1);
+            VF_STORE(y + c0 + 288, a2_2);
+            VF_STORE(y + c0 + 304, a2_3);
+            VF_STORE(y + c0 + 384, a3_0);
+            VF_STORE(y + c0 + 400, a3_1);
+            VF_STORE(y + c0 + 416, a3_2);
+            VF_STORE(y + c0 + 432, a3_3);
+            VF_STORE(y + c0 + 512, a4_0);
+            VF_STORE(y + c0 + 528, a4_1);
+            VF_STORE(y + c0 + 544, a4_2);
+            VF_STORE(y + c0 + 560, a4_3);
+            VF_STORE(y + c0 + 640, a5_0);
+            VF_STORE(y + c0 + 656, a5_1);
+            VF_STORE(y + c0 + 672, a5_2);
+            VF_STORE(y + c0 + 688, a5_3);
+            for (int p = 0; p < 6; p++) {
+                float *restrict q = y + c0 + p * 128;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
         }
-        for (int o = 0; o < 128; o++)
-            y[o] = acc[o] > 0.0f ? acc[o] : 0.0f;
+    }
+    switch (n - b) {
+    case 5: {
+        const float *restrict x = in + (size_t)b * 256;
+        float *restrict y = out + (size_t)b * 128;
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            cnn_vf a4_0; VF_LOAD(a4_0, bias + c0 + 0);
+            cnn_vf a4_1; VF_LOAD(a4_1, bias + c0 + 16);
+            cnn_vf a4_2; VF_LOAD(a4_2, bias + c0 + 32);
+            cnn_vf a4_3; VF_LOAD(a4_3, bias + c0 + 48);
+            for (int i = 0; i < 256; i++) {
+                const float *restrict k = kernel + (size_t)i * 128 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[256 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[512 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[768 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+                const float x4 = x[1024 + i];
+                VF_FMA(a4_0, w0, x4);
+                VF_FMA(a4_1, w1, x4);
+                VF_FMA(a4_2, w2, x4);
+                VF_FMA(a4_3, w3, x4);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 128, a1_0);
+            VF_STORE(y + c0 + 144, a1_1);
+            VF_STORE(y + c0 + 160, a1_2);
+            VF_STORE(y + c0 + 176, a1_3);
+            VF_STORE(y + c0 + 256, a2_0);
+            VF_STORE(y + c0 + 272, a2_1);
+            VF_STORE(y + c0 + 288, a2_2);
+            VF_STORE(y + c0 + 304, a2_3);
+            VF_STORE(y + c0 + 384, a3_0);
+            VF_STORE(y + c0 + 400, a3_1);
+            VF_STORE(y + c0 + 416, a3_2);
+            VF_STORE(y + c0 + 432, a3_3);
+            VF_STORE(y + c0 + 512, a4_0);
+            VF_STORE(y + c0 + 528, a4_1);
+            VF_STORE(y + c0 + 544, a4_2);
+            VF_STORE(y + c0 + 560, a4_3);
+            for (int p = 0; p < 5; p++) {
+                float *restrict q = y + c0 + p * 128;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 4: {
+        const float *restrict x = in + (size_t)b * 256;
+        float *restrict y = out + (size_t)b * 128;
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            for (int i = 0; i < 256; i++) {
+                const float *restrict k = kernel + (size_t)i * 128 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[256 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[512 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[768 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 128, a1_0);
+            VF_STORE(y + c0 + 144, a1_1);
+            VF_STORE(y + c0 + 160, a1_2);
+            VF_STORE(y + c0 + 176, a1_3);
+            VF_STORE(y + c0 + 256, a2_0);
+            VF_STORE(y + c0 + 272, a2_1);
+            VF_STORE(y + c0 + 288, a2_2);
+            VF_STORE(y + c0 + 304, a2_3);
+            VF_STORE(y + c0 + 384, a3_0);
+            VF_STORE(y + c0 + 400, a3_1);
+            VF_STORE(y + c0 + 416, a3_2);
+            VF_STORE(y + c0 + 432, a3_3);
+            for (int p = 0; p < 4; p++) {
+                float *restrict q = y + c0 + p * 128;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 3: {
+        const float *restrict x = in + (size_t)b * 256;
+        float *restrict y = out + (size_t)b * 128;
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            for (int i = 0; i < 256; i++) {
+                const float *restrict k = kernel + (size_t)i * 128 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[256 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[512 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 128, a1_0);
+            VF_STORE(y + c0 + 144, a1_1);
+            VF_STORE(y + c0 + 160, a1_2);
+            VF_STORE(y + c0 + 176, a1_3);
+            VF_STORE(y + c0 + 256, a2_0);
+            VF_STORE(y + c0 + 272, a2_1);
+            VF_STORE(y + c0 + 288, a2_2);
+            VF_STORE(y + c0 + 304, a2_3);
+            for (int p = 0; p < 3; p++) {
+                float *restrict q = y + c0 + p * 128;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 2: {
+        const float *restrict x = in + (size_t)b * 256;
+        float *restrict y = out + (size_t)b * 128;
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            for (int i = 0; i < 256; i++) {
+                const float *restrict k = kernel + (size_t)i * 128 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[256 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 128, a1_0);
+            VF_STORE(y + c0 + 144, a1_1);
+            VF_STORE(y + c0 + 160, a1_2);
+            VF_STORE(y + c0 + 176, a1_3);
+            for (int p = 0; p < 2; p++) {
+                float *restrict q = y + c0 + p * 128;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 1: {
+        const float *restrict x = in + (size_t)b * 256;
+        float *restrict y = out + (size_t)b * 128;
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            for (int i = 0; i < 256; i++) {
+                const float *restrict k = kernel + (size_t)i * 128 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            for (int p = 0; p < 1; p++) {
+                float *restrict q = y + c0 + p * 128;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -172,34 +1153,861 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
     /* Through the relu: the gradient of the pre-activation, in place. */
     for (int i = 0; i < n * 128; i++)
         dout[i] *= (out[i] > 0.0f ? 1.0f : 0.0f);
-    for (int b = 0; b < n; b++) {
-        const float *restrict x = in + (size_t)b * 256;
-        const float *restrict dz = dout + (size_t)b * 128;
+    for (int b = 0; b < n; b++)
         for (int o = 0; o < 128; o++)
-            dbias[o] += dz[o];
-        for (int i = 0; i < 256; i++) {
-            const float xv = x[i];
-            float *restrict dk = dkernel + (size_t)i * 128;
-            for (int o = 0; o < 128; o++)
-                dk[o] += xv * dz[o];
+            dbias[o] += dout[(size_t)b * 128 + o];
+    /* The kernel gradient, 6 rows at a time held in registers over the n images. */
+    for (int i = 0; i < 252; i += 6) {
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_ZERO(a0_0);
+            cnn_vf a0_1; VF_ZERO(a0_1);
+            cnn_vf a0_2; VF_ZERO(a0_2);
+            cnn_vf a0_3; VF_ZERO(a0_3);
+            cnn_vf a1_0; VF_ZERO(a1_0);
+            cnn_vf a1_1; VF_ZERO(a1_1);
+            cnn_vf a1_2; VF_ZERO(a1_2);
+            cnn_vf a1_3; VF_ZERO(a1_3);
+            cnn_vf a2_0; VF_ZERO(a2_0);
+            cnn_vf a2_1; VF_ZERO(a2_1);
+            cnn_vf a2_2; VF_ZERO(a2_2);
+            cnn_vf a2_3; VF_ZERO(a2_3);
+            cnn_vf a3_0; VF_ZERO(a3_0);
+            cnn_vf a3_1; VF_ZERO(a3_1);
+            cnn_vf a3_2; VF_ZERO(a3_2);
+            cnn_vf a3_3; VF_ZERO(a3_3);
+            cnn_vf a4_0; VF_ZERO(a4_0);
+            cnn_vf a4_1; VF_ZERO(a4_1);
+            cnn_vf a4_2; VF_ZERO(a4_2);
+            cnn_vf a4_3; VF_ZERO(a4_3);
+            cnn_vf a5_0; VF_ZERO(a5_0);
+            cnn_vf a5_1; VF_ZERO(a5_1);
+            cnn_vf a5_2; VF_ZERO(a5_2);
+            cnn_vf a5_3; VF_ZERO(a5_3);
+            for (int b = 0; b < n; b++) {
+                const float *restrict g = dout + (size_t)b * 128 + c0;
+                const float *restrict x = in + (size_t)b * 256 + i;
+                cnn_vf g0; VF_LOAD(g0, g + 0);
+                cnn_vf g1; VF_LOAD(g1, g + 16);
+                cnn_vf g2; VF_LOAD(g2, g + 32);
+                cnn_vf g3; VF_LOAD(g3, g + 48);
+                const float x0 = x[0];
+                VF_FMA(a0_0, g0, x0);
+                VF_FMA(a0_1, g1, x0);
+                VF_FMA(a0_2, g2, x0);
+                VF_FMA(a0_3, g3, x0);
+                const float x1 = x[1];
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                VF_FMA(a1_2, g2, x1);
+                VF_FMA(a1_3, g3, x1);
+                const float x2 = x[2];
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                VF_FMA(a2_2, g2, x2);
+                VF_FMA(a2_3, g3, x2);
+                const float x3 = x[3];
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                VF_FMA(a3_2, g2, x3);
+                VF_FMA(a3_3, g3, x3);
+                const float x4 = x[4];
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
+                VF_FMA(a4_2, g2, x4);
+                VF_FMA(a4_3, g3, x4);
+                const float x5 = x[5];
+                VF_FMA(a5_0, g0, x5);
+                VF_FMA(a5_1, g1, x5);
+                VF_FMA(a5_2, g2, x5);
+                VF_FMA(a5_3, g3, x5);
+            }
+            float *restrict dk = dkernel + (size_t)i * 128 + c0;
+            cnn_vf s0_0; VF_LOAD(s0_0, dk + 0);
+            VF_ADD(s0_0, a0_0);
+            VF_STORE(dk + 0, s0_0);
+            cnn_vf s0_1; VF_LOAD(s0_1, dk + 16);
+            VF_ADD(s0_1, a0_1);
+            VF_STORE(dk + 16, s0_1);
+            cnn_vf s0_2; VF_LOAD(s0_2, dk + 32);
+            VF_ADD(s0_2, a0_2);
+            VF_STORE(dk + 32, s0_2);
+            cnn_vf s0_3; VF_LOAD(s0_3, dk + 48);
+            VF_ADD(s0_3, a0_3);
+            VF_STORE(dk + 48, s0_3);
+            cnn_vf s1_0; VF_LOAD(s1_0, dk + 128);
+            VF_ADD(s1_0, a1_0);
+            VF_STORE(dk + 128, s1_0);
+            cnn_vf s1_1; VF_LOAD(s1_1, dk + 144);
+            VF_ADD(s1_1, a1_1);
+            VF_STORE(dk + 144, s1_1);
+            cnn_vf s1_2; VF_LOAD(s1_2, dk + 160);
+            VF_ADD(s1_2, a1_2);
+            VF_STORE(dk + 160, s1_2);
+            cnn_vf s1_3; VF_LOAD(s1_3, dk + 176);
+            VF_ADD(s1_3, a1_3);
+            VF_STORE(dk + 176, s1_3);
+            cnn_vf s2_0; VF_LOAD(s2_0, dk + 256);
+            VF_ADD(s2_0, a2_0);
+            VF_STORE(dk + 256, s2_0);
+            cnn_vf s2_1; VF_LOAD(s2_1, dk + 272);
+            VF_ADD(s2_1, a2_1);
+            VF_STORE(dk + 272, s2_1);
+            cnn_vf s2_2; VF_LOAD(s2_2, dk + 288);
+            VF_ADD(s2_2, a2_2);
+            VF_STORE(dk + 288, s2_2);
+            cnn_vf s2_3; VF_LOAD(s2_3, dk + 304);
+            VF_ADD(s2_3, a2_3);
+            VF_STORE(dk + 304, s2_3);
+            cnn_vf s3_0; VF_LOAD(s3_0, dk + 384);
+            VF_ADD(s3_0, a3_0);
+            VF_STORE(dk + 384, s3_0);
+            cnn_vf s3_1; VF_LOAD(s3_1, dk + 400);
+            VF_ADD(s3_1, a3_1);
+            VF_STORE(dk + 400, s3_1);
+            cnn_vf s3_2; VF_LOAD(s3_2, dk + 416);
+            VF_ADD(s3_2, a3_2);
+            VF_STORE(dk + 416, s3_2);
+            cnn_vf s3_3; VF_LOAD(s3_3, dk + 432);
+            VF_ADD(s3_3, a3_3);
+            VF_STORE(dk + 432, s3_3);
+            cnn_vf s4_0; VF_LOAD(s4_0, dk + 512);
+            VF_ADD(s4_0, a4_0);
+            VF_STORE(dk + 512, s4_0);
+            cnn_vf s4_1; VF_LOAD(s4_1, dk + 528);
+            VF_ADD(s4_1, a4_1);
+            VF_STORE(dk + 528, s4_1);
+            cnn_vf s4_2; VF_LOAD(s4_2, dk + 544);
+            VF_ADD(s4_2, a4_2);
+            VF_STORE(dk + 544, s4_2);
+            cnn_vf s4_3; VF_LOAD(s4_3, dk + 560);
+            VF_ADD(s4_3, a4_3);
+            VF_STORE(dk + 560, s4_3);
+            cnn_vf s5_0; VF_LOAD(s5_0, dk + 640);
+            VF_ADD(s5_0, a5_0);
+            VF_STORE(dk + 640, s5_0);
+            cnn_vf s5_1; VF_LOAD(s5_1, dk + 656);
+            VF_ADD(s5_1, a5_1);
+            VF_STORE(dk + 656, s5_1);
+            cnn_vf s5_2; VF_LOAD(s5_2, dk + 672);
+            VF_ADD(s5_2, a5_2);
+            VF_STORE(dk + 672, s5_2);
+            cnn_vf s5_3; VF_LOAD(s5_3, dk + 688);
+            VF_ADD(s5_3, a5_3);
+            VF_STORE(dk + 688, s5_3);
         }
-        float *restrict dx = din + (size_t)b * 256;
-        for (int i = 0; i < 256; i++) {
-            const float *restrict k = kernel + (size_t)i * 128;
-            float part[16] = {0.0f};
-            for (int j = 0; j < 128; j += 16)
-                for (int l = 0; l < 16; l++)
-                    part[l] += k[j + l] * dz[j + l];
-            for (int l = 0; l < 8; l++)
-                part[l] += part[l + 8];
-            for (int l = 0; l < 4; l++)
-                part[l] += part[l + 4];
-            for (int l = 0; l < 2; l++)
-                part[l] += part[l + 2];
-            for (int l = 0; l < 1; l++)
-                part[l] += part[l + 1];
-            float sum = part[0];
-            dx[i] = sum;
+    }
+    {
+        const int i = 252;
+        for (int c0 = 0; c0 < 128; c0 += 64) {
+            cnn_vf a0_0; VF_ZERO(a0_0);
+            cnn_vf a0_1; VF_ZERO(a0_1);
+            cnn_vf a0_2; VF_ZERO(a0_2);
+            cnn_vf a0_3; VF_ZERO(a0_3);
+            cnn_vf a1_0; VF_ZERO(a1_0);
+            cnn_vf a1_1; VF_ZERO(a1_1);
+            cnn_vf a1_2; VF_ZERO(a1_2);
+            cnn_vf a1_3; VF_ZERO(a1_3);
+            cnn_vf a2_0; VF_ZERO(a2_0);
+            cnn_vf a2_1; VF_ZERO(a2_1);
+            cnn_vf a2_2; VF_ZERO(a2_2);
+            cnn_vf a2_3; VF_ZERO(a2_3);
+            cnn_vf a3_0; VF_ZERO(a3_0);
+            cnn_vf a3_1; VF_ZERO(a3_1);
+            cnn_vf a3_2; VF_ZERO(a3_2);
+            cnn_vf a3_3; VF_ZERO(a3_3);
+            for (int b = 0; b < n; b++) {
+                const float *restrict g = dout + (size_t)b * 128 + c0;
+                const float *restrict x = in + (size_t)b * 256 + i;
+                cnn_vf g0; VF_LOAD(g0, g + 0);
+                cnn_vf g1; VF_LOAD(g1, g + 16);
+                cnn_vf g2; VF_LOAD(g2, g + 32);
+                cnn_vf g3; VF_LOAD(g3, g + 48);
+                const float x0 = x[0];
+                VF_FMA(a0_0, g0, x0);
+                VF_FMA(a0_1, g1, x0);
+                VF_FMA(a0_2, g2, x0);
+                VF_FMA(a0_3, g3, x0);
+                const float x1 = x[1];
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                VF_FMA(a1_2, g2, x1);
+                VF_FMA(a1_3, g3, x1);
+                const float x2 = x[2];
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                VF_FMA(a2_2, g2, x2);
+                VF_FMA(a2_3, g3, x2);
+                const float x3 = x[3];
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                VF_FMA(a3_2, g2, x3);
+                VF_FMA(a3_3, g3, x3);
+            }
+            float *restrict dk = dkernel + (size_t)i * 128 + c0;
+            cnn_vf s0_0; VF_LOAD(s0_0, dk + 0);
+            VF_ADD(s0_0, a0_0);
+            VF_STORE(dk + 0, s0_0);
+            cnn_vf s0_1; VF_LOAD(s0_1, dk + 16);
+            VF_ADD(s0_1, a0_1);
+            VF_STORE(dk + 16, s0_1);
+            cnn_vf s0_2; VF_LOAD(s0_2, dk + 32);
+            VF_ADD(s0_2, a0_2);
+            VF_STORE(dk + 32, s0_2);
+            cnn_vf s0_3; VF_LOAD(s0_3, dk + 48);
+            VF_ADD(s0_3, a0_3);
+            VF_STORE(dk + 48, s0_3);
+            cnn_vf s1_0; VF_LOAD(s1_0, dk + 128);
+            VF_ADD(s1_0, a1_0);
+            VF_STORE(dk + 128, s1_0);
+            cnn_vf s1_1; VF_LOAD(s1_1, dk + 144);
+            VF_ADD(s1_1, a1_1);
+            VF_STORE(dk + 144, s1_1);
+            cnn_vf s1_2; VF_LOAD(s1_2, dk + 160);
+            VF_ADD(s1_2, a1_2);
+            VF_STORE(dk + 160, s1_2);
+            cnn_vf s1_3; VF_LOAD(s1_3, dk + 176);
+            VF_ADD(s1_3, a1_3);
+            VF_STORE(dk + 176, s1_3);
+            cnn_vf s2_0; VF_LOAD(s2_0, dk + 256);
+            VF_ADD(s2_0, a2_0);
+            VF_STORE(dk + 256, s2_0);
+            cnn_vf s2_1; VF_LOAD(s2_1, dk + 272);
+            VF_ADD(s2_1, a2_1);
+            VF_STORE(dk + 272, s2_1);
+            cnn_vf s2_2; VF_LOAD(s2_2, dk + 288);
+            VF_ADD(s2_2, a2_2);
+            VF_STORE(dk + 288, s2_2);
+            cnn_vf s2_3; VF_LOAD(s2_3, dk + 304);
+            VF_ADD(s2_3, a2_3);
+            VF_STORE(dk + 304, s2_3);
+            cnn_vf s3_0; VF_LOAD(s3_0, dk + 384);
+            VF_ADD(s3_0, a3_0);
+            VF_STORE(dk + 384, s3_0);
+            cnn_vf s3_1; VF_LOAD(s3_1, dk + 400);
+            VF_ADD(s3_1, a3_1);
+            VF_STORE(dk + 400, s3_1);
+            cnn_vf s3_2; VF_LOAD(s3_2, dk + 416);
+            VF_ADD(s3_2, a3_2);
+            VF_STORE(dk + 416, s3_2);
+            cnn_vf s3_3; VF_LOAD(s3_3, dk + 432);
+            VF_ADD(s3_3, a3_3);
+            VF_STORE(dk + 432, s3_3);
+        }
+    }
+    /* The input gradient, 16 images to a vector: dout transposed to [128][64], zero past
+     * image n, so that each kernel value is broadcast to 16 images at once. */
+    float dzt[8192];
+    for (int u = 0; u < 128; u++)
+        for (int b = 0; b < 64; b++)
+            dzt[u * 64 + b] = b < n ? dout[(size_t)b * 128 + u] : 0.0f;
+    for (int b0 = 0; b0 < n; b0 += 64) {
+        const int count = n - b0 < 64 ? n - b0 : 64;
+        switch ((count + 15) / 16) {
+        default: {
+            for (int i = 0; i < 252; i += 6) {
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a0_2; VF_ZERO(a0_2);
+                    cnn_vf a0_3; VF_ZERO(a0_3);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a1_2; VF_ZERO(a1_2);
+                    cnn_vf a1_3; VF_ZERO(a1_3);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a2_2; VF_ZERO(a2_2);
+                    cnn_vf a2_3; VF_ZERO(a2_3);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a3_2; VF_ZERO(a3_2);
+                    cnn_vf a3_3; VF_ZERO(a3_3);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a4_2; VF_ZERO(a4_2);
+                    cnn_vf a4_3; VF_ZERO(a4_3);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a5_2; VF_ZERO(a5_2);
+                    cnn_vf a5_3; VF_ZERO(a5_3);
+                    const float *restrict k = kernel + (size_t)i * 128;
+                    for (int u = 0; u < 128; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 64 + b0 + 0);
+                        cnn_vf d1; VF_LOAD(d1, dzt + u * 64 + b0 + 16);
+                        cnn_vf d2; VF_LOAD(d2, dzt + u * 64 + b0 + 32);
+                        cnn_vf d3; VF_LOAD(d3, dzt + u * 64 + b0 + 48);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        VF_FMA(a0_1, d1, k0);
+                        VF_FMA(a0_2, d2, k0);
+                        VF_FMA(a0_3, d3, k0);
+                        const float k1 = k[128 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        VF_FMA(a1_1, d1, k1);
+                        VF_FMA(a1_2, d2, k1);
+                        VF_FMA(a1_3, d3, k1);
+                        const float k2 = k[256 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        VF_FMA(a2_1, d1, k2);
+                        VF_FMA(a2_2, d2, k2);
+                        VF_FMA(a2_3, d3, k2);
+                        const float k3 = k[384 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        VF_FMA(a3_1, d1, k3);
+                        VF_FMA(a3_2, d2, k3);
+                        VF_FMA(a3_3, d3, k3);
+                        const float k4 = k[512 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        VF_FMA(a4_1, d1, k4);
+                        VF_FMA(a4_2, d2, k4);
+                        VF_FMA(a4_3, d3, k4);
+                        const float k5 = k[640 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        VF_FMA(a5_1, d1, k5);
+                        VF_FMA(a5_2, d2, k5);
+                        VF_FMA(a5_3, d3, k5);
+                    }
+                    float t[6][64];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[0][16], a0_1);
+                    VF_STORE(&t[0][32], a0_2);
+                    VF_STORE(&t[0][48], a0_3);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[1][16], a1_1);
+                    VF_STORE(&t[1][32], a1_2);
+                    VF_STORE(&t[1][48], a1_3);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[2][16], a2_1);
+                    VF_STORE(&t[2][32], a2_2);
+                    VF_STORE(&t[2][48], a2_3);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[3][16], a3_1);
+                    VF_STORE(&t[3][32], a3_2);
+                    VF_STORE(&t[3][48], a3_3);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[4][16], a4_1);
+                    VF_STORE(&t[4][32], a4_2);
+                    VF_STORE(&t[4][48], a4_3);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[5][16], a5_1);
+                    VF_STORE(&t[5][32], a5_2);
+                    VF_STORE(&t[5][48], a5_3);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 256 + i;
+                        for (int r = 0; r < 6; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            {
+                const int i = 252;
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a0_2; VF_ZERO(a0_2);
+                    cnn_vf a0_3; VF_ZERO(a0_3);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a1_2; VF_ZERO(a1_2);
+                    cnn_vf a1_3; VF_ZERO(a1_3);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a2_2; VF_ZERO(a2_2);
+                    cnn_vf a2_3; VF_ZERO(a2_3);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a3_2; VF_ZERO(a3_2);
+                    cnn_vf a3_3; VF_ZERO(a3_3);
+                    const float *restrict k = kernel + (size_t)i * 128;
+                    for (int u = 0; u < 128; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 64 + b0 + 0);
+                        cnn_vf d1; VF_LOAD(d1, dzt + u * 64 + b0 + 16);
+                        cnn_vf d2; VF_LOAD(d2, dzt + u * 64 + b0 + 32);
+                        cnn_vf d3; VF_LOAD(d3, dzt + u * 64 + b0 + 48);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        VF_FMA(a0_1, d1, k0);
+                        VF_FMA(a0_2, d2, k0);
+                        VF_FMA(a0_3, d3, k0);
+                        const float k1 = k[128 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        VF_FMA(a1_1, d1, k1);
+                        VF_FMA(a1_2, d2, k1);
+                        VF_FMA(a1_3, d3, k1);
+                        const float k2 = k[256 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        VF_FMA(a2_1, d1, k2);
+                        VF_FMA(a2_2, d2, k2);
+                        VF_FMA(a2_3, d3, k2);
+                        const float k3 = k[384 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        VF_FMA(a3_1, d1, k3);
+                        VF_FMA(a3_2, d2, k3);
+                        VF_FMA(a3_3, d3, k3);
+                    }
+                    float t[4][64];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[0][16], a0_1);
+                    VF_STORE(&t[0][32], a0_2);
+                    VF_STORE(&t[0][48], a0_3);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[1][16], a1_1);
+                    VF_STORE(&t[1][32], a1_2);
+                    VF_STORE(&t[1][48], a1_3);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[2][16], a2_1);
+                    VF_STORE(&t[2][32], a2_2);
+                    VF_STORE(&t[2][48], a2_3);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[3][16], a3_1);
+                    VF_STORE(&t[3][32], a3_2);
+                    VF_STORE(&t[3][48], a3_3);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 256 + i;
+                        for (int r = 0; r < 4; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            break;
+        }
+        case 3: {
+            for (int i = 0; i < 256; i += 8) {
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a0_2; VF_ZERO(a0_2);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a1_2; VF_ZERO(a1_2);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a2_2; VF_ZERO(a2_2);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a3_2; VF_ZERO(a3_2);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a4_2; VF_ZERO(a4_2);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a5_2; VF_ZERO(a5_2);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a6_1; VF_ZERO(a6_1);
+                    cnn_vf a6_2; VF_ZERO(a6_2);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a7_1; VF_ZERO(a7_1);
+                    cnn_vf a7_2; VF_ZERO(a7_2);
+                    const float *restrict k = kernel + (size_t)i * 128;
+                    for (int u = 0; u < 128; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 64 + b0 + 0);
+                        cnn_vf d1; VF_LOAD(d1, dzt + u * 64 + b0 + 16);
+                        cnn_vf d2; VF_LOAD(d2, dzt + u * 64 + b0 + 32);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        VF_FMA(a0_1, d1, k0);
+                        VF_FMA(a0_2, d2, k0);
+                        const float k1 = k[128 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        VF_FMA(a1_1, d1, k1);
+                        VF_FMA(a1_2, d2, k1);
+                        const float k2 = k[256 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        VF_FMA(a2_1, d1, k2);
+                        VF_FMA(a2_2, d2, k2);
+                        const float k3 = k[384 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        VF_FMA(a3_1, d1, k3);
+                        VF_FMA(a3_2, d2, k3);
+                        const float k4 = k[512 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        VF_FMA(a4_1, d1, k4);
+                        VF_FMA(a4_2, d2, k4);
+                        const float k5 = k[640 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        VF_FMA(a5_1, d1, k5);
+                        VF_FMA(a5_2, d2, k5);
+                        const float k6 = k[768 + u];
+                        VF_FMA(a6_0, d0, k6);
+                        VF_FMA(a6_1, d1, k6);
+                        VF_FMA(a6_2, d2, k6);
+                        const float k7 = k[896 + u];
+                        VF_FMA(a7_0, d0, k7);
+                        VF_FMA(a7_1, d1, k7);
+                        VF_FMA(a7_2, d2, k7);
+                    }
+                    float t[8][48];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[0][16], a0_1);
+                    VF_STORE(&t[0][32], a0_2);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[1][16], a1_1);
+                    VF_STORE(&t[1][32], a1_2);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[2][16], a2_1);
+                    VF_STORE(&t[2][32], a2_2);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[3][16], a3_1);
+                    VF_STORE(&t[3][32], a3_2);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[4][16], a4_1);
+                    VF_STORE(&t[4][32], a4_2);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[5][16], a5_1);
+                    VF_STORE(&t[5][32], a5_2);
+                    VF_STORE(&t[6][0], a6_0);
+                    VF_STORE(&t[6][16], a6_1);
+                    VF_STORE(&t[6][32], a6_2);
+                    VF_STORE(&t[7][0], a7_0);
+                    VF_STORE(&t[7][16], a7_1);
+                    VF_STORE(&t[7][32], a7_2);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 256 + i;
+                        for (int r = 0; r < 8; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            break;
+        }
+        case 2: {
+            for (int i = 0; i < 252; i += 12) {
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a6_1; VF_ZERO(a6_1);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a7_1; VF_ZERO(a7_1);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a8_1; VF_ZERO(a8_1);
+                    cnn_vf a9_0; VF_ZERO(a9_0);
+                    cnn_vf a9_1; VF_ZERO(a9_1);
+                    cnn_vf a10_0; VF_ZERO(a10_0);
+                    cnn_vf a10_1; VF_ZERO(a10_1);
+                    cnn_vf a11_0; VF_ZERO(a11_0);
+                    cnn_vf a11_1; VF_ZERO(a11_1);
+                    const float *restrict k = kernel + (size_t)i * 128;
+                    for (int u = 0; u < 128; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 64 + b0 + 0);
+                        cnn_vf d1; VF_LOAD(d1, dzt + u * 64 + b0 + 16);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        VF_FMA(a0_1, d1, k0);
+                        const float k1 = k[128 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        VF_FMA(a1_1, d1, k1);
+                        const float k2 = k[256 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        VF_FMA(a2_1, d1, k2);
+                        const float k3 = k[384 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        VF_FMA(a3_1, d1, k3);
+                        const float k4 = k[512 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        VF_FMA(a4_1, d1, k4);
+                        const float k5 = k[640 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        VF_FMA(a5_1, d1, k5);
+                        const float k6 = k[768 + u];
+                        VF_FMA(a6_0, d0, k6);
+                        VF_FMA(a6_1, d1, k6);
+                        const float k7 = k[896 + u];
+                        VF_FMA(a7_0, d0, k7);
+                        VF_FMA(a7_1, d1, k7);
+                        const float k8 = k[1024 + u];
+                        VF_FMA(a8_0, d0, k8);
+                        VF_FMA(a8_1, d1, k8);
+                        const float k9 = k[1152 + u];
+                        VF_FMA(a9_0, d0, k9);
+                        VF_FMA(a9_1, d1, k9);
+                        const float k10 = k[1280 + u];
+                        VF_FMA(a10_0, d0, k10);
+                        VF_FMA(a10_1, d1, k10);
+                        const float k11 = k[1408 + u];
+                        VF_FMA(a11_0, d0, k11);
+                        VF_FMA(a11_1, d1, k11);
+                    }
+                    float t[12][32];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[0][16], a0_1);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[1][16], a1_1);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[2][16], a2_1);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[3][16], a3_1);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[4][16], a4_1);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[5][16], a5_1);
+                    VF_STORE(&t[6][0], a6_0);
+                    VF_STORE(&t[6][16], a6_1);
+                    VF_STORE(&t[7][0], a7_0);
+                    VF_STORE(&t[7][16], a7_1);
+                    VF_STORE(&t[8][0], a8_0);
+                    VF_STORE(&t[8][16], a8_1);
+                    VF_STORE(&t[9][0], a9_0);
+                    VF_STORE(&t[9][16], a9_1);
+                    VF_STORE(&t[10][0], a10_0);
+                    VF_STORE(&t[10][16], a10_1);
+                    VF_STORE(&t[11][0], a11_0);
+                    VF_STORE(&t[11][16], a11_1);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 256 + i;
+                        for (int r = 0; r < 12; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            {
+                const int i = 252;
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    const float *restrict k = kernel + (size_t)i * 128;
+                    for (int u = 0; u < 128; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 64 + b0 + 0);
+                        cnn_vf d1; VF_LOAD(d1, dzt + u * 64 + b0 + 16);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        VF_FMA(a0_1, d1, k0);
+                        const float k1 = k[128 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        VF_FMA(a1_1, d1, k1);
+                        const float k2 = k[256 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        VF_FMA(a2_1, d1, k2);
+                        const float k3 = k[384 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        VF_FMA(a3_1, d1, k3);
+                    }
+                    float t[4][32];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[0][16], a0_1);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[1][16], a1_1);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[2][16], a2_1);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[3][16], a3_1);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 256 + i;
+                        for (int r = 0; r < 4; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            break;
+        }
+        case 1: {
+            for (int i = 0; i < 240; i += 24) {
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a9_0; VF_ZERO(a9_0);
+                    cnn_vf a10_0; VF_ZERO(a10_0);
+                    cnn_vf a11_0; VF_ZERO(a11_0);
+                    cnn_vf a12_0; VF_ZERO(a12_0);
+                    cnn_vf a13_0; VF_ZERO(a13_0);
+                    cnn_vf a14_0; VF_ZERO(a14_0);
+                    cnn_vf a15_0; VF_ZERO(a15_0);
+                    cnn_vf a16_0; VF_ZERO(a16_0);
+                    cnn_vf a17_0; VF_ZERO(a17_0);
+                    cnn_vf a18_0; VF_ZERO(a18_0);
+                    cnn_vf a19_0; VF_ZERO(a19_0);
+                    cnn_vf a20_0; VF_ZERO(a20_0);
+                    cnn_vf a21_0; VF_ZERO(a21_0);
+                    cnn_vf a22_0; VF_ZERO(a22_0);
+                    cnn_vf a23_0; VF_ZERO(a23_0);
+                    const float *restrict k = kernel + (size_t)i * 128;
+                    for (int u = 0; u < 128; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 64 + b0 + 0);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        const float k1 = k[128 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        const float k2 = k[256 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        const float k3 = k[384 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        const float k4 = k[512 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        const float k5 = k[640 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        const float k6 = k[768 + u];
+                        VF_FMA(a6_0, d0, k6);
+                        const float k7 = k[896 + u];
+                        VF_FMA(a7_0, d0, k7);
+                        const float k8 = k[1024 + u];
+                        VF_FMA(a8_0, d0, k8);
+                        const float k9 = k[1152 + u];
+                        VF_FMA(a9_0, d0, k9);
+                        const float k10 = k[1280 + u];
+                        VF_FMA(a10_0, d0, k10);
+                        const float k11 = k[1408 + u];
+                        VF_FMA(a11_0, d0, k11);
+                        const float k12 = k[1536 + u];
+                        VF_FMA(a12_0, d0, k12);
+                        const float k13 = k[1664 + u];
+                        VF_FMA(a13_0, d0, k13);
+                        const float k14 = k[1792 + u];
+                        VF_FMA(a14_0, d0, k14);
+                        const float k15 = k[1920 + u];
+                        VF_FMA(a15_0, d0, k15);
+                        const float k16 = k[2048 + u];
+                        VF_FMA(a16_0, d0, k16);
+                        const float k17 = k[2176 + u];
+                        VF_FMA(a17_0, d0, k17);
+                        const float k18 = k[2304 + u];
+                        VF_FMA(a18_0, d0, k18);
+                        const float k19 = k[2432 + u];
+                        VF_FMA(a19_0, d0, k19);
+                        const float k20 = k[2560 + u];
+                        VF_FMA(a20_0, d0, k20);
+                        const float k21 = k[2688 + u];
+                        VF_FMA(a21_0, d0, k21);
+                        const float k22 = k[2816 + u];
+                        VF_FMA(a22_0, d0, k22);
+                        const float k23 = k[2944 + u];
+                        VF_FMA(a23_0, d0, k23);
+                    }
+                    float t[24][16];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[6][0], a6_0);
+                    VF_STORE(&t[7][0], a7_0);
+                    VF_STORE(&t[8][0], a8_0);
+                    VF_STORE(&t[9][0], a9_0);
+                    VF_STORE(&t[10][0], a10_0);
+                    VF_STORE(&t[11][0], a11_0);
+                    VF_STORE(&t[12][0], a12_0);
+                    VF_STORE(&t[13][0], a13_0);
+                    VF_STORE(&t[14][0], a14_0);
+                    VF_STORE(&t[15][0], a15_0);
+                    VF_STORE(&t[16][0], a16_0);
+                    VF_STORE(&t[17][0], a17_0);
+                    VF_STORE(&t[18][0], a18_0);
+                    VF_STORE(&t[19][0], a19_0);
+                    VF_STORE(&t[20][0], a20_0);
+                    VF_STORE(&t[21][0], a21_0);
+                    VF_STORE(&t[22][0], a22_0);
+                    VF_STORE(&t[23][0], a23_0);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 256 + i;
+                        for (int r = 0; r < 24; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            {
+                const int i = 240;
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a9_0; VF_ZERO(a9_0);
+                    cnn_vf a10_0; VF_ZERO(a10_0);
+                    cnn_vf a11_0; VF_ZERO(a11_0);
+                    cnn_vf a12_0; VF_ZERO(a12_0);
+                    cnn_vf a13_0; VF_ZERO(a13_0);
+                    cnn_vf a14_0; VF_ZERO(a14_0);
+                    cnn_vf a15_0; VF_ZERO(a15_0);
+                    const float *restrict k = kernel + (size_t)i * 128;
+                    for (int u = 0; u < 128; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 64 + b0 + 0);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        const float k1 = k[128 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        const float k2 = k[256 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        const float k3 = k[384 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        const float k4 = k[512 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        const float k5 = k[640 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        const float k6 = k[768 + u];
+                        VF_FMA(a6_0, d0, k6);
+                        const float k7 = k[896 + u];
+                        VF_FMA(a7_0, d0, k7);
+                        const float k8 = k[1024 + u];
+                        VF_FMA(a8_0, d0, k8);
+                        const float k9 = k[1152 + u];
+                        VF_FMA(a9_0, d0, k9);
+                        const float k10 = k[1280 + u];
+                        VF_FMA(a10_0, d0, k10);
+                        const float k11 = k[1408 + u];
+                        VF_FMA(a11_0, d0, k11);
+                        const float k12 = k[1536 + u];
+                        VF_FMA(a12_0, d0, k12);
+                        const float k13 = k[1664 + u];
+                        VF_FMA(a13_0, d0, k13);
+                        const float k14 = k[1792 + u];
+                        VF_FMA(a14_0, d0, k14);
+                        const float k15 = k[1920 + u];
+                        VF_FMA(a15_0, d0, k15);
+                    }
+                    float t[16][16];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[6][0], a6_0);
+                    VF_STORE(&t[7][0], a7_0);
+                    VF_STORE(&t[8][0], a8_0);
+                    VF_STORE(&t[9][0], a9_0);
+                    VF_STORE(&t[10][0], a10_0);
+                    VF_STORE(&t[11][0], a11_0);
+                    VF_STORE(&t[12][0], a12_0);
+                    VF_STORE(&t[13][0], a13_0);
+                    VF_STORE(&t[14][0], a14_0);
+                    VF_STORE(&t[15][0], a15_0);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 256 + i;
+                        for (int r = 0; r < 16; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            break;
+        }
         }
     }
 }
@@ -311,17 +2119,44 @@ static double loss_and_gradient(float *restrict dz, const float *restrict p, con
     return loss;
 }
 
+#if defined(__GNUC__) && defined(__AVX512F__) && !defined(CNN_NO_VECTOR_EXTENSIONS)
+#include <immintrin.h>
+#define CNN_VECTOR_SQRT(x) ((cnn_vf)_mm512_sqrt_ps((__m512)(x)))
+#endif
+
 /* Adam, learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-07. */
-static void optimizer_step(float *params, const float *grads, float *m, float *v, long step)
+static void optimizer_update(float *params, const float *grads, float *m, float *v, long step, size_t lo, size_t hi)
 {
     const double t = (double)step;
     const float alpha = (float)(0.001 * sqrt(1.0 - pow(0.999, t)) / (1.0 - pow(0.9, t)));
-    for (long i = 0; i < 235146; i++) {
+    size_t i = lo;
+#ifdef CNN_VECTOR_SQRT
+    for (; i + 16 <= hi; i += 16) {
+        cnn_vf g, mi, vi, p;
+        VF_LOAD(g, grads + i);
+        VF_LOAD(mi, m + i);
+        VF_LOAD(vi, v + i);
+        VF_LOAD(p, params + i);
+        mi = 0.9f * mi + 0.1f * g;
+        vi = 0.999f * vi + 0.001f * g * g;
+        p -= alpha * mi / (CNN_VECTOR_SQRT(vi) + 1e-07f);
+        VF_STORE(m + i, mi);
+        VF_STORE(v + i, vi);
+        VF_STORE(params + i, p);
+    }
+#endif
+    for (; i < hi; i++) {
         const float g = grads[i];
         m[i] = 0.9f * m[i] + 0.1f * g;
         v[i] = 0.999f * v[i] + 0.001f * g * g;
         params[i] -= alpha * m[i] / (sqrtf(v[i]) + 1e-07f);
     }
+}
+
+/* One optimizer step over every parameter. */
+static void optimizer_step(float *params, const float *grads, float *m, float *v, long step)
+{
+    optimizer_update(params, grads, m, v, step, 0, 235146);
 }
 
 /* The forward pass of n <= 64 images; `training` turns dropout on. */
@@ -574,4 +2409,5 @@ const cnn_model mlp_model = {
     .update = optimizer_step,
     .num_layers = 6,
     .layers = layers,
+    .update_range = optimizer_update,
 };

@@ -332,14 +332,30 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..25, columns 0..25:
- * dk[r][co] += x[at + off + r] * dz[o][co], at the window of output pixel o. */
+/* conv2d_1, 9 rows of the kernel gradient held in registers over output rows 0..25, columns 0..25:
+ * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     {
         const int c0 = 0;
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a1_1; VF_ZERO(a1_1);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        cnn_vf a5_0; VF_ZERO(a5_0);
+        cnn_vf a5_1; VF_ZERO(a5_1);
+        cnn_vf a6_0; VF_ZERO(a6_0);
+        cnn_vf a6_1; VF_ZERO(a6_1);
+        cnn_vf a7_0; VF_ZERO(a7_0);
+        cnn_vf a7_1; VF_ZERO(a7_1);
+        cnn_vf a8_0; VF_ZERO(a8_0);
+        cnn_vf a8_1; VF_ZERO(a8_1);
         for (int oh = 0; oh <= 25; oh++) {
             for (int ow = 0; ow <= 25; ow++) {
                 const int at = ((oh * 1 - 0) * 28 + (ow * 1 - 0)) * 1 + off;
@@ -349,6 +365,30 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
                 const float x0 = x[at + 0];
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
+                const float x1 = x[at + 1];
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                const float x2 = x[at + 2];
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                const float x3 = x[at + 28];
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                const float x4 = x[at + 29];
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
+                const float x5 = x[at + 30];
+                VF_FMA(a5_0, g0, x5);
+                VF_FMA(a5_1, g1, x5);
+                const float x6 = x[at + 56];
+                VF_FMA(a6_0, g0, x6);
+                VF_FMA(a6_1, g1, x6);
+                const float x7 = x[at + 57];
+                VF_FMA(a7_0, g0, x7);
+                VF_FMA(a7_1, g1, x7);
+                const float x8 = x[at + 58];
+                VF_FMA(a8_0, g0, x8);
+                VF_FMA(a8_1, g1, x8);
             }
         }
         cnn_vf s0_0; VF_LOAD(s0_0, dk + c0 + 0);
@@ -357,6 +397,54 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
         cnn_vf s0_1; VF_LOAD(s0_1, dk + c0 + 16);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 16, s0_1);
+        cnn_vf s1_0; VF_LOAD(s1_0, dk + c0 + 32);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 32, s1_0);
+        cnn_vf s1_1; VF_LOAD(s1_1, dk + c0 + 48);
+        VF_ADD(s1_1, a1_1);
+        VF_STORE(dk + c0 + 48, s1_1);
+        cnn_vf s2_0; VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1; VF_LOAD(s2_1, dk + c0 + 80);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 80, s2_1);
+        cnn_vf s3_0; VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1; VF_LOAD(s3_1, dk + c0 + 112);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 112, s3_1);
+        cnn_vf s4_0; VF_LOAD(s4_0, dk + c0 + 128);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 128, s4_0);
+        cnn_vf s4_1; VF_LOAD(s4_1, dk + c0 + 144);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 144, s4_1);
+        cnn_vf s5_0; VF_LOAD(s5_0, dk + c0 + 160);
+        VF_ADD(s5_0, a5_0);
+        VF_STORE(dk + c0 + 160, s5_0);
+        cnn_vf s5_1; VF_LOAD(s5_1, dk + c0 + 176);
+        VF_ADD(s5_1, a5_1);
+        VF_STORE(dk + c0 + 176, s5_1);
+        cnn_vf s6_0; VF_LOAD(s6_0, dk + c0 + 192);
+        VF_ADD(s6_0, a6_0);
+        VF_STORE(dk + c0 + 192, s6_0);
+        cnn_vf s6_1; VF_LOAD(s6_1, dk + c0 + 208);
+        VF_ADD(s6_1, a6_1);
+        VF_STORE(dk + c0 + 208, s6_1);
+        cnn_vf s7_0; VF_LOAD(s7_0, dk + c0 + 224);
+        VF_ADD(s7_0, a7_0);
+        VF_STORE(dk + c0 + 224, s7_0);
+        cnn_vf s7_1; VF_LOAD(s7_1, dk + c0 + 240);
+        VF_ADD(s7_1, a7_1);
+        VF_STORE(dk + c0 + 240, s7_1);
+        cnn_vf s8_0; VF_LOAD(s8_0, dk + c0 + 256);
+        VF_ADD(s8_0, a8_0);
+        VF_STORE(dk + c0 + 256, s8_0);
+        cnn_vf s8_1; VF_LOAD(s8_1, dk + c0 + 272);
+        VF_ADD(s8_1, a8_1);
+        VF_STORE(dk + c0 + 272, s8_1);
     }
 }
 
@@ -364,24 +452,17 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
 static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, int n)
 {
     /* dout, out: [n][26][26][32], in: [n][28][28][1] */
-    /* Through the relu: the gradient of the pre-activation, in place. */
-    for (int i = 0; i < n * 21632; i++)
-        dout[i] *= (out[i] > 0.0f ? 1.0f : 0.0f);
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 784;
-        const float *restrict dz = dout + (size_t)b * 21632;
+        float *restrict dz = dout + (size_t)b * 21632;
+        const float *restrict y = out + (size_t)b * 21632;
+        /* Through the relu: the gradient of the pre-activation, in place. */
+        for (int i = 0; i < 21632; i++)
+            dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
         for (int o = 0; o < 676; o++)
             for (int co = 0; co < 32; co++)
                 dbias[co] += dz[o * 32 + co];
         conv2d_1_wgrad0(dkernel + 0, x, dz, 0);
-        conv2d_1_wgrad0(dkernel + 32, x, dz, 1);
-        conv2d_1_wgrad0(dkernel + 64, x, dz, 2);
-        conv2d_1_wgrad0(dkernel + 96, x, dz, 28);
-        conv2d_1_wgrad0(dkernel + 128, x, dz, 29);
-        conv2d_1_wgrad0(dkernel + 160, x, dz, 30);
-        conv2d_1_wgrad0(dkernel + 192, x, dz, 56);
-        conv2d_1_wgrad0(dkernel + 224, x, dz, 57);
-        conv2d_1_wgrad0(dkernel + 256, x, dz, 58);
     }
 }
 
@@ -791,7 +872,7 @@ static void conv2d_2_forward(float *restrict out, const float *restrict in, cons
 }
 
 /* conv2d_2, 6 rows of the kernel gradient held in registers over output rows 0..10, columns 0..10:
- * dk[r][co] += x[at + off + r] * dz[o][co], at the window of output pixel o. */
+ * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     {
@@ -935,74 +1016,10 @@ static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..10, columns 0..10:
- * dk[r][co] += x[at + off + r] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    {
-        const int c0 = 0;
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a0_2; VF_ZERO(a0_2);
-        cnn_vf a0_3; VF_ZERO(a0_3);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a1_2; VF_ZERO(a1_2);
-        cnn_vf a1_3; VF_ZERO(a1_3);
-        for (int oh = 0; oh <= 10; oh++) {
-            for (int ow = 0; ow <= 10; ow++) {
-                const int at = ((oh * 1 - 0) * 13 + (ow * 1 - 0)) * 32 + off;
-                const float *restrict gp = dz + (oh * 11 + ow) * 64 + c0;
-                cnn_vf g0; VF_LOAD(g0, gp + 0);
-                cnn_vf g1; VF_LOAD(g1, gp + 16);
-                cnn_vf g2; VF_LOAD(g2, gp + 32);
-                cnn_vf g3; VF_LOAD(g3, gp + 48);
-                const float x0 = x[at + 0];
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                VF_FMA(a0_2, g2, x0);
-                VF_FMA(a0_3, g3, x0);
-                const float x1 = x[at + 1];
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                VF_FMA(a1_2, g2, x1);
-                VF_FMA(a1_3, g3, x1);
-            }
-        }
-        cnn_vf s0_0; VF_LOAD(s0_0, dk + c0 + 0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0 + 0, s0_0);
-        cnn_vf s0_1; VF_LOAD(s0_1, dk + c0 + 16);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 16, s0_1);
-        cnn_vf s0_2; VF_LOAD(s0_2, dk + c0 + 32);
-        VF_ADD(s0_2, a0_2);
-        VF_STORE(dk + c0 + 32, s0_2);
-        cnn_vf s0_3; VF_LOAD(s0_3, dk + c0 + 48);
-        VF_ADD(s0_3, a0_3);
-        VF_STORE(dk + c0 + 48, s0_3);
-        cnn_vf s1_0; VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1; VF_LOAD(s1_1, dk + c0 + 80);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 80, s1_1);
-        cnn_vf s1_2; VF_LOAD(s1_2, dk + c0 + 96);
-        VF_ADD(s1_2, a1_2);
-        VF_STORE(dk + c0 + 96, s1_2);
-        cnn_vf s1_3; VF_LOAD(s1_3, dk + c0 + 112);
-        VF_ADD(s1_3, a1_3);
-        VF_STORE(dk + c0 + 112, s1_3);
-    }
-}
-
 /* conv2d_2: 3x3, stride 1, valid, 32 -> 64, relu */
 static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout, out: [n][11][11][64], din, in: [n][13][13][32] */
-    /* Through the relu: the gradient of the pre-activation, in place. */
-    for (int i = 0; i < n * 7744; i++)
-        dout[i] *= (out[i] > 0.0f ? 1.0f : 0.0f);
     /* The kernel flipped in both axes, as [3][3][64][32]: output channels before input channels. */
     float kf[18432];
     for (int t = 0; t < 9; t++)
@@ -1012,7 +1029,11 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 5408;
         float *restrict dx = din + (size_t)b * 5408;
-        const float *restrict dz = dout + (size_t)b * 7744;
+        float *restrict dz = dout + (size_t)b * 7744;
+        const float *restrict y = out + (size_t)b * 7744;
+        /* Through the relu: the gradient of the pre-activation, in place. */
+        for (int i = 0; i < 7744; i++)
+            dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
         for (int o = 0; o < 121; o++)
             for (int co = 0; co < 64; co++)
                 dbias[co] += dz[o * 64 + co];
@@ -1021,55 +1042,49 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
         conv2d_2_wgrad0(dkernel + 768, x, dz, 12);
         conv2d_2_wgrad0(dkernel + 1152, x, dz, 18);
         conv2d_2_wgrad0(dkernel + 1536, x, dz, 24);
-        conv2d_2_wgrad1(dkernel + 1920, x, dz, 30);
-        conv2d_2_wgrad0(dkernel + 2048, x, dz, 32);
-        conv2d_2_wgrad0(dkernel + 2432, x, dz, 38);
-        conv2d_2_wgrad0(dkernel + 2816, x, dz, 44);
-        conv2d_2_wgrad0(dkernel + 3200, x, dz, 50);
-        conv2d_2_wgrad0(dkernel + 3584, x, dz, 56);
-        conv2d_2_wgrad1(dkernel + 3968, x, dz, 62);
-        conv2d_2_wgrad0(dkernel + 4096, x, dz, 64);
-        conv2d_2_wgrad0(dkernel + 4480, x, dz, 70);
-        conv2d_2_wgrad0(dkernel + 4864, x, dz, 76);
-        conv2d_2_wgrad0(dkernel + 5248, x, dz, 82);
-        conv2d_2_wgrad0(dkernel + 5632, x, dz, 88);
-        conv2d_2_wgrad1(dkernel + 6016, x, dz, 94);
+        conv2d_2_wgrad0(dkernel + 1920, x, dz, 30);
+        conv2d_2_wgrad0(dkernel + 2304, x, dz, 36);
+        conv2d_2_wgrad0(dkernel + 2688, x, dz, 42);
+        conv2d_2_wgrad0(dkernel + 3072, x, dz, 48);
+        conv2d_2_wgrad0(dkernel + 3456, x, dz, 54);
+        conv2d_2_wgrad0(dkernel + 3840, x, dz, 60);
+        conv2d_2_wgrad0(dkernel + 4224, x, dz, 66);
+        conv2d_2_wgrad0(dkernel + 4608, x, dz, 72);
+        conv2d_2_wgrad0(dkernel + 4992, x, dz, 78);
+        conv2d_2_wgrad0(dkernel + 5376, x, dz, 84);
+        conv2d_2_wgrad0(dkernel + 5760, x, dz, 90);
         conv2d_2_wgrad0(dkernel + 6144, x, dz, 416);
         conv2d_2_wgrad0(dkernel + 6528, x, dz, 422);
         conv2d_2_wgrad0(dkernel + 6912, x, dz, 428);
         conv2d_2_wgrad0(dkernel + 7296, x, dz, 434);
         conv2d_2_wgrad0(dkernel + 7680, x, dz, 440);
-        conv2d_2_wgrad1(dkernel + 8064, x, dz, 446);
-        conv2d_2_wgrad0(dkernel + 8192, x, dz, 448);
-        conv2d_2_wgrad0(dkernel + 8576, x, dz, 454);
-        conv2d_2_wgrad0(dkernel + 8960, x, dz, 460);
-        conv2d_2_wgrad0(dkernel + 9344, x, dz, 466);
-        conv2d_2_wgrad0(dkernel + 9728, x, dz, 472);
-        conv2d_2_wgrad1(dkernel + 10112, x, dz, 478);
-        conv2d_2_wgrad0(dkernel + 10240, x, dz, 480);
-        conv2d_2_wgrad0(dkernel + 10624, x, dz, 486);
-        conv2d_2_wgrad0(dkernel + 11008, x, dz, 492);
-        conv2d_2_wgrad0(dkernel + 11392, x, dz, 498);
-        conv2d_2_wgrad0(dkernel + 11776, x, dz, 504);
-        conv2d_2_wgrad1(dkernel + 12160, x, dz, 510);
+        conv2d_2_wgrad0(dkernel + 8064, x, dz, 446);
+        conv2d_2_wgrad0(dkernel + 8448, x, dz, 452);
+        conv2d_2_wgrad0(dkernel + 8832, x, dz, 458);
+        conv2d_2_wgrad0(dkernel + 9216, x, dz, 464);
+        conv2d_2_wgrad0(dkernel + 9600, x, dz, 470);
+        conv2d_2_wgrad0(dkernel + 9984, x, dz, 476);
+        conv2d_2_wgrad0(dkernel + 10368, x, dz, 482);
+        conv2d_2_wgrad0(dkernel + 10752, x, dz, 488);
+        conv2d_2_wgrad0(dkernel + 11136, x, dz, 494);
+        conv2d_2_wgrad0(dkernel + 11520, x, dz, 500);
+        conv2d_2_wgrad0(dkernel + 11904, x, dz, 506);
         conv2d_2_wgrad0(dkernel + 12288, x, dz, 832);
         conv2d_2_wgrad0(dkernel + 12672, x, dz, 838);
         conv2d_2_wgrad0(dkernel + 13056, x, dz, 844);
         conv2d_2_wgrad0(dkernel + 13440, x, dz, 850);
         conv2d_2_wgrad0(dkernel + 13824, x, dz, 856);
-        conv2d_2_wgrad1(dkernel + 14208, x, dz, 862);
-        conv2d_2_wgrad0(dkernel + 14336, x, dz, 864);
-        conv2d_2_wgrad0(dkernel + 14720, x, dz, 870);
-        conv2d_2_wgrad0(dkernel + 15104, x, dz, 876);
-        conv2d_2_wgrad0(dkernel + 15488, x, dz, 882);
-        conv2d_2_wgrad0(dkernel + 15872, x, dz, 888);
-        conv2d_2_wgrad1(dkernel + 16256, x, dz, 894);
-        conv2d_2_wgrad0(dkernel + 16384, x, dz, 896);
-        conv2d_2_wgrad0(dkernel + 16768, x, dz, 902);
-        conv2d_2_wgrad0(dkernel + 17152, x, dz, 908);
-        conv2d_2_wgrad0(dkernel + 17536, x, dz, 914);
-        conv2d_2_wgrad0(dkernel + 17920, x, dz, 920);
-        conv2d_2_wgrad1(dkernel + 18304, x, dz, 926);
+        conv2d_2_wgrad0(dkernel + 14208, x, dz, 862);
+        conv2d_2_wgrad0(dkernel + 14592, x, dz, 868);
+        conv2d_2_wgrad0(dkernel + 14976, x, dz, 874);
+        conv2d_2_wgrad0(dkernel + 15360, x, dz, 880);
+        conv2d_2_wgrad0(dkernel + 15744, x, dz, 886);
+        conv2d_2_wgrad0(dkernel + 16128, x, dz, 892);
+        conv2d_2_wgrad0(dkernel + 16512, x, dz, 898);
+        conv2d_2_wgrad0(dkernel + 16896, x, dz, 904);
+        conv2d_2_wgrad0(dkernel + 17280, x, dz, 910);
+        conv2d_2_wgrad0(dkernel + 17664, x, dz, 916);
+        conv2d_2_wgrad0(dkernel + 18048, x, dz, 922);
         /* The input gradient, every pixel written once. */
         {
             const int c0 = 0;
@@ -1519,15 +1534,31 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                     VF_STORE(py + c0 + 16, a0_1);
                 }
             }
-            /* rows 2..10, columns 0..0: window rows 0..2, columns 2..2 */
-            for (int oh = 2; oh < 11; oh++) {
+            /* rows 2..10, columns 0..0: window rows 0..2, columns 2..2; blocks down the columns */
+            for (int ow = 0; ow < 1; ow++) {
                 {
-                    const int ow = 0;
+                    const int oh = 2;
                     const int at = ((oh - 2) * 11 + (ow - 2)) * 64;
                     const int o = oh * 13 + ow;
                     float *restrict py = dx + (size_t)o * 32;
                     cnn_vf a0_0; VF_ZERO(a0_0);
                     cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a6_1; VF_ZERO(a6_1);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a7_1; VF_ZERO(a7_1);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a8_1; VF_ZERO(a8_1);
                     {
                         /* kernel row 0, columns 2..2 */
                         const float *restrict xr = dz + (at + 128);
@@ -1538,6 +1569,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1550,6 +1605,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1562,21 +1641,77 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     VF_STORE(py + c0 + 0, a0_0);
                     VF_STORE(py + c0 + 16, a0_1);
+                    VF_STORE(py + c0 + 416, a1_0);
+                    VF_STORE(py + c0 + 432, a1_1);
+                    VF_STORE(py + c0 + 832, a2_0);
+                    VF_STORE(py + c0 + 848, a2_1);
+                    VF_STORE(py + c0 + 1248, a3_0);
+                    VF_STORE(py + c0 + 1264, a3_1);
+                    VF_STORE(py + c0 + 1664, a4_0);
+                    VF_STORE(py + c0 + 1680, a4_1);
+                    VF_STORE(py + c0 + 2080, a5_0);
+                    VF_STORE(py + c0 + 2096, a5_1);
+                    VF_STORE(py + c0 + 2496, a6_0);
+                    VF_STORE(py + c0 + 2512, a6_1);
+                    VF_STORE(py + c0 + 2912, a7_0);
+                    VF_STORE(py + c0 + 2928, a7_1);
+                    VF_STORE(py + c0 + 3328, a8_0);
+                    VF_STORE(py + c0 + 3344, a8_1);
                 }
             }
-            /* rows 2..10, columns 1..1: window rows 0..2, columns 1..2 */
-            for (int oh = 2; oh < 11; oh++) {
+            /* rows 2..10, columns 1..1: window rows 0..2, columns 1..2; blocks down the columns */
+            for (int ow = 1; ow < 2; ow++) {
                 {
-                    const int ow = 1;
+                    const int oh = 2;
                     const int at = ((oh - 2) * 11 + (ow - 2)) * 64;
                     const int o = oh * 13 + ow;
                     float *restrict py = dx + (size_t)o * 32;
                     cnn_vf a0_0; VF_ZERO(a0_0);
                     cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a6_1; VF_ZERO(a6_1);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a7_1; VF_ZERO(a7_1);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a8_1; VF_ZERO(a8_1);
                     {
                         /* kernel row 0, columns 1..2 */
                         const float *restrict xr = dz + (at + 64);
@@ -1587,6 +1722,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1599,6 +1758,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1611,10 +1794,50 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     VF_STORE(py + c0 + 0, a0_0);
                     VF_STORE(py + c0 + 16, a0_1);
+                    VF_STORE(py + c0 + 416, a1_0);
+                    VF_STORE(py + c0 + 432, a1_1);
+                    VF_STORE(py + c0 + 832, a2_0);
+                    VF_STORE(py + c0 + 848, a2_1);
+                    VF_STORE(py + c0 + 1248, a3_0);
+                    VF_STORE(py + c0 + 1264, a3_1);
+                    VF_STORE(py + c0 + 1664, a4_0);
+                    VF_STORE(py + c0 + 1680, a4_1);
+                    VF_STORE(py + c0 + 2080, a5_0);
+                    VF_STORE(py + c0 + 2096, a5_1);
+                    VF_STORE(py + c0 + 2496, a6_0);
+                    VF_STORE(py + c0 + 2512, a6_1);
+                    VF_STORE(py + c0 + 2912, a7_0);
+                    VF_STORE(py + c0 + 2928, a7_1);
+                    VF_STORE(py + c0 + 3328, a8_0);
+                    VF_STORE(py + c0 + 3344, a8_1);
                 }
             }
             /* rows 2..10, columns 2..10: window rows 0..2, columns 0..2 */
@@ -1770,15 +1993,31 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                     VF_STORE(py + c0 + 272, a8_1);
                 }
             }
-            /* rows 2..10, columns 11..11: window rows 0..2, columns 0..1 */
-            for (int oh = 2; oh < 11; oh++) {
+            /* rows 2..10, columns 11..11: window rows 0..2, columns 0..1; blocks down the columns */
+            for (int ow = 11; ow < 12; ow++) {
                 {
-                    const int ow = 11;
+                    const int oh = 2;
                     const int at = ((oh - 2) * 11 + (ow - 2)) * 64;
                     const int o = oh * 13 + ow;
                     float *restrict py = dx + (size_t)o * 32;
                     cnn_vf a0_0; VF_ZERO(a0_0);
                     cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a6_1; VF_ZERO(a6_1);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a7_1; VF_ZERO(a7_1);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a8_1; VF_ZERO(a8_1);
                     {
                         /* kernel row 0, columns 0..1 */
                         const float *restrict xr = dz + (at + 0);
@@ -1789,6 +2028,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1801,6 +2064,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1813,21 +2100,77 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     VF_STORE(py + c0 + 0, a0_0);
                     VF_STORE(py + c0 + 16, a0_1);
+                    VF_STORE(py + c0 + 416, a1_0);
+                    VF_STORE(py + c0 + 432, a1_1);
+                    VF_STORE(py + c0 + 832, a2_0);
+                    VF_STORE(py + c0 + 848, a2_1);
+                    VF_STORE(py + c0 + 1248, a3_0);
+                    VF_STORE(py + c0 + 1264, a3_1);
+                    VF_STORE(py + c0 + 1664, a4_0);
+                    VF_STORE(py + c0 + 1680, a4_1);
+                    VF_STORE(py + c0 + 2080, a5_0);
+                    VF_STORE(py + c0 + 2096, a5_1);
+                    VF_STORE(py + c0 + 2496, a6_0);
+                    VF_STORE(py + c0 + 2512, a6_1);
+                    VF_STORE(py + c0 + 2912, a7_0);
+                    VF_STORE(py + c0 + 2928, a7_1);
+                    VF_STORE(py + c0 + 3328, a8_0);
+                    VF_STORE(py + c0 + 3344, a8_1);
                 }
             }
-            /* rows 2..10, columns 12..12: window rows 0..2, columns 0..0 */
-            for (int oh = 2; oh < 11; oh++) {
+            /* rows 2..10, columns 12..12: window rows 0..2, columns 0..0; blocks down the columns */
+            for (int ow = 12; ow < 13; ow++) {
                 {
-                    const int ow = 12;
+                    const int oh = 2;
                     const int at = ((oh - 2) * 11 + (ow - 2)) * 64;
                     const int o = oh * 13 + ow;
                     float *restrict py = dx + (size_t)o * 32;
                     cnn_vf a0_0; VF_ZERO(a0_0);
                     cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a6_1; VF_ZERO(a6_1);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a7_1; VF_ZERO(a7_1);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a8_1; VF_ZERO(a8_1);
                     {
                         /* kernel row 0, columns 0..0 */
                         const float *restrict xr = dz + (at + 0);
@@ -1838,6 +2181,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1850,6 +2217,30 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     {
@@ -1862,10 +2253,50 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                             const float x0 = xr[j + 0];
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
+                            const float x1 = xr[j + 704];
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            const float x2 = xr[j + 1408];
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            const float x3 = xr[j + 2112];
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            const float x4 = xr[j + 2816];
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                            const float x5 = xr[j + 3520];
+                            VF_FMA(a5_0, w0, x5);
+                            VF_FMA(a5_1, w1, x5);
+                            const float x6 = xr[j + 4224];
+                            VF_FMA(a6_0, w0, x6);
+                            VF_FMA(a6_1, w1, x6);
+                            const float x7 = xr[j + 4928];
+                            VF_FMA(a7_0, w0, x7);
+                            VF_FMA(a7_1, w1, x7);
+                            const float x8 = xr[j + 5632];
+                            VF_FMA(a8_0, w0, x8);
+                            VF_FMA(a8_1, w1, x8);
                         }
                     }
                     VF_STORE(py + c0 + 0, a0_0);
                     VF_STORE(py + c0 + 16, a0_1);
+                    VF_STORE(py + c0 + 416, a1_0);
+                    VF_STORE(py + c0 + 432, a1_1);
+                    VF_STORE(py + c0 + 832, a2_0);
+                    VF_STORE(py + c0 + 848, a2_1);
+                    VF_STORE(py + c0 + 1248, a3_0);
+                    VF_STORE(py + c0 + 1264, a3_1);
+                    VF_STORE(py + c0 + 1664, a4_0);
+                    VF_STORE(py + c0 + 1680, a4_1);
+                    VF_STORE(py + c0 + 2080, a5_0);
+                    VF_STORE(py + c0 + 2096, a5_1);
+                    VF_STORE(py + c0 + 2496, a6_0);
+                    VF_STORE(py + c0 + 2512, a6_1);
+                    VF_STORE(py + c0 + 2912, a7_0);
+                    VF_STORE(py + c0 + 2928, a7_1);
+                    VF_STORE(py + c0 + 3328, a8_0);
+                    VF_STORE(py + c0 + 3344, a8_1);
                 }
             }
             /* rows 11..11, columns 0..0: window rows 0..1, columns 2..2 */
@@ -2370,20 +2801,402 @@ static void maxpool2d_2_backward(float *restrict din, const float *restrict dout
 static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
 {
     /* out: [n][64], in: [n][1600], kernel: [1600][64] */
-    for (int b = 0; b < n; b++) {
+    int b = 0;
+    for (; b + 6 <= n; b += 6) {
         const float *restrict x = in + (size_t)b * 1600;
         float *restrict y = out + (size_t)b * 64;
-        float acc[64];
-        for (int o = 0; o < 64; o++)
-            acc[o] = bias[o];
-        for (int i = 0; i < 1600; i++) {
-            const float xv = x[i];
-            const float *restrict k = kernel + (size_t)i * 64;
-            for (int o = 0; o < 64; o++)
-                acc[o] += xv * k[o];
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            cnn_vf a4_0; VF_LOAD(a4_0, bias + c0 + 0);
+            cnn_vf a4_1; VF_LOAD(a4_1, bias + c0 + 16);
+            cnn_vf a4_2; VF_LOAD(a4_2, bias + c0 + 32);
+            cnn_vf a4_3; VF_LOAD(a4_3, bias + c0 + 48);
+            cnn_vf a5_0; VF_LOAD(a5_0, bias + c0 + 0);
+            cnn_vf a5_1; VF_LOAD(a5_1, bias + c0 + 16);
+            cnn_vf a5_2; VF_LOAD(a5_2, bias + c0 + 32);
+            cnn_vf a5_3; VF_LOAD(a5_3, bias + c0 + 48);
+            for (int i = 0; i < 1600; i++) {
+                const float *restrict k = kernel + (size_t)i * 64 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[1600 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[3200 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[4800 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+                const float x4 = x[6400 + i];
+                VF_FMA(a4_0, w0, x4);
+                VF_FMA(a4_1, w1, x4);
+                VF_FMA(a4_2, w2, x4);
+                VF_FMA(a4_3, w3, x4);
+                const float x5 = x[8000 + i];
+                VF_FMA(a5_0, w0, x5);
+                VF_FMA(a5_1, w1, x5);
+                VF_FMA(a5_2, w2, x5);
+                VF_FMA(a5_3, w3, x5);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 64, a1_0);
+            VF_STORE(y + c0 + 80, a1_1);
+            VF_STORE(y + c0 + 96, a1_2);
+            VF_STORE(y + c0 + 112, a1_3);
+            VF_STORE(y + c0 + 128, a2_0);
+            VF_STORE(y + c0 + 144, a2_1);
+            VF_STORE(y + c0 + 160, a2_2);
+            VF_STORE(y + c0 + 176, a2_3);
+            VF_STORE(y + c0 + 192, a3_0);
+            VF_STORE(y + c0 + 208, a3_1);
+            VF_STORE(y + c0 + 224, a3_2);
+            VF_STORE(y + c0 + 240, a3_3);
+            VF_STORE(y + c0 + 256, a4_0);
+            VF_STORE(y + c0 + 272, a4_1);
+            VF_STORE(y + c0 + 288, a4_2);
+            VF_STORE(y + c0 + 304, a4_3);
+            VF_STORE(y + c0 + 320, a5_0);
+            VF_STORE(y + c0 + 336, a5_1);
+            VF_STORE(y + c0 + 352, a5_2);
+            VF_STORE(y + c0 + 368, a5_3);
+            for (int p = 0; p < 6; p++) {
+                float *restrict q = y + c0 + p * 64;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
         }
-        for (int o = 0; o < 64; o++)
-            y[o] = acc[o] > 0.0f ? acc[o] : 0.0f;
+    }
+    switch (n - b) {
+    case 5: {
+        const float *restrict x = in + (size_t)b * 1600;
+        float *restrict y = out + (size_t)b * 64;
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            cnn_vf a4_0; VF_LOAD(a4_0, bias + c0 + 0);
+            cnn_vf a4_1; VF_LOAD(a4_1, bias + c0 + 16);
+            cnn_vf a4_2; VF_LOAD(a4_2, bias + c0 + 32);
+            cnn_vf a4_3; VF_LOAD(a4_3, bias + c0 + 48);
+            for (int i = 0; i < 1600; i++) {
+                const float *restrict k = kernel + (size_t)i * 64 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[1600 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[3200 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[4800 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+                const float x4 = x[6400 + i];
+                VF_FMA(a4_0, w0, x4);
+                VF_FMA(a4_1, w1, x4);
+                VF_FMA(a4_2, w2, x4);
+                VF_FMA(a4_3, w3, x4);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 64, a1_0);
+            VF_STORE(y + c0 + 80, a1_1);
+            VF_STORE(y + c0 + 96, a1_2);
+            VF_STORE(y + c0 + 112, a1_3);
+            VF_STORE(y + c0 + 128, a2_0);
+            VF_STORE(y + c0 + 144, a2_1);
+            VF_STORE(y + c0 + 160, a2_2);
+            VF_STORE(y + c0 + 176, a2_3);
+            VF_STORE(y + c0 + 192, a3_0);
+            VF_STORE(y + c0 + 208, a3_1);
+            VF_STORE(y + c0 + 224, a3_2);
+            VF_STORE(y + c0 + 240, a3_3);
+            VF_STORE(y + c0 + 256, a4_0);
+            VF_STORE(y + c0 + 272, a4_1);
+            VF_STORE(y + c0 + 288, a4_2);
+            VF_STORE(y + c0 + 304, a4_3);
+            for (int p = 0; p < 5; p++) {
+                float *restrict q = y + c0 + p * 64;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 4: {
+        const float *restrict x = in + (size_t)b * 1600;
+        float *restrict y = out + (size_t)b * 64;
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            cnn_vf a3_0; VF_LOAD(a3_0, bias + c0 + 0);
+            cnn_vf a3_1; VF_LOAD(a3_1, bias + c0 + 16);
+            cnn_vf a3_2; VF_LOAD(a3_2, bias + c0 + 32);
+            cnn_vf a3_3; VF_LOAD(a3_3, bias + c0 + 48);
+            for (int i = 0; i < 1600; i++) {
+                const float *restrict k = kernel + (size_t)i * 64 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[1600 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[3200 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+                const float x3 = x[4800 + i];
+                VF_FMA(a3_0, w0, x3);
+                VF_FMA(a3_1, w1, x3);
+                VF_FMA(a3_2, w2, x3);
+                VF_FMA(a3_3, w3, x3);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 64, a1_0);
+            VF_STORE(y + c0 + 80, a1_1);
+            VF_STORE(y + c0 + 96, a1_2);
+            VF_STORE(y + c0 + 112, a1_3);
+            VF_STORE(y + c0 + 128, a2_0);
+            VF_STORE(y + c0 + 144, a2_1);
+            VF_STORE(y + c0 + 160, a2_2);
+            VF_STORE(y + c0 + 176, a2_3);
+            VF_STORE(y + c0 + 192, a3_0);
+            VF_STORE(y + c0 + 208, a3_1);
+            VF_STORE(y + c0 + 224, a3_2);
+            VF_STORE(y + c0 + 240, a3_3);
+            for (int p = 0; p < 4; p++) {
+                float *restrict q = y + c0 + p * 64;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 3: {
+        const float *restrict x = in + (size_t)b * 1600;
+        float *restrict y = out + (size_t)b * 64;
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            cnn_vf a2_0; VF_LOAD(a2_0, bias + c0 + 0);
+            cnn_vf a2_1; VF_LOAD(a2_1, bias + c0 + 16);
+            cnn_vf a2_2; VF_LOAD(a2_2, bias + c0 + 32);
+            cnn_vf a2_3; VF_LOAD(a2_3, bias + c0 + 48);
+            for (int i = 0; i < 1600; i++) {
+                const float *restrict k = kernel + (size_t)i * 64 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[1600 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+                const float x2 = x[3200 + i];
+                VF_FMA(a2_0, w0, x2);
+                VF_FMA(a2_1, w1, x2);
+                VF_FMA(a2_2, w2, x2);
+                VF_FMA(a2_3, w3, x2);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 64, a1_0);
+            VF_STORE(y + c0 + 80, a1_1);
+            VF_STORE(y + c0 + 96, a1_2);
+            VF_STORE(y + c0 + 112, a1_3);
+            VF_STORE(y + c0 + 128, a2_0);
+            VF_STORE(y + c0 + 144, a2_1);
+            VF_STORE(y + c0 + 160, a2_2);
+            VF_STORE(y + c0 + 176, a2_3);
+            for (int p = 0; p < 3; p++) {
+                float *restrict q = y + c0 + p * 64;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 2: {
+        const float *restrict x = in + (size_t)b * 1600;
+        float *restrict y = out + (size_t)b * 64;
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            cnn_vf a1_0; VF_LOAD(a1_0, bias + c0 + 0);
+            cnn_vf a1_1; VF_LOAD(a1_1, bias + c0 + 16);
+            cnn_vf a1_2; VF_LOAD(a1_2, bias + c0 + 32);
+            cnn_vf a1_3; VF_LOAD(a1_3, bias + c0 + 48);
+            for (int i = 0; i < 1600; i++) {
+                const float *restrict k = kernel + (size_t)i * 64 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+                const float x1 = x[1600 + i];
+                VF_FMA(a1_0, w0, x1);
+                VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            VF_STORE(y + c0 + 64, a1_0);
+            VF_STORE(y + c0 + 80, a1_1);
+            VF_STORE(y + c0 + 96, a1_2);
+            VF_STORE(y + c0 + 112, a1_3);
+            for (int p = 0; p < 2; p++) {
+                float *restrict q = y + c0 + p * 64;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    case 1: {
+        const float *restrict x = in + (size_t)b * 1600;
+        float *restrict y = out + (size_t)b * 64;
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_LOAD(a0_0, bias + c0 + 0);
+            cnn_vf a0_1; VF_LOAD(a0_1, bias + c0 + 16);
+            cnn_vf a0_2; VF_LOAD(a0_2, bias + c0 + 32);
+            cnn_vf a0_3; VF_LOAD(a0_3, bias + c0 + 48);
+            for (int i = 0; i < 1600; i++) {
+                const float *restrict k = kernel + (size_t)i * 64 + c0;
+                cnn_vf w0; VF_LOAD(w0, k + 0);
+                cnn_vf w1; VF_LOAD(w1, k + 16);
+                cnn_vf w2; VF_LOAD(w2, k + 32);
+                cnn_vf w3; VF_LOAD(w3, k + 48);
+                const float x0 = x[0 + i];
+                VF_FMA(a0_0, w0, x0);
+                VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
+            }
+            VF_STORE(y + c0 + 0, a0_0);
+            VF_STORE(y + c0 + 16, a0_1);
+            VF_STORE(y + c0 + 32, a0_2);
+            VF_STORE(y + c0 + 48, a0_3);
+            for (int p = 0; p < 1; p++) {
+                float *restrict q = y + c0 + p * 64;
+                for (int i = 0; i < 64; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+            }
+        }
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -2394,34 +3207,596 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
     /* Through the relu: the gradient of the pre-activation, in place. */
     for (int i = 0; i < n * 64; i++)
         dout[i] *= (out[i] > 0.0f ? 1.0f : 0.0f);
-    for (int b = 0; b < n; b++) {
-        const float *restrict x = in + (size_t)b * 1600;
-        const float *restrict dz = dout + (size_t)b * 64;
+    for (int b = 0; b < n; b++)
         for (int o = 0; o < 64; o++)
-            dbias[o] += dz[o];
-        for (int i = 0; i < 1600; i++) {
-            const float xv = x[i];
-            float *restrict dk = dkernel + (size_t)i * 64;
-            for (int o = 0; o < 64; o++)
-                dk[o] += xv * dz[o];
+            dbias[o] += dout[(size_t)b * 64 + o];
+    /* The kernel gradient, 6 rows at a time held in registers over the n images. */
+    for (int i = 0; i < 1596; i += 6) {
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_ZERO(a0_0);
+            cnn_vf a0_1; VF_ZERO(a0_1);
+            cnn_vf a0_2; VF_ZERO(a0_2);
+            cnn_vf a0_3; VF_ZERO(a0_3);
+            cnn_vf a1_0; VF_ZERO(a1_0);
+            cnn_vf a1_1; VF_ZERO(a1_1);
+            cnn_vf a1_2; VF_ZERO(a1_2);
+            cnn_vf a1_3; VF_ZERO(a1_3);
+            cnn_vf a2_0; VF_ZERO(a2_0);
+            cnn_vf a2_1; VF_ZERO(a2_1);
+            cnn_vf a2_2; VF_ZERO(a2_2);
+            cnn_vf a2_3; VF_ZERO(a2_3);
+            cnn_vf a3_0; VF_ZERO(a3_0);
+            cnn_vf a3_1; VF_ZERO(a3_1);
+            cnn_vf a3_2; VF_ZERO(a3_2);
+            cnn_vf a3_3; VF_ZERO(a3_3);
+            cnn_vf a4_0; VF_ZERO(a4_0);
+            cnn_vf a4_1; VF_ZERO(a4_1);
+            cnn_vf a4_2; VF_ZERO(a4_2);
+            cnn_vf a4_3; VF_ZERO(a4_3);
+            cnn_vf a5_0; VF_ZERO(a5_0);
+            cnn_vf a5_1; VF_ZERO(a5_1);
+            cnn_vf a5_2; VF_ZERO(a5_2);
+            cnn_vf a5_3; VF_ZERO(a5_3);
+            for (int b = 0; b < n; b++) {
+                const float *restrict g = dout + (size_t)b * 64 + c0;
+                const float *restrict x = in + (size_t)b * 1600 + i;
+                cnn_vf g0; VF_LOAD(g0, g + 0);
+                cnn_vf g1; VF_LOAD(g1, g + 16);
+                cnn_vf g2; VF_LOAD(g2, g + 32);
+                cnn_vf g3; VF_LOAD(g3, g + 48);
+                const float x0 = x[0];
+                VF_FMA(a0_0, g0, x0);
+                VF_FMA(a0_1, g1, x0);
+                VF_FMA(a0_2, g2, x0);
+                VF_FMA(a0_3, g3, x0);
+                const float x1 = x[1];
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                VF_FMA(a1_2, g2, x1);
+                VF_FMA(a1_3, g3, x1);
+                const float x2 = x[2];
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                VF_FMA(a2_2, g2, x2);
+                VF_FMA(a2_3, g3, x2);
+                const float x3 = x[3];
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                VF_FMA(a3_2, g2, x3);
+                VF_FMA(a3_3, g3, x3);
+                const float x4 = x[4];
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
+                VF_FMA(a4_2, g2, x4);
+                VF_FMA(a4_3, g3, x4);
+                const float x5 = x[5];
+                VF_FMA(a5_0, g0, x5);
+                VF_FMA(a5_1, g1, x5);
+                VF_FMA(a5_2, g2, x5);
+                VF_FMA(a5_3, g3, x5);
+            }
+            float *restrict dk = dkernel + (size_t)i * 64 + c0;
+            cnn_vf s0_0; VF_LOAD(s0_0, dk + 0);
+            VF_ADD(s0_0, a0_0);
+            VF_STORE(dk + 0, s0_0);
+            cnn_vf s0_1; VF_LOAD(s0_1, dk + 16);
+            VF_ADD(s0_1, a0_1);
+            VF_STORE(dk + 16, s0_1);
+            cnn_vf s0_2; VF_LOAD(s0_2, dk + 32);
+            VF_ADD(s0_2, a0_2);
+            VF_STORE(dk + 32, s0_2);
+            cnn_vf s0_3; VF_LOAD(s0_3, dk + 48);
+            VF_ADD(s0_3, a0_3);
+            VF_STORE(dk + 48, s0_3);
+            cnn_vf s1_0; VF_LOAD(s1_0, dk + 64);
+            VF_ADD(s1_0, a1_0);
+            VF_STORE(dk + 64, s1_0);
+            cnn_vf s1_1; VF_LOAD(s1_1, dk + 80);
+            VF_ADD(s1_1, a1_1);
+            VF_STORE(dk + 80, s1_1);
+            cnn_vf s1_2; VF_LOAD(s1_2, dk + 96);
+            VF_ADD(s1_2, a1_2);
+            VF_STORE(dk + 96, s1_2);
+            cnn_vf s1_3; VF_LOAD(s1_3, dk + 112);
+            VF_ADD(s1_3, a1_3);
+            VF_STORE(dk + 112, s1_3);
+            cnn_vf s2_0; VF_LOAD(s2_0, dk + 128);
+            VF_ADD(s2_0, a2_0);
+            VF_STORE(dk + 128, s2_0);
+            cnn_vf s2_1; VF_LOAD(s2_1, dk + 144);
+            VF_ADD(s2_1, a2_1);
+            VF_STORE(dk + 144, s2_1);
+            cnn_vf s2_2; VF_LOAD(s2_2, dk + 160);
+            VF_ADD(s2_2, a2_2);
+            VF_STORE(dk + 160, s2_2);
+            cnn_vf s2_3; VF_LOAD(s2_3, dk + 176);
+            VF_ADD(s2_3, a2_3);
+            VF_STORE(dk + 176, s2_3);
+            cnn_vf s3_0; VF_LOAD(s3_0, dk + 192);
+            VF_ADD(s3_0, a3_0);
+            VF_STORE(dk + 192, s3_0);
+            cnn_vf s3_1; VF_LOAD(s3_1, dk + 208);
+            VF_ADD(s3_1, a3_1);
+            VF_STORE(dk + 208, s3_1);
+            cnn_vf s3_2; VF_LOAD(s3_2, dk + 224);
+            VF_ADD(s3_2, a3_2);
+            VF_STORE(dk + 224, s3_2);
+            cnn_vf s3_3; VF_LOAD(s3_3, dk + 240);
+            VF_ADD(s3_3, a3_3);
+            VF_STORE(dk + 240, s3_3);
+            cnn_vf s4_0; VF_LOAD(s4_0, dk + 256);
+            VF_ADD(s4_0, a4_0);
+            VF_STORE(dk + 256, s4_0);
+            cnn_vf s4_1; VF_LOAD(s4_1, dk + 272);
+            VF_ADD(s4_1, a4_1);
+            VF_STORE(dk + 272, s4_1);
+            cnn_vf s4_2; VF_LOAD(s4_2, dk + 288);
+            VF_ADD(s4_2, a4_2);
+            VF_STORE(dk + 288, s4_2);
+            cnn_vf s4_3; VF_LOAD(s4_3, dk + 304);
+            VF_ADD(s4_3, a4_3);
+            VF_STORE(dk + 304, s4_3);
+            cnn_vf s5_0; VF_LOAD(s5_0, dk + 320);
+            VF_ADD(s5_0, a5_0);
+            VF_STORE(dk + 320, s5_0);
+            cnn_vf s5_1; VF_LOAD(s5_1, dk + 336);
+            VF_ADD(s5_1, a5_1);
+            VF_STORE(dk + 336, s5_1);
+            cnn_vf s5_2; VF_LOAD(s5_2, dk + 352);
+            VF_ADD(s5_2, a5_2);
+            VF_STORE(dk + 352, s5_2);
+            cnn_vf s5_3; VF_LOAD(s5_3, dk + 368);
+            VF_ADD(s5_3, a5_3);
+            VF_STORE(dk + 368, s5_3);
         }
-        float *restrict dx = din + (size_t)b * 1600;
-        for (int i = 0; i < 1600; i++) {
-            const float *restrict k = kernel + (size_t)i * 64;
-            float part[16] = {0.0f};
-            for (int j = 0; j < 64; j += 16)
-                for (int l = 0; l < 16; l++)
-                    part[l] += k[j + l] * dz[j + l];
-            for (int l = 0; l < 8; l++)
-                part[l] += part[l + 8];
-            for (int l = 0; l < 4; l++)
-                part[l] += part[l + 4];
-            for (int l = 0; l < 2; l++)
-                part[l] += part[l + 2];
-            for (int l = 0; l < 1; l++)
-                part[l] += part[l + 1];
-            float sum = part[0];
-            dx[i] = sum;
+    }
+    {
+        const int i = 1596;
+        {
+            const int c0 = 0;
+            cnn_vf a0_0; VF_ZERO(a0_0);
+            cnn_vf a0_1; VF_ZERO(a0_1);
+            cnn_vf a0_2; VF_ZERO(a0_2);
+            cnn_vf a0_3; VF_ZERO(a0_3);
+            cnn_vf a1_0; VF_ZERO(a1_0);
+            cnn_vf a1_1; VF_ZERO(a1_1);
+            cnn_vf a1_2; VF_ZERO(a1_2);
+            cnn_vf a1_3; VF_ZERO(a1_3);
+            cnn_vf a2_0; VF_ZERO(a2_0);
+            cnn_vf a2_1; VF_ZERO(a2_1);
+            cnn_vf a2_2; VF_ZERO(a2_2);
+            cnn_vf a2_3; VF_ZERO(a2_3);
+            cnn_vf a3_0; VF_ZERO(a3_0);
+            cnn_vf a3_1; VF_ZERO(a3_1);
+            cnn_vf a3_2; VF_ZERO(a3_2);
+            cnn_vf a3_3; VF_ZERO(a3_3);
+            for (int b = 0; b < n; b++) {
+                const float *restrict g = dout + (size_t)b * 64 + c0;
+                const float *restrict x = in + (size_t)b * 1600 + i;
+                cnn_vf g0; VF_LOAD(g0, g + 0);
+                cnn_vf g1; VF_LOAD(g1, g + 16);
+                cnn_vf g2; VF_LOAD(g2, g + 32);
+                cnn_vf g3; VF_LOAD(g3, g + 48);
+                const float x0 = x[0];
+                VF_FMA(a0_0, g0, x0);
+                VF_FMA(a0_1, g1, x0);
+                VF_FMA(a0_2, g2, x0);
+                VF_FMA(a0_3, g3, x0);
+                const float x1 = x[1];
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                VF_FMA(a1_2, g2, x1);
+                VF_FMA(a1_3, g3, x1);
+                const float x2 = x[2];
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                VF_FMA(a2_2, g2, x2);
+                VF_FMA(a2_3, g3, x2);
+                const float x3 = x[3];
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                VF_FMA(a3_2, g2, x3);
+                VF_FMA(a3_3, g3, x3);
+            }
+            float *restrict dk = dkernel + (size_t)i * 64 + c0;
+            cnn_vf s0_0; VF_LOAD(s0_0, dk + 0);
+            VF_ADD(s0_0, a0_0);
+            VF_STORE(dk + 0, s0_0);
+            cnn_vf s0_1; VF_LOAD(s0_1, dk + 16);
+            VF_ADD(s0_1, a0_1);
+            VF_STORE(dk + 16, s0_1);
+            cnn_vf s0_2; VF_LOAD(s0_2, dk + 32);
+            VF_ADD(s0_2, a0_2);
+            VF_STORE(dk + 32, s0_2);
+            cnn_vf s0_3; VF_LOAD(s0_3, dk + 48);
+            VF_ADD(s0_3, a0_3);
+            VF_STORE(dk + 48, s0_3);
+            cnn_vf s1_0; VF_LOAD(s1_0, dk + 64);
+            VF_ADD(s1_0, a1_0);
+            VF_STORE(dk + 64, s1_0);
+            cnn_vf s1_1; VF_LOAD(s1_1, dk + 80);
+            VF_ADD(s1_1, a1_1);
+            VF_STORE(dk + 80, s1_1);
+            cnn_vf s1_2; VF_LOAD(s1_2, dk + 96);
+            VF_ADD(s1_2, a1_2);
+            VF_STORE(dk + 96, s1_2);
+            cnn_vf s1_3; VF_LOAD(s1_3, dk + 112);
+            VF_ADD(s1_3, a1_3);
+            VF_STORE(dk + 112, s1_3);
+            cnn_vf s2_0; VF_LOAD(s2_0, dk + 128);
+            VF_ADD(s2_0, a2_0);
+            VF_STORE(dk + 128, s2_0);
+            cnn_vf s2_1; VF_LOAD(s2_1, dk + 144);
+            VF_ADD(s2_1, a2_1);
+            VF_STORE(dk + 144, s2_1);
+            cnn_vf s2_2; VF_LOAD(s2_2, dk + 160);
+            VF_ADD(s2_2, a2_2);
+            VF_STORE(dk + 160, s2_2);
+            cnn_vf s2_3; VF_LOAD(s2_3, dk + 176);
+            VF_ADD(s2_3, a2_3);
+            VF_STORE(dk + 176, s2_3);
+            cnn_vf s3_0; VF_LOAD(s3_0, dk + 192);
+            VF_ADD(s3_0, a3_0);
+            VF_STORE(dk + 192, s3_0);
+            cnn_vf s3_1; VF_LOAD(s3_1, dk + 208);
+            VF_ADD(s3_1, a3_1);
+            VF_STORE(dk + 208, s3_1);
+            cnn_vf s3_2; VF_LOAD(s3_2, dk + 224);
+            VF_ADD(s3_2, a3_2);
+            VF_STORE(dk + 224, s3_2);
+            cnn_vf s3_3; VF_LOAD(s3_3, dk + 240);
+            VF_ADD(s3_3, a3_3);
+            VF_STORE(dk + 240, s3_3);
+        }
+    }
+    /* The input gradient, 16 images to a vector: dout transposed to [64][32], zero past
+     * image n, so that each kernel value is broadcast to 16 images at once. */
+    float dzt[2048];
+    for (int u = 0; u < 64; u++)
+        for (int b = 0; b < 32; b++)
+            dzt[u * 32 + b] = b < n ? dout[(size_t)b * 64 + u] : 0.0f;
+    for (int b0 = 0; b0 < n; b0 += 32) {
+        const int count = n - b0 < 32 ? n - b0 : 32;
+        switch ((count + 15) / 16) {
+        default: {
+            for (int i = 0; i < 1596; i += 12) {
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a4_1; VF_ZERO(a4_1);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a5_1; VF_ZERO(a5_1);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a6_1; VF_ZERO(a6_1);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a7_1; VF_ZERO(a7_1);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a8_1; VF_ZERO(a8_1);
+                    cnn_vf a9_0; VF_ZERO(a9_0);
+                    cnn_vf a9_1; VF_ZERO(a9_1);
+                    cnn_vf a10_0; VF_ZERO(a10_0);
+                    cnn_vf a10_1; VF_ZERO(a10_1);
+                    cnn_vf a11_0; VF_ZERO(a11_0);
+                    cnn_vf a11_1; VF_ZERO(a11_1);
+                    const float *restrict k = kernel + (size_t)i * 64;
+                    for (int u = 0; u < 64; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 32 + b0 + 0);
+                        cnn_vf d1; VF_LOAD(d1, dzt + u * 32 + b0 + 16);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        VF_FMA(a0_1, d1, k0);
+                        const float k1 = k[64 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        VF_FMA(a1_1, d1, k1);
+                        const float k2 = k[128 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        VF_FMA(a2_1, d1, k2);
+                        const float k3 = k[192 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        VF_FMA(a3_1, d1, k3);
+                        const float k4 = k[256 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        VF_FMA(a4_1, d1, k4);
+                        const float k5 = k[320 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        VF_FMA(a5_1, d1, k5);
+                        const float k6 = k[384 + u];
+                        VF_FMA(a6_0, d0, k6);
+                        VF_FMA(a6_1, d1, k6);
+                        const float k7 = k[448 + u];
+                        VF_FMA(a7_0, d0, k7);
+                        VF_FMA(a7_1, d1, k7);
+                        const float k8 = k[512 + u];
+                        VF_FMA(a8_0, d0, k8);
+                        VF_FMA(a8_1, d1, k8);
+                        const float k9 = k[576 + u];
+                        VF_FMA(a9_0, d0, k9);
+                        VF_FMA(a9_1, d1, k9);
+                        const float k10 = k[640 + u];
+                        VF_FMA(a10_0, d0, k10);
+                        VF_FMA(a10_1, d1, k10);
+                        const float k11 = k[704 + u];
+                        VF_FMA(a11_0, d0, k11);
+                        VF_FMA(a11_1, d1, k11);
+                    }
+                    float t[12][32];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[0][16], a0_1);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[1][16], a1_1);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[2][16], a2_1);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[3][16], a3_1);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[4][16], a4_1);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[5][16], a5_1);
+                    VF_STORE(&t[6][0], a6_0);
+                    VF_STORE(&t[6][16], a6_1);
+                    VF_STORE(&t[7][0], a7_0);
+                    VF_STORE(&t[7][16], a7_1);
+                    VF_STORE(&t[8][0], a8_0);
+                    VF_STORE(&t[8][16], a8_1);
+                    VF_STORE(&t[9][0], a9_0);
+                    VF_STORE(&t[9][16], a9_1);
+                    VF_STORE(&t[10][0], a10_0);
+                    VF_STORE(&t[10][16], a10_1);
+                    VF_STORE(&t[11][0], a11_0);
+                    VF_STORE(&t[11][16], a11_1);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 1600 + i;
+                        for (int r = 0; r < 12; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            {
+                const int i = 1596;
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a0_1; VF_ZERO(a0_1);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a1_1; VF_ZERO(a1_1);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a2_1; VF_ZERO(a2_1);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a3_1; VF_ZERO(a3_1);
+                    const float *restrict k = kernel + (size_t)i * 64;
+                    for (int u = 0; u < 64; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 32 + b0 + 0);
+                        cnn_vf d1; VF_LOAD(d1, dzt + u * 32 + b0 + 16);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        VF_FMA(a0_1, d1, k0);
+                        const float k1 = k[64 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        VF_FMA(a1_1, d1, k1);
+                        const float k2 = k[128 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        VF_FMA(a2_1, d1, k2);
+                        const float k3 = k[192 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        VF_FMA(a3_1, d1, k3);
+                    }
+                    float t[4][32];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[0][16], a0_1);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[1][16], a1_1);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[2][16], a2_1);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[3][16], a3_1);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 1600 + i;
+                        for (int r = 0; r < 4; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            break;
+        }
+        case 1: {
+            for (int i = 0; i < 1584; i += 24) {
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a9_0; VF_ZERO(a9_0);
+                    cnn_vf a10_0; VF_ZERO(a10_0);
+                    cnn_vf a11_0; VF_ZERO(a11_0);
+                    cnn_vf a12_0; VF_ZERO(a12_0);
+                    cnn_vf a13_0; VF_ZERO(a13_0);
+                    cnn_vf a14_0; VF_ZERO(a14_0);
+                    cnn_vf a15_0; VF_ZERO(a15_0);
+                    cnn_vf a16_0; VF_ZERO(a16_0);
+                    cnn_vf a17_0; VF_ZERO(a17_0);
+                    cnn_vf a18_0; VF_ZERO(a18_0);
+                    cnn_vf a19_0; VF_ZERO(a19_0);
+                    cnn_vf a20_0; VF_ZERO(a20_0);
+                    cnn_vf a21_0; VF_ZERO(a21_0);
+                    cnn_vf a22_0; VF_ZERO(a22_0);
+                    cnn_vf a23_0; VF_ZERO(a23_0);
+                    const float *restrict k = kernel + (size_t)i * 64;
+                    for (int u = 0; u < 64; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 32 + b0 + 0);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        const float k1 = k[64 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        const float k2 = k[128 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        const float k3 = k[192 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        const float k4 = k[256 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        const float k5 = k[320 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        const float k6 = k[384 + u];
+                        VF_FMA(a6_0, d0, k6);
+                        const float k7 = k[448 + u];
+                        VF_FMA(a7_0, d0, k7);
+                        const float k8 = k[512 + u];
+                        VF_FMA(a8_0, d0, k8);
+                        const float k9 = k[576 + u];
+                        VF_FMA(a9_0, d0, k9);
+                        const float k10 = k[640 + u];
+                        VF_FMA(a10_0, d0, k10);
+                        const float k11 = k[704 + u];
+                        VF_FMA(a11_0, d0, k11);
+                        const float k12 = k[768 + u];
+                        VF_FMA(a12_0, d0, k12);
+                        const float k13 = k[832 + u];
+                        VF_FMA(a13_0, d0, k13);
+                        const float k14 = k[896 + u];
+                        VF_FMA(a14_0, d0, k14);
+                        const float k15 = k[960 + u];
+                        VF_FMA(a15_0, d0, k15);
+                        const float k16 = k[1024 + u];
+                        VF_FMA(a16_0, d0, k16);
+                        const float k17 = k[1088 + u];
+                        VF_FMA(a17_0, d0, k17);
+                        const float k18 = k[1152 + u];
+                        VF_FMA(a18_0, d0, k18);
+                        const float k19 = k[1216 + u];
+                        VF_FMA(a19_0, d0, k19);
+                        const float k20 = k[1280 + u];
+                        VF_FMA(a20_0, d0, k20);
+                        const float k21 = k[1344 + u];
+                        VF_FMA(a21_0, d0, k21);
+                        const float k22 = k[1408 + u];
+                        VF_FMA(a22_0, d0, k22);
+                        const float k23 = k[1472 + u];
+                        VF_FMA(a23_0, d0, k23);
+                    }
+                    float t[24][16];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[6][0], a6_0);
+                    VF_STORE(&t[7][0], a7_0);
+                    VF_STORE(&t[8][0], a8_0);
+                    VF_STORE(&t[9][0], a9_0);
+                    VF_STORE(&t[10][0], a10_0);
+                    VF_STORE(&t[11][0], a11_0);
+                    VF_STORE(&t[12][0], a12_0);
+                    VF_STORE(&t[13][0], a13_0);
+                    VF_STORE(&t[14][0], a14_0);
+                    VF_STORE(&t[15][0], a15_0);
+                    VF_STORE(&t[16][0], a16_0);
+                    VF_STORE(&t[17][0], a17_0);
+                    VF_STORE(&t[18][0], a18_0);
+                    VF_STORE(&t[19][0], a19_0);
+                    VF_STORE(&t[20][0], a20_0);
+                    VF_STORE(&t[21][0], a21_0);
+                    VF_STORE(&t[22][0], a22_0);
+                    VF_STORE(&t[23][0], a23_0);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 1600 + i;
+                        for (int r = 0; r < 24; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            {
+                const int i = 1584;
+                {
+                    cnn_vf a0_0; VF_ZERO(a0_0);
+                    cnn_vf a1_0; VF_ZERO(a1_0);
+                    cnn_vf a2_0; VF_ZERO(a2_0);
+                    cnn_vf a3_0; VF_ZERO(a3_0);
+                    cnn_vf a4_0; VF_ZERO(a4_0);
+                    cnn_vf a5_0; VF_ZERO(a5_0);
+                    cnn_vf a6_0; VF_ZERO(a6_0);
+                    cnn_vf a7_0; VF_ZERO(a7_0);
+                    cnn_vf a8_0; VF_ZERO(a8_0);
+                    cnn_vf a9_0; VF_ZERO(a9_0);
+                    cnn_vf a10_0; VF_ZERO(a10_0);
+                    cnn_vf a11_0; VF_ZERO(a11_0);
+                    cnn_vf a12_0; VF_ZERO(a12_0);
+                    cnn_vf a13_0; VF_ZERO(a13_0);
+                    cnn_vf a14_0; VF_ZERO(a14_0);
+                    cnn_vf a15_0; VF_ZERO(a15_0);
+                    const float *restrict k = kernel + (size_t)i * 64;
+                    for (int u = 0; u < 64; u++) {
+                        cnn_vf d0; VF_LOAD(d0, dzt + u * 32 + b0 + 0);
+                        const float k0 = k[0 + u];
+                        VF_FMA(a0_0, d0, k0);
+                        const float k1 = k[64 + u];
+                        VF_FMA(a1_0, d0, k1);
+                        const float k2 = k[128 + u];
+                        VF_FMA(a2_0, d0, k2);
+                        const float k3 = k[192 + u];
+                        VF_FMA(a3_0, d0, k3);
+                        const float k4 = k[256 + u];
+                        VF_FMA(a4_0, d0, k4);
+                        const float k5 = k[320 + u];
+                        VF_FMA(a5_0, d0, k5);
+                        const float k6 = k[384 + u];
+                        VF_FMA(a6_0, d0, k6);
+                        const float k7 = k[448 + u];
+                        VF_FMA(a7_0, d0, k7);
+                        const float k8 = k[512 + u];
+                        VF_FMA(a8_0, d0, k8);
+                        const float k9 = k[576 + u];
+                        VF_FMA(a9_0, d0, k9);
+                        const float k10 = k[640 + u];
+                        VF_FMA(a10_0, d0, k10);
+                        const float k11 = k[704 + u];
+                        VF_FMA(a11_0, d0, k11);
+                        const float k12 = k[768 + u];
+                        VF_FMA(a12_0, d0, k12);
+                        const float k13 = k[832 + u];
+                        VF_FMA(a13_0, d0, k13);
+                        const float k14 = k[896 + u];
+                        VF_FMA(a14_0, d0, k14);
+                        const float k15 = k[960 + u];
+                        VF_FMA(a15_0, d0, k15);
+                    }
+                    float t[16][16];
+                    VF_STORE(&t[0][0], a0_0);
+                    VF_STORE(&t[1][0], a1_0);
+                    VF_STORE(&t[2][0], a2_0);
+                    VF_STORE(&t[3][0], a3_0);
+                    VF_STORE(&t[4][0], a4_0);
+                    VF_STORE(&t[5][0], a5_0);
+                    VF_STORE(&t[6][0], a6_0);
+                    VF_STORE(&t[7][0], a7_0);
+                    VF_STORE(&t[8][0], a8_0);
+                    VF_STORE(&t[9][0], a9_0);
+                    VF_STORE(&t[10][0], a10_0);
+                    VF_STORE(&t[11][0], a11_0);
+                    VF_STORE(&t[12][0], a12_0);
+                    VF_STORE(&t[13][0], a13_0);
+                    VF_STORE(&t[14][0], a14_0);
+                    VF_STORE(&t[15][0], a15_0);
+                    for (int b = 0; b < count; b++) {
+                        float *restrict dx = din + (size_t)(b0 + b) * 1600 + i;
+                        for (int r = 0; r < 16; r++)
+                            dx[r] = t[r][b];
+                    }
+                }
+            }
+            break;
+        }
         }
     }
 }
@@ -2503,17 +3878,44 @@ static double loss_and_gradient(float *restrict dz, const float *restrict p, con
     return loss;
 }
 
+#if defined(__GNUC__) && defined(__AVX512F__) && !defined(CNN_NO_VECTOR_EXTENSIONS)
+#include <immintrin.h>
+#define CNN_VECTOR_SQRT(x) ((cnn_vf)_mm512_sqrt_ps((__m512)(x)))
+#endif
+
 /* Adam, learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-07. */
-static void optimizer_step(float *params, const float *grads, float *m, float *v, long step)
+static void optimizer_update(float *params, const float *grads, float *m, float *v, long step, size_t lo, size_t hi)
 {
     const double t = (double)step;
     const float alpha = (float)(0.001 * sqrt(1.0 - pow(0.999, t)) / (1.0 - pow(0.9, t)));
-    for (long i = 0; i < 121930; i++) {
+    size_t i = lo;
+#ifdef CNN_VECTOR_SQRT
+    for (; i + 16 <= hi; i += 16) {
+        cnn_vf g, mi, vi, p;
+        VF_LOAD(g, grads + i);
+        VF_LOAD(mi, m + i);
+        VF_LOAD(vi, v + i);
+        VF_LOAD(p, params + i);
+        mi = 0.9f * mi + 0.1f * g;
+        vi = 0.999f * vi + 0.001f * g * g;
+        p -= alpha * mi / (CNN_VECTOR_SQRT(vi) + 1e-07f);
+        VF_STORE(m + i, mi);
+        VF_STORE(v + i, vi);
+        VF_STORE(params + i, p);
+    }
+#endif
+    for (; i < hi; i++) {
         const float g = grads[i];
         m[i] = 0.9f * m[i] + 0.1f * g;
         v[i] = 0.999f * v[i] + 0.001f * g * g;
         params[i] -= alpha * m[i] / (sqrtf(v[i]) + 1e-07f);
     }
+}
+
+/* One optimizer step over every parameter. */
+static void optimizer_step(float *params, const float *grads, float *m, float *v, long step)
+{
+    optimizer_update(params, grads, m, v, step, 0, 121930);
 }
 
 /* The forward pass of n <= 32 images; `training` turns dropout on. */
@@ -2795,4 +4197,5 @@ const cnn_model mnist_cnn_model = {
     .update = optimizer_step,
     .num_layers = 7,
     .layers = layers,
+    .update_range = optimizer_update,
 };

@@ -123,6 +123,10 @@ typedef struct cnn_model {
      * before it existed stay valid. */
     int num_layers;
     const cnn_layer *layers;
+    /* update restricted to the parameters [lo, hi), so that each training thread updates the
+     * range of the gradient it reduced; NULL where only update exists. */
+    void (*update_range)(float *params, const float *grads, float *m, float *v, long step,
+                         size_t lo, size_t hi);
 } cnn_model;
 
 #endif

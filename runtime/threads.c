@@ -148,12 +148,14 @@ static void set_slices(cnn_team *t, int n)
     }
 }
 
-/* The range of parameters thread `thread` reduces. */
+/* The range of parameters thread `thread` reduces (and updates). The boundaries are multiples
+ * of 16, so that a vectorized update splits the parameters into the same vectors whatever
+ * the thread count. */
 static void param_range(const cnn_team *t, int thread, size_t *lo, size_t *hi)
 {
     size_t p = t->m->num_params;
-    *lo = p * (size_t)thread / (size_t)t->threads;
-    *hi = p * (size_t)(thread + 1) / (size_t)t->threads;
+    *lo = thread == 0 ? 0 : p * (size_t)thread / (size_t)t->threads / 16 * 16;
+    *hi = thread + 1 == t->threads ? p : p * (size_t)(thread + 1) / (size_t)t->threads / 16 * 16;
 }
 
 static void touch_task(void *ctx, int thread)
@@ -238,6 +240,8 @@ static void train_task(void *ctx, int thread)
     s->loss = m->backward(t->params, t->grads[thread], ws, x, labels, s->count, 1.0f / (float)t->n);
 }
 
+/* Sums the threads' gradients over this thread's parameter range, in thread order, then
+ * (when asked) applies the optimizer to the same range while it is still in cache. */
 static void reduce_task(void *ctx, int thread)
 {
     cnn_team *t = ctx;
@@ -255,10 +259,12 @@ static void reduce_task(void *ctx, int thread)
                 t->grad[i] += g[i];
         first = 0;
     }
+    if (t->update_params)
+        t->m->update_range(t->update_params, t->grad, t->opt_m, t->opt_v, t->opt_step, lo, hi);
 }
 
-double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
-                           const unsigned char *labels, int n, uint64_t dropout_key, int *correct)
+double cnn_team_forward_backward(cnn_team *t, const float *params, const float *x,
+                                 const unsigned char *labels, int n, uint64_t dropout_key, int *correct)
 {
     t->params = params;
     t->x = x;
@@ -267,7 +273,6 @@ double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
     t->dropout_key = dropout_key;
     set_slices(t, n);
     cnn_pool_run(t->pool, train_task, t);
-    cnn_pool_run(t->pool, reduce_task, t);
 
     double loss = 0;
     int right = 0;
@@ -276,6 +281,35 @@ double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
         right += t->slices[i].correct;
     }
     *correct = right;
+    return loss;
+}
+
+void cnn_team_reduce(cnn_team *t)
+{
+    t->update_params = NULL;
+    cnn_pool_run(t->pool, reduce_task, t);
+}
+
+void cnn_team_reduce_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step)
+{
+    if (!t->m->update_range) {
+        cnn_team_reduce(t);
+        t->m->update(params, t->grad, opt_m, opt_v, step);
+        return;
+    }
+    t->update_params = params;
+    t->opt_m = opt_m;
+    t->opt_v = opt_v;
+    t->opt_step = step;
+    cnn_pool_run(t->pool, reduce_task, t);
+    t->update_params = NULL;
+}
+
+double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
+                           const unsigned char *labels, int n, uint64_t dropout_key, int *correct)
+{
+    double loss = cnn_team_forward_backward(t, params, x, labels, n, dropout_key, correct);
+    cnn_team_reduce(t);
     return loss;
 }
 

@@ -43,6 +43,10 @@ typedef struct cnn_team {
     const unsigned char *labels;
     int n;
     uint64_t dropout_key;
+    /* The optimizer step that follows the reduction, when there is one. */
+    float *update_params;
+    float *opt_m, *opt_v;
+    long opt_step;
 } cnn_team;
 
 /* Creates the pool and the per-thread buffers; each thread zeroes its own buffers first so
@@ -55,6 +59,14 @@ void cnn_team_free(cnn_team *t);
  * thread count: the per-thread gradients are always added in thread order. */
 double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
                            const unsigned char *labels, int n, uint64_t dropout_key, int *correct);
+/* The two halves of cnn_team_train_step, so that the trainer can look at the loss before
+ * the parameters change: forward and backward on every thread (returns the loss sum), then
+ * the reduction, which with _update also applies the optimizer step `step` (counting from
+ * 1), each thread on its own range of parameters. */
+double cnn_team_forward_backward(cnn_team *t, const float *params, const float *x,
+                                 const unsigned char *labels, int n, uint64_t dropout_key, int *correct);
+void cnn_team_reduce(cnn_team *t);
+void cnn_team_reduce_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step);
 /* Forward of n <= batch images in evaluation mode; fills t->image_loss and t->image_pred. */
 void cnn_team_eval_batch(cnn_team *t, const float *params, const float *x,
                          const unsigned char *labels, int n);

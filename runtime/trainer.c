@@ -191,7 +191,7 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
         }
         int right;
         uint64_t key = derive_seed(r->seed, SEED_DROPOUT, (uint64_t)r->step);
-        double loss = cnn_team_train_step(&r->team, r->params, r->x, r->y, nb, key, &right);
+        double loss = cnn_team_forward_backward(&r->team, r->params, r->x, r->y, nb, key, &right);
         if (!isfinite(loss)) {
             /* End a progress line drawn in place, so that the error starts a line. */
             if (progress.drawn)
@@ -201,7 +201,7 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
                             isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
         }
         r->step++;
-        m->update(r->params, r->team.grad, r->opt_m, r->opt_v, r->step);
+        cnn_team_reduce_update(&r->team, r->params, r->opt_m, r->opt_v, r->step);
         loss_sum += loss;
         correct += right;
         int seen = first + nb;

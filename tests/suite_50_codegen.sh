@@ -71,9 +71,15 @@ else
     pass "codegen: kernel windows are unrolled"
 fi
 taps=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'kernel row [012], columns 0\.\.2 \*/')
+# One input channel: the nine taps' rows of the kernel gradient share one register block.
 wtaps=$(sed -n '/^static void conv2d_1_backward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'conv2d_1_wgrad[0-9]*(')
-if [ "$taps" = 6 ] && [ "$wtaps" = 9 ]; then pass "codegen: 3x3 window is three row loops per block, nine gradient taps"
-else fail "codegen: 3x3 window is three row loops per block, nine gradient taps" "forward $taps, backward $wtaps"; fi
+wrows=$(sed -n '/^static void conv2d_1_wgrad0/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'const float x[0-9]* = x\[at')
+if [ "$taps" = 6 ] && [ "$wtaps" = 1 ] && [ "$wrows" = 9 ]; then
+    pass "codegen: 3x3 window is three row loops per block, nine gradient taps in one block"
+else
+    fail "codegen: 3x3 window is three row loops per block, nine gradient taps in one block" \
+        "forward $taps, backward calls $wtaps, rows $wrows"
+fi
 # Same padding: lenet5's 5x5 convolution on 28x28 has 5 runs of rows times 5 of columns,
 # each with its own literal bounds, and the corner run covers only the 3x3 taps inside.
 runs=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" | grep -c '/\* rows ')
