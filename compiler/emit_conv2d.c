@@ -3,10 +3,14 @@
  *
  * The layout is chosen for vectorisation: activations are [H][W][C] and the kernel
  * [KH][KW][CIN][COUT], so the innermost loop of every pass runs over the output channels with
- * unit stride in the kernel and in the output. Each output pixel accumulates into a local
- * array of COUT floats and is stored once. The kernel window is unrolled as straight-line
- * calls of a small per-layer tap function (a CIN x COUT product), and with same padding the
- * border rows and columns get their own loops that leave out the taps outside the image.
+ * unit stride in the kernel and in the output. Where the channels fill whole vectors the
+ * passes are emit_simd.c's register blocks: forward and the input gradient (a convolution of
+ * the output gradient under the flipped kernel) gather blocks of output pixels, the kernel
+ * gradient keeps blocks of its rows in registers; border runs of a padded window get their
+ * own blocks with the taps outside the image left out. Other shapes (a few filters, strided
+ * input gradients) fall back to one output pixel at a time through small per-layer tap
+ * functions. Backward works image by image, so that each image's output gradient is still
+ * in cache when the products read it.
  */
 #include "emit_writer.h"
 
@@ -214,6 +218,43 @@ static bool uses_out(const EmitLayer *e)
     return act != ACT_NONE && !e->grad_is_logits;
 }
 
+/* One image's output gradient through an elementwise activation, and its bias gradient, in
+ * one pass: the sums of the image's pixels stay in a local array (registers) and reach dbias
+ * once. A softmax, needing whole rows, goes first on its own. */
+static void activation_and_bias_grad(Writer *w, const EmitLayer *e)
+{
+    const Layer *l = e->layer;
+    const ConvAttrs *a = &l->u.conv;
+    int cout = a->filters, pixels = l->out.h * l->out.w;
+    bool elementwise = uses_out(e) && a->act != ACT_SOFTMAX;
+    char buf[256];
+    if (uses_out(e) && !elementwise) {
+        char count[32];
+        snprintf(count, sizeof count, "%lld", shape_size(l->out));
+        emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dz", "y", count, cout);
+    }
+    if (elementwise)
+        w_line(w, "/* Through the %s, and the bias gradient, in one pass. */", activation_name(a->act));
+    w_open_block(w);
+    w_line(w, "float sb[%d];", cout);
+    w_line(w, "for (int co = 0; co < %d; co++)", cout);
+    w_line(w, "    sb[co] = 0.0f;");
+    w_open(w, "for (int o = 0; o < %d; o++)", pixels);
+    w_open(w, "for (int co = 0; co < %d; co++)", cout);
+    if (elementwise) {
+        w_line(w, "const int i = o * %d + co;", cout);
+        w_line(w, "dz[i] *= %s;", activation_grad_expr(a->act, "y[i]", buf, sizeof buf));
+        w_line(w, "sb[co] += dz[i];");
+    } else {
+        w_line(w, "sb[co] += dz[o * %d + co];", cout);
+    }
+    w_close(w);
+    w_close(w);
+    w_line(w, "for (int co = 0; co < %d; co++)", cout);
+    w_line(w, "    dbias[co] += sb[co];");
+    w_close(w);
+}
+
 static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
 {
     const Layer *l = e->layer;
@@ -269,18 +310,16 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     /* Image by image, so that its output gradient is still in cache for the products. */
     if (uses_out(e))
         w_line(w, "const float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
-    snprintf(count, sizeof count, "%lld", shape_size(l->out));
-    emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dz", "y", count, a->filters);
+    if (fast_dk && a->use_bias) {
+        activation_and_bias_grad(w, e);
+    } else {
+        snprintf(count, sizeof count, "%lld", shape_size(l->out));
+        emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dz", "y", count, a->filters);
+    }
     if (cx.with_dk || cx.with_din)
         emit_window_loops(w, &g, backward_pixel, &cx);
-    if (fast_dk) {
-        if (a->use_bias) {
-            w_line(w, "for (int o = 0; o < %d; o++)", l->out.h * l->out.w);
-            w_line(w, "    for (int co = 0; co < %d; co++)", a->filters);
-            w_line(w, "        dbias[co] += dz[o * %d + co];", a->filters);
-        }
+    if (fast_dk)
         emit_simd_kernel_grad_calls(w, l->name, &dk);
-    }
     if (fast_din) {
         /* Input pixel i gathers output pixel i + pad - k under tap k: a window with padding
          * k - 1 - pad over the output gradient. */

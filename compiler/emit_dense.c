@@ -2,9 +2,10 @@
  * emit_dense.c - dense (fully connected) layers, forward and backward.
  *
  * The kernel is [IN][OUT] as in Keras, so every inner loop runs over the outputs with unit
- * stride: forward broadcasts one input and accumulates a row of the kernel into a local array
- * of OUT floats, the kernel gradient is an outer product row by row, and only the input
- * gradient is a dot product over a row.
+ * stride. Where the units fill whole vectors the three products are emit_dense_simd.c's
+ * register blocks over the images of the batch; otherwise forward broadcasts one input and
+ * accumulates a row of the kernel into a local array of OUT floats, the kernel gradient is an
+ * outer product row by row, and the input gradient a dot product over a row.
  */
 #include "emit_writer.h"
 

@@ -82,6 +82,31 @@ static void maxpool_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
+/* Windows that tile the input without overlap or padding: every input cell belongs to at
+ * most one window, so backward can write each cell once (the gradient where it held the
+ * maximum, else zero) instead of clearing the image and scattering into it. */
+static bool tiles_input(const Layer *l)
+{
+    const PoolAttrs *a = &l->u.pool;
+    return a->sh == a->ph && a->sw == a->pw && a->pad_top == 0 && a->pad_left == 0;
+}
+
+static void tile_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *ctx)
+{
+    (void)ctx;
+    w_line(w, "const float *restrict g = dy + (size_t)o * %d;", g->in_c);
+    w_line(w, "const float *restrict pa = arg + (size_t)o * %d;", g->in_c);
+    w_open(w, "for (int c = 0; c < %d; c++)", g->in_c);
+    w_line(w, "int32_t where;");
+    w_line(w, "memcpy(&where, &pa[c], sizeof where);");
+    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++)
+        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
+            long long off = window_tap_offset(g, kh, kw);
+            w_line(w, "dx[at + %lld + c] = where == at + %lld + c ? g[c] : 0.0f;", off, off);
+        }
+    w_close(w);
+}
+
 static void maxpool_backward(Writer *w, const Model *m, const EmitLayer *e)
 {
     const Layer *l = e->layer;
@@ -95,16 +120,31 @@ static void maxpool_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "float *restrict dx = din + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "const float *restrict dy = dout + (size_t)b * %lld;", shape_size(l->out));
-    /* Cleared image by image, so that the scatter finds the image still in cache. */
-    w_line(w, "memset(dx, 0, sizeof(float) * %lld);", shape_size(l->in));
     w_line(w, "const float *restrict arg = argmax + (size_t)b * %lld;", shape_size(l->out));
-    w_open(w, "for (int i = 0; i < %lld; i++)", shape_size(l->out));
-    w_line(w, "int32_t where;");
-    w_line(w, "memcpy(&where, &arg[i], sizeof where);");
-    /* A window wholly in the padding has no maximum and passes no gradient back. */
-    w_line(w, "if (where >= 0)");
-    w_line(w, "    dx[where] += dy[i];");
-    w_close(w);
+    if (tiles_input(l)) {
+        Window g = pool_window(l);
+        int rows = l->out.h * g.kh, cols = l->out.w * g.kw, c = l->in.c;
+        w_line(w, "/* Every cell under a window written once; the cells no window covers cleared. */");
+        emit_window_loops(w, &g, tile_pixel, NULL);
+        if (cols < l->in.w) {
+            w_line(w, "for (int r = 0; r < %d; r++)", rows);
+            w_line(w, "    memset(dx + (size_t)(r * %d + %d) * %d, 0, sizeof(float) * %d);", l->in.w, cols, c,
+                   (l->in.w - cols) * c);
+        }
+        if (rows < l->in.h)
+            w_line(w, "memset(dx + %lld, 0, sizeof(float) * %lld);", (long long)rows * l->in.w * c,
+                   (long long)(l->in.h - rows) * l->in.w * c);
+    } else {
+        /* Cleared image by image, so that the scatter finds the image still in cache. */
+        w_line(w, "memset(dx, 0, sizeof(float) * %lld);", shape_size(l->in));
+        w_open(w, "for (int i = 0; i < %lld; i++)", shape_size(l->out));
+        w_line(w, "int32_t where;");
+        w_line(w, "memcpy(&where, &arg[i], sizeof where);");
+        /* A window wholly in the padding has no maximum and passes no gradient back. */
+        w_line(w, "if (where >= 0)");
+        w_line(w, "    dx[where] += dy[i];");
+        w_close(w);
+    }
     w_close(w);
     w_close(w);
     w_blank(w);

@@ -1697,12 +1697,21 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, fl
         const float *restrict x = in + (size_t)b * 784;
         float *restrict dz = dout + (size_t)b * 25088;
         const float *restrict y = out + (size_t)b * 25088;
-        /* Through the relu: the gradient of the pre-activation, in place. */
-        for (int i = 0; i < 25088; i++)
-            dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
-        for (int o = 0; o < 784; o++)
+        /* Through the relu, and the bias gradient, in one pass. */
+        {
+            float sb[32];
             for (int co = 0; co < 32; co++)
-                dbias[co] += dz[o * 32 + co];
+                sb[co] = 0.0f;
+            for (int o = 0; o < 784; o++) {
+                for (int co = 0; co < 32; co++) {
+                    const int i = o * 32 + co;
+                    dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
+                    sb[co] += dz[i];
+                }
+            }
+            for (int co = 0; co < 32; co++)
+                dbias[co] += sb[co];
+        }
         conv2d_1_wgrad0(dkernel + 0, x, dz, 0);
         conv2d_1_wgrad1(dkernel + 32, x, dz, 1);
         conv2d_1_wgrad2(dkernel + 64, x, dz, 2);
@@ -1748,17 +1757,27 @@ static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, con
 static void maxpool2d_1_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
 {
     /* din: [n][28][28][32], dout, argmax: [n][14][14][32] */
-    for (int i = 0; i < n * 25088; i++)
-        din[i] = 0.0f;
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 25088;
         const float *restrict dy = dout + (size_t)b * 6272;
         const float *restrict arg = argmax + (size_t)b * 6272;
-        for (int i = 0; i < 6272; i++) {
-            int32_t where;
-            memcpy(&where, &arg[i], sizeof where);
-            if (where >= 0)
-                dx[where] += dy[i];
+        /* Every cell under a window written once; the cells no window covers cleared. */
+        /* rows 0..13, columns 0..13: window rows 0..1, columns 0..1 */
+        for (int oh = 0; oh < 14; oh++) {
+            for (int ow = 0; ow < 14; ow++) {
+                const int at = (oh * 2 * 28 + ow * 2) * 32;
+                const int o = oh * 14 + ow;
+                const float *restrict g = dy + (size_t)o * 32;
+                const float *restrict pa = arg + (size_t)o * 32;
+                for (int c = 0; c < 32; c++) {
+                    int32_t where;
+                    memcpy(&where, &pa[c], sizeof where);
+                    dx[at + 0 + c] = where == at + 0 + c ? g[c] : 0.0f;
+                    dx[at + 32 + c] = where == at + 32 + c ? g[c] : 0.0f;
+                    dx[at + 896 + c] = where == at + 896 + c ? g[c] : 0.0f;
+                    dx[at + 928 + c] = where == at + 928 + c ? g[c] : 0.0f;
+                }
+            }
         }
     }
 }
@@ -2120,12 +2139,21 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
         float *restrict dx = din + (size_t)b * 6272;
         float *restrict dz = dout + (size_t)b * 9216;
         const float *restrict y = out + (size_t)b * 9216;
-        /* Through the relu: the gradient of the pre-activation, in place. */
-        for (int i = 0; i < 9216; i++)
-            dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
-        for (int o = 0; o < 144; o++)
+        /* Through the relu, and the bias gradient, in one pass. */
+        {
+            float sb[64];
             for (int co = 0; co < 64; co++)
-                dbias[co] += dz[o * 64 + co];
+                sb[co] = 0.0f;
+            for (int o = 0; o < 144; o++) {
+                for (int co = 0; co < 64; co++) {
+                    const int i = o * 64 + co;
+                    dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
+                    sb[co] += dz[i];
+                }
+            }
+            for (int co = 0; co < 64; co++)
+                dbias[co] += sb[co];
+        }
         conv2d_2_wgrad0(dkernel + 0, x, dz, 0);
         conv2d_2_wgrad0(dkernel + 384, x, dz, 6);
         conv2d_2_wgrad0(dkernel + 768, x, dz, 12);
@@ -3970,17 +3998,27 @@ static void maxpool2d_2_forward(float *restrict out, float *restrict argmax, con
 static void maxpool2d_2_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
 {
     /* din: [n][12][12][64], dout, argmax: [n][6][6][64] */
-    for (int i = 0; i < n * 9216; i++)
-        din[i] = 0.0f;
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 9216;
         const float *restrict dy = dout + (size_t)b * 2304;
         const float *restrict arg = argmax + (size_t)b * 2304;
-        for (int i = 0; i < 2304; i++) {
-            int32_t where;
-            memcpy(&where, &arg[i], sizeof where);
-            if (where >= 0)
-                dx[where] += dy[i];
+        /* Every cell under a window written once; the cells no window covers cleared. */
+        /* rows 0..5, columns 0..5: window rows 0..1, columns 0..1 */
+        for (int oh = 0; oh < 6; oh++) {
+            for (int ow = 0; ow < 6; ow++) {
+                const int at = (oh * 2 * 12 + ow * 2) * 64;
+                const int o = oh * 6 + ow;
+                const float *restrict g = dy + (size_t)o * 64;
+                const float *restrict pa = arg + (size_t)o * 64;
+                for (int c = 0; c < 64; c++) {
+                    int32_t where;
+                    memcpy(&where, &pa[c], sizeof where);
+                    dx[at + 0 + c] = where == at + 0 + c ? g[c] : 0.0f;
+                    dx[at + 64 + c] = where == at + 64 + c ? g[c] : 0.0f;
+                    dx[at + 768 + c] = where == at + 768 + c ? g[c] : 0.0f;
+                    dx[at + 832 + c] = where == at + 832 + c ? g[c] : 0.0f;
+                }
+            }
         }
     }
 }

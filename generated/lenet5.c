@@ -1433,11 +1433,10 @@ static void avgpool2d_1_forward(float *restrict out, const float *restrict in, i
 static void avgpool2d_1_backward(float *restrict din, const float *restrict dout, int n)
 {
     /* din: [n][28][28][6], dout: [n][14][14][6] */
-    for (int i = 0; i < n * 4704; i++)
-        din[i] = 0.0f;
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 4704;
         const float *restrict dy = dout + (size_t)b * 1176;
+        memset(dx, 0, sizeof(float) * 4704);
         /* rows 0..13, columns 0..13: window rows 0..1, columns 0..1 */
         for (int oh = 0; oh < 14; oh++) {
             for (int ow = 0; ow < 14; ow++) {
@@ -2362,9 +2361,21 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
         float *restrict dx = din + (size_t)b * 1176;
         float *restrict dz = dout + (size_t)b * 1600;
         const float *restrict y = out + (size_t)b * 1600;
-        /* Through the tanh: the gradient of the pre-activation, in place. */
-        for (int i = 0; i < 1600; i++)
-            dz[i] *= (1.0f - y[i] * y[i]);
+        /* Through the tanh, and the bias gradient, in one pass. */
+        {
+            float sb[16];
+            for (int co = 0; co < 16; co++)
+                sb[co] = 0.0f;
+            for (int o = 0; o < 100; o++) {
+                for (int co = 0; co < 16; co++) {
+                    const int i = o * 16 + co;
+                    dz[i] *= (1.0f - y[i] * y[i]);
+                    sb[co] += dz[i];
+                }
+            }
+            for (int co = 0; co < 16; co++)
+                dbias[co] += sb[co];
+        }
         /* rows 0..9, columns 0..9: window rows 0..4, columns 0..4 */
         for (int oh = 0; oh < 10; oh++) {
             for (int ow = 0; ow < 10; ow++) {
@@ -2398,9 +2409,6 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
                 conv2d_2_xtap(dx + at + 360, kt + 2304, g);
             }
         }
-        for (int o = 0; o < 100; o++)
-            for (int co = 0; co < 16; co++)
-                dbias[co] += dz[o * 16 + co];
         conv2d_2_wgrad0(dkernel + 0, x, dz, 0);
         conv2d_2_wgrad1(dkernel + 384, x, dz, 24);
         conv2d_2_wgrad2(dkernel + 768, x, dz, 102);
@@ -2441,11 +2449,10 @@ static void avgpool2d_2_forward(float *restrict out, const float *restrict in, i
 static void avgpool2d_2_backward(float *restrict din, const float *restrict dout, int n)
 {
     /* din: [n][10][10][16], dout: [n][5][5][16] */
-    for (int i = 0; i < n * 1600; i++)
-        din[i] = 0.0f;
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 1600;
         const float *restrict dy = dout + (size_t)b * 400;
+        memset(dx, 0, sizeof(float) * 1600);
         /* rows 0..4, columns 0..4: window rows 0..1, columns 0..1 */
         for (int oh = 0; oh < 5; oh++) {
             for (int ow = 0; ow < 5; ow++) {

@@ -456,12 +456,21 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, fl
         const float *restrict x = in + (size_t)b * 784;
         float *restrict dz = dout + (size_t)b * 21632;
         const float *restrict y = out + (size_t)b * 21632;
-        /* Through the relu: the gradient of the pre-activation, in place. */
-        for (int i = 0; i < 21632; i++)
-            dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
-        for (int o = 0; o < 676; o++)
+        /* Through the relu, and the bias gradient, in one pass. */
+        {
+            float sb[32];
             for (int co = 0; co < 32; co++)
-                dbias[co] += dz[o * 32 + co];
+                sb[co] = 0.0f;
+            for (int o = 0; o < 676; o++) {
+                for (int co = 0; co < 32; co++) {
+                    const int i = o * 32 + co;
+                    dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
+                    sb[co] += dz[i];
+                }
+            }
+            for (int co = 0; co < 32; co++)
+                dbias[co] += sb[co];
+        }
         conv2d_1_wgrad0(dkernel + 0, x, dz, 0);
     }
 }
@@ -499,17 +508,27 @@ static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, con
 static void maxpool2d_1_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
 {
     /* din: [n][26][26][32], dout, argmax: [n][13][13][32] */
-    for (int i = 0; i < n * 21632; i++)
-        din[i] = 0.0f;
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 21632;
         const float *restrict dy = dout + (size_t)b * 5408;
         const float *restrict arg = argmax + (size_t)b * 5408;
-        for (int i = 0; i < 5408; i++) {
-            int32_t where;
-            memcpy(&where, &arg[i], sizeof where);
-            if (where >= 0)
-                dx[where] += dy[i];
+        /* Every cell under a window written once; the cells no window covers cleared. */
+        /* rows 0..12, columns 0..12: window rows 0..1, columns 0..1 */
+        for (int oh = 0; oh < 13; oh++) {
+            for (int ow = 0; ow < 13; ow++) {
+                const int at = (oh * 2 * 26 + ow * 2) * 32;
+                const int o = oh * 13 + ow;
+                const float *restrict g = dy + (size_t)o * 32;
+                const float *restrict pa = arg + (size_t)o * 32;
+                for (int c = 0; c < 32; c++) {
+                    int32_t where;
+                    memcpy(&where, &pa[c], sizeof where);
+                    dx[at + 0 + c] = where == at + 0 + c ? g[c] : 0.0f;
+                    dx[at + 32 + c] = where == at + 32 + c ? g[c] : 0.0f;
+                    dx[at + 832 + c] = where == at + 832 + c ? g[c] : 0.0f;
+                    dx[at + 864 + c] = where == at + 864 + c ? g[c] : 0.0f;
+                }
+            }
         }
     }
 }
@@ -1031,12 +1050,21 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
         float *restrict dx = din + (size_t)b * 5408;
         float *restrict dz = dout + (size_t)b * 7744;
         const float *restrict y = out + (size_t)b * 7744;
-        /* Through the relu: the gradient of the pre-activation, in place. */
-        for (int i = 0; i < 7744; i++)
-            dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
-        for (int o = 0; o < 121; o++)
+        /* Through the relu, and the bias gradient, in one pass. */
+        {
+            float sb[64];
             for (int co = 0; co < 64; co++)
-                dbias[co] += dz[o * 64 + co];
+                sb[co] = 0.0f;
+            for (int o = 0; o < 121; o++) {
+                for (int co = 0; co < 64; co++) {
+                    const int i = o * 64 + co;
+                    dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
+                    sb[co] += dz[i];
+                }
+            }
+            for (int co = 0; co < 64; co++)
+                dbias[co] += sb[co];
+        }
         conv2d_2_wgrad0(dkernel + 0, x, dz, 0);
         conv2d_2_wgrad0(dkernel + 384, x, dz, 6);
         conv2d_2_wgrad0(dkernel + 768, x, dz, 12);
@@ -2782,18 +2810,31 @@ static void maxpool2d_2_forward(float *restrict out, float *restrict argmax, con
 static void maxpool2d_2_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
 {
     /* din: [n][11][11][64], dout, argmax: [n][5][5][64] */
-    for (int i = 0; i < n * 7744; i++)
-        din[i] = 0.0f;
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 7744;
         const float *restrict dy = dout + (size_t)b * 1600;
         const float *restrict arg = argmax + (size_t)b * 1600;
-        for (int i = 0; i < 1600; i++) {
-            int32_t where;
-            memcpy(&where, &arg[i], sizeof where);
-            if (where >= 0)
-                dx[where] += dy[i];
+        /* Every cell under a window written once; the cells no window covers cleared. */
+        /* rows 0..4, columns 0..4: window rows 0..1, columns 0..1 */
+        for (int oh = 0; oh < 5; oh++) {
+            for (int ow = 0; ow < 5; ow++) {
+                const int at = (oh * 2 * 11 + ow * 2) * 64;
+                const int o = oh * 5 + ow;
+                const float *restrict g = dy + (size_t)o * 64;
+                const float *restrict pa = arg + (size_t)o * 64;
+                for (int c = 0; c < 64; c++) {
+                    int32_t where;
+                    memcpy(&where, &pa[c], sizeof where);
+                    dx[at + 0 + c] = where == at + 0 + c ? g[c] : 0.0f;
+                    dx[at + 64 + c] = where == at + 64 + c ? g[c] : 0.0f;
+                    dx[at + 704 + c] = where == at + 704 + c ? g[c] : 0.0f;
+                    dx[at + 768 + c] = where == at + 768 + c ? g[c] : 0.0f;
+                }
+            }
         }
+        for (int r = 0; r < 10; r++)
+            memset(dx + (size_t)(r * 11 + 10) * 64, 0, sizeof(float) * 64);
+        memset(dx + 7040, 0, sizeof(float) * 704);
     }
 }
 
