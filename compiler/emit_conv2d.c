@@ -117,7 +117,7 @@ static void forward_pixel(Writer *w, const Window *g, const WindowRun *rr, const
     char buf[128];
     const char *acc = cx->local_acc ? "acc" : "py";
     if (cx->local_acc)
-        w_line(w, "float acc[%d];", cout);
+        w_line(w, "float acc[%d] CNN_STACK_ALIGN;", cout);
     else
         w_line(w, "float *restrict py = y + (size_t)o * %d;", cout);
     w_line(w, "for (int co = 0; co < %d; co++)", cout);
@@ -236,7 +236,7 @@ static void activation_and_bias_grad(Writer *w, const EmitLayer *e)
     if (elementwise)
         w_line(w, "/* Through the %s, and the bias gradient, in one pass. */", activation_name(a->act));
     w_open_block(w);
-    w_line(w, "float sb[%d];", cout);
+    w_line(w, "float sb[%d] CNN_STACK_ALIGN;", cout);
     w_line(w, "for (int co = 0; co < %d; co++)", cout);
     w_line(w, "    sb[co] = 0.0f;");
     w_open(w, "for (int o = 0; o < %d; o++)", pixels);
@@ -285,7 +285,7 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     if (old_transposed) {
         w_line(w, "/* The kernel as [%d][%d][%d][%d], output channels before input channels. */", a->kh, a->kw,
                a->filters, l->in.c);
-        w_line(w, "float kt[%lld];", l->kernel_size);
+        w_line(w, "float kt[%lld] CNN_STACK_ALIGN;", l->kernel_size);
         w_line(w, "for (int t = 0; t < %d; t++)", taps);
         w_line(w, "    for (int ci = 0; ci < %d; ci++)", l->in.c);
         w_line(w, "        for (int co = 0; co < %d; co++)", a->filters);
@@ -295,7 +295,7 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     if (fast_din) {
         w_line(w, "/* The kernel flipped in both axes, as [%d][%d][%d][%d]: output channels before input channels. */",
                a->kh, a->kw, a->filters, l->in.c);
-        w_line(w, "float kf[%lld];", l->kernel_size);
+        w_line(w, "float kf[%lld] CNN_STACK_ALIGN;", l->kernel_size);
         w_line(w, "for (int t = 0; t < %d; t++)", taps);
         w_line(w, "    for (int ci = 0; ci < %d; ci++)", l->in.c);
         w_line(w, "        for (int co = 0; co < %d; co++)", a->filters);

@@ -45,7 +45,7 @@ static void dense_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", in);
     w_line(w, "float *restrict y = out + (size_t)b * %d;", units);
     if (local)
-        w_line(w, "float acc[%d];", units);
+        w_line(w, "float acc[%d] CNN_STACK_ALIGN;", units);
     w_line(w, "for (int o = 0; o < %d; o++)", units);
     w_line(w, "    %s[o] = %s;", acc, a->use_bias ? "bias[o]" : "0.0f");
     w_open(w, "for (int i = 0; i < %lld; i++)", in);

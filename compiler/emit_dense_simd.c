@@ -189,7 +189,7 @@ static void input_grad_block(Writer *w, const Layer *l, int nv, int nr, int stri
             w_line(w, "VF_FMA(a%d_%d, d%d, k%d);", r, v, v, r);
     }
     w_close(w);
-    w_line(w, "float t[%d][%d];", nr, nv * SIMD_LANES);
+    w_line(w, "float t[%d][%d] CNN_STACK_ALIGN;", nr, nv * SIMD_LANES);
     for (int r = 0; r < nr; r++)
         for (int v = 0; v < nv; v++)
             w_line(w, "VF_STORE(&t[%d][%d], a%d_%d);", r, v * SIMD_LANES, r, v);
@@ -226,7 +226,7 @@ void emit_dense_simd_input_grad(Writer *w, const Layer *l, int batch)
     int max_nv = stride / SIMD_LANES < 4 ? stride / SIMD_LANES : 4;
     w_line(w, "/* The input gradient, 16 images to a vector: dout transposed to [%d][%d], zero past", units, stride);
     w_line(w, " * image n, so that each kernel value is broadcast to 16 images at once. */");
-    w_line(w, "float dzt[%d];", units * stride);
+    w_line(w, "float dzt[%d] CNN_STACK_ALIGN;", units * stride);
     w_line(w, "for (int u = 0; u < %d; u++)", units);
     w_line(w, "    for (int b = 0; b < %d; b++)", stride);
     w_line(w, "        dzt[u * %d + b] = b < n ? dout[(size_t)b * %d + u] : 0.0f;", stride, units);

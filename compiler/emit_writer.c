@@ -115,7 +115,7 @@ void emit_dot(Writer *w, const char *a, const char *b, int n)
         return;
     }
     int body = n - n % lanes;
-    w_line(w, "float part[%d] = {0.0f};", lanes);
+    w_line(w, "float part[%d] CNN_STACK_ALIGN = {0.0f};", lanes);
     w_line(w, "for (int j = 0; j < %d; j += %d)", body, lanes);
     w_line(w, "    for (int l = 0; l < %d; l++)", lanes);
     w_line(w, "        part[l] += %s[j + l] * %s[j + l];", a, b);

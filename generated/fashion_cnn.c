@@ -44,6 +44,13 @@ typedef float cnn_vf[16];
 #define VF_FMA(acc, v, s) do { for (int l_ = 0; l_ < 16; l_++) (acc)[l_] += (v)[l_] * (s); } while (0)
 #define VF_ADD(acc, v) do { for (int l_ = 0; l_ < 16; l_++) (acc)[l_] += (v)[l_]; } while (0)
 #endif
+/* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with
+ * aligned vector instructions without aligning the stack first (a crash). */
+#if defined(__GNUC__)
+#define CNN_STACK_ALIGN __attribute__((aligned(64)))
+#else
+#define CNN_STACK_ALIGN
+#endif
 #define VF_ZERO(v) memset(&(v), 0, sizeof(cnn_vf))
 #define VF_LOAD(v, p) memcpy(&(v), (p), sizeof(cnn_vf))
 #define VF_STORE(p, v) memcpy((p), &(v), sizeof(cnn_vf))
@@ -1699,7 +1706,7 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, fl
         const float *restrict y = out + (size_t)b * 25088;
         /* Through the relu, and the bias gradient, in one pass. */
         {
-            float sb[32];
+            float sb[32] CNN_STACK_ALIGN;
             for (int co = 0; co < 32; co++)
                 sb[co] = 0.0f;
             for (int o = 0; o < 784; o++) {
@@ -2129,7 +2136,7 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
 {
     /* dout, out: [n][12][12][64], din, in: [n][14][14][32] */
     /* The kernel flipped in both axes, as [3][3][64][32]: output channels before input channels. */
-    float kf[18432];
+    float kf[18432] CNN_STACK_ALIGN;
     for (int t = 0; t < 9; t++)
         for (int ci = 0; ci < 32; ci++)
             for (int co = 0; co < 64; co++)
@@ -2141,7 +2148,7 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
         const float *restrict y = out + (size_t)b * 9216;
         /* Through the relu, and the bias gradient, in one pass. */
         {
-            float sb[64];
+            float sb[64] CNN_STACK_ALIGN;
             for (int co = 0; co < 64; co++)
                 sb[co] = 0.0f;
             for (int o = 0; o < 144; o++) {
@@ -4602,7 +4609,7 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
     }
     /* The input gradient, 16 images to a vector: dout transposed to [128][32], zero past
      * image n, so that each kernel value is broadcast to 16 images at once. */
-    float dzt[4096];
+    float dzt[4096] CNN_STACK_ALIGN;
     for (int u = 0; u < 128; u++)
         for (int b = 0; b < 32; b++)
             dzt[u * 32 + b] = b < n ? dout[(size_t)b * 128 + u] : 0.0f;
@@ -4677,7 +4684,7 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a11_0, d0, k11);
                         VF_FMA(a11_1, d1, k11);
                     }
-                    float t[12][32];
+                    float t[12][32] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[0][16], a0_1);
                     VF_STORE(&t[1][0], a1_0);
@@ -4790,7 +4797,7 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         const float k23 = k[2944 + u];
                         VF_FMA(a23_0, d0, k23);
                     }
-                    float t[24][16];
+                    float t[24][16] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[1][0], a1_0);
                     VF_STORE(&t[2][0], a2_0);
@@ -4835,7 +4842,7 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 128;
         float *restrict y = out + (size_t)b * 10;
-        float acc[10];
+        float acc[10] CNN_STACK_ALIGN;
         for (int o = 0; o < 10; o++)
             acc[o] = bias[o];
         for (int i = 0; i < 128; i++) {

@@ -44,6 +44,13 @@ typedef float cnn_vf[16];
 #define VF_FMA(acc, v, s) do { for (int l_ = 0; l_ < 16; l_++) (acc)[l_] += (v)[l_] * (s); } while (0)
 #define VF_ADD(acc, v) do { for (int l_ = 0; l_ < 16; l_++) (acc)[l_] += (v)[l_]; } while (0)
 #endif
+/* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with
+ * aligned vector instructions without aligning the stack first (a crash). */
+#if defined(__GNUC__)
+#define CNN_STACK_ALIGN __attribute__((aligned(64)))
+#else
+#define CNN_STACK_ALIGN
+#endif
 #define VF_ZERO(v) memset(&(v), 0, sizeof(cnn_vf))
 #define VF_LOAD(v, p) memcpy(&(v), (p), sizeof(cnn_vf))
 #define VF_STORE(p, v) memcpy((p), &(v), sizeof(cnn_vf))
@@ -84,7 +91,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 0; ow < 1; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 58, kernel + 72);
@@ -106,7 +113,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 1; ow < 2; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 57, kernel + 66);
@@ -131,7 +138,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 2; ow < 26; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 56, kernel + 60);
@@ -159,7 +166,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 26; ow < 27; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 56, kernel + 60);
@@ -184,7 +191,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 27; ow < 28; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 56, kernel + 60);
@@ -206,7 +213,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 0; ow < 1; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 30, kernel + 42);
@@ -231,7 +238,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 1; ow < 2; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 29, kernel + 36);
@@ -260,7 +267,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 2; ow < 26; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 28, kernel + 30);
@@ -293,7 +300,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 26; ow < 27; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 28, kernel + 30);
@@ -322,7 +329,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 27; ow < 28; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 28, kernel + 30);
@@ -347,7 +354,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 0; ow < 1; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 2, kernel + 12);
@@ -375,7 +382,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 1; ow < 2; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 1, kernel + 6);
@@ -408,7 +415,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 2; ow < 26; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -446,7 +453,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 26; ow < 27; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -479,7 +486,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 27; ow < 28; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -507,7 +514,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 0; ow < 1; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 2, kernel + 12);
@@ -532,7 +539,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 1; ow < 2; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 1, kernel + 6);
@@ -561,7 +568,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 2; ow < 26; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -594,7 +601,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 26; ow < 27; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -623,7 +630,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 27; ow < 28; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -648,7 +655,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 0; ow < 1; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 2, kernel + 12);
@@ -670,7 +677,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 1; ow < 2; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 1, kernel + 6);
@@ -695,7 +702,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 2; ow < 26; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -723,7 +730,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 26; ow < 27; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -748,7 +755,7 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
             for (int ow = 27; ow < 28; ow++) {
                 const int at = (oh - 2) * 28 + (ow - 2);
                 const int o = oh * 28 + ow;
-                float acc[6];
+                float acc[6] CNN_STACK_ALIGN;
                 for (int co = 0; co < 6; co++)
                     acc[co] = bias[co];
                 conv2d_1_tap(acc, x + at + 0, kernel + 0);
@@ -2351,7 +2358,7 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
     for (int i = 0; i < n * 1176; i++)
         din[i] = 0.0f;
     /* The kernel as [5][5][16][6], output channels before input channels. */
-    float kt[2400];
+    float kt[2400] CNN_STACK_ALIGN;
     for (int t = 0; t < 25; t++)
         for (int ci = 0; ci < 6; ci++)
             for (int co = 0; co < 16; co++)
@@ -2363,7 +2370,7 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
         const float *restrict y = out + (size_t)b * 1600;
         /* Through the tanh, and the bias gradient, in one pass. */
         {
-            float sb[16];
+            float sb[16] CNN_STACK_ALIGN;
             for (int co = 0; co < 16; co++)
                 sb[co] = 0.0f;
             for (int o = 0; o < 100; o++) {
@@ -2478,7 +2485,7 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 400;
         float *restrict y = out + (size_t)b * 120;
-        float acc[120];
+        float acc[120] CNN_STACK_ALIGN;
         for (int o = 0; o < 120; o++)
             acc[o] = bias[o];
         for (int i = 0; i < 400; i++) {
@@ -2513,7 +2520,7 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
         float *restrict dx = din + (size_t)b * 400;
         for (int i = 0; i < 400; i++) {
             const float *restrict k = kernel + (size_t)i * 120;
-            float part[16] = {0.0f};
+            float part[16] CNN_STACK_ALIGN = {0.0f};
             for (int j = 0; j < 112; j += 16)
                 for (int l = 0; l < 16; l++)
                     part[l] += k[j + l] * dz[j + l];
@@ -2540,7 +2547,7 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 120;
         float *restrict y = out + (size_t)b * 84;
-        float acc[84];
+        float acc[84] CNN_STACK_ALIGN;
         for (int o = 0; o < 84; o++)
             acc[o] = bias[o];
         for (int i = 0; i < 120; i++) {
@@ -2575,7 +2582,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
         float *restrict dx = din + (size_t)b * 120;
         for (int i = 0; i < 120; i++) {
             const float *restrict k = kernel + (size_t)i * 84;
-            float part[16] = {0.0f};
+            float part[16] CNN_STACK_ALIGN = {0.0f};
             for (int j = 0; j < 80; j += 16)
                 for (int l = 0; l < 16; l++)
                     part[l] += k[j + l] * dz[j + l];
@@ -2602,7 +2609,7 @@ static void dense_3_forward(float *restrict out, const float *restrict in, const
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 84;
         float *restrict y = out + (size_t)b * 10;
-        float acc[10];
+        float acc[10] CNN_STACK_ALIGN;
         for (int o = 0; o < 10; o++)
             acc[o] = bias[o];
         for (int i = 0; i < 84; i++) {

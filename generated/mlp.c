@@ -42,6 +42,13 @@ typedef float cnn_vf[16];
 #define VF_FMA(acc, v, s) do { for (int l_ = 0; l_ < 16; l_++) (acc)[l_] += (v)[l_] * (s); } while (0)
 #define VF_ADD(acc, v) do { for (int l_ = 0; l_ < 16; l_++) (acc)[l_] += (v)[l_]; } while (0)
 #endif
+/* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with
+ * aligned vector instructions without aligning the stack first (a crash). */
+#if defined(__GNUC__)
+#define CNN_STACK_ALIGN __attribute__((aligned(64)))
+#else
+#define CNN_STACK_ALIGN
+#endif
 #define VF_ZERO(v) memset(&(v), 0, sizeof(cnn_vf))
 #define VF_LOAD(v, p) memcpy(&(v), (p), sizeof(cnn_vf))
 #define VF_STORE(p, v) memcpy((p), &(v), sizeof(cnn_vf))
@@ -1396,7 +1403,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
     }
     /* The input gradient, 16 images to a vector: dout transposed to [128][64], zero past
      * image n, so that each kernel value is broadcast to 16 images at once. */
-    float dzt[8192];
+    float dzt[8192] CNN_STACK_ALIGN;
     for (int u = 0; u < 128; u++)
         for (int b = 0; b < 64; b++)
             dzt[u * 64 + b] = b < n ? dout[(size_t)b * 128 + u] : 0.0f;
@@ -1467,7 +1474,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a5_2, d2, k5);
                         VF_FMA(a5_3, d3, k5);
                     }
-                    float t[6][64];
+                    float t[6][64] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[0][16], a0_1);
                     VF_STORE(&t[0][32], a0_2);
@@ -1545,7 +1552,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a3_2, d2, k3);
                         VF_FMA(a3_3, d3, k3);
                     }
-                    float t[4][64];
+                    float t[4][64] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[0][16], a0_1);
                     VF_STORE(&t[0][32], a0_2);
@@ -1636,7 +1643,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a7_1, d1, k7);
                         VF_FMA(a7_2, d2, k7);
                     }
-                    float t[8][48];
+                    float t[8][48] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[0][16], a0_1);
                     VF_STORE(&t[0][32], a0_2);
@@ -1738,7 +1745,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a11_0, d0, k11);
                         VF_FMA(a11_1, d1, k11);
                     }
-                    float t[12][32];
+                    float t[12][32] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[0][16], a0_1);
                     VF_STORE(&t[1][0], a1_0);
@@ -1798,7 +1805,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a3_0, d0, k3);
                         VF_FMA(a3_1, d1, k3);
                     }
-                    float t[4][32];
+                    float t[4][32] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[0][16], a0_1);
                     VF_STORE(&t[1][0], a1_0);
@@ -1895,7 +1902,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         const float k23 = k[2944 + u];
                         VF_FMA(a23_0, d0, k23);
                     }
-                    float t[24][16];
+                    float t[24][16] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[1][0], a1_0);
                     VF_STORE(&t[2][0], a2_0);
@@ -1982,7 +1989,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         const float k15 = k[1920 + u];
                         VF_FMA(a15_0, d0, k15);
                     }
-                    float t[16][16];
+                    float t[16][16] CNN_STACK_ALIGN;
                     VF_STORE(&t[0][0], a0_0);
                     VF_STORE(&t[1][0], a1_0);
                     VF_STORE(&t[2][0], a2_0);
@@ -2049,7 +2056,7 @@ static void dense_3_forward(float *restrict out, const float *restrict in, const
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 128;
         float *restrict y = out + (size_t)b * 10;
-        float acc[10];
+        float acc[10] CNN_STACK_ALIGN;
         for (int o = 0; o < 10; o++)
             acc[o] = bias[o];
         for (int i = 0; i < 128; i++) {

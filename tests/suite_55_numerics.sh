@@ -75,6 +75,13 @@ if n55_cc numerics/harness_wrong -DINJECT_GRADIENT_ERROR -o "$N55_DIR/harness_wr
     fi
 fi
 
+# Where the compiler targets AVX-512 on this host, the small models and the seed model are also
+# compiled as cnnc build compiles them, so that the vector-extension kernels are checked too.
+N55_NATIVE=""
+if echo | $N55_CC -march=native -dM -E - 2>/dev/null | grep -q __AVX512F__; then
+    N55_NATIVE="-O2 -march=native"
+fi
+
 # The generated models: the small test models, then the seed models at their real size. The generated C is compiled as users compile it (C99); the harness and
 # the reference layers with our own warnings.
 for n55_model in tests/models/t_*.cnn models/mnist_cnn.cnn models/lenet5.cnn models/mlp.cnn \
@@ -94,5 +101,15 @@ for n55_model in tests/models/t_*.cnn models/mnist_cnn.cnn models/lenet5.cnn mod
             -DMODEL_SYM="${n55_base}_model" -o "$N55_DIR/$n55_base" tests/unit/test_generated.c \
             $N55_REF "$N55_DIR/$n55_base.o" $n55_rt; then
         n55_run numerics/ "numerics/$n55_base" "$N55_DIR/$n55_base"
+    fi
+    case $n55_base in t_* | mnist_cnn) ;; *) continue ;; esac
+    [ -n "$N55_NATIVE" ] || continue
+    # shellcheck disable=SC2086
+    if n55_cc "numerics/native/$n55_base" -std=c99 $N55_NATIVE -Iruntime -c -o "$N55_DIR/$n55_base.o" \
+        "$N55_DIR/gen/$n55_base.c" &&
+        n55_cc "numerics/native/$n55_base" -std=c11 -Wall -Wextra -Werror -Iruntime -Itests/unit \
+            -DMODEL_SYM="${n55_base}_model" -o "$N55_DIR/$n55_base" tests/unit/test_generated.c \
+            $N55_REF "$N55_DIR/$n55_base.o" $n55_rt; then
+        n55_run "numerics/native: " "numerics/native/$n55_base" "$N55_DIR/$n55_base"
     fi
 done

@@ -125,6 +125,22 @@ static const ref_layer_desc dropout_last[] = {
 };
 
 /* The seed models under models/, as their files say. */
+static const ref_layer_desc dense_simd[] = {
+    FLATTEN,
+    DENSE(16, REF_ACT_RELU, 0),
+    DENSE(32, REF_ACT_TANH, 1),
+    DENSE(48, REF_ACT_SIGMOID, 0),
+    DENSE(10, REF_ACT_SOFTMAX, 0),
+};
+static const ref_layer_desc conv_simd[] = {
+    CONV(16, 3, 3, 1, 1, 1, REF_ACT_RELU, 0),
+    CONV(32, 3, 3, 1, 1, 1, REF_ACT_NONE, 0),
+    POOL(REF_MAXPOOL2D, 2, 2, 2, 2, 0),
+    CONV(16, 2, 2, 1, 1, 0, REF_ACT_RELU, 0),
+    FLATTEN,
+    DENSE(16, REF_ACT_RELU, 0),
+    DENSE(3, REF_ACT_SOFTMAX, 0),
+};
 static const ref_layer_desc mnist_cnn[] = {
     CONV(32, 3, 3, 1, 1, 0, REF_ACT_RELU, 0),
     POOL(REF_MAXPOOL2D, 2, 2, 2, 2, 0),
@@ -175,6 +191,8 @@ static const model_spec specs[] = {
     {"t_mse_linear", NET(5, 5, 1, mse_linear, REF_LOSS_MSE), SGD(0.1, 0.9, 1)},
     {"t_dropout", NET(4, 4, 1, dropout, REF_LOSS_XENT), ADAM_DEFAULT},
     {"t_dropout_last", NET(4, 4, 1, dropout_last, REF_LOSS_MSE), SGD(0.1, 0, 0)},
+    {"t_dense_simd", NET(3, 3, 2, dense_simd, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
+    {"t_conv_simd", NET(7, 9, 1, conv_simd, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
     {"mnist_cnn", NET(28, 28, 1, mnist_cnn, REF_LOSS_XENT), ADAM_DEFAULT},
     {"lenet5", NET(28, 28, 1, lenet5, REF_LOSS_XENT), SGD(0.05, 0.9, 0)},
     {"mlp", NET(28, 28, 1, mlp, REF_LOSS_XENT), ADAM_DEFAULT},
