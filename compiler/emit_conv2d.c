@@ -218,6 +218,16 @@ static bool uses_out(const EmitLayer *e)
     return act != ACT_NONE && !e->grad_is_logits;
 }
 
+/* One image's output gradient dz through the activation, given its output y (nothing for
+ * none, or where the loss already gave the gradient of the logits). */
+static void image_activation_grad(Writer *w, const EmitLayer *e)
+{
+    char count[32];
+    snprintf(count, sizeof count, "%lld", shape_size(e->layer->out));
+    emit_activation_grad_inplace(w, e->layer->u.conv.act, e->grad_is_logits, "dz", "y", count,
+                                 e->layer->u.conv.filters);
+}
+
 /* One image's output gradient through an elementwise activation, and its bias gradient, in
  * one pass: the sums of the image's pixels stay in a local array (registers) and reach dbias
  * once. A softmax, needing whole rows, goes first on its own. */
@@ -228,12 +238,9 @@ static void activation_and_bias_grad(Writer *w, const EmitLayer *e)
     int cout = a->filters, pixels = l->out.h * l->out.w;
     bool elementwise = uses_out(e) && a->act != ACT_SOFTMAX;
     char buf[256];
-    if (uses_out(e) && !elementwise) {
-        char count[32];
-        snprintf(count, sizeof count, "%lld", shape_size(l->out));
-        emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dz", "y", count, cout);
-    }
-    if (elementwise)
+    if (!elementwise)
+        image_activation_grad(w, e);
+    else
         w_line(w, "/* Through the %s, and the bias gradient, in one pass. */", activation_name(a->act));
     w_open_block(w);
     w_line(w, "float sb[%d] CNN_STACK_ALIGN;", cout);
@@ -265,7 +272,6 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     ConvCtx cx = {.l = l, .with_dk = !fast_dk, .with_din = with_din && !fast_din};
     bool old_transposed = cx.with_din && transposes_kernel(l);
     int taps = a->kh * a->kw;
-    char count[64];
     (void)m;
     SimdConv dk = {.g = g, .cout = a->filters, .x = "x", .y = "dz", .k = "dkernel", .act = ACT_NONE};
     if (cx.with_dk || cx.with_din)
@@ -310,12 +316,10 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     /* Image by image, so that its output gradient is still in cache for the products. */
     if (uses_out(e))
         w_line(w, "const float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
-    if (fast_dk && a->use_bias) {
+    if (fast_dk && a->use_bias)
         activation_and_bias_grad(w, e);
-    } else {
-        snprintf(count, sizeof count, "%lld", shape_size(l->out));
-        emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dz", "y", count, a->filters);
-    }
+    else
+        image_activation_grad(w, e);
     if (cx.with_dk || cx.with_din)
         emit_window_loops(w, &g, backward_pixel, &cx);
     if (fast_dk)

@@ -72,13 +72,24 @@ static bool uses_out(const EmitLayer *e)
     return e->layer->u.dense.act != ACT_NONE && !e->grad_is_logits;
 }
 
+/* Image b's input gradient, one dot product of a kernel row with dz per input. */
+static void dot_input_grad(Writer *w, const Layer *l)
+{
+    long long in = shape_size(l->in);
+    w_line(w, "float *restrict dx = din + (size_t)b * %lld;", in);
+    w_open(w, "for (int i = 0; i < %lld; i++)", in);
+    w_line(w, "const float *restrict k = kernel + (size_t)i * %d;", l->u.dense.units);
+    emit_dot(w, "k", "dz", l->u.dense.units);
+    w_line(w, "dx[i] = sum;");
+    w_close(w);
+}
+
 /* The backward statements after the activation for the register-blocked kernels: the input
  * gradient too where its transposed output gradient fits on the stack, else by dot products. */
 static void simd_backward(Writer *w, const Model *m, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const DenseAttrs *a = &l->u.dense;
-    long long in = shape_size(l->in);
     int units = a->units;
     if (a->use_bias) {
         w_line(w, "for (int b = 0; b < n; b++)");
@@ -92,12 +103,7 @@ static void simd_backward(Writer *w, const Model *m, const EmitLayer *e)
         } else {
             w_open(w, "for (int b = 0; b < n; b++)");
             w_line(w, "const float *restrict dz = dout + (size_t)b * %d;", units);
-            w_line(w, "float *restrict dx = din + (size_t)b * %lld;", in);
-            w_open(w, "for (int i = 0; i < %lld; i++)", in);
-            w_line(w, "const float *restrict k = kernel + (size_t)i * %d;", units);
-            emit_dot(w, "k", "dz", units);
-            w_line(w, "dx[i] = sum;");
-            w_close(w);
+            dot_input_grad(w, l);
             w_close(w);
         }
     }
@@ -140,12 +146,7 @@ static void dense_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_line(w, "    dk[o] += xv * dz[o];");
     w_close(w);
     if (with_din) {
-        w_line(w, "float *restrict dx = din + (size_t)b * %lld;", in);
-        w_open(w, "for (int i = 0; i < %lld; i++)", in);
-        w_line(w, "const float *restrict k = kernel + (size_t)i * %d;", units);
-        emit_dot(w, "k", "dz", units);
-        w_line(w, "dx[i] = sum;");
-        w_close(w);
+        dot_input_grad(w, l);
     }
     w_close(w);
     w_close(w);

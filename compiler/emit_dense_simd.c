@@ -16,23 +16,6 @@
 /* The output gradient transposed lives on the stack: at most this many floats. */
 #define MAX_TRANSPOSED 16384
 
-static int vectors_of(int units)
-{
-    return 24 / simd_block_outputs(units);
-}
-
-/* Opens the loop over chunks of `cb` vectors of units (or a bare block when one chunk holds
- * them all), whose first unit is `c0`. */
-static void open_unit_chunks(Writer *w, int units, int cb)
-{
-    if (units == cb * SIMD_LANES) {
-        w_open_block(w);
-        w_line(w, "const int c0 = 0;");
-    } else {
-        w_open(w, "for (int c0 = 0; c0 < %d; c0 += %d)", units, cb * SIMD_LANES);
-    }
-}
-
 /* ------------------------------------------------------------------ forward */
 
 /* y[p] = act(bias + x[p] . kernel) for `np` images starting at image b. */
@@ -40,10 +23,10 @@ static void forward_block(Writer *w, const Layer *l, int np)
 {
     const DenseAttrs *a = &l->u.dense;
     long long in = shape_size(l->in);
-    int units = a->units, cb = vectors_of(units);
+    int units = a->units, cb = simd_chunk_vectors(units);
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", in);
     w_line(w, "float *restrict y = out + (size_t)b * %d;", units);
-    open_unit_chunks(w, units, cb);
+    simd_open_chunks(w, units);
     for (int p = 0; p < np; p++)
         for (int v = 0; v < cb; v++) {
             if (a->use_bias)
@@ -110,8 +93,8 @@ void emit_dense_simd_forward(Writer *w, const Layer *l)
 static void kernel_grad_block(Writer *w, const Layer *l, int nr)
 {
     long long in = shape_size(l->in);
-    int units = l->u.dense.units, cb = vectors_of(units);
-    open_unit_chunks(w, units, cb);
+    int units = l->u.dense.units, cb = simd_chunk_vectors(units);
+    simd_open_chunks(w, units);
     for (int r = 0; r < nr; r++)
         for (int v = 0; v < cb; v++)
             w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", r, v, r, v);
@@ -205,7 +188,7 @@ static void input_grad_block(Writer *w, const Layer *l, int nv, int nr, int stri
 static void input_grad_group(Writer *w, const Layer *l, int nv, int stride)
 {
     long long in = shape_size(l->in);
-    int nr = 24 / nv;
+    int nr = SIMD_ACCUMULATORS / nv;
     long long full = in / nr * nr;
     if (full > 0) {
         w_open(w, "for (int i = 0; i < %lld; i += %d)", full, nr);

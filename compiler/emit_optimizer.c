@@ -64,7 +64,7 @@ static void adam(Writer *w, const Model *m)
     w_float_literal(one_b2, sizeof one_b2, 1.0 - t->beta_2);
     char eps_text[48];
     w_double_literal(eps_text, sizeof eps_text, t->epsilon);
-    w_line(w, "#if defined(__GNUC__) && defined(__AVX512F__) && !defined(CNN_NO_VECTOR_EXTENSIONS)");
+    w_line(w, "#ifdef CNN_VF_IS_VECTOR");
     w_line(w, "#include <immintrin.h>");
     w_line(w, "#define CNN_VECTOR_SQRT(x) ((cnn_vf)_mm512_sqrt_ps((__m512)(x)))");
     w_line(w, "#endif");

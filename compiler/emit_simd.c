@@ -22,6 +22,7 @@ void emit_simd_prelude(Writer *w)
     w_line(w, " * compiled far faster for narrower targets). Loads and stores go through memcpy, so no");
     w_line(w, " * pointer needs any alignment. */");
     w_line(w, "#if defined(__GNUC__) && defined(__AVX512F__) && !defined(CNN_NO_VECTOR_EXTENSIONS)");
+    w_line(w, "#define CNN_VF_IS_VECTOR 1");
     w_line(w, "__extension__ typedef float cnn_vf __attribute__((vector_size(%d * sizeof(float))));", SIMD_LANES);
     w_line(w, "#define VF_FMA(acc, v, s) ((acc) += (v) * (s))");
     w_line(w, "#define VF_ADD(acc, v) ((acc) += (v))");
@@ -45,9 +46,8 @@ void emit_simd_prelude(Writer *w)
     w_blank(w);
 }
 
-/* How many vectors of output channels one block holds, and how many outputs: at most 24
- * accumulators, leaving registers for the weights of 32 (AVX-512 has 32 registers). */
-static int chunk_vectors(int channels)
+/* At most SIMD_ACCUMULATORS accumulators: 1 to 4 vectors of channels, the most that divides them. */
+int simd_chunk_vectors(int channels)
 {
     int nv = channels / SIMD_LANES;
     for (int c = 4; c > 1; c--)
@@ -58,7 +58,7 @@ static int chunk_vectors(int channels)
 
 int simd_block_outputs(int channels)
 {
-    return 24 / chunk_vectors(channels);
+    return SIMD_ACCUMULATORS / simd_chunk_vectors(channels);
 }
 
 bool simd_fits(long long channels)
@@ -66,10 +66,9 @@ bool simd_fits(long long channels)
     return channels > 0 && channels % SIMD_LANES == 0;
 }
 
-/* Opens a loop over chunks of `cb` vectors of channels when they do not all fit in one
- * block, or a bare block otherwise; either way the first channel of the chunk is `c0`. */
-static void open_chunks(Writer *w, int channels, int cb)
+void simd_open_chunks(Writer *w, int channels)
 {
+    int cb = simd_chunk_vectors(channels);
     if (channels == cb * SIMD_LANES) {
         w_open_block(w);
         w_line(w, "const int c0 = 0;");
@@ -140,9 +139,9 @@ static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const 
 
 void emit_simd_gather(Writer *w, const SimdConv *c)
 {
-    GatherCtx gx = {.c = c, .cb = chunk_vectors(c->cout)};
-    int npix = 24 / gx.cb;
-    open_chunks(w, c->cout, gx.cb);
+    GatherCtx gx = {.c = c, .cb = simd_chunk_vectors(c->cout)};
+    int npix = simd_block_outputs(c->cout);
+    simd_open_chunks(w, c->cout);
     emit_window_blocks(w, &c->g, npix, gather_block, &gx);
     w_close(w);
 }
@@ -172,7 +171,7 @@ static void tap_range(int in, int out, int k, int s, int pad, int *lo, int *hi)
 typedef struct WBlock {
     int nr;
     int oh_lo, oh_hi, ow_lo, ow_hi;
-    long long rel[24];
+    long long rel[SIMD_ACCUMULATORS];
 } WBlock;
 
 static bool same_block(const WBlock *a, const WBlock *b)
@@ -249,7 +248,7 @@ static void plan_blocks(const Window *g, int per_block, WPlan *p)
 void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv *c)
 {
     const Window *g = &c->g;
-    int cb = chunk_vectors(c->cout), per_block = 24 / cb, cin = g->in_c, cout = c->cout;
+    int cb = simd_chunk_vectors(c->cout), per_block = simd_block_outputs(c->cout), cin = g->in_c, cout = c->cout;
     WPlan p;
     plan_blocks(g, per_block, &p);
     for (int s = 0; s < p.nshapes; s++) {
@@ -259,7 +258,7 @@ void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv
         w_line(w, " * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */");
         w_begin_function(w, "static void %s_wgrad%d(float *restrict dk, const float *restrict x, const float *restrict dz, int off)",
                          name, s);
-        open_chunks(w, cout, cb);
+        simd_open_chunks(w, cout);
         for (int r = 0; r < b->nr; r++)
             for (int v = 0; v < cb; v++)
                 w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", r, v, r, v);
@@ -295,7 +294,7 @@ void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv
 void emit_simd_kernel_grad_calls(Writer *w, const char *name, const SimdConv *c)
 {
     WPlan p;
-    plan_blocks(&c->g, 24 / chunk_vectors(c->cout), &p);
+    plan_blocks(&c->g, simd_block_outputs(c->cout), &p);
     for (int i = 0; i < p.ncalls; i++) {
         const WCall *k = &p.calls[i];
         if (k->shape < 0)

@@ -44,6 +44,17 @@ static void start_expr(char *buf, size_t size, const char *var, int stride, int 
         snprintf(buf, size, "(%s * %d - %d)", var, stride, pad);
 }
 
+/* `at`, the input index of the window's top-left tap, and `o`, the output pixel's index, from
+ * oh and ow; row and col are start_expr's first input row and column. */
+static void window_indices(Writer *w, const Window *g, const char *row, const char *col)
+{
+    if (g->in_c == 1)
+        w_line(w, "const int at = %s * %d + %s;", row, g->in_w, col);
+    else
+        w_line(w, "const int at = (%s * %d + %s) * %d;", row, g->in_w, col, g->in_c);
+    w_line(w, "const int o = oh * %d + ow;", g->out_w);
+}
+
 void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx)
 {
     WindowRun *rows = xcalloc((size_t)g->out_h, sizeof *rows);
@@ -60,11 +71,7 @@ void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx)
                    rr->o_lo, rr->o_hi, cr->o_lo, cr->o_hi, rr->k_lo, rr->k_hi, cr->k_lo, cr->k_hi);
             w_open(w, "for (int oh = %d; oh < %d; oh++)", rr->o_lo, rr->o_hi + 1);
             w_open(w, "for (int ow = %d; ow < %d; ow++)", cr->o_lo, cr->o_hi + 1);
-            if (g->in_c == 1)
-                w_line(w, "const int at = %s * %d + %s;", row, g->in_w, col);
-            else
-                w_line(w, "const int at = (%s * %d + %s) * %d;", row, g->in_w, col, g->in_c);
-            w_line(w, "const int o = oh * %d + ow;", g->out_w);
+            window_indices(w, g, row, col);
             body(w, g, rr, cr, ctx);
             w_close(w);
             w_close(w);
@@ -103,11 +110,7 @@ static void run_blocks(Writer *w, const Window *g, const WindowRun *rr, const Wi
             w_open_block(w);
             w_line(w, "const int %s = %d;", iv, inner->o_lo + (part == 0 ? 0 : full));
         }
-        if (g->in_c == 1)
-            w_line(w, "const int at = %s * %d + %s;", row, g->in_w, col);
-        else
-            w_line(w, "const int at = (%s * %d + %s) * %d;", row, g->in_w, col, g->in_c);
-        w_line(w, "const int o = oh * %d + ow;", g->out_w);
+        window_indices(w, g, row, col);
         body(w, g, rr, cr, npix, step, ctx);
         w_close(w);
     }

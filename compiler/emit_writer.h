@@ -87,13 +87,21 @@ void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody b
 
 /* The floats in one vector of the generated code: an AVX-512 register. */
 #define SIMD_LANES 16
+/* Accumulator vectors one register block holds: AVX-512 has 32 registers, the rest hold the
+ * weights and inputs of a multiply-add step. */
+#define SIMD_ACCUMULATORS 24
 
 /* Writes the vector type and its macros once at the top of a generated source. */
 void emit_simd_prelude(Writer *w);
 /* Whether a dimension of this many channels takes the vector kernels (a multiple of the lanes). */
 bool simd_fits(long long channels);
-/* How many outputs (pixels, images) one register block of this many channels holds. */
+/* How many vectors of channels one register block holds, and how many outputs (pixels,
+ * images) it holds them for: SIMD_ACCUMULATORS / simd_chunk_vectors. */
+int simd_chunk_vectors(int channels);
 int simd_block_outputs(int channels);
+/* Opens a loop over chunks of simd_chunk_vectors vectors of channels when they do not all fit
+ * in one block, or a bare block otherwise; either way the chunk's first channel is `c0`. */
+void simd_open_chunks(Writer *w, int channels);
 
 /* A convolution-shaped product for the vector kernels. The window g slides over x, an image of
  * [in_h][in_w][in_c]; y is [out_h][out_w][cout]; k is [kh][kw][in_c][cout]; each names a

@@ -35,6 +35,7 @@
  * compiled far faster for narrower targets). Loads and stores go through memcpy, so no
  * pointer needs any alignment. */
 #if defined(__GNUC__) && defined(__AVX512F__) && !defined(CNN_NO_VECTOR_EXTENSIONS)
+#define CNN_VF_IS_VECTOR 1
 __extension__ typedef float cnn_vf __attribute__((vector_size(16 * sizeof(float))));
 #define VF_FMA(acc, v, s) ((acc) += (v) * (s))
 #define VF_ADD(acc, v) ((acc) += (v))
@@ -3926,7 +3927,7 @@ static double loss_and_gradient(float *restrict dz, const float *restrict p, con
     return loss;
 }
 
-#if defined(__GNUC__) && defined(__AVX512F__) && !defined(CNN_NO_VECTOR_EXTENSIONS)
+#ifdef CNN_VF_IS_VECTOR
 #include <immintrin.h>
 #define CNN_VECTOR_SQRT(x) ((cnn_vf)_mm512_sqrt_ps((__m512)(x)))
 #endif
