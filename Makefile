@@ -24,7 +24,7 @@ DEPS_CORE = flex bison libyaml-dev zlib1g-dev libpng-dev libplplot-dev plplot-dr
             libopenblas-dev clang
 
 .PHONY: all deps test test-full demo data clean bench bench-peers fuzz
-all: $(BUILD)/cnnc $(BUILD)/libcnnrt.a $(BUILD)/libcnnapp.a $(BUILD)/libcnnplot.a
+all: $(BUILD)/cnnc $(BUILD)/libcnnc.a $(BUILD)/libcnnrt.a $(BUILD)/libcnnref.a $(BUILD)/libcnnapp.a $(BUILD)/libcnnplot.a
 
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: mk/deps.sh
@@ -33,32 +33,42 @@ $(BUILD)/.deps: mk/deps.sh
 	@touch $@
 
 # ---------------------------------------------------------------- the compiler
-COMPILER_SRC = $(wildcard compiler/*.c compiler/layers/*.c)
-COMPILER_GEN = $(BUILD)/compiler/lexer.c $(BUILD)/compiler/parser.c
+# compiler/<phase>/*.c (front, check, layers, emit, cmd, base); the scanner and the parser are
+# generated into $(BUILD)/compiler/front. libcnnc.a is the compiler without its main, for the
+# unit tests and the fuzzers.
+COMPILER_SRC = $(wildcard compiler/*/*.c)
+COMPILER_GEN = $(BUILD)/compiler/front/lexer.c $(BUILD)/compiler/front/parser.c
 COMPILER_OBJ = $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(COMPILER_GEN:.c=.o)
-COMPILER_HDR = $(wildcard compiler/*.h compiler/layers/*.h) $(BUILD)/compiler/parser.h
+COMPILER_LIB_OBJ = $(filter-out $(BUILD)/compiler/cmd/main.o,$(COMPILER_OBJ))
+COMPILER_HDR = $(wildcard compiler/*.h compiler/*/*.h) $(BUILD)/compiler/front/parser.h
+CPPFLAGS_FRONT = -I$(BUILD)/compiler/front
 
-$(BUILD)/compiler/parser.c $(BUILD)/compiler/parser.h &: compiler/parser.y $(BUILD)/.deps
+$(BUILD)/compiler/front/parser.c $(BUILD)/compiler/front/parser.h &: compiler/front/parser.y $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(BISON) -Wall -Werror --defines=$(BUILD)/compiler/parser.h -o $(BUILD)/compiler/parser.c $<
+	$(BISON) -Wall -Werror --defines=$(BUILD)/compiler/front/parser.h -o $(BUILD)/compiler/front/parser.c $<
 
-$(BUILD)/compiler/lexer.c $(BUILD)/compiler/lexer.h &: compiler/lexer.l $(BUILD)/compiler/parser.h
+$(BUILD)/compiler/front/lexer.c $(BUILD)/compiler/front/lexer.h &: compiler/front/lexer.l $(BUILD)/compiler/front/parser.h
 	@mkdir -p $(dir $@)
-	$(FLEX) --header-file=$(BUILD)/compiler/lexer.h -o $(BUILD)/compiler/lexer.c $<
+	$(FLEX) --header-file=$(BUILD)/compiler/front/lexer.h -o $(BUILD)/compiler/front/lexer.c $<
 
 # Generated scanners and parsers trip a few warnings that are not ours to fix.
-$(BUILD)/compiler/lexer.o $(BUILD)/compiler/parser.o: ALL_CFLAGS += -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
+$(BUILD)/compiler/front/lexer.o $(BUILD)/compiler/front/parser.o: ALL_CFLAGS += -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 
-$(BUILD)/compiler/%.o: $(BUILD)/compiler/%.c $(COMPILER_HDR) $(BUILD)/compiler/lexer.h
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/compiler/front/%.o: $(BUILD)/compiler/front/%.c $(COMPILER_HDR) $(BUILD)/compiler/front/lexer.h
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS_FRONT) -c -o $@ $<
 
-$(BUILD)/compiler/%.o: compiler/%.c $(COMPILER_HDR) $(BUILD)/compiler/lexer.h runtime/cnn_model.h
+$(BUILD)/compiler/%.o: compiler/%.c $(COMPILER_HDR) $(BUILD)/compiler/front/lexer.h runtime/cnn_model.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS_FRONT) -c -o $@ $<
+
+$(BUILD)/libcnnc.a: $(COMPILER_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
 
 # `cnnc plot` draws with libcnnplot, which reads histories with the runtime's history.c.
-$(BUILD)/cnnc: $(COMPILER_OBJ) $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(COMPILER_OBJ) $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a -lyaml -lplplot -lz -lm
+$(BUILD)/cnnc: $(BUILD)/compiler/cmd/main.o $(BUILD)/libcnnc.a $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/compiler/cmd/main.o $(BUILD)/libcnnc.a $(BUILD)/libcnnplot.a \
+	  $(BUILD)/libcnnrt.a -lyaml -lplplot -lz -lm
 
 # ---------------------------------------------------------------- the runtime (libc, libm, zlib)
 RUNTIME_SRC = $(wildcard runtime/*.c)
@@ -70,6 +80,21 @@ $(BUILD)/runtime/%.o: runtime/%.c $(RUNTIME_HDR) $(BUILD)/.deps
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcnnrt.a: $(RUNTIME_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# ---------------------------------------------------------------- the reference layers (libm)
+# runtime/ref: plain loops over run-time shapes, the oracle of the tests and the benchmark's
+# baseline. Not part of libcnnrt.a: no program that trains or predicts needs them.
+REF_SRC = $(wildcard runtime/ref/*.c)
+REF_OBJ = $(REF_SRC:%.c=$(BUILD)/%.o)
+REF_HDR = $(wildcard runtime/ref/*.h)
+
+$(BUILD)/runtime/ref/%.o: runtime/ref/%.c $(REF_HDR) $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcnnref.a: $(REF_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
@@ -101,7 +126,7 @@ $(BUILD)/libcnnplot.a: $(PLOT_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/compiler/plot_cmd.o: $(PLOT_HDR) $(RUNTIME_HDR)
+$(BUILD)/compiler/cmd/plot.o: $(PLOT_HDR) $(RUNTIME_HDR)
 
 # ---------------------------------------------------------------- data, demo
 DATA_MIRROR ?= https://storage.googleapis.com/cvdf-datasets/mnist

@@ -1,10 +1,18 @@
 /*
  * cnnc.h - the one header of the compiler, and its table of contents.
  *
- * The pipeline:  lexer.l + parser.y  (.cnn)  ─┐
- *                yaml_reader.c       (.yaml) ─┴─> Ast ──check.c──> Model (IR) ──emit_*.c──> C
+ * The pipeline, one folder a phase:
  *
- * Everything a user can get wrong is found by check.c at a located position;
+ *   front/  lexer.l + parser.y (.cnn) ─┐
+ *           yaml_reader.c     (.yaml) ─┴─> Ast
+ *   check/  Ast ──> Model (the IR): names, arguments, defaults, shapes, the memory plan
+ *   layers/ one file per layer kind: its passes as C
+ *   emit/   Model ──> C: the placement of every tensor, the drivers, the loss, the optimizer,
+ *           the register-blocked kernels, the inference-only predictor
+ *   cmd/    the command line: check, summary, emit, build, plot
+ *   base/   memory helpers, files, "did you mean", diagnostics
+ *
+ * Everything a user can get wrong is found by check/ at a located position;
  * emitters read a fully resolved Model and never report user errors.
  */
 #ifndef CNNC_H
@@ -18,7 +26,7 @@
 
 #define CNNC_VERSION "0.1.0"
 
-/* ------------------------------------------------------------------ util.c */
+/* ------------------------------------------------------------------ base/util.c */
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -39,7 +47,7 @@ bool is_c_keyword(const char *s);
 #define unreachable() cnnc_internal_error(__FILE__, __LINE__)
 _Noreturn void cnnc_internal_error(const char *file, int line);
 
-/* ------------------------------------------------------------------ diag.c */
+/* ------------------------------------------------------------------ base/diag.c */
 
 /* A place in a model file. `len` is the width of the token, for the ~~~ underline. */
 typedef struct Loc {
@@ -63,7 +71,7 @@ void diag_forget_sources(void);
 /* Stop reporting after this many errors (a binary file would otherwise print thousands). */
 #define DIAG_MAX_ERRORS 50
 
-/* ------------------------------------------------------------------ ast.c */
+/* ------------------------------------------------------------------ front/ast.c */
 
 /* The AST is what the two front ends share: values as written, nothing resolved. */
 typedef enum ValueKind {
@@ -137,14 +145,14 @@ void value_free(Value *v);
 /* Prints an AST as S-expressions; used by tests to compare the two front ends. */
 void ast_dump(const Ast *ast, FILE *out);
 
-/* ------------------------------------------------------------------ parse.c (lexer.l, parser.y) */
+/* ------------------------------------------------------------------ front/parse.c (front/lexer.l, front/parser.y) */
 
 /* Parses a .cnn file. Returns NULL only when the file cannot be read; syntax errors are
  * reported through diag and leave a partial AST (check diag_error_count()). */
 Ast *parse_cnn_file(const char *path);
 Ast *parse_cnn_text(const char *file, const char *text, size_t len);
 
-/* ------------------------------------------------------------------ yaml_reader.c */
+/* ------------------------------------------------------------------ front/yaml_reader.c */
 
 Ast *parse_yaml_file(const char *path);
 Ast *parse_yaml_text(const char *file, const char *text, size_t len);
@@ -152,7 +160,7 @@ Ast *parse_yaml_text(const char *file, const char *text, size_t len);
 /* Chooses the front end from the extension (.yaml/.yml, else .cnn). */
 Ast *parse_model_file(const char *path);
 
-/* ------------------------------------------------------------------ check.c: the IR */
+/* ------------------------------------------------------------------ check/: the IR */
 
 typedef enum LayerKind {
     LAYER_CONV2D,
@@ -280,18 +288,18 @@ const char *layer_kind_name(LayerKind k);     /* "conv2d" */
 const char *activation_name(Activation a);    /* "relu" */
 const char *padding_name(Padding p);          /* "valid" */
 
-/* ------------------------------------------------------------------ summary.c */
+/* ------------------------------------------------------------------ cmd/summary.c */
 
 typedef enum SummaryFormat { SUMMARY_TABLE, SUMMARY_YAML, SUMMARY_JSON } SummaryFormat;
 int print_summary(const Model *m, SummaryFormat fmt, FILE *out);
 
-/* ------------------------------------------------------------------ emit*.c */
+/* ------------------------------------------------------------------ emit/ */
 
 /* Writes DIR/<name>.h and DIR/<name>.c. Returns 0, or -1 after reporting an I/O error;
  * on failure nothing is left under the final names. */
 int emit_model(const Model *m, const char *dir);
 
-/* ------------------------------------------------------------------ driver.c */
+/* ------------------------------------------------------------------ cmd/driver.c */
 
 int cnnc_main(int argc, char **argv);
 

@@ -15,9 +15,9 @@ BENCH_DIR = $(BUILD)/bench
 BENCH_MODELS ?= models/mnist_cnn.cnn models/lenet5.cnn
 BENCH_ITERS ?= 20
 
-$(BUILD)/runtime/bench/%.o: runtime/bench/%.c $(BENCH_HDR) $(RUNTIME_HDR) $(BUILD)/.deps
+$(BUILD)/runtime/bench/%.o: runtime/bench/%.c $(BENCH_HDR) $(RUNTIME_HDR) $(REF_HDR) $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Iruntime/ref -c -o $@ $<
 
 # The peak probe must run the machine's widest FMAs: -O3 -march=native, and contraction of
 # a * b + c into one FMA, which ISO C mode leaves off.

@@ -26,7 +26,7 @@ FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -clo
 # What each target links, besides its own file: the compiler's objects but its main, the
 # seed model as cnnc emits it, the PNG reader's object (libcnnapp.a's main would clash with
 # libFuzzer's), and the runtime.
-FUZZ_COMPILER = $(patsubst $(BUILD)/%,$(FUZZ_OBJ)/%,$(filter-out $(BUILD)/compiler/main.o,$(COMPILER_OBJ)))
+FUZZ_COMPILER = $(FUZZ_OBJ)/libcnnc.a
 FUZZ_LINK_cnn         = $(FUZZ_COMPILER) $(FUZZ_OBJ)/libcnnplot.a $(FUZZ_OBJ)/libcnnrt.a -lyaml -lplplot
 FUZZ_LINK_yaml        = $(FUZZ_LINK_cnn)
 FUZZ_LINK_safetensors = $(FUZZ_DIR)/mnist_cnn.o $(FUZZ_OBJ)/libcnnrt.a
@@ -54,8 +54,8 @@ $(FUZZ_DIR)/.deps: mk/deps.sh
 	@touch $@
 
 # The objects, with coverage instrumentation but no main of libFuzzer's (fuzzer-no-link).
-$(FUZZ_OBJ)/.built: $(FUZZ_DIR)/.deps $(COMPILER_SRC) $(RUNTIME_SRC) $(APP_SRC) $(PLOT_SRC) compiler/lexer.l \
-                    compiler/parser.y $(wildcard compiler/*.h runtime/*.h runtime/app/*.h runtime/plot/*.h)
+$(FUZZ_OBJ)/.built: $(FUZZ_DIR)/.deps $(COMPILER_SRC) $(RUNTIME_SRC) $(APP_SRC) $(PLOT_SRC) compiler/front/lexer.l \
+                    compiler/front/parser.y $(COMPILER_HDR) $(wildcard runtime/*.h runtime/app/*.h runtime/plot/*.h)
 	$(MAKE) --no-print-directory BUILD=$(FUZZ_OBJ) CC=$(FUZZ_CC) \
 	  CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)' \
 	  $(FUZZ_COMPILER) $(FUZZ_OBJ)/libcnnrt.a $(FUZZ_OBJ)/libcnnplot.a $(FUZZ_OBJ)/runtime/app/png.o
@@ -71,7 +71,7 @@ $(FUZZ_DIR)/mnist_cnn.o: $(FUZZ_DIR)/mnist_cnn.c
 	$(FUZZ_CC) -std=c99 -O0 -Iruntime -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h $(FUZZ_OBJ)/.built $(FUZZ_DIR)/mnist_cnn.o
-	$(FUZZ_CC) -std=c11 $(WARN) $(CPPFLAGS_CNNC) -I$(FUZZ_OBJ)/compiler -Iruntime/app -I$(FUZZ_DIR) \
+	$(FUZZ_CC) -std=c11 $(WARN) $(CPPFLAGS_CNNC) -I$(FUZZ_OBJ)/compiler/front -Iruntime/app -I$(FUZZ_DIR) \
 	  -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LINK_$*) -lz -lm -pthread
 
 # Real checkpoints of the seed model (with and without optimizer state) to start from.

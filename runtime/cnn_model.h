@@ -127,6 +127,9 @@ typedef struct cnn_model {
      * range of the gradient it reduced; NULL where only update exists. */
     void (*update_range)(float *params, const float *grads, float *m, float *v, long step,
                          size_t lo, size_t hi);
+    /* The target the code was generated for ("avx512", "avx2", "x86-64", "neon", "generic");
+     * NULL in code generated before targets existed. */
+    const char *target;
 } cnn_model;
 
 #endif

@@ -17,6 +17,15 @@ mnist_dir() {
     done
 }
 
+# lib_sanitizers LIBRARY: the -fsanitize flags a unit program needs to link with LIBRARY, as
+# its objects were built (make test CFLAGS='-fsanitize=address,undefined').
+lib_sanitizers() {
+    ls_san=""
+    nm "$1" 2>/dev/null | grep -q __asan && ls_san="$ls_san -fsanitize=address"
+    nm "$1" 2>/dev/null | grep -q __ubsan && ls_san="$ls_san -fsanitize=undefined"
+    echo "$ls_san"
+}
+
 pass() { T_PASSED=$((T_PASSED + 1)); [ -n "$T_VERBOSE" ] && echo "  ok   $1"; return 0; }
 fail() {
     T_FAILED=$((T_FAILED + 1))

@@ -8,11 +8,8 @@ S10_PARSE=$T_TMP/test_parse
 
 # The unit programs are linked like the objects were built: with the sanitizers if they are in.
 s10_build() {
-    objs=""
-    for o in util diag ast parse lexer parser yaml_reader; do objs="$objs $BUILD/compiler/$o.o"; done
-    san=""
-    nm "$BUILD/compiler/util.o" 2>/dev/null | grep -q __asan && san="$san -fsanitize=address"
-    nm "$BUILD/compiler/util.o" 2>/dev/null | grep -q __ubsan && san="$san -fsanitize=undefined"
+    objs="$BUILD/libcnnc.a"
+    san=$(lib_sanitizers "$objs")
     # shellcheck disable=SC2086
     ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Icompiler -g $san -o "$S10_PARSE" \
         tests/unit/test_parse.c $objs -lyaml -lm &&

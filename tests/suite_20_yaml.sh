@@ -1,4 +1,4 @@
-# Suite 20: the YAML front end (compiler/yaml_reader.c).
+# Suite 20: the YAML front end (compiler/front/yaml_reader.c).
 # - tests/unit/test_yaml.c, linked against the compiler's own objects: the values and places
 #   the reader builds, and every prefix and many corrupted copies of a model (no crash);
 # - every .cnn model and its YAML twin give the same AST, and the same generated C;
@@ -13,16 +13,10 @@ mkdir -p "$S20_DIR"
 # The unit program is linked like the objects were built: with the sanitizers if they are in.
 # An archive lets the linker take only the objects the reader needs.
 s20_build() {
-    rm -f "$S20_DIR/parts.a"
-    for o in "$BUILD"/compiler/*.o; do
-        [ "$o" = "$BUILD/compiler/main.o" ] || ar rcs "$S20_DIR/parts.a" "$o" || return 1
-    done
-    san=""
-    nm "$BUILD/compiler/util.o" 2>/dev/null | grep -q __asan && san="$san -fsanitize=address"
-    nm "$BUILD/compiler/util.o" 2>/dev/null | grep -q __ubsan && san="$san -fsanitize=undefined"
+    san=$(lib_sanitizers "$BUILD/libcnnc.a")
     # shellcheck disable=SC2086
     ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Icompiler -D_POSIX_C_SOURCE=200809L -g $san -o "$S20_BIN" \
-        tests/unit/test_yaml.c "$S20_DIR/parts.a" -lyaml -lm
+        tests/unit/test_yaml.c "$BUILD/libcnnc.a" -lyaml -lm
 }
 
 # s20_run NAME STATUS COMMAND...: the command must exit with STATUS (never a signal), within

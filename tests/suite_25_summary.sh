@@ -1,4 +1,4 @@
-# Suite 25: `cnnc summary` (compiler/summary.c).
+# Suite 25: `cnnc summary` (compiler/cmd/summary.c).
 # - tests/unit/test_summary.c prints a hand-built seed model in the three formats and checks
 #   the numbers, separators, units, the 100-column limit, escaping, and that the YAML reads
 #   back with libyaml;
@@ -14,16 +14,10 @@ mkdir -p "$S25_DIR"
 # Linked like the objects were built (with the sanitizers if they are in), through an archive
 # so that only the objects the printer and the checker need are taken.
 s25_build() {
-    rm -f "$S25_DIR/parts.a"
-    for o in "$BUILD"/compiler/*.o; do
-        [ "$o" = "$BUILD/compiler/main.o" ] || ar rcs "$S25_DIR/parts.a" "$o" || return 1
-    done
-    san=""
-    nm "$BUILD/compiler/util.o" 2>/dev/null | grep -q __asan && san="$san -fsanitize=address"
-    nm "$BUILD/compiler/util.o" 2>/dev/null | grep -q __ubsan && san="$san -fsanitize=undefined"
+    san=$(lib_sanitizers "$BUILD/libcnnc.a")
     # shellcheck disable=SC2086
     ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Icompiler -D_POSIX_C_SOURCE=200809L -g $san -o "$S25_BIN" \
-        tests/unit/test_summary.c "$S25_DIR/parts.a" -lyaml -lm
+        tests/unit/test_summary.c "$BUILD/libcnnc.a" -lyaml -lm
 }
 
 if s25_build >"$S25_DIR/build.log" 2>&1; then

@@ -10,12 +10,8 @@ C30_TEST=$C30_DIR/test_check
 
 # The unit program is linked like the objects were built: with the sanitizers if they are in.
 c30_build() {
-    objs=""
-    for o in check check_layer check_train shapes memory_plan layer_table util diag ast parse \
-        lexer parser yaml_reader; do objs="$objs $BUILD/compiler/$o.o"; done
-    san=""
-    nm "$BUILD/compiler/check.o" 2>/dev/null | grep -q __asan && san="$san -fsanitize=address"
-    nm "$BUILD/compiler/check.o" 2>/dev/null | grep -q __ubsan && san="$san -fsanitize=undefined"
+    objs="$BUILD/libcnnc.a"
+    san=$(lib_sanitizers "$objs")
     # shellcheck disable=SC2086
     ${CC:-cc} -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Icompiler -g $san \
         -o "$C30_TEST" tests/unit/test_check.c $objs -lyaml -lm

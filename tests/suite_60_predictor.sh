@@ -1,5 +1,5 @@
 # Suite 60: the exported predictor, `cnnc emit MODEL --inference-only --weights CKPT`
-# (compiler/emit_infer.c, emit_cmd.c) and examples/embed.
+# (compiler/emit/infer.c, compiler/cmd/emit.c) and examples/embed.
 # For the seed model (conv, maxpool), lenet5 (same padding, avgpool, tanh) and mlp (dropout),
 # trained for one epoch (the seed on 2000 images, the others on 500): the inlined literals read back as the checkpoint
 # bit for bit; a program linking only the predictor agrees with the full program's

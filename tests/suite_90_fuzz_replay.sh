@@ -10,12 +10,9 @@
 FZ_DIR=$T_TMP/fuzz
 FZ_BIN=$BUILD/tests/fuzz
 mkdir -p "$FZ_DIR" "$FZ_BIN"
-FZ_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Icompiler -I$BUILD/compiler -Iruntime -Iruntime/app -I$FZ_BIN ${CFLAGS:--O2 -g}"
-# The compiler's objects for today's sources (not stale ones of removed files), but its main.
-FZ_COMPILER="$BUILD/compiler/lexer.o $BUILD/compiler/parser.o"
-for f in compiler/*.c compiler/layers/*.c; do
-    [ -e "$f" ] && [ "$f" != compiler/main.c ] && FZ_COMPILER="$FZ_COMPILER $BUILD/${f%.c}.o"
-done
+FZ_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Icompiler -I$BUILD/compiler/front -Iruntime -Iruntime/app -I$FZ_BIN ${CFLAGS:--O2 -g}"
+# The compiler but its main.
+FZ_COMPILER="$BUILD/libcnnc.a"
 FZ_LIBS="$BUILD/libcnnplot.a $BUILD/libcnnrt.a -lyaml -lplplot -lpng -lz -lm -pthread ${LDFLAGS:-}"
 
 # fz_build TARGET EXTRA_OBJECTS...: the replay program of one target, or a fail.

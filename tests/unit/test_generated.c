@@ -6,7 +6,7 @@
  * For each model it checks, printing `ok MODEL CHECK` or `FAIL MODEL CHECK`:
  *   layout    the tensor table (names, shapes, offsets) and the train block against the
  *             description below, which repeats the model file by hand;
- *   forward   the outputs against the reference network (runtime/ref_model.c), for a full
+ *   forward   the outputs against the reference network (runtime/ref/ref_model.c), for a full
  *             batch and for a partial batch that starts at the second image;
  *   backward  the summed loss and every parameter gradient against the reference, and that
  *             `scale` scales them, for a full and a partial batch;

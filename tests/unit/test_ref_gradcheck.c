@@ -1,12 +1,12 @@
 /*
- * test_ref_gradcheck.c - checks the reference layers (runtime/ref_layers.c) before they are
+ * test_ref_gradcheck.c - checks the reference layers (runtime/ref/ref_layers.c) before they are
  * trusted as the oracle of the generated code:
  * - every backward against central finite differences of its forward, through the scalar
  *   objective L = sum(r * y) with a fixed random r (so backward is called with dy = r);
  * - the cases whose answer is known by hand: same-padding sizes, avgpool's valid-cells
  *   average, maxpool's tie rule;
  * - one SGD, Nesterov and Adam step against numbers worked out by hand below;
- * - whole reference networks (runtime/ref_model.c) against finite differences of their loss,
+ * - whole reference networks (runtime/ref/ref_model.c) against finite differences of their loss,
  *   for both losses, the fused softmax, standalone activations and dropout with a mask.
  *
  * Prints one line per check, `ok NAME` or `FAIL NAME`, and exits 1 if any failed.

@@ -1,0 +1,332 @@
+/*
+ * check/layer_args.c - one layer's arguments, from the AST as written to resolved attributes.
+ *
+ *     conv2d(filters=32, kernel=3x5, padding=same, activation=relu);
+ *
+ * Every argument is matched against the kind's table (layer_table.c), checked for its type
+ * and range, and the defaults of the contract fill in what was not given. All problems of a
+ * layer are reported, not only the first.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "check/check.h"
+
+/* Longer names would make unwieldy C identifiers; the same limit applies to model names. */
+#define MAX_NAME_LEN 64
+
+/* An argument after validation. Only the fields of its ArgType are meaningful. */
+typedef struct ArgValue {
+    const Arg *arg; /* NULL when the argument was not given */
+    bool ok;        /* given and valid */
+    int n;          /* ARG_COUNT */
+    int h, w;       /* ARG_SIZE2 */
+    int e;          /* ARG_ACTIVATION, ARG_PADDING */
+    bool b;         /* ARG_BOOL */
+    double r;       /* ARG_RATE */
+    long long i;    /* ARG_INTEGER */
+    const char *s;  /* ARG_NAME */
+} ArgValue;
+
+static bool check_positive(const Arg *a, long long v, int *out)
+{
+    if (v <= 0) {
+        error_at(a->value.loc, "'%s' must be a positive integer, not %lld", a->name, v);
+        return false;
+    }
+    if (v > INT_MAX) {
+        error_at(a->value.loc, "'%s' is too large: %lld (at most %d)", a->name, v, INT_MAX);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* kernel=3 means 3x3; kernel=3x5 is 3 rows by 5 columns. */
+static bool check_size2(const Arg *a, ArgValue *v)
+{
+    const Value *val = &a->value;
+    if (val->kind == VAL_INT) {
+        if (!check_positive(a, val->i, &v->h))
+            return false;
+        v->w = v->h;
+        return true;
+    }
+    if (val->kind == VAL_SHAPE && val->ndims == 2) {
+        if (val->dims[0] <= 0 || val->dims[1] <= 0) {
+            error_at(val->loc, "'%s' must have positive sizes, not %lldx%lld", a->name,
+                     val->dims[0], val->dims[1]);
+            return false;
+        }
+        if (val->dims[0] > INT_MAX || val->dims[1] > INT_MAX) {
+            error_at(val->loc, "'%s' is too large: %lldx%lld (at most %d in each direction)",
+                     a->name, val->dims[0], val->dims[1], INT_MAX);
+            return false;
+        }
+        v->h = (int)val->dims[0];
+        v->w = (int)val->dims[1];
+        return true;
+    }
+    error_at(val->loc, "'%s' must be a positive integer or an HxW size like 3x3", a->name);
+    return false;
+}
+
+static bool check_enum(const Arg *a, const char *what, const char *const *names, int *out)
+{
+    if (a->value.kind != VAL_IDENT) {
+        error_at(a->value.loc, "'%s' must be a name like '%s'", a->name, names[1]);
+        return false;
+    }
+    int i = name_index(a->value.s, names);
+    if (i < 0) {
+        error_unknown(a->value.loc, what, a->value.s, names);
+        return false;
+    }
+    *out = i;
+    return true;
+}
+
+/* Layer names appear in generated C identifiers (conv2d_1_forward) and in checkpoints. */
+static bool check_layer_name(const Arg *a, const char **out)
+{
+    const Value *val = &a->value;
+    if (val->kind != VAL_IDENT && val->kind != VAL_STRING) {
+        error_at(val->loc, "'name' must be an identifier like conv_a");
+        return false;
+    }
+    const char *s = val->s ? val->s : "";
+    if (!is_identifier(s)) {
+        error_at(val->loc, "layer name '%.*s' is not a valid identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                 MAX_NAME_LEN, s);
+        return false;
+    }
+    if (strlen(s) > MAX_NAME_LEN) {
+        error_at(val->loc, "layer name '%.*s...' is too long (%zu characters; at most %d)",
+                 MAX_NAME_LEN, s, strlen(s), MAX_NAME_LEN);
+        return false;
+    }
+    if (is_c_keyword(s) || strncmp(s, "__", 2) == 0) {
+        error_at(val->loc, "layer name '%s' is reserved in C; the generated code uses it as an "
+                 "identifier", s);
+        return false;
+    }
+    *out = s;
+    return true;
+}
+
+static bool check_arg_value(const ArgSpec *spec, const Arg *a, ArgValue *v)
+{
+    const Value *val = &a->value;
+    switch (spec->type) {
+    case ARG_COUNT:
+        if (val->kind != VAL_INT) {
+            error_at(val->loc, "'%s' must be a positive integer", a->name);
+            return false;
+        }
+        return check_positive(a, val->i, &v->n);
+    case ARG_SIZE2:
+        return check_size2(a, v);
+    case ARG_ACTIVATION:
+        return check_enum(a, "activation", activation_names, &v->e);
+    case ARG_PADDING:
+        return check_enum(a, "padding", padding_names, &v->e);
+    case ARG_BOOL:
+        if (val->kind != VAL_BOOL) {
+            error_at(val->loc, "'%s' must be true or false", a->name);
+            return false;
+        }
+        v->b = val->i != 0;
+        return true;
+    case ARG_RATE:
+        if (val->kind != VAL_INT && val->kind != VAL_REAL) {
+            error_at(val->loc, "'%s' must be a number", a->name);
+            return false;
+        }
+        if (!(val->r >= 0 && val->r < 1)) {
+            error_at(val->loc, "'%s' must be at least 0 and less than 1, not %g", a->name,
+                     val->r);
+            return false;
+        }
+        v->r = val->r;
+        return true;
+    case ARG_INTEGER:
+        if (val->kind != VAL_INT) {
+            error_at(val->loc, "'%s' must be an integer", a->name);
+            return false;
+        }
+        v->i = val->i;
+        return true;
+    case ARG_NAME:
+        return check_layer_name(a, &v->s);
+    }
+    unreachable();
+}
+
+/* The first layer kind that takes an argument of this name, for a hint when another kind
+ * was given it (dense(rate=0.5) meant a dropout). */
+static const char *kind_taking(const char *arg_name)
+{
+    for (int k = 0; k < LAYER_KIND_COUNT; k++) {
+        const LayerSpec *spec = layer_spec((LayerKind)k);
+        if (name_index(arg_name, spec->arg_names) >= 0)
+            return spec->kind;
+    }
+    return NULL;
+}
+
+/* Matches the given arguments to the kind's table: unknown names and repeats are errors. */
+static bool match_args(const AstLayer *al, const LayerSpec *spec, ArgValue *vals)
+{
+    bool ok = true;
+    for (int i = 0; i < al->nargs; i++) {
+        const Arg *a = &al->args[i];
+        if (!a->name) {
+            error_at(a->value.loc, "arguments of %s are named, like %s=...", spec->kind,
+                     spec->args[0].name);
+            ok = false;
+            continue;
+        }
+        int k = name_index(a->name, spec->arg_names);
+        if (k < 0) {
+            const char *hint = did_you_mean(a->name, spec->arg_names);
+            const char *owner = kind_taking(a->name);
+            if (hint)
+                error_at(a->name_loc, "unknown argument '%s' for %s; did you mean '%s'?",
+                         a->name, spec->kind, hint);
+            else if (owner)
+                error_at(a->name_loc, "unknown argument '%s' for %s; it belongs to %s",
+                         a->name, spec->kind, owner);
+            else
+                error_at(a->name_loc, "unknown argument '%s' for %s", a->name, spec->kind);
+            ok = false;
+            continue;
+        }
+        if (vals[k].arg) {
+            error_at(a->name_loc, "argument '%s' is given twice", a->name);
+            note_at(vals[k].arg->name_loc, "'%s' was first given here", a->name);
+            ok = false;
+            continue;
+        }
+        vals[k].arg = a;
+        vals[k].ok = check_arg_value(&spec->args[k], a, &vals[k]);
+        ok &= vals[k].ok;
+    }
+    for (int k = 0; k < spec->nargs; k++)
+        if (spec->args[k].required && !vals[k].arg) {
+            error_at(al->loc, "%s needs '%s'", spec->kind, spec->args[k].name);
+            ok = false;
+        }
+    return ok;
+}
+
+static const ArgValue *find(const LayerSpec *spec, const ArgValue *vals, const char *name)
+{
+    int k = name_index(name, spec->arg_names);
+    if (k < 0)
+        unreachable();
+    return vals[k].ok ? &vals[k] : NULL;
+}
+
+static void fill_conv(const LayerSpec *spec, const ArgValue *vals, ConvAttrs *c)
+{
+    const ArgValue *v;
+    *c = (ConvAttrs){.sh = 1, .sw = 1, .padding = PAD_VALID, .act = ACT_NONE, .use_bias = true};
+    if ((v = find(spec, vals, "filters")))
+        c->filters = v->n;
+    if ((v = find(spec, vals, "kernel")))
+        c->kh = v->h, c->kw = v->w;
+    if ((v = find(spec, vals, "stride")))
+        c->sh = v->h, c->sw = v->w;
+    if ((v = find(spec, vals, "padding")))
+        c->padding = (Padding)v->e;
+    if ((v = find(spec, vals, "activation")))
+        c->act = (Activation)v->e;
+    if ((v = find(spec, vals, "use_bias")))
+        c->use_bias = v->b;
+}
+
+/* As in Keras, the stride of a pool defaults to its window. */
+static void fill_pool(const LayerSpec *spec, const ArgValue *vals, PoolAttrs *p)
+{
+    const ArgValue *v;
+    *p = (PoolAttrs){.ph = 2, .pw = 2, .padding = PAD_VALID};
+    if ((v = find(spec, vals, "pool")))
+        p->ph = v->h, p->pw = v->w;
+    p->sh = p->ph;
+    p->sw = p->pw;
+    if ((v = find(spec, vals, "stride")))
+        p->sh = v->h, p->sw = v->w;
+    if ((v = find(spec, vals, "padding")))
+        p->padding = (Padding)v->e;
+}
+
+static void fill_dense(const LayerSpec *spec, const ArgValue *vals, DenseAttrs *d)
+{
+    const ArgValue *v;
+    *d = (DenseAttrs){.act = ACT_NONE, .use_bias = true};
+    if ((v = find(spec, vals, "units")))
+        d->units = v->n;
+    if ((v = find(spec, vals, "activation")))
+        d->act = (Activation)v->e;
+    if ((v = find(spec, vals, "use_bias")))
+        d->use_bias = v->b;
+}
+
+static void fill_dropout(const LayerSpec *spec, const ArgValue *vals, DropoutAttrs *d)
+{
+    const ArgValue *v;
+    *d = (DropoutAttrs){0};
+    if ((v = find(spec, vals, "rate")))
+        d->rate = v->r;
+    if ((v = find(spec, vals, "seed")))
+        d->has_seed = true, d->seed = v->i;
+}
+
+bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, Loc *act_loc,
+                      Loc *name_loc)
+{
+    const LayerSpec *spec = layer_spec(kind);
+    ArgValue vals[MAX_LAYER_ARGS] = {{0}};
+    bool ok = match_args(al, spec, vals);
+
+    L->kind = kind;
+    L->loc = al->loc;
+    const ArgValue *name = find(spec, vals, "name");
+    *name_loc = name ? name->arg->value.loc : al->loc;
+    if (name) {
+        L->name = xstrdup(name->s);
+    } else {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s_%d", spec->kind, ordinal);
+        L->name = xstrdup(buf);
+    }
+
+    *act_loc = al->loc;
+    int act = name_index("activation", spec->arg_names);
+    if (act >= 0 && vals[act].ok)
+        *act_loc = vals[act].arg->value.loc;
+
+    switch (kind) {
+    case LAYER_CONV2D:
+        fill_conv(spec, vals, &L->u.conv);
+        break;
+    case LAYER_MAXPOOL2D:
+    case LAYER_AVGPOOL2D:
+        fill_pool(spec, vals, &L->u.pool);
+        break;
+    case LAYER_DENSE:
+        fill_dense(spec, vals, &L->u.dense);
+        break;
+    case LAYER_DROPOUT:
+        fill_dropout(spec, vals, &L->u.dropout);
+        break;
+    case LAYER_FLATTEN:
+    case LAYER_RELU:
+    case LAYER_SIGMOID:
+    case LAYER_TANH:
+    case LAYER_SOFTMAX:
+    case LAYER_KIND_COUNT:
+        break;
+    }
+    return ok;
+}

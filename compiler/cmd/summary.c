@@ -1,0 +1,674 @@
+/*
+ * cmd/summary.c - `cnnc summary`: a checked model as a table like Keras' model.summary(), or the
+ * same facts as YAML or JSON for programs.
+ *
+ *   Model: "mnist_cnn"
+ *   ________________________________________________________________________________________
+ *    Layer (type)            Output Shape          Param #        MACs       Memory
+ *   ========================================================================================
+ *    conv2d_1 (Conv2D)       (None, 26, 26, 32)        320     194,688      2.6 MiB
+ *
+ * The Memory column is what one layer holds in a training build: its output for a whole batch
+ * plus its parameters. The totals below the table repeat the MemoryPlan that check.c computed
+ * and that the generated code allocates, to the byte.
+ *
+ * YAML and JSON are written through one small "structured writer" (Out) with two back ends,
+ * libyaml's emitter and a hand-written JSON printer, so the two formats cannot drift apart.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "cnnc.h"
+
+/* Keras' class names, so the table reads like model.summary(). */
+static const char *const keras_names[LAYER_KIND_COUNT] = {
+    [LAYER_CONV2D] = "Conv2D",
+    [LAYER_MAXPOOL2D] = "MaxPooling2D",
+    [LAYER_AVGPOOL2D] = "AveragePooling2D",
+    [LAYER_FLATTEN] = "Flatten",
+    [LAYER_DENSE] = "Dense",
+    [LAYER_DROPOUT] = "Dropout",
+    [LAYER_RELU] = "ReLU",
+    [LAYER_SIGMOID] = "Activation",
+    [LAYER_TANH] = "Activation",
+    [LAYER_SOFTMAX] = "Softmax",
+};
+
+/* The names the model language uses for the train block's choices. */
+static const char *const dataset_names[] = {
+    [DATASET_MNIST] = "mnist", [DATASET_FASHION_MNIST] = "fashion_mnist", [DATASET_IDX] = "idx"};
+static const char *const loss_names[] = {
+    [LOSS_SPARSE_XENT] = "sparse_categorical_crossentropy", [LOSS_MSE] = "mean_squared_error"};
+static const char *const optimizer_names[] = {[OPT_SGD] = "sgd", [OPT_ADAM] = "adam"};
+static const char *const validation_names[] = {
+    [VALID_TEST] = "test", [VALID_SPLIT] = "split", [VALID_NONE] = "none"};
+static const char *const init_names[] = {[INIT_GLOROT_UNIFORM] = "glorot_uniform",
+                                         [INIT_HE_NORMAL] = "he_normal",
+                                         [INIT_HE_UNIFORM] = "he_uniform"};
+
+#define NAME_OF(table, i)                                                                          \
+    ((unsigned)(i) < sizeof(table) / sizeof(table[0]) ? table[i] : (unreachable(), ""))
+
+/* ------------------------------------------------------------------ numbers as text */
+
+/* 121930 -> "121,930" */
+static void format_count(char *buf, size_t size, long long v)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%lld", v);
+    const char *d = digits[0] == '-' ? digits + 1 : digits;
+    size_t n = strlen(d), o = 0;
+    if (d != digits && o + 1 < size)
+        buf[o++] = '-';
+    for (size_t i = 0; i < n && o + 1 < size; i++) {
+        if (i > 0 && (n - i) % 3 == 0 && o + 2 < size)
+            buf[o++] = ',';
+        buf[o++] = d[i];
+    }
+    buf[o] = '\0';
+}
+
+/* 88576 -> "86.5 KiB"; under 1 KiB, the exact "512 B". */
+static void format_bytes(char *buf, size_t size, long long bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(buf, size, "%lld B", bytes);
+        return;
+    }
+    double v = (double)bytes;
+    int u = 0;
+    /* 1023.96 KiB would print as "1024.0 KiB": move up a unit before rounding gets there. */
+    while (v >= 1023.95 && u < 6) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+/* The shortest text that reads back as the same double, always with a point or an exponent
+ * so that a reader sees a real: 0.001, 0.9, 1e-07, 1.0. */
+static void format_real(char *buf, size_t size, double r)
+{
+    if (!isfinite(r)) {
+        snprintf(buf, size, "null");
+        return;
+    }
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(buf, size, "%.*g", precision, r);
+        if (strtod(buf, NULL) == r)
+            break;
+    }
+    if (!strpbrk(buf, ".e") && strlen(buf) + 3 <= size)
+        strcat(buf, ".0");
+}
+
+/* (None, 26, 26, 32) or (None, 64), as Keras shows a batch of outputs. */
+static void format_keras_shape(char *buf, size_t size, Shape s)
+{
+    if (s.rank == 1)
+        snprintf(buf, size, "(None, %d)", s.c);
+    else
+        snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
+}
+
+static long long activation_bytes(const Model *m, const Layer *L)
+{
+    return 4LL * m->train.batch_size * shape_size(L->out);
+}
+
+/* ------------------------------------------------------------------ the table */
+
+/* A long layer name wraps inside its column rather than pushing the table past 100 columns. */
+#define NAME_COLUMN_MAX 36
+
+typedef struct Row {
+    char name[256]; /* "conv2d_1 (Conv2D)", cut at 255 bytes: names are identifiers */
+    char shape[64];
+    char params[32];
+    char macs[32];
+    char memory[32];
+} Row;
+
+static int max_int(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static void print_rule(FILE *out, char c, int width)
+{
+    for (int i = 0; i < width; i++)
+        fputc(c, out);
+    fputc('\n', out);
+}
+
+static void print_memory_line(FILE *out, const char *label, long long bytes)
+{
+    char exact[32], human[32];
+    format_count(exact, sizeof exact, bytes);
+    format_bytes(human, sizeof human, bytes);
+    fprintf(out, "  %-34s %15s bytes  %10s\n", label, exact, human);
+}
+
+static const char *optimizer_state_label(const Model *m)
+{
+    if (m->train.optimizer == OPT_ADAM)
+        return "optimizer state (adam: m and v)";
+    return m->mem.optimizer > 0 ? "optimizer state (sgd: velocity)" : "optimizer state (sgd: none)";
+}
+
+static int print_table(const Model *m, FILE *out)
+{
+    Row *rows = xcalloc(m->nlayers > 0 ? (size_t)m->nlayers : 1, sizeof *rows);
+    int wname = (int)strlen("Layer (type)"), wshape = (int)strlen("Output Shape");
+    int wparams = (int)strlen("Param #"), wmacs = (int)strlen("MACs"), wmem = (int)strlen("Memory");
+    for (int i = 0; i < m->nlayers; i++) {
+        const Layer *L = &m->layers[i];
+        Row *row = &rows[i];
+        snprintf(row->name, sizeof row->name, "%s (%s)", L->name, NAME_OF(keras_names, L->kind));
+        format_keras_shape(row->shape, sizeof row->shape, L->out);
+        format_count(row->params, sizeof row->params, L->params);
+        format_count(row->macs, sizeof row->macs, L->macs);
+        format_bytes(row->memory, sizeof row->memory, activation_bytes(m, L) + 4 * L->params);
+        wname = max_int(wname, (int)strlen(row->name));
+        wshape = max_int(wshape, (int)strlen(row->shape));
+        wparams = max_int(wparams, (int)strlen(row->params));
+        wmacs = max_int(wmacs, (int)strlen(row->macs));
+        wmem = max_int(wmem, (int)strlen(row->memory));
+    }
+    if (wname > NAME_COLUMN_MAX)
+        wname = NAME_COLUMN_MAX;
+    /* One space before the first column, three between columns. */
+    int width = 1 + wname + 3 + wshape + 3 + wparams + 3 + wmacs + 3 + wmem;
+
+    char input[64];
+    format_keras_shape(input, sizeof input, m->input);
+    fprintf(out, "Model: \"%s\"\n", m->name);
+    fprintf(out, "Input: %s, compiled batch size %d\n", input, m->train.batch_size);
+    print_rule(out, '_', width);
+    fprintf(out, " %-*s   %-*s   %*s   %*s   %*s\n", wname, "Layer (type)", wshape, "Output Shape",
+            wparams, "Param #", wmacs, "MACs", wmem, "Memory");
+    print_rule(out, '=', width);
+    for (int i = 0; i < m->nlayers; i++) {
+        const Row *row = &rows[i];
+        int len = (int)strlen(row->name);
+        int first = len < wname ? len : wname;
+        fprintf(out, " %-*.*s   %-*s   %*s   %*s   %*s\n", wname, first, row->name, wshape,
+                row->shape, wparams, row->params, wmacs, row->macs, wmem, row->memory);
+        for (int at = first; at < len; at += wname)
+            fprintf(out, " %.*s\n", wname, row->name + at);
+    }
+    free(rows);
+    print_rule(out, '=', width);
+
+    char count[32], exact[32], human[32];
+    format_count(count, sizeof count, m->total_params);
+    format_count(exact, sizeof exact, m->mem.params);
+    format_bytes(human, sizeof human, m->mem.params);
+    fprintf(out, "Total params: %s (%s bytes, %s)\n", count, exact, human);
+    fprintf(out, "Trainable params: %s (%s)\n", count, human);
+    fprintf(out, "Non-trainable params: 0 (0 B)\n");
+    format_count(count, sizeof count, m->total_macs);
+    fprintf(out, "Multiply-accumulates per image: %s\n", count);
+    print_rule(out, '_', width);
+
+    const MemoryPlan *p = &m->mem;
+    char label[64];
+    fprintf(out, "Memory of a training build (batch size %d):\n", m->train.batch_size);
+    print_memory_line(out, "parameters", p->params);
+    snprintf(label, sizeof label, "activations (batch %d)", m->train.batch_size);
+    print_memory_line(out, label, p->activations);
+    print_memory_line(out, "kept for backward (argmax, masks)", p->aux);
+    print_memory_line(out, "activation gradients", p->act_grads);
+    print_memory_line(out, "parameter gradients", p->param_grads);
+    print_memory_line(out, optimizer_state_label(m), p->optimizer);
+    print_memory_line(out, "total", p->training_total);
+    fprintf(out, "Memory of the inference-only predictor (one image):\n");
+    print_memory_line(out, "parameters", p->params);
+    print_memory_line(out, "scratch (two activation buffers)", p->infer_scratch);
+    print_memory_line(out, "total", p->infer_total);
+    return ferror(out) ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ a structured writer */
+
+#define OUT_MAX_DEPTH 8
+
+typedef struct Out {
+    SummaryFormat fmt;
+    FILE *file;
+    yaml_emitter_t emitter; /* SUMMARY_YAML */
+    bool failed;
+    /* SUMMARY_JSON: the open containers. */
+    int depth;
+    bool empty[OUT_MAX_DEPTH]; /* nothing written in it yet */
+    bool flow[OUT_MAX_DEPTH];  /* written on one line */
+    bool after_key;
+} Out;
+
+/* Emits an event that `initialized` says was built; the emitter owns it from then on. After a
+ * failure the remaining events are only freed. */
+static void yaml_emit(Out *o, yaml_event_t *ev, int initialized)
+{
+    if (!initialized) {
+        o->failed = true;
+    } else if (o->failed) {
+        yaml_event_delete(ev);
+    } else if (!yaml_emitter_emit(&o->emitter, ev)) {
+        o->failed = true;
+    }
+}
+
+/* Where JSON needs a comma, a newline and indentation before the next item. */
+static void json_item(Out *o)
+{
+    if (o->after_key) {
+        o->after_key = false;
+        return;
+    }
+    if (o->depth == 0)
+        return;
+    bool *empty = &o->empty[o->depth - 1];
+    if (o->flow[o->depth - 1]) {
+        if (!*empty)
+            fputs(", ", o->file);
+    } else {
+        fprintf(o->file, "%s\n%*s", *empty ? "" : ",", 2 * o->depth, "");
+    }
+    *empty = false;
+}
+
+static void out_begin(Out *o, bool mapping, bool flow)
+{
+    if (o->fmt == SUMMARY_YAML) {
+        yaml_event_t ev;
+        int ok = mapping ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                                               flow ? YAML_FLOW_MAPPING_STYLE
+                                                                    : YAML_BLOCK_MAPPING_STYLE)
+                         : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                                                flow ? YAML_FLOW_SEQUENCE_STYLE
+                                                                     : YAML_BLOCK_SEQUENCE_STYLE);
+        yaml_emit(o, &ev, ok);
+        return;
+    }
+    json_item(o);
+    fputc(mapping ? '{' : '[', o->file);
+    if (o->depth == OUT_MAX_DEPTH)
+        unreachable();
+    o->empty[o->depth] = true;
+    o->flow[o->depth] = flow;
+    o->depth++;
+}
+
+static void out_end(Out *o, bool mapping)
+{
+    if (o->fmt == SUMMARY_YAML) {
+        yaml_event_t ev;
+        int ok = mapping ? yaml_mapping_end_event_initialize(&ev)
+                         : yaml_sequence_end_event_initialize(&ev);
+        yaml_emit(o, &ev, ok);
+        return;
+    }
+    o->depth--;
+    if (!o->empty[o->depth] && !o->flow[o->depth])
+        fprintf(o->file, "\n%*s", 2 * o->depth, "");
+    fputc(mapping ? '}' : ']', o->file);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* Plain words that a YAML reader would take for a boolean or null must be quoted. */
+static bool yaml_needs_quotes(const char *s)
+{
+    static const char *const special[] = {"true", "false", "null", "yes", "no",
+                                          "on",   "off",   "y",    "n",   NULL};
+    if (!*s || !(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+        return true;
+    for (const char *p = s; *p; p++)
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= '0' && *p <= '9')))
+            return true;
+    for (int i = 0; special[i]; i++)
+        if (!strcasecmp(s, special[i]))
+            return true;
+    return false;
+}
+
+/* The length of the well-formed UTF-8 sequence at s, or 0. */
+static int utf8_sequence(const unsigned char *s)
+{
+    unsigned c = s[0], cp, min;
+    int n;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0)
+        n = 2, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+        n = 3, cp = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) /* the terminating NUL stops here too */
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* A copy of s that is valid UTF-8, each stray byte replaced by U+FFFD. A path in a model file
+ * may hold any bytes, but JSON text and libyaml's emitter take only UTF-8. */
+static char *valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *copy = xmalloc(3 * strlen(s) + 1), *w = copy;
+    while (*p) {
+        int n = utf8_sequence(p);
+        if (n == 0) {
+            memcpy(w, "\xEF\xBF\xBD", 3);
+            w += 3;
+            p++;
+        } else {
+            memcpy(w, p, (size_t)n);
+            w += n;
+            p += n;
+        }
+    }
+    *w = '\0';
+    return copy;
+}
+
+/* A scalar: `text` as it is written, `string` when JSON must quote it. */
+static void out_scalar(Out *o, const char *text, bool string)
+{
+    if (string) {
+        char *safe = valid_utf8(text);
+        if (o->fmt == SUMMARY_YAML) {
+            yaml_event_t ev;
+            yaml_scalar_style_t style =
+                yaml_needs_quotes(safe) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE;
+            yaml_emit(o, &ev,
+                      yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)safe,
+                                                   (int)strlen(safe), 1, 1, style));
+        } else {
+            json_item(o);
+            json_string(o->file, safe);
+        }
+        free(safe);
+        return;
+    }
+    if (o->fmt == SUMMARY_YAML) {
+        yaml_event_t ev;
+        yaml_emit(o, &ev,
+                  yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)text,
+                                               (int)strlen(text), 1, 1, YAML_PLAIN_SCALAR_STYLE));
+        return;
+    }
+    json_item(o);
+    fputs(text, o->file);
+}
+
+static void out_key(Out *o, const char *key)
+{
+    out_scalar(o, key, true);
+    if (o->fmt == SUMMARY_JSON) {
+        fputs(": ", o->file);
+        o->after_key = true;
+    }
+}
+
+static void out_string(Out *o, const char *key, const char *value)
+{
+    out_key(o, key);
+    out_scalar(o, value, true);
+}
+
+static void out_int(Out *o, const char *key, long long value)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", value);
+    out_key(o, key);
+    out_scalar(o, buf, false);
+}
+
+static void out_real(Out *o, const char *key, double value)
+{
+    char buf[40];
+    format_real(buf, sizeof buf, value);
+    out_key(o, key);
+    out_scalar(o, buf, false);
+}
+
+static void out_bool(Out *o, const char *key, bool value)
+{
+    out_key(o, key);
+    out_scalar(o, value ? "true" : "false", false);
+}
+
+/* [26, 26, 32] or [64]: a shape per image, channels last. */
+static void out_shape(Out *o, const char *key, Shape s)
+{
+    char buf[16];
+    out_key(o, key);
+    out_begin(o, false, true);
+    if (s.rank != 1) {
+        snprintf(buf, sizeof buf, "%d", s.h);
+        out_scalar(o, buf, false);
+        snprintf(buf, sizeof buf, "%d", s.w);
+        out_scalar(o, buf, false);
+    }
+    snprintf(buf, sizeof buf, "%d", s.c);
+    out_scalar(o, buf, false);
+    out_end(o, false);
+}
+
+/* ------------------------------------------------------------------ the structured summary */
+
+/* [3, 3]: a window or a stride, height then width. */
+static void out_window(Out *o, const char *key, int h, int w)
+{
+    char buf[16];
+    out_key(o, key);
+    out_begin(o, false, true);
+    snprintf(buf, sizeof buf, "%d", h);
+    out_scalar(o, buf, false);
+    snprintf(buf, sizeof buf, "%d", w);
+    out_scalar(o, buf, false);
+    out_end(o, false);
+}
+
+/* The resolved attributes of a layer: what the model file said, with the defaults filled in. */
+static void out_layer_config(Out *o, const Layer *L)
+{
+    out_key(o, "config");
+    out_begin(o, true, false);
+    switch (L->kind) {
+    case LAYER_CONV2D:
+        out_int(o, "filters", L->u.conv.filters);
+        out_window(o, "kernel", L->u.conv.kh, L->u.conv.kw);
+        out_window(o, "stride", L->u.conv.sh, L->u.conv.sw);
+        out_string(o, "padding", padding_name(L->u.conv.padding));
+        out_string(o, "activation", activation_name(L->u.conv.act));
+        out_bool(o, "use_bias", L->u.conv.use_bias);
+        break;
+    case LAYER_MAXPOOL2D:
+    case LAYER_AVGPOOL2D:
+        out_window(o, "pool", L->u.pool.ph, L->u.pool.pw);
+        out_window(o, "stride", L->u.pool.sh, L->u.pool.sw);
+        out_string(o, "padding", padding_name(L->u.pool.padding));
+        break;
+    case LAYER_DENSE:
+        out_int(o, "units", L->u.dense.units);
+        out_string(o, "activation", activation_name(L->u.dense.act));
+        out_bool(o, "use_bias", L->u.dense.use_bias);
+        break;
+    case LAYER_DROPOUT:
+        out_real(o, "rate", L->u.dropout.rate);
+        if (L->u.dropout.has_seed)
+            out_int(o, "seed", L->u.dropout.seed);
+        break;
+    default: break; /* flatten and the standalone activations have no attributes */
+    }
+    out_end(o, true);
+}
+
+static void out_layer(Out *o, const Model *m, const Layer *L)
+{
+    out_begin(o, true, false);
+    out_string(o, "name", L->name);
+    out_string(o, "type", layer_kind_name(L->kind));
+    out_shape(o, "input_shape", L->in);
+    out_shape(o, "output_shape", L->out);
+    out_layer_config(o, L);
+    out_int(o, "params", L->params);
+    out_int(o, "macs", L->macs);
+    out_int(o, "activation_bytes", activation_bytes(m, L));
+    out_int(o, "param_bytes", 4 * L->params);
+    out_end(o, true);
+}
+
+static void out_memory(Out *o, const Model *m)
+{
+    const MemoryPlan *p = &m->mem;
+    out_key(o, "memory");
+    out_begin(o, true, false);
+    out_key(o, "training");
+    out_begin(o, true, false);
+    out_int(o, "batch_size", m->train.batch_size);
+    out_int(o, "params", p->params);
+    out_int(o, "activations", p->activations);
+    out_int(o, "aux", p->aux);
+    out_int(o, "activation_gradients", p->act_grads);
+    out_int(o, "param_gradients", p->param_grads);
+    out_int(o, "optimizer_state", p->optimizer);
+    out_int(o, "total", p->training_total);
+    out_end(o, true);
+    out_key(o, "inference");
+    out_begin(o, true, false);
+    out_int(o, "params", p->params);
+    out_int(o, "scratch", p->infer_scratch);
+    out_int(o, "total", p->infer_total);
+    out_end(o, true);
+    out_end(o, true);
+}
+
+static void out_train(Out *o, const TrainConfig *t)
+{
+    out_key(o, "train");
+    out_begin(o, true, false);
+    out_string(o, "dataset", NAME_OF(dataset_names, t->dataset));
+    if (t->dataset == DATASET_IDX) {
+        out_key(o, "idx_paths");
+        out_begin(o, false, false);
+        for (int i = 0; i < 4; i++)
+            out_scalar(o, t->idx_paths[i] ? t->idx_paths[i] : "", true);
+        out_end(o, false);
+    }
+    out_string(o, "loss", NAME_OF(loss_names, t->loss));
+    out_key(o, "optimizer");
+    out_begin(o, true, false);
+    out_string(o, "name", NAME_OF(optimizer_names, t->optimizer));
+    out_real(o, "learning_rate", t->learning_rate);
+    if (t->optimizer == OPT_SGD) {
+        out_real(o, "momentum", t->momentum);
+        out_bool(o, "nesterov", t->nesterov);
+    } else {
+        out_real(o, "beta_1", t->beta_1);
+        out_real(o, "beta_2", t->beta_2);
+        out_real(o, "epsilon", t->epsilon);
+    }
+    out_end(o, true);
+    out_int(o, "epochs", t->epochs);
+    out_int(o, "batch_size", t->batch_size);
+    out_string(o, "validation", NAME_OF(validation_names, t->validation));
+    if (t->validation == VALID_SPLIT)
+        out_real(o, "validation_split", t->split);
+    out_int(o, "seed", t->seed);
+    out_bool(o, "shuffle", t->shuffle);
+    out_string(o, "init", NAME_OF(init_names, t->init));
+    out_end(o, true);
+}
+
+static void out_model(Out *o, const Model *m)
+{
+    out_begin(o, true, false);
+    out_string(o, "model", m->name);
+    out_shape(o, "input", m->input);
+    out_int(o, "classes", m->classes);
+    out_key(o, "layers");
+    out_begin(o, false, false);
+    for (int i = 0; i < m->nlayers; i++)
+        out_layer(o, m, &m->layers[i]);
+    out_end(o, false);
+    out_key(o, "totals");
+    out_begin(o, true, false);
+    out_int(o, "params", m->total_params);
+    out_int(o, "trainable_params", m->total_params);
+    out_int(o, "non_trainable_params", 0);
+    out_int(o, "param_bytes", m->mem.params);
+    out_int(o, "macs_per_image", m->total_macs);
+    out_end(o, true);
+    out_memory(o, m);
+    out_train(o, &m->train);
+    out_end(o, true);
+}
+
+static int print_yaml(const Model *m, FILE *file)
+{
+    Out o = {.fmt = SUMMARY_YAML, .file = file};
+    if (!yaml_emitter_initialize(&o.emitter))
+        return -1;
+    yaml_emitter_set_output_file(&o.emitter, file);
+    yaml_emitter_set_unicode(&o.emitter, 1);
+    yaml_emitter_set_width(&o.emitter, -1); /* never fold a long path */
+    yaml_event_t ev;
+    yaml_emit(&o, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+    yaml_emit(&o, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+    out_model(&o, m);
+    yaml_emit(&o, &ev, yaml_document_end_event_initialize(&ev, 1));
+    yaml_emit(&o, &ev, yaml_stream_end_event_initialize(&ev));
+    if (!o.failed && !yaml_emitter_flush(&o.emitter))
+        o.failed = true;
+    yaml_emitter_delete(&o.emitter);
+    return o.failed || ferror(file) ? -1 : 0;
+}
+
+static int print_json(const Model *m, FILE *file)
+{
+    Out o = {.fmt = SUMMARY_JSON, .file = file};
+    out_model(&o, m);
+    fputc('\n', file);
+    return ferror(file) ? -1 : 0;
+}
+
+int print_summary(const Model *m, SummaryFormat fmt, FILE *out)
+{
+    switch (fmt) {
+    case SUMMARY_TABLE: return print_table(m, out);
+    case SUMMARY_YAML: return print_yaml(m, out);
+    case SUMMARY_JSON: return print_json(m, out);
+    }
+    unreachable();
+}

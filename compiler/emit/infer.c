@@ -1,0 +1,435 @@
+/*
+ * emit/infer.c - writes DIR/<name>_infer.h and DIR/<name>_infer.c: the forward pass of one
+ * image with a checkpoint's weights inlined, for programs that only classify.
+ *
+ * The generated code allocates nothing and keeps no mutable state of its own. Its scratch is
+ * a workspace struct the caller owns (one per thread): two buffers of the widest activation
+ * that the layers take turns to read and write, exactly the inference scratch `cnnc summary`
+ * reports. Keeping it on the stack instead would need 169 KiB for the seed model, too much
+ * for small threads and embedded targets. Weights are hex float literals, so that the
+ * compiled arrays hold the checkpoint's floats bit for bit on any host.
+ *
+ * The layer passes are the training emitters' forward functions called with n = 1; only
+ * max pooling gets its own pass here, because the training one also records the argmax that
+ * backward needs. Dropout and flatten are views: the identity at inference.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cnnrt.h"
+#include "emit/infer.h"
+#include "emit/writer.h"
+
+/* ------------------------------------------------------------------ the checkpoint */
+
+/* The model's parameters in checkpoint order, each layer's kernel then its bias: the same
+ * names, shapes and offsets as emit/model.c's tensor table, so cnn_checkpoint_load checks them. */
+static cnn_tensor *tensor_table(const Model *m, int *count)
+{
+    cnn_tensor *t = xcalloc((size_t)(2 * m->nlayers + 1), sizeof *t);
+    size_t offset = 0;
+    int n = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const Layer *l = &m->layers[i];
+        if (l->kernel_size > 0) {
+            cnn_tensor *k = &t[n++];
+            char name[EMIT_NAME_MAX + 16];
+            snprintf(name, sizeof name, "%s.kernel", l->name);
+            k->name = xstrdup(name);
+            if (l->kind == LAYER_CONV2D) {
+                const ConvAttrs *a = &l->u.conv;
+                k->ndim = 4;
+                k->shape[0] = a->kh;
+                k->shape[1] = a->kw;
+                k->shape[2] = l->in.c;
+                k->shape[3] = a->filters;
+            } else {
+                k->ndim = 2;
+                k->shape[0] = (int)shape_size(l->in);
+                k->shape[1] = l->u.dense.units;
+            }
+            k->offset = offset;
+            k->count = (size_t)l->kernel_size;
+            offset += k->count;
+        }
+        if (l->bias_size > 0) {
+            cnn_tensor *b = &t[n++];
+            char name[EMIT_NAME_MAX + 16];
+            snprintf(name, sizeof name, "%s.bias", l->name);
+            b->name = xstrdup(name);
+            b->ndim = 1;
+            b->shape[0] = (int)l->bias_size;
+            b->offset = offset;
+            b->count = (size_t)l->bias_size;
+            b->is_bias = 1;
+            offset += b->count;
+        }
+    }
+    *count = n;
+    return t;
+}
+
+static void tensor_table_free(cnn_tensor *t, int count)
+{
+    for (int i = 0; i < count; i++)
+        free((char *)t[i].name);
+    free(t);
+}
+
+/* The checkpoint's parameters (malloc'ed), or NULL after an error naming what does not fit. */
+static float *load_weights(const Model *m, const char *path, const cnn_tensor *t, int ntensors)
+{
+    cnn_model cm = {
+        .name = m->name,
+        .num_params = (size_t)m->total_params,
+        .num_tensors = ntensors,
+        .tensors = t,
+    };
+    float *params = xcalloc((size_t)m->total_params + 1, sizeof *params);
+    if (cnn_checkpoint_load(path, &cm, params, NULL, NULL, NULL) != 0) {
+        free(params);
+        return NULL;
+    }
+    /* A literal cannot spell infinity or NaN portably, and such a model predicts nothing. */
+    for (int i = 0; i < ntensors; i++) {
+        for (size_t j = 0; j < t[i].count; j++) {
+            if (!isfinite(params[t[i].offset + j])) {
+                error_plain("%s: tensor '%s' holds a non-finite value at index %zu; the model "
+                            "diverged, so there is nothing to export", path, t[i].name, j);
+                free(params);
+                return NULL;
+            }
+        }
+    }
+    return params;
+}
+
+/* ------------------------------------------------------------------ the plan */
+
+typedef struct InferPlan {
+    const Model *m;
+    char upper[EMIT_NAME_MAX];
+    Layer *layers;      /* copies: the last may lose its softmax */
+    EmitLayer *emit;    /* the expressions of each layer's tensors */
+    bool *is_view;      /* flatten, dropout and a dropped softmax write nothing */
+    char output[EMIT_EXPR_MAX]; /* the last layer's output */
+    long long scratch;  /* floats per buffer: the widest of the input and every output */
+    bool needs_math;
+} InferPlan;
+
+static bool uses_math(const Layer *l)
+{
+    Activation a = ACT_NONE;
+    if (l->kind == LAYER_CONV2D)
+        a = l->u.conv.act;
+    else if (l->kind == LAYER_DENSE)
+        a = l->u.dense.act;
+    else if (l->kind == LAYER_SIGMOID || l->kind == LAYER_TANH || l->kind == LAYER_SOFTMAX)
+        return true;
+    return a == ACT_SIGMOID || a == ACT_TANH || a == ACT_SOFTMAX;
+}
+
+static void upper_copy(char *dst, size_t size, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] != '\0' && i + 1 < size; i++)
+        dst[i] = (char)(src[i] >= 'a' && src[i] <= 'z' ? src[i] - 'a' + 'A' : src[i]);
+    dst[i] = '\0';
+}
+
+static void plan_inference(const Model *m, bool logits, InferPlan *p)
+{
+    int nl = m->nlayers;
+    p->m = m;
+    upper_copy(p->upper, sizeof p->upper, m->name);
+    p->layers = xcalloc((size_t)nl, sizeof *p->layers);
+    p->emit = xcalloc((size_t)nl, sizeof *p->emit);
+    p->is_view = xcalloc((size_t)nl, sizeof *p->is_view);
+    p->scratch = shape_size(m->input);
+    /* The u8 entry point scales the pixels into buffer 0, so the first layer that computes
+     * writes buffer 1, and every later one the buffer its input is not in. */
+    char cur[EMIT_EXPR_MAX] = "x";
+    int next = 1;
+    for (int i = 0; i < nl; i++) {
+        Layer *l = &p->layers[i];
+        EmitLayer *e = &p->emit[i];
+        *l = m->layers[i];
+        if (logits && i == nl - 1) {
+            if (l->kind == LAYER_CONV2D && l->u.conv.act == ACT_SOFTMAX)
+                l->u.conv.act = ACT_NONE;
+            else if (l->kind == LAYER_DENSE && l->u.dense.act == ACT_SOFTMAX)
+                l->u.dense.act = ACT_NONE;
+        }
+        p->is_view[i] = l->kind == LAYER_FLATTEN || l->kind == LAYER_DROPOUT ||
+                        (logits && i == nl - 1 && l->kind == LAYER_SOFTMAX);
+        if (shape_size(l->out) > p->scratch)
+            p->scratch = shape_size(l->out);
+        e->layer = l;
+        e->index = i;
+        upper_copy(e->upper, sizeof e->upper, l->name);
+        snprintf(e->in, sizeof e->in, "%s", cur);
+        if (!p->is_view[i]) {
+            snprintf(cur, sizeof cur, "ws->buf[%d]", next);
+            next = 1 - next;
+            p->needs_math |= uses_math(l);
+        }
+        snprintf(e->out, sizeof e->out, "%s", cur);
+        if (l->kernel_size > 0)
+            snprintf(e->kernel, sizeof e->kernel, "%s_kernel", l->name);
+        if (l->bias_size > 0)
+            snprintf(e->bias, sizeof e->bias, "%s_bias", l->name);
+    }
+    snprintf(p->output, sizeof p->output, "%s", cur);
+}
+
+static void plan_free(InferPlan *p)
+{
+    free(p->layers);
+    free(p->emit);
+    free(p->is_view);
+}
+
+/* ------------------------------------------------------------------ max pooling without argmax */
+
+static void max_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *ctx)
+{
+    bool first = true;
+    (void)ctx;
+    w_line(w, "float *restrict py = y + (size_t)o * %d;", g->in_c);
+    w_open(w, "for (int c = 0; c < %d; c++)", g->in_c);
+    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++) {
+        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
+            long long off = window_tap_offset(g, kh, kw);
+            if (first)
+                w_line(w, "float best = x[at + %lld + c];", off);
+            else /* strict, as in training: the first maximum wins */
+                w_line(w, "if (x[at + %lld + c] > best) best = x[at + %lld + c];", off, off);
+            first = false;
+        }
+    }
+    /* A window wholly in the padding: training's pass writes 0 there too. */
+    w_line(w, "py[c] = %s;", first ? "0.0f" : "best");
+    w_close(w);
+}
+
+static void maxpool_forward(Writer *w, const Layer *l)
+{
+    const PoolAttrs *a = &l->u.pool;
+    Window g = {
+        .in_h = l->in.h, .in_w = l->in.w, .in_c = l->in.c, .out_h = l->out.h, .out_w = l->out.w,
+        .kh = a->ph, .kw = a->pw, .sh = a->sh, .sw = a->sw, .pad_top = a->pad_top, .pad_left = a->pad_left,
+    };
+    w_line(w, "/* %s: %dx%d max, %dx%dx%d -> %dx%dx%d */", l->name, a->ph, a->pw, l->in.h, l->in.w, l->in.c,
+           l->out.h, l->out.w, l->out.c);
+    w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, int n)", l->name);
+    w_open(w, "for (int b = 0; b < n; b++)");
+    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
+    w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
+    emit_window_loops(w, &g, max_pixel, NULL);
+    w_close(w);
+    w_close(w);
+    w_blank(w);
+}
+
+/* ------------------------------------------------------------------ the files */
+
+static const EmitKind *kind_of(const Layer *l)
+{
+    switch (l->kind) {
+    case LAYER_CONV2D: return &emit_conv2d_kind;
+    case LAYER_AVGPOOL2D: return &emit_avgpool2d_kind;
+    case LAYER_DENSE: return &emit_dense_kind;
+    case LAYER_RELU:
+    case LAYER_SIGMOID:
+    case LAYER_TANH:
+    case LAYER_SOFTMAX: return &emit_activation_kind;
+    default: unreachable(); /* max pooling and the views are handled by the caller */
+    }
+}
+
+static void write_infer_header(Writer *w, const InferPlan *p, const char *canon, bool logits)
+{
+    const Model *m = p->m;
+    const char *U = p->upper, *n = m->name;
+    long long classes = shape_size(m->layers[m->nlayers - 1].out);
+    char file[EMIT_NAME_MAX + 16];
+    snprintf(file, sizeof file, "%s_infer.h", n);
+    write_banner(w, m, file, canon);
+    w_line(w, "#ifndef %s_INFER_H", U);
+    w_line(w, "#define %s_INFER_H", U);
+    w_blank(w);
+    w_line(w, "/* One image is [%d][%d][%d] floats (rows, columns, channels), pixels scaled to [0, 1]. */",
+           m->input.h, m->input.w, m->input.c);
+    w_line(w, "#define %s_INFER_IN_H %d", U, m->input.h);
+    w_line(w, "#define %s_INFER_IN_W %d", U, m->input.w);
+    w_line(w, "#define %s_INFER_IN_C %d", U, m->input.c);
+    w_line(w, "#define %s_INFER_IN_SIZE %lld", U, shape_size(m->input));
+    w_line(w, "#define %s_INFER_CLASSES %lld", U, classes);
+    w_line(w, "/* The outputs are %s. */", logits ? "logits: the last softmax is left out"
+                                                  : "the last layer's (probabilities after a softmax)");
+    w_line(w, "#define %s_INFER_LOGITS %d", U, logits ? 1 : 0);
+    w_blank(w);
+    w_line(w, "/* The scratch of one prediction; give each thread its own. Nothing else is written. */");
+    w_line(w, "typedef struct %s_workspace {", n);
+    w_line(w, "    float buf[2][%lld];", p->scratch);
+    w_line(w, "} %s_workspace;", n);
+    w_line(w, "#define %s_INFER_WORKSPACE_BYTES %lld", U, 2 * 4 * p->scratch);
+    w_blank(w);
+    w_line(w, "/* Classifies one image: returns its class and, unless `out` is NULL, writes the %lld", classes);
+    w_line(w, " * outputs. `input` must not lie in `ws`. */");
+    w_line(w, "int %s_predict(%s_workspace *ws, const float input[%lld], float out[%lld]);", n, n,
+           shape_size(m->input), classes);
+    w_line(w, "/* The same from 8-bit pixels, scaled by 1/255 as in training. */");
+    w_line(w, "int %s_predict_u8(%s_workspace *ws, const unsigned char pixels[%lld], float out[%lld]);", n, n,
+           shape_size(m->input), classes);
+    w_blank(w);
+    w_line(w, "#endif");
+}
+
+/* The values as hex float literals, eight to a line: exact whatever the host's float text. */
+static void write_array(Writer *w, const char *name, const cnn_tensor *t, const float *params)
+{
+    char dims[64] = "";
+    size_t len = 0;
+    for (int d = 0; d < t->ndim; d++)
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "[%d]", t->shape[d]);
+    w_line(w, "/* %s: %s */", t->name, dims);
+    w_line(w, "static const float %s[%zu] = {", name, t->count);
+    for (size_t i = 0; i < t->count; i++) {
+        fprintf(w->f, "%s%af,", i % 8 == 0 ? "    " : " ", (double)params[t->offset + i]);
+        if (i % 8 == 7 || i + 1 == t->count)
+            fputc('\n', w->f);
+    }
+    w_line(w, "};");
+    w_blank(w);
+}
+
+static void write_driver(Writer *w, const InferPlan *p)
+{
+    const Model *m = p->m;
+    const char *n = m->name;
+    long long classes = shape_size(m->layers[m->nlayers - 1].out), in = shape_size(m->input);
+    w_line(w, "/* The layers in order on one image, from x to the last output; its arg max. */");
+    w_begin_function(w, "static int run_layers(%s_workspace *ws, const float *x, float *out)", n);
+    w_line(w, "const int n = 1; /* the layer passes take a batch: this is one image */");
+    for (int i = 0; i < m->nlayers; i++) {
+        const Layer *l = &p->layers[i];
+        const EmitLayer *e = &p->emit[i];
+        if (p->is_view[i])
+            w_line(w, "/* %s: %s, a view of its input */", l->name, layer_kind_name(l->kind));
+        else if (l->kind == LAYER_MAXPOOL2D)
+            w_line(w, "%s_forward(%s, %s, n);", l->name, e->out, e->in);
+        else
+            kind_of(l)->forward_call(w, m, e);
+    }
+    w_line(w, "const float *y = %s;", p->output);
+    w_line(w, "int best = 0;");
+    w_line(w, "for (int k = 1; k < %lld; k++)", classes);
+    w_line(w, "    if (y[k] > y[best])");
+    w_line(w, "        best = k;");
+    w_line(w, "if (out)");
+    w_line(w, "    for (int k = 0; k < %lld; k++)", classes);
+    w_line(w, "        out[k] = y[k];");
+    w_line(w, "return best;");
+    w_close(w);
+    w_blank(w);
+    w_begin_function(w, "int %s_predict(%s_workspace *ws, const float input[%lld], float out[%lld])", n, n, in,
+                     classes);
+    w_line(w, "return run_layers(ws, input, out);");
+    w_close(w);
+    w_blank(w);
+    w_begin_function(w, "int %s_predict_u8(%s_workspace *ws, const unsigned char pixels[%lld], float out[%lld])", n,
+                     n, in, classes);
+    w_line(w, "for (int i = 0; i < %lld; i++)", in);
+    w_line(w, "    ws->buf[0][i] = (float)pixels[i] / 255.0f;");
+    w_line(w, "return run_layers(ws, ws->buf[0], out);");
+    w_close(w);
+}
+
+static void write_infer_source(Writer *w, const InferPlan *p, const char *canon, const cnn_tensor *t,
+                               int ntensors, const float *params)
+{
+    const Model *m = p->m;
+    char file[EMIT_NAME_MAX + 16];
+    snprintf(file, sizeof file, "%s_infer.c", m->name);
+    write_banner(w, m, file, canon);
+    if (p->needs_math)
+        w_line(w, "#include <math.h>");
+    w_line(w, "#include <stddef.h>");
+#ifdef SIMD_LANES
+    w_line(w, "#include <float.h>");
+    w_line(w, "#include <string.h>");
+    w_blank(w);
+    /* Where float arithmetic runs in long double (x87, as with gcc -m32), GNU C refuses a
+     * vector times a scalar that is wider than its lanes; the plain arrays work everywhere. */
+    w_line(w, "#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0 && !defined(CNN_NO_VECTOR_EXTENSIONS)");
+    w_line(w, "#define CNN_NO_VECTOR_EXTENSIONS");
+    w_line(w, "#endif");
+#endif
+    w_blank(w);
+    w_line(w, "#include \"%s_infer.h\"", m->name);
+    w_blank(w);
+#ifdef SIMD_LANES
+    /* The vector macros the conv2d and dense passes are written with, where emit_writer.h has
+     * them (emit/simd.c). They copy with memcpy: <string.h> is header-only use, no library. */
+    emit_simd_prelude(w);
+#endif
+    int ti = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const EmitLayer *e = &p->emit[i];
+        if (e->kernel[0] != '\0' && ti < ntensors)
+            write_array(w, e->kernel, &t[ti++], params);
+        if (e->bias[0] != '\0' && ti < ntensors)
+            write_array(w, e->bias, &t[ti++], params);
+    }
+    for (int i = 0; i < m->nlayers; i++) {
+        const Layer *l = &p->layers[i];
+        if (p->is_view[i])
+            continue;
+        if (l->kind == LAYER_MAXPOOL2D)
+            maxpool_forward(w, l);
+        else
+            kind_of(l)->forward(w, m, &p->emit[i]);
+    }
+    write_driver(w, p);
+}
+
+int emit_inference(const Model *m, const char *dir, const InferOptions *opt)
+{
+    if (m->nlayers == 0)
+        unreachable(); /* check_model refuses a model without layers */
+    int ntensors = 0;
+    cnn_tensor *t = tensor_table(m, &ntensors);
+    /* The checkpoint is read before anything is created: a misfit writes nothing. */
+    float *params = load_weights(m, opt->weights, t, ntensors);
+    if (params == NULL || emit_ensure_dir(dir) != 0) {
+        free(params);
+        tensor_table_free(t, ntensors);
+        return -1;
+    }
+    InferPlan plan = {0};
+    plan_inference(m, opt->logits, &plan);
+    char *canon = canonical_text(m);
+    char hname[EMIT_NAME_MAX + 16], cname[EMIT_NAME_MAX + 16];
+    snprintf(hname, sizeof hname, "%s_infer.h", m->name);
+    snprintf(cname, sizeof cname, "%s_infer.c", m->name);
+    OutFile h = {0}, c = {0};
+    int rc = -1;
+    if (out_open(&h, dir, hname) == 0 && out_open(&c, dir, cname) == 0) {
+        Writer wh = {.f = h.f}, wc = {.f = c.f};
+        write_infer_header(&wh, &plan, canon, opt->logits);
+        write_infer_source(&wc, &plan, canon, t, ntensors, params);
+        rc = out_commit_pair(&h, &c);
+    }
+    out_discard(&h);
+    out_discard(&c);
+    free(canon);
+    plan_free(&plan);
+    free(params);
+    tensor_table_free(t, ntensors);
+    return rc;
+}

@@ -1,0 +1,220 @@
+/*
+ * emit/writer.h - what the code generators share: an indenting writer for C text, the
+ * placement of each layer in the parameters and the workspace, and the per-kind emitters.
+ *
+ * emit/model.c resolves every placement first (EmitLayer), then asks the emitter of each layer kind
+ * to write its passes. Emitters only write text: the Model they read is fully checked.
+ */
+#ifndef EMIT_WRITER_H
+#define EMIT_WRITER_H
+
+#include "cnnc.h"
+
+/* ------------------------------------------------------------------ emit/writer.c */
+
+typedef struct Writer {
+    FILE *f;
+    int indent; /* in levels of four spaces */
+} Writer;
+
+/* One line at the current indentation, with a newline added. An empty format writes a blank line. */
+void w_line(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line that opens a block: the text, then " {", and one more level of indentation. */
+void w_open(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A bare block: "{" on a line of its own, and one more level of indentation. */
+void w_open_block(Writer *w);
+/* An empty line. */
+void w_blank(Writer *w);
+/* A preprocessor line, at the first column whatever the indentation. */
+void w_directive(Writer *w, const char *text);
+/* A function definition: the signature (continuation lines after a '\n' carry their own
+ * indentation), then "{" on a line of its own, and one more level of indentation. */
+void w_begin_function(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Closes a block opened with w_open: "}" one level out. */
+void w_close(Writer *w);
+/* Writes the declaration of `float sum`, the dot product of a[0..n) and b[0..n), for two
+ * unit-stride float pointer expressions. Strict C may not reassociate one running sum, so a
+ * plain loop would stay scalar; the code keeps 16 (or 8) partial sums that vectorise instead,
+ * then adds them pairwise. */
+void emit_dot(Writer *w, const char *a, const char *b, int n);
+/* Writes a float literal that reads back as the same float ("0.5f", "1e-07f", "2.0f"). */
+void w_float_literal(char *buf, size_t size, double x);
+/* Writes a double literal that reads back as the same double ("0.001", "2.0"). */
+void w_double_literal(char *buf, size_t size, double x);
+
+/* ------------------------------------------------------------------ emit/window.c */
+
+/* A run of output rows (or columns) whose kernel window covers the same taps: for every output
+ * index o in [o_lo, o_hi], the taps k in [k_lo, k_hi] fall inside the input. Splitting the
+ * output like this lets the generated loops test no bounds inside the window. */
+typedef struct WindowRun {
+    int o_lo, o_hi;
+    int k_lo, k_hi;
+} WindowRun;
+
+/* Splits outputs 0..out-1 of a window of k taps, stride s and `pad` cells before the input of
+ * `in` cells into runs. Returns the number of runs written to `runs` (at most `out`). */
+int window_runs(int in, int out, int k, int s, int pad, WindowRun *runs);
+
+/* The geometry of a 2-D window (conv2d kernel or pooling window) over an H x W x C input. */
+typedef struct Window {
+    int in_h, in_w, in_c, out_h, out_w;
+    int kh, kw, sh, sw, pad_top, pad_left;
+} Window;
+
+/* Writes code for every output pixel of one image: loops over the runs of rows and columns,
+ * each opening with `const int at = ...;`, the index in the input of the window's top-left
+ * tap (before the image where padded), and `const int o = ...;`, the output pixel's index.
+ * `body` writes the rest, knowing which taps fall inside the image. */
+typedef void (*WindowBody)(Writer *w, const Window *g, const WindowRun *rows, const WindowRun *cols, void *ctx);
+void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx);
+/* The input offset of tap (kh, kw) relative to `at`, in floats. */
+long long window_tap_offset(const Window *g, int kh, int kw);
+
+/* Like emit_window_loops, but `body` writes a block of `npix` output pixels (npix <= block)
+ * along a row or down a column, the first at `at` and `o`; pixel p's window starts step.in
+ * floats and its output step.out pixels after pixel p - 1's. Full blocks run in a loop, the
+ * rest of each run is one shorter block. */
+typedef struct WindowStep {
+    long long in;
+    int out;
+} WindowStep;
+typedef void (*WindowBlockBody)(Writer *w, const Window *g, const WindowRun *rows, const WindowRun *cols,
+                                int npix, WindowStep step, void *ctx);
+void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody body, void *ctx);
+
+/* ------------------------------------------------------------------ emit/simd.c */
+
+/* The floats in one vector of the generated code: an AVX-512 register. */
+#define SIMD_LANES 16
+/* Accumulator vectors one register block holds: AVX-512 has 32 registers, the rest hold the
+ * weights and inputs of a multiply-add step. */
+#define SIMD_ACCUMULATORS 24
+
+/* Writes the vector type and its macros once at the top of a generated source. */
+void emit_simd_prelude(Writer *w);
+/* Whether a dimension of this many channels takes the vector kernels (a multiple of the lanes). */
+bool simd_fits(long long channels);
+/* How many vectors of channels one register block holds, and how many outputs (pixels,
+ * images) it holds them for: SIMD_ACCUMULATORS / simd_chunk_vectors. */
+int simd_chunk_vectors(int channels);
+int simd_block_outputs(int channels);
+/* Opens a loop over chunks of simd_chunk_vectors vectors of channels when they do not all fit
+ * in one block, or a bare block otherwise; either way the chunk's first channel is `c0`. */
+void simd_open_chunks(Writer *w, int channels);
+
+/* A convolution-shaped product for the vector kernels. The window g slides over x, an image of
+ * [in_h][in_w][in_c]; y is [out_h][out_w][cout]; k is [kh][kw][in_c][cout]; each names a
+ * pointer expression of the generated code. */
+typedef struct SimdConv {
+    Window g;
+    int cout;
+    const char *x, *y, *k;
+    const char *bias; /* NULL: the sums start at zero */
+    Activation act;   /* applied to y as it is stored */
+} SimdConv;
+
+/* y = act(bias + sum over the window of x * k), for every output pixel: the outputs in
+ * register blocks, the valid taps of each border run known at generation time. */
+void emit_simd_gather(Writer *w, const SimdConv *c);
+/* k += x (*) y: the kernel gradient, x the input and y the output gradient of one image. The
+ * rows of k (tap and input channel) are taken in blocks held in registers over all outputs
+ * whose window puts the tap inside the input; one static function `NAME_wgradI` per shape of
+ * block is written before the pass (the _functions call), then one call per block inside it. */
+void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv *c);
+void emit_simd_kernel_grad_calls(Writer *w, const char *name, const SimdConv *c);
+
+/* ------------------------------------------------------------------ emit/dense_simd.c */
+
+/* The statements of a dense layer's passes in register blocks, for units a multiple of the
+ * lanes (simd_fits): forward over `in` into `out` (before any softmax), the kernel gradient
+ * from `in` and `dout` into `dkernel`, and the input gradient from `dout` and `kernel` into
+ * `din`, which needs the batch's output gradient transposed on the stack (..._fits). */
+void emit_dense_simd_forward(Writer *w, const Layer *l);
+void emit_dense_simd_kernel_grad(Writer *w, const Layer *l);
+bool dense_simd_input_grad_fits(const Layer *l, int batch);
+void emit_dense_simd_input_grad(Writer *w, const Layer *l, int batch);
+
+/* ------------------------------------------------------------------ emit/canonical.c */
+
+/* The model as text, one resolved fact per line (malloc'ed): what the banner shows and hashes. */
+char *canonical_text(const Model *m);
+/* The comment that opens a generated file: generator, model, hash, canonical text, "do not edit". */
+void write_banner(Writer *w, const Model *m, const char *file, const char *canon);
+/* A string as a C literal that is also safe inside a comment: '?' and '*' are escaped too. */
+void put_c_string(FILE *f, const char *s);
+
+/* ------------------------------------------------------------------ emit/model.c: placement */
+
+/* check.c limits model and layer names to 64 characters; expressions hold two of them. */
+#define EMIT_NAME_MAX 72
+#define EMIT_EXPR_MAX 256
+
+/* Where one layer's tensors live, as C expressions over `params`, `grads` and `ws`. */
+typedef struct EmitLayer {
+    const Layer *layer;
+    int index;
+    char upper[EMIT_NAME_MAX];      /* the layer name in upper case, for the named constants */
+    char in[EMIT_EXPR_MAX], out[EMIT_EXPR_MAX], aux[EMIT_EXPR_MAX]; /* activations; forward's record */
+    char din[EMIT_EXPR_MAX], dout[EMIT_EXPR_MAX]; /* gradients; din is "" where none flows back */
+    char kernel[EMIT_EXPR_MAX], bias[EMIT_EXPR_MAX]; /* "" where the layer has none */
+    char dkernel[EMIT_EXPR_MAX], dbias[EMIT_EXPR_MAX];
+    /* The loss already wrote the gradient of the pre-softmax logits into dout (softmax fused
+     * with cross-entropy), so this layer's backward must not apply its activation again. */
+    bool grad_is_logits;
+} EmitLayer;
+
+typedef struct EmitKind {
+    void (*forward)(Writer *w, const Model *m, const EmitLayer *e);
+    void (*backward)(Writer *w, const Model *m, const EmitLayer *e);
+    void (*forward_call)(Writer *w, const Model *m, const EmitLayer *e);
+    void (*backward_call)(Writer *w, const Model *m, const EmitLayer *e);
+} EmitKind;
+
+/* ------------------------------------------------------------------ layers/activation.c */
+
+/* The C expression of an activation of `x` ("x > 0.0f ? x : 0.0f"); ACT_SOFTMAX is applied by
+ * emit_softmax_rows instead and yields `x` here. */
+const char *activation_expr(Activation a, const char *x, char *buf, size_t size);
+/* The C expression of the activation's derivative given its output `y`; NULL for ACT_NONE. */
+const char *activation_grad_expr(Activation a, const char *y, char *buf, size_t size);
+/* Writes a loop that applies softmax in place to `rows` rows of `cols` floats at `p`. */
+void emit_softmax_rows(Writer *w, const char *p, const char *rows, int cols);
+/* Writes the in-place backward of a fused activation: dout *= f'(out) over `count` floats,
+ * or the softmax Jacobian-vector product per row of `cols`. Writes nothing for ACT_NONE or
+ * when the gradient is already that of the logits. */
+void emit_activation_grad_inplace(Writer *w, Activation a, bool grad_is_logits, const char *dout,
+                                  const char *out, const char *count, int cols);
+
+/* layers/dropout.c: the static hash functions dropout masks are drawn from, written once. */
+void emit_dropout_hash(Writer *w);
+
+extern const EmitKind emit_conv2d_kind, emit_maxpool2d_kind, emit_avgpool2d_kind,
+    emit_flatten_kind, emit_dense_kind, emit_dropout_kind, emit_activation_kind;
+
+/* ------------------------------------------------------------------ emit/loss.c, emit/optimizer.c */
+
+/* Writes `static double loss_backward(...)`: the summed loss of n images and the scaled
+ * gradient of the model's output (or of its logits when softmax is fused with cross-entropy). */
+void emit_loss(Writer *w, const Model *m, const EmitLayer *last);
+/* Writes `static void update(...)`: one loop over every parameter. */
+void emit_optimizer(Writer *w, const Model *m);
+
+/* ------------------------------------------------------------------ emit/outfile.c */
+
+/* A generated file being written under a temporary name beside its final one. */
+typedef struct OutFile {
+    char *final_path, *temp_path;
+    FILE *f;
+} OutFile;
+
+/* Creates DIR if missing; -1 after an error when it cannot, or is not a directory. */
+int emit_ensure_dir(const char *dir);
+/* Opens DIR/.FILE.XXXXXX for writing, to become DIR/FILE. */
+int out_open(OutFile *o, const char *dir, const char *file);
+/* Closes both and renames them into place; on any failure neither is left under its final name. */
+int out_commit_pair(OutFile *a, OutFile *b);
+/* Closes and removes what is left of a temporary file, and frees the paths. */
+void out_discard(OutFile *o);
+
+#endif
