@@ -68,9 +68,53 @@ for be_model in tests/models/t_*.cnn; do
     if be_run "bench/$be_n: bench --iters 2" 0 "$be_prog" bench --iters 2 --json "$BE_DIR/$be_n.json"; then
         if grep -q 'agree' "$BE_DIR/out"; then pass "bench/$be_n: agreement reported"; else
             fail "bench/$be_n: agreement reported" "$(head -5 "$BE_DIR/out")"; fi
+        if grep -q '^target [a-z0-9-]*; peak [0-9.]* GFLOP/s per core' "$BE_DIR/out"; then
+            pass "bench/$be_n: target and peak printed"; else
+            fail "bench/$be_n: target and peak printed" "$(head -5 "$BE_DIR/out")"; fi
         be_json "bench/$be_n: JSON has every layer" "$be_model" "$BE_DIR/$be_n.json"
     fi
 done
+
+# The FMA probe (fma_probe.c) measures every instruction set the CPU reports, each with its own
+# instructions: on x86-64 SSE2 always, AVX2 where the CPU has avx2 and fma, AVX-512 where it has
+# avx512f; NEON on AArch64. Each FMA loop must reach 4 FLOP per TSC cycle on one core, an eighth
+# of what two 256-bit FMA pipes give: a probe built from a slow vector type (7 GFLOP/s, under 3
+# FLOP a cycle, on a Zen 3) fails it, a busy machine does not. The JSON names the model's target
+# and the probe its figures are shares of.
+be_probe() {
+    if out=$(python3 - "$1" 2>&1 <<'PY'
+import json, platform, sys
+bench = json.load(open(sys.argv[1]))
+probes = {p["isa"]: p for p in bench["probes"]}
+arch = platform.machine()
+if arch == "x86_64":
+    flags = set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    want = ["sse2"] + (["avx2"] if {"avx2", "fma"} <= flags else []) + (["avx512"] if "avx512f" in flags else [])
+elif arch == "aarch64":
+    want = ["neon"]
+else:
+    want = []
+assert list(probes) == want, f"probes {list(probes)}, the CPU has {want}"
+for isa, p in probes.items():
+    assert p["gflops_one_core"] > 0 and p["gflops_two_cores"] > 0, f"{isa}: {p}"
+    if isa in ("avx2", "avx512"):
+        assert p["flop_per_tsc_cycle"] >= 4, f"{isa}: {p['flop_per_tsc_cycle']} FLOP per cycle, under 4"
+assert isinstance(bench["target"], str) and bench["target"], "no target"
+if want:
+    assert bench["peak_isa"] in probes, f"peak from {bench['peak_isa']}"
+    assert bench["peak_gflops_per_core"] == probes[bench["peak_isa"]]["gflops_one_core"], "peak is not the probe's"
+PY
+    ); then pass "$2"; else fail "$2" "$out"; fi
+}
+if [ -e "$BE_DIR/t_standalone.json" ]; then
+    be_probe "$BE_DIR/t_standalone.json" "bench: the FMA probe runs each instruction set, 4+ FLOP per cycle with FMA"
+else
+    fail "bench: the FMA probe runs each instruction set, 4+ FLOP per cycle with FMA" "no JSON from t_standalone"
+fi
 
 # A broken implementation: one value of a forward output, or of a backward gradient, is off.
 be_prog=$BE_DIR/t_standalone

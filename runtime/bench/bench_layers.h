@@ -36,9 +36,21 @@ size_t bench_out_size(const cnn_layer *l);
 /* Sets how many threads OpenBLAS may use (bench_blas.c). */
 void bench_blas_threads(int threads);
 
-/* The machine's peak in single-precision GFLOP/s of one core, from a short loop of
- * independent vector FMAs (fma_probe.c, compiled with -O3 -march=native). */
-double bench_fma_peak_gflops(void);
+/* The peak of one instruction set, measured by fma_probe.c: single-precision GFLOP/s of a loop
+ * of independent vector multiply-adds on one core and on two at once, and FLOP per TSC cycle
+ * of one core (0 where there is no cycle counter). */
+typedef struct bench_probe {
+    const char *isa;      /* "sse2", "avx2", "avx512", "neon" */
+    const char *insn;     /* what the loop runs, for the table */
+    int lanes, chains;    /* floats a vector, independent accumulators */
+    double gflops_one, gflops_two, flop_per_cycle, tsc_ghz;
+} bench_probe;
+
+/* Measures every instruction set the CPU has, narrowest first; returns how many (<= max). */
+int bench_fma_probe(bench_probe *out, int max);
+/* The probe of the instruction set `target` was generated for; the widest for NULL or
+ * "generic"; NULL when the CPU lacks the target's instructions. */
+const bench_probe *bench_probe_for_target(const bench_probe *probes, int count, const char *target);
 
 /* The `bench` subcommand of a program built with `cnnc build --bench`. */
 int cnn_bench_main(const cnn_model *m, int argc, char **argv);

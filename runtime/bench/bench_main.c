@@ -2,8 +2,9 @@
  * bench_main.c - `PROGRAM bench [--iters N] [--threads N] [--json FILE]`, in programs built
  * with `cnnc build --bench`: for every layer, the median time of its forward and backward
  * pass over one batch in the generated code, the reference layers and im2col+BLAS, with the
- * spread, the speed-ups and the GFLOP/s against the peak an FMA probe measured; then a whole
- * training step and inference. Everything is checked to agree first (bench_check.c).
+ * spread, the speed-ups and the GFLOP/s against the peak an FMA probe measured for the
+ * instruction set the model was generated for (fma_probe.c); then a whole training step and
+ * inference. Everything is checked to agree first (bench_check.c).
  *
  * Per-layer passes run on one thread everywhere (OpenBLAS included), so that the table compares
  * the code and not the thread count; --threads applies to the whole training step, where the
@@ -36,6 +37,52 @@ typedef struct pass_times {
 } pass_times;
 
 static const char *const impl_keys[IMPL_COUNT] = {"generated", "reference", "blas"};
+
+/* What the probe measured, and the peak the model's figures are shares of. */
+typedef struct peaks {
+    bench_probe probe[4];
+    int count;
+    const char *target;         /* the model's, "unknown" for code from before targets */
+    const bench_probe *used;    /* the probe of the target's instruction set */
+    double one, two;            /* its GFLOP/s on one core and on two */
+} peaks;
+
+/* The peak of a training step on `threads` threads: the two-core probe for two, which sees how
+ * much of the second core the machine really gives. */
+static double step_peak(const peaks *pk, int threads)
+{
+    return threads == 1 ? pk->one : threads == 2 ? pk->two : pk->one * threads;
+}
+
+static void measure_peaks(const cnn_model *m, peaks *pk)
+{
+    pk->count = bench_fma_probe(pk->probe, 4);
+    pk->target = m->target != NULL ? m->target : "unknown";
+    pk->used = bench_probe_for_target(pk->probe, pk->count, m->target);
+    if (pk->used == NULL && pk->count > 0) {
+        fprintf(stderr, "bench: warning: this CPU lacks the instructions of target '%s'; "
+                        "figures are shares of its widest probe\n", pk->target);
+        pk->used = &pk->probe[pk->count - 1];
+    }
+    pk->one = pk->used != NULL ? pk->used->gflops_one : 0.0;
+    pk->two = pk->used != NULL ? pk->used->gflops_two : 0.0;
+}
+
+static void print_peaks(const peaks *pk)
+{
+    printf("target %s; peak %.1f GFLOP/s per core, %.1f on two cores (the %s probe)\n", pk->target, pk->one,
+           pk->two, pk->used != NULL ? pk->used->isa : "no");
+    printf("%-8s %-24s %6s %7s %13s %14s %14s\n", "probe", "instructions", "lanes", "chains", "GFLOP/s 1 core",
+           "GFLOP/s 2 cores", "FLOP/TSC cycle");
+    for (int i = 0; i < pk->count; i++) {
+        const bench_probe *p = &pk->probe[i];
+        char cyc[32] = "-";
+        if (p->flop_per_cycle > 0.0)
+            snprintf(cyc, sizeof cyc, "%.1f (%.2f GHz)", p->flop_per_cycle, p->tsc_ghz);
+        printf("%-8s %-24s %6d %7d %13.1f %14.1f %14s\n", p->isa, p->insn, p->lanes, p->chains, p->gflops_one,
+               p->gflops_two, cyc);
+    }
+}
 
 static int usage(const char *prog, const char *fmt, const char *arg)
 {
@@ -296,7 +343,7 @@ static void print_pass(const char *name, const char *pass, const pass_times *p, 
     char flops[64] = "-";
     if (p->flop > 0.0)
         snprintf(flops, sizeof flops, "%6.1f %5.1f%% %6.1f %6.1f", gflops(p->flop, g->median),
-                 100.0 * gflops(p->flop, g->median) / peak, gflops(p->flop, r->median), gflops(p->flop, b->median));
+                 100.0 * ratio(gflops(p->flop, g->median), peak), gflops(p->flop, r->median), gflops(p->flop, b->median));
     printf("%-14s %-8s %10.1f [%9.1f-%9.1f] %10.1f %10.1f %7.2fx %7.2fx  %s\n", name, pass, 1e6 * g->median,
            1e6 * g->min, 1e6 * g->max, 1e6 * r->median, 1e6 * b->median, ratio(r->median, g->median),
            ratio(b->median, g->median), flops);
@@ -309,7 +356,7 @@ static void json_stats(FILE *f, const bench_stats *t, double flop, double peak, 
             1e3 * t->median, 1e3 * t->min, 1e3 * t->max, 1e3 * t->q1, 1e3 * t->q3, t->reps);
     if (flop > 0.0)
         fprintf(f, ", \"gflops\": %.3f, \"peak_share\": %.5f", gflops(flop, t->median),
-                gflops(flop, t->median) / peak);
+                ratio(gflops(flop, t->median), peak));
     if (images > 0)
         fprintf(f, ", \"images_per_s\": %.1f", ratio(images, t->median));
     fputc('}', f);
@@ -331,11 +378,30 @@ static void json_pass(FILE *f, const pass_times *p, double peak, int images)
             ratio(p->t[IMPL_BLAS].median, p->t[IMPL_GENERATED].median));
 }
 
-static int write_json(const char *path, const bench_state *s, const options *o, double peak,
+static void json_peaks(FILE *f, const peaks *pk)
+{
+    fprintf(f, "  \"target\": \"%s\", \"peak_isa\": \"%s\", \"peak_gflops_per_core\": %.3f, "
+               "\"peak_gflops_two_cores\": %.3f,\n  \"probes\": [",
+            pk->target, pk->used != NULL ? pk->used->isa : "none", pk->one, pk->two);
+    for (int i = 0; i < pk->count; i++) {
+        const bench_probe *p = &pk->probe[i];
+        fprintf(f, "%s\n    {\"isa\": \"%s\", \"instructions\": \"%s\", \"lanes\": %d, \"chains\": %d, "
+                   "\"gflops_one_core\": %.3f, \"gflops_two_cores\": %.3f, ",
+                i > 0 ? "," : "", p->isa, p->insn, p->lanes, p->chains, p->gflops_one, p->gflops_two);
+        if (p->flop_per_cycle > 0.0)
+            fprintf(f, "\"flop_per_tsc_cycle\": %.3f, \"tsc_ghz\": %.4f}", p->flop_per_cycle, p->tsc_ghz);
+        else
+            fputs("\"flop_per_tsc_cycle\": null, \"tsc_ghz\": null}", f);
+    }
+    fputs("],\n", f);
+}
+
+static int write_json(const char *path, const bench_state *s, const options *o, const peaks *pk,
                       const pass_times *layer_times, const pass_times *step, const bench_stats *one,
                       const bench_stats *batch)
 {
     const cnn_model *m = s->m;
+    const double peak = pk->one;
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         fprintf(stderr, "bench: error: cannot write '%s': %s\n", path, strerror(errno));
@@ -346,9 +412,9 @@ static int write_json(const char *path, const bench_state *s, const options *o, 
         macs += m->layers[i].macs;
     fprintf(f, "{\n  \"model\": \"%s\", \"batch\": %d, \"iters\": %d, \"warmup\": %d, \"threads\": %d,\n", m->name,
             s->n, o->iters, WARMUP, o->threads);
-    fprintf(f, "  \"peak_gflops_per_core\": %.3f, \"forward_macs_per_image\": %lld, "
-               "\"training_flop_per_image\": %.0f, \"agreement\": \"checked\",\n",
-            peak, macs, training_flop(m, 1));
+    json_peaks(f, pk);
+    fprintf(f, "  \"forward_macs_per_image\": %lld, \"training_flop_per_image\": %.0f, \"agreement\": \"checked\",\n",
+            macs, training_flop(m, 1));
     fputs("  \"layers\": [\n", f);
     for (int i = 0; i < m->num_layers; i++) {
         const cnn_layer *l = &m->layers[i];
@@ -361,7 +427,7 @@ static int write_json(const char *path, const bench_state *s, const options *o, 
         fprintf(f, "}%s\n", i + 1 < m->num_layers ? "," : "");
     }
     fputs("  ],\n  \"training_step\": ", f);
-    json_pass(f, step, peak * o->threads, s->n);
+    json_pass(f, step, step_peak(pk, o->threads), s->n);
     fputs(",\n  \"inference\": {\"one_image\": ", f);
     json_stats(f, one, 0.0, peak, 1);
     fputs(", \"batch\": ", f);
@@ -385,7 +451,9 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
         return 1;
     }
     /* The probe first, while nothing else of ours is warm or running. */
-    double peak = bench_fma_peak_gflops();
+    peaks pk;
+    measure_peaks(m, &pk);
+    const double peak = pk.one;
     bench_state s;
     state_init(&s, m);
     bench_blas_threads(1);
@@ -395,7 +463,8 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     }
     printf("%s: batch %d, median of %d repetitions after %d warm-ups; layers on 1 thread, training step on %d\n",
            m->name, s.n, o.iters, WARMUP, o.threads);
-    printf("peak %.1f GFLOP/s per core (FMA probe); outputs and gradients of all three agree (rtol 1e-4)\n\n", peak);
+    print_peaks(&pk);
+    printf("outputs and gradients of all three agree (rtol 1e-4)\n\n");
     printf("%-14s %-8s %33s %10s %10s %8s %8s  %s\n", "layer", "pass", "generated us [min-max]", "ref us",
            "BLAS us", "vs ref", "vs BLAS", "GFLOP/s gen (peak) ref BLAS");
     pass_times *lt = calloc((size_t)m->num_layers * 2, sizeof *lt);
@@ -417,7 +486,7 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     pass_times step = {0};
     time_steps(&s, &o, &step);
     step.flop = training_flop(m, s.n);
-    print_pass("training step", "", &step, peak * o.threads);
+    print_pass("training step", "", &step, step_peak(&pk, o.threads));
     printf("%-14s %-8s %10.0f %33.0f %10.0f  images/s (generated, reference, BLAS)\n", "", "",
            ratio(s.n, step.t[IMPL_GENERATED].median), ratio(s.n, step.t[IMPL_REFERENCE].median),
            ratio(s.n, step.t[IMPL_BLAS].median));
@@ -426,7 +495,7 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     printf("\ninference (generated, 1 thread): one image %.1f us [%.1f-%.1f]; a batch of %d %.1f us, %.0f images/s\n",
            1e6 * one.median, 1e6 * one.min, 1e6 * one.max, s.n, 1e6 * batch.median, ratio(s.n, batch.median));
     rc = 0;
-    if (o.json != NULL && write_json(o.json, &s, &o, peak, lt, &step, &one, &batch) != 0)
+    if (o.json != NULL && write_json(o.json, &s, &o, &pk, lt, &step, &one, &batch) != 0)
         rc = 1;
     free(lt);
     state_free(&s);
