@@ -1,0 +1,138 @@
+#!/bin/sh
+# difftest/model.sh - the differential check of one model (run from the repository's root).
+#
+#   sh tests/difftest/model.sh MODEL.cnn FORM WORKDIR
+#
+# MODEL.cnn is in the form the generator writes (tests/difftest/gen.c); FORM (cnn or yaml) is
+# the one cnnc compiles, the other is its twin, which must give byte-identical C. For every
+# target of $DT_ACTIVE (lib.sh): cnnc emit, compile the model as strict C99 with -Werror, link
+# it with the checker (tests/difftest/check.c) and run it; then the inference-only predictor of
+# the checker's random weights, against the reference outputs. With DT_PLAIN=1 the generated
+# files also compile with clang (strict, -Werror) and, for the generic target, with tcc.
+#
+# Prints `FAIL SIGNATURE` lines (SIGNATURE: what failed, without layer names, so that the
+# shrinker can tell the same failure in a smaller model), the checker's details under
+# WORKDIR, and `time SECONDS` last. Exit status 1 when anything failed.
+. tests/difftest/lib.sh
+
+dt_model=$1
+dt_form=$2
+W=$3
+rm -rf "$W"
+mkdir -p "$W"
+dt_start=$(date +%s.%N)
+dt_failed=0
+
+# fail SIGNATURE LOGFILE: records a failure and keeps its log.
+fail_with() {
+    echo "FAIL $1"
+    [ -n "$2" ] && [ -f "$2" ] && { echo "== $1"; head -40 "$2"; } >>"$W/details"
+    dt_failed=1
+}
+
+finish() {
+    echo "time $(echo "$(date +%s.%N) $dt_start" | awk '{ printf "%.2f", $1 - $2 }')"
+    exit $dt_failed
+}
+
+"$DT_TOOLS/dt_gen" convert "$dt_model" cnn >"$W/m.cnn" &&
+    "$DT_TOOLS/dt_gen" convert "$dt_model" yaml >"$W/m.yaml" &&
+    "$DT_TOOLS/dt_gen" convert "$dt_model" desc >"$W/m.desc" 2>"$W/gen.log" || { fail_with "generator" "$W/gen.log"; finish; }
+name=$(sed -n 's/^model \([^ ]*\) .*/\1/p' "$W/m.desc")
+upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
+twin=yaml
+[ "$dt_form" = yaml ] && twin=cnn
+
+# The front ends: the model and its twin give the same C.
+if ! "$DT_CNNC" emit "$W/m.$dt_form" -o "$W/gen" >"$W/emit.log" 2>&1; then
+    fail_with "emit" "$W/emit.log"
+    finish
+fi
+if ! "$DT_CNNC" emit "$W/m.$twin" -o "$W/twin" >"$W/twin.log" 2>&1 ||
+    ! cmp -s "$W/gen/$name.c" "$W/twin/$name.c" || ! cmp -s "$W/gen/$name.h" "$W/twin/$name.h"; then
+    diff "$W/gen/$name.c" "$W/twin/$name.c" >>"$W/twin.log" 2>&1
+    fail_with "twin: the $twin form gives other C" "$W/twin.log"
+fi
+
+ckpt=""
+for T in $DT_ACTIVE; do
+    D=$W/$T
+    mkdir -p "$D"
+    arch=$(dt_arch "$T")
+    topt=""
+    [ "$T" != default ] && topt="--target $T"
+    cc=$(dt_cc "$T")
+    # shellcheck disable=SC2086
+    if ! "$DT_CNNC" emit "$W/m.$dt_form" $topt -o "$D" >"$D/emit.log" 2>&1; then
+        fail_with "$T: emit" "$D/emit.log"
+        continue
+    fi
+    # shellcheck disable=SC2086
+    if ! $cc $DT_STRICT -Iruntime -c -o "$D/model.o" "$D/$name.c" >"$D/cc.log" 2>&1; then
+        fail_with "$T: gcc $DT_STRICT" "$D/cc.log"
+        continue
+    fi
+    if [ "${DT_PLAIN:-0}" = 1 ]; then
+        # shellcheck disable=SC2086
+        if [ "$arch" = host ] && ! clang $DT_STRICT -O2 -Iruntime -c -o "$D/clang.o" "$D/$name.c" >"$D/clang.log" 2>&1; then
+            fail_with "$T: clang $DT_STRICT" "$D/clang.log"
+        fi
+        if [ "$T" = generic ] && ! tcc -std=c99 -Wall -Werror -Iruntime -c -o "$D/tcc.o" "$D/$name.c" >"$D/tcc.log" 2>&1; then
+            fail_with "$T: tcc" "$D/tcc.log"
+        fi
+    fi
+    libs="-lm"
+    [ "$arch" = host ] && libs="$DT_BUILD/libcnnrt.a -lz -lpthread -lm"
+    ccbin=${cc%% *}
+    # shellcheck disable=SC2086
+    if ! $ccbin -o "$D/check" "$D/model.o" "$DT_TOOLS/$arch"/*.o -Wl,--defsym=difftest_model="${name}_model" \
+        $libs >"$D/link.log" 2>&1; then
+        fail_with "$T: link" "$D/link.log"
+        continue
+    fi
+    extra=""
+    # The first host target writes the weights and reference outputs for the predictors.
+    [ "$arch" = host ] && [ -z "$ckpt" ] && extra="--ckpt $W/weights.safetensors --infer $W/infer.bin"
+    # shellcheck disable=SC2086
+    dt_run "$T" "$D/check" "$W/m.desc" $extra >"$D/out" 2>"$D/err"
+    status=$?
+    [ -n "$extra" ] && [ -s "$W/weights.safetensors" ] && ckpt=$W/weights.safetensors
+    if grep -q '^FAIL' "$D/out"; then
+        grep '^FAIL' "$D/out" | sed 's/ ([^)]*)$//' | sort -u | sed "s/^FAIL /$T: /" | while read -r sig; do echo "FAIL $sig"; done
+        { echo "== $T"; grep '^FAIL' "$D/out"; head -60 "$D/err"; } >>"$W/details"
+        dt_failed=1
+    elif [ $status -ne 0 ] || ! grep -q '^ok' "$D/out"; then
+        fail_with "$T: checker exit status $status" "$D/err"
+    fi
+
+    # The predictor, with the checker's weights; with --logits for every other model.
+    [ -n "$ckpt" ] || continue
+    lopt=""
+    [ "$(( $(printf '%s' "$name" | cksum | cut -d' ' -f1) % 2 ))" = 1 ] && lopt="--logits"
+    # shellcheck disable=SC2086
+    if ! "$DT_CNNC" emit "$W/m.$dt_form" --inference-only --weights "$ckpt" $lopt $topt -o "$D/infer" >"$D/infer.log" 2>&1; then
+        fail_with "$T: emit --inference-only" "$D/infer.log"
+        continue
+    fi
+    # shellcheck disable=SC2086
+    if ! $cc $DT_STRICT -I"$D/infer" -c -o "$D/infer.o" "$D/infer/${name}_infer.c" >"$D/infer_cc.log" 2>&1; then
+        fail_with "$T: predictor gcc $DT_STRICT" "$D/infer_cc.log"
+        continue
+    fi
+    if [ "${DT_PLAIN:-0}" = 1 ] && [ "$arch" = host ] &&
+        ! clang $DT_STRICT -O2 -I"$D/infer" -c -o "$D/infer_clang.o" "$D/infer/${name}_infer.c" >"$D/infer_clang.log" 2>&1; then
+        fail_with "$T: predictor clang $DT_STRICT" "$D/infer_clang.log"
+    fi
+    # shellcheck disable=SC2086
+    if ! $cc -std=c99 -Wall -Wextra -Werror -I"$D/infer" -DMODEL="$name" -DMODEL_UPPER="$upper" \
+        -o "$D/infer_check" tests/difftest/infer_check.c "$D/infer.o" -lm >"$D/infer_link.log" 2>&1; then
+        fail_with "$T: predictor link" "$D/infer_link.log"
+        continue
+    fi
+    dt_run "$T" "$D/infer_check" "$W/infer.bin" >"$D/infer.out" 2>"$D/infer.err"
+    if ! grep -q '^ok predictor' "$D/infer.out"; then
+        cat "$D/infer.out" >>"$D/infer.err"
+        fail_with "$T: predictor$( [ -n "$lopt" ] && echo ' logits')" "$D/infer.err"
+    fi
+done
+finish

@@ -1,0 +1,519 @@
+/*
+ * difftest/model_io.c - shapes of the difftest models, and their three text forms (.cnn, YAML,
+ * the checker's description), written and read back. See model.h.
+ */
+#include "model.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[DT_KIND_COUNT] = {
+    "conv2d", "maxpool2d", "avgpool2d", "flatten", "dense", "dropout", "relu", "sigmoid", "tanh",
+    "softmax"};
+static const char *const act_names[] = {"none", "relu", "sigmoid", "tanh", "softmax"};
+
+/* ------------------------------------------------------------------ shapes */
+
+/* Keras: `same` gives ceil(in / stride); `valid` the windows that fit. */
+static int window_out(int in, int k, int s, int same)
+{
+    if (same)
+        return (in + s - 1) / s;
+    return in >= k ? (in - k) / s + 1 : 0;
+}
+
+int dt_layer_shape(const dt_layer *l, int h, int w, int c, int flat, int *oh, int *ow, int *oc,
+                   int *oflat)
+{
+    *oh = h, *ow = w, *oc = c, *oflat = flat;
+    switch (l->kind) {
+    case DT_CONV2D:
+    case DT_MAXPOOL2D:
+    case DT_AVGPOOL2D:
+        if (flat)
+            return 0;
+        *oh = window_out(h, l->kh, l->sh, l->same);
+        *ow = window_out(w, l->kw, l->sw, l->same);
+        if (l->kind == DT_CONV2D)
+            *oc = l->units;
+        break;
+    case DT_FLATTEN:
+        *oh = *ow = 1;
+        *oc = h * w * c;
+        *oflat = 1;
+        break;
+    case DT_DENSE:
+        if (!flat)
+            return 0;
+        *oc = l->units;
+        break;
+    default:
+        break;
+    }
+    return *oh > 0 && *ow > 0 && *oc > 0;
+}
+
+int dt_model_valid(const dt_model *m, int *classes)
+{
+    int h = m->in_h, w = m->in_w, c = m->in_c, flat = 0;
+    if (m->nlayers < 1 || h < 1 || w < 1 || c < 1 || m->batch < 1)
+        return 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const dt_layer *l = &m->layers[i];
+        int softmax = l->kind == DT_SOFTMAX ||
+                      ((l->kind == DT_CONV2D || l->kind == DT_DENSE) && l->act == DT_ACT_SOFTMAX);
+        if (softmax && i != m->nlayers - 1)
+            return 0;
+        if (!dt_layer_shape(l, h, w, c, flat, &h, &w, &c, &flat))
+            return 0;
+    }
+    *classes = c;
+    if (!flat)
+        return 0;
+    if (m->mnist)
+        return c == 10 && m->in_h == 28 && m->in_w == 28 && m->in_c == 1;
+    return c >= 2 && c <= 256;
+}
+
+double dt_model_macs(const dt_model *m)
+{
+    int h = m->in_h, w = m->in_w, c = m->in_c, flat = 0;
+    double macs = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const dt_layer *l = &m->layers[i];
+        int oh, ow, oc, of;
+        if (!dt_layer_shape(l, h, w, c, flat, &oh, &ow, &oc, &of))
+            return 0;
+        if (l->kind == DT_CONV2D)
+            macs += (double)oh * ow * oc * l->kh * l->kw * c;
+        else if (l->kind == DT_DENSE)
+            macs += (double)c * oc;
+        else
+            macs += (double)oh * ow * oc; /* pools and activations still cost something */
+        h = oh, w = ow, c = oc, flat = of;
+    }
+    return macs;
+}
+
+/* ------------------------------------------------------------------ writers */
+
+/* Style bits: which defaults a layer writes out, and how it spells a square size. */
+enum { ST_STRIDE = 1, ST_PADDING = 2, ST_ACT = 4, ST_BIAS = 8, ST_SQUARE_AS_HXW = 16 };
+
+/* One argument of a layer, in either form: `key=value` or `key: value`. */
+typedef struct argbuf {
+    char text[512];
+    int n;
+    int yaml;
+} argbuf;
+
+static void arg(argbuf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void arg(argbuf *b, const char *key, const char *fmt, ...)
+{
+    size_t len = strlen(b->text);
+    len += (size_t)snprintf(b->text + len, sizeof b->text - len, "%s%s%s", b->n ? ", " : "", key,
+                            b->yaml ? ": " : "=");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->text + len, sizeof b->text - len, fmt, ap);
+    va_end(ap);
+    b->n++;
+}
+
+/* kernel=3 or 3x5; YAML: 3 or [3, 5]. */
+static void size_arg(argbuf *b, const char *key, int h, int w, unsigned style)
+{
+    if (h == w && !(style & ST_SQUARE_AS_HXW))
+        arg(b, key, "%d", h);
+    else if (b->yaml)
+        arg(b, key, "[%d, %d]", h, w);
+    else
+        arg(b, key, "%dx%d", h, w);
+}
+
+static void layer_args(argbuf *b, const dt_layer *l)
+{
+    switch (l->kind) {
+    case DT_CONV2D:
+        arg(b, "filters", "%d", l->units);
+        size_arg(b, "kernel", l->kh, l->kw, l->style);
+        if (l->sh != 1 || l->sw != 1 || (l->style & ST_STRIDE))
+            size_arg(b, "stride", l->sh, l->sw, l->style);
+        if (l->same || (l->style & ST_PADDING))
+            arg(b, "padding", "%s", l->same ? "same" : "valid");
+        if (l->act != DT_ACT_NONE || (l->style & ST_ACT))
+            arg(b, "activation", "%s", act_names[l->act]);
+        if (!l->use_bias || (l->style & ST_BIAS))
+            arg(b, "use_bias", "%s", l->use_bias ? "true" : "false");
+        break;
+    case DT_MAXPOOL2D:
+    case DT_AVGPOOL2D:
+        if (l->kh != 2 || l->kw != 2 || (l->style & ST_ACT))
+            size_arg(b, "pool", l->kh, l->kw, l->style);
+        if (l->sh != l->kh || l->sw != l->kw || (l->style & ST_STRIDE))
+            size_arg(b, "stride", l->sh, l->sw, l->style);
+        if (l->same || (l->style & ST_PADDING))
+            arg(b, "padding", "%s", l->same ? "same" : "valid");
+        break;
+    case DT_DENSE:
+        arg(b, "units", "%d", l->units);
+        if (l->act != DT_ACT_NONE || (l->style & ST_ACT))
+            arg(b, "activation", "%s", act_names[l->act]);
+        if (!l->use_bias || (l->style & ST_BIAS))
+            arg(b, "use_bias", "%s", l->use_bias ? "true" : "false");
+        break;
+    case DT_DROPOUT:
+        arg(b, "rate", "%.9g", l->rate);
+        if (l->has_seed)
+            arg(b, "seed", "%lld", l->seed);
+        break;
+    default:
+        break;
+    }
+    if (l->name[0])
+        arg(b, "name", "%s", l->name);
+}
+
+static void write_optimizer_args(argbuf *b, const dt_model *m)
+{
+    arg(b, "learning_rate", "%.9g", m->lr);
+    if (m->opt == DT_SGD) {
+        if (m->momentum != 0)
+            arg(b, "momentum", "%.9g", m->momentum);
+        if (m->nesterov)
+            arg(b, "nesterov", "true");
+    } else {
+        arg(b, "beta_1", "%.9g", m->beta_1);
+        arg(b, "beta_2", "%.9g", m->beta_2);
+        arg(b, "epsilon", "%.9g", m->epsilon);
+    }
+}
+
+static const char *loss_name(int loss)
+{
+    return loss == DT_MSE ? "mean_squared_error" : "sparse_categorical_crossentropy";
+}
+
+void dt_write_cnn(FILE *f, const dt_model *m)
+{
+    fprintf(f, "# A random model of the differential test (tests/difftest).\nmodel %s {\n", m->name);
+    fprintf(f, "    input %dx%dx%d;\n\n", m->in_h, m->in_w, m->in_c);
+    for (int i = 0; i < m->nlayers; i++) {
+        argbuf b = {{0}, 0, 0};
+        layer_args(&b, &m->layers[i]);
+        if (b.n)
+            fprintf(f, "    %s(%s);\n", kind_names[m->layers[i].kind], b.text);
+        else
+            fprintf(f, "    %s;\n", kind_names[m->layers[i].kind]);
+    }
+    fprintf(f, "}\n\ntrain {\n");
+    if (m->mnist)
+        fprintf(f, "    dataset mnist;\n");
+    else
+        fprintf(f, "    dataset idx(\"train-images\", \"train-labels\", \"test-images\", \"test-labels\");\n");
+    fprintf(f, "    loss %s;\n", loss_name(m->loss));
+    argbuf b = {{0}, 0, 0};
+    write_optimizer_args(&b, m);
+    fprintf(f, "    optimizer %s(%s);\n", m->opt == DT_SGD ? "sgd" : "adam", b.text);
+    fprintf(f, "    batch_size %d;\n}\n", m->batch);
+}
+
+void dt_write_yaml(FILE *f, const dt_model *m)
+{
+    fprintf(f, "# A random model of the differential test (tests/difftest).\nmodel: %s\n", m->name);
+    fprintf(f, "input: [%d, %d, %d]\nlayers:\n", m->in_h, m->in_w, m->in_c);
+    for (int i = 0; i < m->nlayers; i++) {
+        argbuf b = {{0}, 0, 1};
+        layer_args(&b, &m->layers[i]);
+        if (b.n)
+            fprintf(f, "  - %s: {%s}\n", kind_names[m->layers[i].kind], b.text);
+        else
+            fprintf(f, "  - %s\n", kind_names[m->layers[i].kind]);
+    }
+    fprintf(f, "train:\n");
+    if (m->mnist)
+        fprintf(f, "  dataset: mnist\n");
+    else
+        fprintf(f, "  dataset: {idx: [\"train-images\", \"train-labels\", \"test-images\", \"test-labels\"]}\n");
+    fprintf(f, "  loss: %s\n", loss_name(m->loss));
+    argbuf b = {{0}, 0, 1};
+    write_optimizer_args(&b, m);
+    fprintf(f, "  optimizer: {%s: {%s}}\n", m->opt == DT_SGD ? "sgd" : "adam", b.text);
+    fprintf(f, "  batch_size: %d\n", m->batch);
+}
+
+void dt_write_desc(FILE *f, const dt_model *m)
+{
+    fprintf(f, "model %s %d %d %d %d %d %d %.17g %.17g %d %.17g %.17g %.17g %d\n", m->name,
+            m->in_h, m->in_w, m->in_c, m->mnist, m->loss, m->opt, m->lr, m->momentum, m->nesterov,
+            m->beta_1, m->beta_2, m->epsilon, m->batch);
+    for (int i = 0; i < m->nlayers; i++) {
+        const dt_layer *l = &m->layers[i];
+        fprintf(f, "layer %d %d %d %d %d %d %d %d %d %.17g %s\n", l->kind, l->units, l->kh, l->kw,
+                l->sh, l->sw, l->same, l->act, l->use_bias, l->rate, l->name[0] ? l->name : "-");
+    }
+}
+
+int dt_read_desc(FILE *f, dt_model *m)
+{
+    memset(m, 0, sizeof *m);
+    char line[512];
+    if (!fgets(line, sizeof line, f) ||
+        sscanf(line, "model %64s %d %d %d %d %d %d %lg %lg %d %lg %lg %lg %d", m->name, &m->in_h,
+               &m->in_w, &m->in_c, &m->mnist, &m->loss, &m->opt, &m->lr, &m->momentum,
+               &m->nesterov, &m->beta_1, &m->beta_2, &m->epsilon, &m->batch) != 14) {
+        fprintf(stderr, "difftest: error: the description does not start with a model line\n");
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        if (m->nlayers == DT_MAX_LAYERS) {
+            fprintf(stderr, "difftest: error: more than %d layers\n", DT_MAX_LAYERS);
+            return -1;
+        }
+        dt_layer *l = &m->layers[m->nlayers++];
+        if (sscanf(line, "layer %d %d %d %d %d %d %d %d %d %lg %64s", &l->kind, &l->units, &l->kh,
+                   &l->kw, &l->sh, &l->sw, &l->same, &l->act, &l->use_bias, &l->rate,
+                   l->name) != 11 || l->kind < 0 || l->kind >= DT_KIND_COUNT) {
+            fprintf(stderr, "difftest: error: bad layer line: %s", line);
+            return -1;
+        }
+        if (strcmp(l->name, "-") == 0)
+            l->name[0] = '\0';
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ reading the .cnn form back */
+
+static int read_error(const char *path, const char *what, const char *text)
+{
+    fprintf(stderr, "%s: error: %s: '%.60s' (the difftest reads only the form it writes)\n", path,
+            what, text);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static int name_of(const char *s, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* "3" is 3x3, "3x5" is 3 by 5. */
+static int parse_size(const char *v, int *h, int *w)
+{
+    char *end;
+    long a = strtol(v, &end, 10);
+    if (end == v || a <= 0)
+        return -1;
+    if (*end == '\0') {
+        *h = *w = (int)a;
+        return 0;
+    }
+    if (*end != 'x')
+        return -1;
+    const char *s = end + 1;
+    long b = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || b <= 0)
+        return -1;
+    *h = (int)a, *w = (int)b;
+    return 0;
+}
+
+/* Splits "k=v, k=v" in place; calls back for each pair. */
+typedef int (*pair_fn)(void *ctx, const char *key, const char *value);
+static int each_pair(char *args, pair_fn fn, void *ctx)
+{
+    char *save = NULL;
+    for (char *p = strtok_r(args, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(p, '=');
+        if (!eq)
+            return -1;
+        *eq = '\0';
+        if (fn(ctx, trim(p), trim(eq + 1)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int layer_pair(void *ctx, const char *k, const char *v)
+{
+    dt_layer *l = ctx;
+    if (strcmp(k, "filters") == 0 || strcmp(k, "units") == 0)
+        return (l->units = atoi(v)) > 0 ? 0 : -1;
+    if (strcmp(k, "kernel") == 0 || strcmp(k, "pool") == 0) {
+        if (parse_size(v, &l->kh, &l->kw) < 0)
+            return -1;
+        if (l->kind != DT_CONV2D && !(l->style & ST_STRIDE))
+            l->sh = l->kh, l->sw = l->kw; /* a pool's stride defaults to its window */
+        return 0;
+    }
+    if (strcmp(k, "stride") == 0) {
+        l->style |= ST_STRIDE;
+        return parse_size(v, &l->sh, &l->sw);
+    }
+    if (strcmp(k, "padding") == 0)
+        return (l->same = strcmp(v, "same") == 0) || strcmp(v, "valid") == 0 ? 0 : -1;
+    if (strcmp(k, "activation") == 0)
+        return (l->act = name_of(v, act_names, 5)) >= 0 ? 0 : -1;
+    if (strcmp(k, "use_bias") == 0)
+        return (l->use_bias = strcmp(v, "true") == 0) || strcmp(v, "false") == 0 ? 0 : -1;
+    if (strcmp(k, "rate") == 0) {
+        l->rate = atof(v);
+        return 0;
+    }
+    if (strcmp(k, "seed") == 0) {
+        l->has_seed = 1;
+        l->seed = atoll(v);
+        return 0;
+    }
+    if (strcmp(k, "name") == 0 && strlen(v) < DT_NAME_LEN) {
+        strcpy(l->name, v);
+        return 0;
+    }
+    return -1;
+}
+
+static int optimizer_pair(void *ctx, const char *k, const char *v)
+{
+    dt_model *m = ctx;
+    double x = atof(v);
+    if (strcmp(k, "learning_rate") == 0)
+        m->lr = x;
+    else if (strcmp(k, "momentum") == 0)
+        m->momentum = x;
+    else if (strcmp(k, "nesterov") == 0)
+        m->nesterov = strcmp(v, "true") == 0;
+    else if (strcmp(k, "beta_1") == 0)
+        m->beta_1 = x;
+    else if (strcmp(k, "beta_2") == 0)
+        m->beta_2 = x;
+    else if (strcmp(k, "epsilon") == 0)
+        m->epsilon = x;
+    else
+        return -1;
+    return 0;
+}
+
+/* `kind;` or `kind(args);` inside the model block. */
+static int model_statement(const char *path, char *s, dt_model *m)
+{
+    if (strncmp(s, "input", 5) == 0 && isspace((unsigned char)s[5])) {
+        if (sscanf(s + 5, " %dx%dx%d", &m->in_h, &m->in_w, &m->in_c) != 3)
+            return read_error(path, "bad input", s);
+        return 0;
+    }
+    if (m->nlayers == DT_MAX_LAYERS)
+        return read_error(path, "too many layers", s);
+    dt_layer *l = &m->layers[m->nlayers];
+    memset(l, 0, sizeof *l);
+    l->use_bias = 1;
+    l->sh = l->sw = 1;
+    char *open = strchr(s, '(');
+    if (open)
+        *open = '\0';
+    l->kind = name_of(trim(s), kind_names, DT_KIND_COUNT);
+    if (l->kind < 0)
+        return read_error(path, "unknown layer", s);
+    if (l->kind == DT_MAXPOOL2D || l->kind == DT_AVGPOOL2D)
+        l->kh = l->kw = l->sh = l->sw = 2;
+    if (open) {
+        char *close = strrchr(open + 1, ')');
+        if (!close)
+            return read_error(path, "no closing parenthesis", open + 1);
+        *close = '\0';
+        if (each_pair(open + 1, layer_pair, l) < 0)
+            return read_error(path, "bad arguments", s);
+    }
+    m->nlayers++;
+    return 0;
+}
+
+static int train_statement(const char *path, char *s, dt_model *m)
+{
+    if (strncmp(s, "dataset", 7) == 0) {
+        m->mnist = strcmp(trim(s + 7), "mnist") == 0;
+    } else if (strncmp(s, "loss", 4) == 0) {
+        m->loss = strcmp(trim(s + 4), "mean_squared_error") == 0 ? DT_MSE : DT_XENT;
+    } else if (strncmp(s, "batch_size", 10) == 0) {
+        m->batch = atoi(s + 10);
+    } else if (strncmp(s, "optimizer", 9) == 0) {
+        char *v = trim(s + 9), *open = strchr(v, '(');
+        if (open)
+            *open = '\0';
+        m->opt = strcmp(trim(v), "sgd") == 0 ? DT_SGD : DT_ADAM;
+        m->lr = m->opt == DT_SGD ? 0.01 : 0.001;
+        if (open) {
+            char *close = strrchr(open + 1, ')');
+            if (!close || (*close = '\0', each_pair(open + 1, optimizer_pair, m) < 0))
+                return read_error(path, "bad optimizer", s);
+        }
+    }
+    return 0;
+}
+
+int dt_read_cnn(const char *path, dt_model *m)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    memset(m, 0, sizeof *m);
+    m->batch = 32;
+    m->opt = DT_ADAM;
+    m->lr = 0.001, m->beta_1 = 0.9, m->beta_2 = 0.999, m->epsilon = 1e-7;
+    /* The statements between ';', '{' and '}', comments dropped. */
+    char stmt[1024];
+    size_t n = 0;
+    int ch, context = 0; /* 0 outside, 1 model, 2 train */
+    int rc = 0;
+    while (rc == 0 && (ch = fgetc(f)) != EOF) {
+        if (ch == '#') {
+            while ((ch = fgetc(f)) != EOF && ch != '\n')
+                ;
+            continue;
+        }
+        if (ch != ';' && ch != '{' && ch != '}') {
+            if (n + 1 < sizeof stmt)
+                stmt[n++] = (char)ch;
+            continue;
+        }
+        stmt[n] = '\0';
+        n = 0;
+        char *s = trim(stmt);
+        if (ch == '{') {
+            if (strncmp(s, "model", 5) == 0 && sscanf(s + 5, " %64s", m->name) == 1)
+                context = 1;
+            else if (strcmp(s, "train") == 0)
+                context = 2;
+            else
+                rc = read_error(path, "unknown block", s);
+        } else if (ch == '}') {
+            context = 0;
+        } else if (context == 1) {
+            rc = model_statement(path, s, m);
+        } else if (context == 2) {
+            rc = train_statement(path, s, m);
+        } else {
+            rc = read_error(path, "statement outside a block", s);
+        }
+    }
+    fclose(f);
+    if (rc == 0 && (!m->name[0] || m->nlayers == 0))
+        rc = read_error(path, "no model", "");
+    return rc;
+}

@@ -1,0 +1,324 @@
+/*
+ * difftest/ref_pass.c - one layer of a generated model's table through the reference layers,
+ * and the bounds of the rounding errors (see ref_pass.h).
+ */
+#include "ref_pass.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref_layers.h"
+
+size_t rp_in_size(const cnn_layer *l)
+{
+    return (size_t)l->in_h * l->in_w * l->in_c;
+}
+
+size_t rp_out_size(const cnn_layer *l)
+{
+    return (size_t)l->out_h * l->out_w * l->out_c;
+}
+
+double rp_units(double k)
+{
+    double walk = 2.0 + 6.0 * sqrt(k);
+    return k + 1.0 < walk ? k + 1.0 : walk;
+}
+
+static void *alloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "difftest: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static ref_conv2d conv_of(const cnn_layer *l, int n)
+{
+    ref_conv2d p = {.n = n, .in_h = l->in_h, .in_w = l->in_w, .in_c = l->in_c, .out_h = l->out_h,
+                    .out_w = l->out_w, .out_c = l->out_c, .kh = l->kh, .kw = l->kw, .sh = l->sh,
+                    .sw = l->sw, .pad_top = l->pad_top, .pad_left = l->pad_left,
+                    .pad_bottom = l->pad_bottom, .pad_right = l->pad_right, .use_bias = l->use_bias};
+    return p;
+}
+
+static ref_pool2d pool_of(const cnn_layer *l, int n)
+{
+    ref_pool2d p = {.n = n, .in_h = l->in_h, .in_w = l->in_w, .c = l->in_c, .out_h = l->out_h,
+                    .out_w = l->out_w, .ph = l->kh, .pw = l->kw, .sh = l->sh, .sw = l->sw,
+                    .pad_top = l->pad_top, .pad_left = l->pad_left, .pad_bottom = l->pad_bottom,
+                    .pad_right = l->pad_right};
+    return p;
+}
+
+size_t rp_kernel_count(const cnn_layer *l)
+{
+    if (l->kind_id == CNN_LAYER_CONV2D)
+        return (size_t)l->kh * l->kw * l->in_c * l->out_c;
+    return rp_in_size(l) * (size_t)l->out_c;
+}
+
+/* The product of a conv2d or dense layer before its activation. */
+static void weighted_sum(const cnn_layer *l, const float *kernel, const float *bias, const float *x,
+                         float *z, int n)
+{
+    if (l->kind_id == CNN_LAYER_CONV2D) {
+        ref_conv2d p = conv_of(l, n);
+        ref_conv2d_forward(&p, z, x, kernel, bias);
+    } else {
+        ref_dense_forward(n, (int)rp_in_size(l), l->units, z, x, kernel, bias);
+    }
+}
+
+void rp_forward(const cnn_layer *l, const float *params, const float *x, float *y,
+                const float *mask, int n, int training)
+{
+    size_t count = (size_t)n * rp_out_size(l);
+    int rows = n * l->out_h * l->out_w;
+    switch (l->kind_id) {
+    case CNN_LAYER_CONV2D:
+    case CNN_LAYER_DENSE:
+        weighted_sum(l, params + l->kernel_offset, l->use_bias ? params + l->bias_offset : NULL, x, y, n);
+        ref_activation_forward((ref_activation)l->activation, rows, l->out_c, y, y);
+        break;
+    case CNN_LAYER_MAXPOOL2D: {
+        ref_pool2d p = pool_of(l, n);
+        ref_maxpool2d_forward(&p, y, x);
+        break;
+    }
+    case CNN_LAYER_AVGPOOL2D: {
+        ref_pool2d p = pool_of(l, n);
+        ref_avgpool2d_forward(&p, y, x);
+        break;
+    }
+    case CNN_LAYER_DROPOUT:
+        if (training)
+            ref_dropout_forward(count, y, x, mask);
+        else
+            memmove(y, x, sizeof(float) * count);
+        break;
+    case CNN_LAYER_RELU:
+    case CNN_LAYER_SIGMOID:
+    case CNN_LAYER_TANH:
+    case CNN_LAYER_SOFTMAX:
+        ref_activation_forward((ref_activation)l->activation, rows, l->out_c, y, x);
+        break;
+    default: /* flatten */
+        memmove(y, x, sizeof(float) * count);
+        break;
+    }
+}
+
+/* After an activation of z (bounded by z_abs, off by t_z units of it): the bound of the output
+ * and its error. Relu, tanh and the identity never grow a value or an error; the sigmoid
+ * shrinks errors fourfold and stays within 1; the softmax p_i moves by at most
+ * p_i * 2 max_j |dz_j| and rounds its row's sum. */
+static double activation_bound(int act, const float *z_abs, double t_z, const float *y, size_t rows,
+                               int cols, float *a_out, float *tol)
+{
+    size_t count = rows * (size_t)cols;
+    if (act == CNN_ACT_SOFTMAX) {
+        for (size_t r = 0; r < rows; r++) {
+            double zmax = 0;
+            for (int c = 0; c < cols; c++)
+                zmax = fmax(zmax, z_abs[r * cols + c]);
+            for (int c = 0; c < cols; c++) {
+                size_t i = r * cols + c;
+                tol[i] = (float)(fabs(y[i]) * RP_U * (2.0 * t_z * zmax + 4.0 + rp_units(cols)));
+                /* As an input bound for a next layer (there is none: softmax ends the network). */
+                a_out[i] = (float)(tol[i] / RP_U);
+            }
+        }
+        return 1.0;
+    }
+    double t_out = t_z + 4.0;
+    for (size_t i = 0; i < count; i++) {
+        a_out[i] = act == CNN_ACT_SIGMOID ? 0.25f * z_abs[i] + 1.0f : z_abs[i];
+        tol[i] = (float)(t_out * RP_U * a_out[i]);
+    }
+    return t_out;
+}
+
+double rp_forward_bound(const cnn_layer *l, const float *params, const float *a_in, double t_in,
+                        const float *y, const float *mask, int n, int training, float *a_out,
+                        float *tol, float *scratch)
+{
+    size_t count = (size_t)n * rp_out_size(l);
+    size_t rows = (size_t)n * l->out_h * l->out_w;
+    float *z_abs = scratch;
+    double t_out = t_in;
+    switch (l->kind_id) {
+    case CNN_LAYER_CONV2D:
+    case CNN_LAYER_DENSE: {
+        size_t kc = rp_kernel_count(l);
+        float *k_abs = alloc(kc, sizeof *k_abs), *b_abs = alloc((size_t)l->units, sizeof *b_abs);
+        for (size_t i = 0; i < kc; i++)
+            k_abs[i] = fabsf(params[l->kernel_offset + (long)i]);
+        for (int i = 0; l->use_bias && i < l->units; i++)
+            b_abs[i] = fabsf(params[l->bias_offset + i]);
+        weighted_sum(l, k_abs, l->use_bias ? b_abs : NULL, a_in, z_abs, n);
+        free(k_abs);
+        free(b_abs);
+        double k = l->kind_id == CNN_LAYER_CONV2D ? (double)l->kh * l->kw * l->in_c : (double)rp_in_size(l);
+        double t_z = t_in + rp_units(k + l->use_bias);
+        if (l->activation == CNN_ACT_NONE) {
+            memcpy(a_out, z_abs, sizeof(float) * count);
+            for (size_t i = 0; i < count; i++)
+                tol[i] = (float)((t_z + 1.0) * RP_U * a_out[i]);
+            return t_z + 1.0;
+        }
+        return activation_bound(l->activation, z_abs, t_z, y, rows, l->out_c, a_out, tol);
+    }
+    case CNN_LAYER_MAXPOOL2D:
+    case CNN_LAYER_AVGPOOL2D: {
+        ref_pool2d p = pool_of(l, n);
+        if (l->kind_id == CNN_LAYER_MAXPOOL2D) {
+            ref_maxpool2d_forward(&p, a_out, a_in);
+        } else {
+            ref_avgpool2d_forward(&p, a_out, a_in);
+            t_out = t_in + rp_units((double)l->kh * l->kw) + 1.0;
+        }
+        break;
+    }
+    case CNN_LAYER_DROPOUT:
+        for (size_t i = 0; i < count; i++)
+            a_out[i] = training ? a_in[i] * mask[i] : a_in[i];
+        t_out = t_in + 1.0;
+        break;
+    case CNN_LAYER_RELU:
+    case CNN_LAYER_SIGMOID:
+    case CNN_LAYER_TANH:
+    case CNN_LAYER_SOFTMAX:
+        return activation_bound(l->activation, a_in, t_in, y, rows, l->out_c, a_out, tol);
+    default:
+        memcpy(a_out, a_in, sizeof(float) * count);
+        break;
+    }
+    for (size_t i = 0; i < count; i++)
+        tol[i] = (float)(t_out * RP_U * a_out[i]);
+    return t_out;
+}
+
+/* dz_i = y_i (dy_i + sum_j dy_j y_j): the softmax's Jacobian with its absolute values. */
+static void softmax_backward_abs(size_t rows, int cols, float *dz, const float *dy, const float *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *dyr = dy + r * cols;
+        double dot = 0;
+        for (int c = 0; c < cols; c++)
+            dot += (double)dyr[c] * yr[c];
+        for (int c = 0; c < cols; c++)
+            dz[r * cols + c] = (float)(yr[c] * (dyr[c] + dot));
+    }
+}
+
+/* The gradient before a conv2d's or dense layer's activation, or of a standalone activation's
+ * input; dy itself where the loss already gave that of the logits. */
+static void activation_backward(const cnn_layer *l, size_t rows, const float *y, const float *dy,
+                                float *dz, int absolute)
+{
+    size_t count = rows * (size_t)l->out_c;
+    if (l->grad_is_logits || l->activation == CNN_ACT_NONE)
+        memmove(dz, dy, sizeof(float) * count);
+    else if (absolute && l->activation == CNN_ACT_SOFTMAX)
+        softmax_backward_abs(rows, l->out_c, dz, dy, y);
+    else
+        ref_activation_backward((ref_activation)l->activation, (int)rows, l->out_c, dz, dy, y);
+}
+
+void rp_backward(const cnn_layer *l, const float *params, float *grads, const float *x,
+                 const float *argmax_x, const float *y, const float *dy, float *dx,
+                 const float *mask, int n, int training, int absolute, float *scratch)
+{
+    size_t count = (size_t)n * rp_out_size(l);
+    size_t rows = (size_t)n * l->out_h * l->out_w;
+    switch (l->kind_id) {
+    case CNN_LAYER_CONV2D:
+    case CNN_LAYER_DENSE: {
+        activation_backward(l, rows, y, dy, scratch, absolute);
+        const float *kernel = params + l->kernel_offset;
+        float *k_abs = NULL;
+        if (absolute) {
+            size_t kc = rp_kernel_count(l);
+            k_abs = alloc(kc, sizeof *k_abs);
+            for (size_t i = 0; i < kc; i++)
+                k_abs[i] = fabsf(kernel[i]);
+            kernel = k_abs;
+        }
+        float *dkernel = grads + l->kernel_offset, *dbias = l->use_bias ? grads + l->bias_offset : NULL;
+        if (l->kind_id == CNN_LAYER_CONV2D) {
+            ref_conv2d p = conv_of(l, n);
+            ref_conv2d_backward(&p, dx, dkernel, dbias, scratch, x, kernel);
+        } else {
+            ref_dense_backward(n, (int)rp_in_size(l), l->units, dx, dkernel, dbias, scratch, x, kernel);
+        }
+        free(k_abs);
+        break;
+    }
+    case CNN_LAYER_MAXPOOL2D:
+    case CNN_LAYER_AVGPOOL2D: {
+        ref_pool2d p = pool_of(l, n);
+        if (!dx)
+            break;
+        if (l->kind_id == CNN_LAYER_MAXPOOL2D)
+            ref_maxpool2d_backward(&p, dx, dy, argmax_x);
+        else
+            ref_avgpool2d_backward(&p, dx, dy);
+        break;
+    }
+    case CNN_LAYER_DROPOUT:
+        if (dx && training)
+            ref_dropout_backward(count, dx, dy, mask);
+        else if (dx)
+            memmove(dx, dy, sizeof(float) * count);
+        break;
+    case CNN_LAYER_RELU:
+    case CNN_LAYER_SIGMOID:
+    case CNN_LAYER_TANH:
+    case CNN_LAYER_SOFTMAX:
+        if (dx)
+            activation_backward(l, rows, y, dy, dx, absolute);
+        break;
+    default:
+        if (dx)
+            memmove(dx, dy, sizeof(float) * count);
+        break;
+    }
+}
+
+rp_lengths rp_backward_lengths(const cnn_layer *l, int n)
+{
+    rp_lengths k = {1, 0, 0};
+    double pixels = (double)n * l->out_h * l->out_w;
+    switch (l->kind_id) {
+    case CNN_LAYER_CONV2D:
+        k.dx = (double)l->kh * l->kw * l->out_c;
+        k.kernel = k.bias = pixels;
+        break;
+    case CNN_LAYER_DENSE:
+        k.dx = l->units;
+        k.kernel = k.bias = n;
+        break;
+    case CNN_LAYER_MAXPOOL2D:
+    case CNN_LAYER_AVGPOOL2D:
+        k.dx = (double)((l->kh + l->sh - 1) / l->sh) * ((l->kw + l->sw - 1) / l->sw);
+        break;
+    case CNN_LAYER_SOFTMAX:
+        k.dx = l->grad_is_logits ? 1 : l->out_c;
+        break;
+    default:
+        break;
+    }
+    if ((l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_DENSE) &&
+        l->activation == CNN_ACT_SOFTMAX && !l->grad_is_logits) {
+        /* The Jacobian's sum over the row comes first. */
+        k.dx += l->out_c;
+        k.kernel += l->out_c;
+        k.bias += l->out_c;
+    }
+    return k;
+}
