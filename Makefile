@@ -139,6 +139,7 @@ $(DATA_DIR)/.verified: mk/fetch-data.sh mk/mnist.sha256
 -include mk/demo.mk
 -include mk/fuzz.mk
 -include mk/bench.mk
+-include mk/difftest.mk
 
 # ---------------------------------------------------------------- tests
 test: all data

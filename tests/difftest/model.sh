@@ -9,6 +9,7 @@
 # it with the checker (tests/difftest/check.c) and run it; then the inference-only predictor of
 # the checker's random weights, against the reference outputs. With DT_PLAIN=1 the generated
 # files also compile with clang (strict, -Werror) and, for the generic target, with tcc.
+# DT_MUTATE (a sed script applied to each generated model file) is for the tests of the test.
 #
 # Prints `FAIL SIGNATURE` lines (SIGNATURE: what failed, without layer names, so that the
 # shrinker can tell the same failure in a smaller model), the checker's details under
@@ -67,6 +68,12 @@ for T in $DT_ACTIVE; do
         fail_with "$T: emit" "$D/emit.log"
         continue
     fi
+    # A test of the test: DT_MUTATE, a sed script, breaks the generated code on purpose.
+    if [ -n "${DT_MUTATE:-}" ]; then
+        cp "$D/$name.c" "$D/unmutated.c"
+        sed -i -e "$DT_MUTATE" "$D/$name.c"
+        cmp -s "$D/$name.c" "$D/unmutated.c" && fail_with "$T: the mutation changes nothing"
+    fi
     # shellcheck disable=SC2086
     if ! $cc $DT_STRICT -Iruntime -c -o "$D/model.o" "$D/$name.c" >"$D/cc.log" 2>&1; then
         fail_with "$T: gcc $DT_STRICT" "$D/cc.log"
@@ -74,7 +81,7 @@ for T in $DT_ACTIVE; do
     fi
     if [ "${DT_PLAIN:-0}" = 1 ]; then
         # shellcheck disable=SC2086
-        if [ "$arch" = host ] && ! clang $DT_STRICT -O2 -Iruntime -c -o "$D/clang.o" "$D/$name.c" >"$D/clang.log" 2>&1; then
+        if [ "$arch" = host ] && ! clang $DT_STRICT -fsyntax-only -Iruntime "$D/$name.c" >"$D/clang.log" 2>&1; then
             fail_with "$T: clang $DT_STRICT" "$D/clang.log"
         fi
         if [ "$T" = generic ] && ! tcc -std=c99 -Wall -Werror -Iruntime -c -o "$D/tcc.o" "$D/$name.c" >"$D/tcc.log" 2>&1; then
@@ -120,7 +127,7 @@ for T in $DT_ACTIVE; do
         continue
     fi
     if [ "${DT_PLAIN:-0}" = 1 ] && [ "$arch" = host ] &&
-        ! clang $DT_STRICT -O2 -I"$D/infer" -c -o "$D/infer_clang.o" "$D/infer/${name}_infer.c" >"$D/infer_clang.log" 2>&1; then
+        ! clang $DT_STRICT -fsyntax-only -I"$D/infer" "$D/infer/${name}_infer.c" >"$D/infer_clang.log" 2>&1; then
         fail_with "$T: predictor clang $DT_STRICT" "$D/infer_clang.log"
     fi
     # shellcheck disable=SC2086

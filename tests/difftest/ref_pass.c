@@ -224,6 +224,10 @@ static void activation_backward(const cnn_layer *l, size_t rows, const float *y,
     size_t count = rows * (size_t)l->out_c;
     if (l->grad_is_logits || l->activation == CNN_ACT_NONE)
         memmove(dz, dy, sizeof(float) * count);
+    else if (absolute && l->activation == CNN_ACT_TANH)
+        /* 1 - y^2 in float is off by a rounding of y^2 (not of the difference) where |y| is
+         * near 1: the bound of the derivative's terms is (1 - y^2) + y^2 = 1. */
+        memmove(dz, dy, sizeof(float) * count);
     else if (absolute && l->activation == CNN_ACT_SOFTMAX)
         softmax_backward_abs(rows, l->out_c, dz, dy, y);
     else

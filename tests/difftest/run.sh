@@ -7,7 +7,8 @@
 #   sh tests/difftest/run.sh files MODEL...   given models (.cnn, in the generator's form)
 #
 # Environment: DT_BUILD (the build directory with cnnc and the runtime), DT_TARGETS (lib.sh),
-# DT_JOBS (models checked at once, 2), DT_PLAIN_EVERY (every how many models also compile
+# DT_JOBS (models checked at once, 2), DT_SECONDS (stop starting models after that long),
+# DT_PLAIN_EVERY (every how many models also compile
 # with clang and tcc; 1 = all), DT_SHRINK_TO (a folder: shrink each failing model into it;
 # unset: keep the failures unshrunk under $DT_WORK only). Even seeds are compiled from the
 # .cnn form, odd ones from YAML, each with its twin compared.
@@ -28,23 +29,29 @@ archs=host
 case " $DT_ACTIVE " in *" neon "*) archs="host aarch64" ;; esac
 # shellcheck disable=SC2086
 dt_tools $archs || exit 2
+rm -rf "$DT_WORK/runs"
 mkdir -p "$DT_WORK/models" "$DT_WORK/runs"
+if [ -n "${DT_SECONDS:-}" ]; then
+    DT_DEADLINE=$(($(date +%s) + DT_SECONDS))
+    export DT_DEADLINE
+fi
 
-# The list of jobs: "INDEX MODEL FORM" lines.
+# The list of jobs: "INDEX MODEL FORM [SEED]" lines.
 jobs=$DT_WORK/jobs
 : >"$jobs"
 if [ "$mode" = seeds ]; then
     seed=$1
     count=$2
+    echo "difftest: seeds $seed .. $((seed + count - 1))${DT_SECONDS:+, for at most $DT_SECONDS s}; to repeat one: sh tests/difftest/run.sh seeds SEED 1"
     i=0
+    # The models are drawn when their turn comes (one.sh), so that N may be large.
     while [ "$i" -lt "$count" ]; do
         s=$((seed + i))
-        "$DT_TOOLS/dt_gen" gen "$s" >"$DT_WORK/models/dt$s.cnn"
         form=cnn
         [ $((s % 2)) = 1 ] && form=yaml
-        echo "$i $DT_WORK/models/dt$s.cnn $form" >>"$jobs"
+        echo "$i $DT_WORK/models/dt$s.cnn $form $s"
         i=$((i + 1))
-    done
+    done >"$jobs"
 else
     i=0
     for f in "$@"; do
@@ -58,7 +65,7 @@ start=$(date +%s.%N)
 <"$jobs" xargs -P "${DT_JOBS:-2}" -L 1 sh tests/difftest/one.sh
 elapsed=$(echo "$(date +%s.%N) $start" | awk '{ printf "%.1f", $1 - $2 }')
 
-total=$(wc -l <"$jobs")
+total=$(cat "$DT_WORK"/runs/*.result 2>/dev/null | wc -l)
 failed=$(cat "$DT_WORK"/runs/*.result 2>/dev/null | grep -c '^FAIL')
 sum=$(cat "$DT_WORK"/runs/*.out 2>/dev/null | sed -n 's/^time //p' | awk '{ s += $1 } END { printf "%.2f", s }')
 echo
@@ -68,10 +75,13 @@ echo "difftest: $elapsed s in all with ${DT_JOBS:-2} at once; $(echo "$sum $tota
 # Failures: shrink each (same failure, smaller model) where asked.
 if [ "$failed" -gt 0 ] && [ -n "${DT_SHRINK_TO:-}" ]; then
     mkdir -p "$DT_SHRINK_TO"
-    while read -r idx model form; do
-        grep -q '^FAIL' "$DT_WORK/runs/$idx.out" || continue
+    while read -r idx model form _; do
+        [ -f "$DT_WORK/runs/$idx.out" ] && grep -q '^FAIL' "$DT_WORK/runs/$idx.out" || continue
         sig=$(grep -m1 '^FAIL' "$DT_WORK/runs/$idx.out" | sed 's/^FAIL //')
-        sh tests/difftest/shrink.sh "$model" "$form" "$sig" "$DT_SHRINK_TO"
+        # The kept model in the log too, so that a CI run's failure can be reproduced.
+        if kept=$(sh tests/difftest/shrink.sh "$model" "$form" "$sig" "$DT_SHRINK_TO"); then
+            sed 's/^/    /' "$kept"
+        fi
     done <"$jobs"
 fi
 [ "$failed" -eq 0 ]

@@ -1,0 +1,89 @@
+# Suite 57: the differential test of the code generator (issue 14, tests/difftest/). Sourced by
+# tests/run.sh.
+#   - every model kept under tests/models/found/ (a defect once found stays fixed), and a fixed
+#     sample of random models, against the reference layers on every target this machine runs
+#     (DT_TARGETS, tests/difftest/lib.sh), their predictors too, the twin forms identical;
+#   - the test of the test: the code of a small model broken on purpose (a sigmoid off by
+#     1e-4, one bias-gradient term of a border block off by 0.1%, the loss gradient off by
+#     0.1%, the learning rate off by 0.1%) must fail with the check that covers it, and the
+#     shrinker must turn such a failure into a smaller model that fails the same way.
+# The sample is sized to stay within about two minutes on two cores: 24 model-target checks.
+
+D57_WORK=$T_TMP/difftest
+mkdir -p "$D57_WORK"
+D57_ENV="DT_BUILD=$BUILD DT_WORK=$D57_WORK DT_JOBS=2"
+
+# d57_lines PREFIX FILE: turns run.sh's verdict lines into passes and fails.
+d57_lines() {
+    grep -e '^ok ' -e '^FAIL ' "$2" | while read -r d57_v d57_model d57_rest; do
+        if [ "$d57_v" = ok ]; then echo "pass $1$d57_model"; else echo "fail $1$d57_model $d57_rest"; fi
+    done >"$D57_WORK/verdicts"
+    while read -r d57_v d57_name d57_rest; do
+        if [ "$d57_v" = pass ]; then pass "$d57_name"; else fail "$d57_name" "$d57_rest"; fi
+    done <"$D57_WORK/verdicts"
+}
+
+# The targets, as the sample will check them: the sample's size follows their number.
+# shellcheck disable=SC2086
+d57_targets=$(env $D57_ENV sh -c '. tests/difftest/lib.sh; dt_active_targets' 2>/dev/null)
+d57_ntargets=$(echo $d57_targets | wc -w)
+d57_models=$((24 / (d57_ntargets > 0 ? d57_ntargets : 1)))
+[ "$d57_models" -lt 6 ] && d57_models=6
+
+# Kept models first.
+d57_found=$(ls tests/models/found/*.cnn 2>/dev/null)
+if [ -n "$d57_found" ]; then
+    # shellcheck disable=SC2086
+    env $D57_ENV sh tests/difftest/run.sh files $d57_found >"$D57_WORK/found.log" 2>&1
+    d57_lines "difftest/found/" "$D57_WORK/found.log"
+fi
+
+# The fixed sample: seeds 1.. (both forms, every 4th with clang and tcc as well).
+# shellcheck disable=SC2086
+env $D57_ENV sh tests/difftest/run.sh seeds 1 "$d57_models" >"$D57_WORK/sample.log" 2>&1
+d57_lines "difftest/" "$D57_WORK/sample.log"
+if grep -q '^difftest: .* models' "$D57_WORK/sample.log"; then
+    echo "  note difftest: $(grep '^difftest: .* s in all' "$D57_WORK/sample.log" | sed 's/^difftest: //') (targets:$d57_targets)"
+else
+    fail "difftest: the sample ran" "$(tail -20 "$D57_WORK/sample.log")"
+fi
+
+# The test of the test, on the host's default target.
+# d57_mutant NAME SED EXPECTED: the mutated model must fail with the line `FAIL EXPECTED`.
+d57_mutant() {
+    # shellcheck disable=SC2086
+    env $D57_ENV DT_ACTIVE=default DT_MUTATE="$2" sh tests/difftest/model.sh tests/difftest/mutant.cnn cnn \
+        "$D57_WORK/mutant" >"$D57_WORK/mutant.out" 2>&1
+    if grep -qxF "FAIL default: $3" "$D57_WORK/mutant.out" && ! grep -q 'mutation changes nothing' "$D57_WORK/mutant.out"; then
+        pass "difftest catches $1"
+    else
+        fail "difftest catches $1" "expected: FAIL default: $3" "$(cat "$D57_WORK/mutant.out")"
+    fi
+}
+# shellcheck disable=SC2016
+if env $D57_ENV DT_ACTIVE=default sh tests/difftest/model.sh tests/difftest/mutant.cnn cnn "$D57_WORK/mutant" \
+    >"$D57_WORK/mutant.out" 2>&1; then
+    pass "difftest: the unbroken mutant passes"
+    d57_mutant "a sigmoid off by 1e-4" 's|1\.0f / (1\.0f + expf(|1.0001f / (1.0f + expf(|' \
+        "layer conv2d forward output"
+    d57_mutant "a border block's bias gradient off by 0.1%" '0,/dbias\[co\] += g\[co\];/s//dbias[co] += 1.001f * g[co];/' \
+        "layer conv2d bias gradient"
+    d57_mutant "the loss gradient off by 0.1%" 's/db\[t\] -= scale;/db[t] -= 1.001f * scale;/' \
+        "model backward dense bias gradient"
+    d57_mutant "the learning rate off by 0.1%" 's/0\.1f \* grads/0.1001f * grads/' "update sgd"
+
+    # The shrinker keeps the failure in a smaller model.
+    # shellcheck disable=SC2086
+    if d57_kept=$(env $D57_ENV DT_SHRINK_CHECKS=12 DT_MUTATE='s|1\.0f / (1\.0f + expf(|1.0001f / (1.0f + expf(|' \
+        sh tests/difftest/shrink.sh tests/difftest/mutant.cnn cnn "default: layer conv2d forward output" \
+        "$D57_WORK/kept" 2>"$D57_WORK/shrink.err") &&
+        grep -q '^# Fails: default: layer conv2d forward output$' "$d57_kept" && "$CNNC" check "$d57_kept" &&
+        [ "$(grep -c ';' "$d57_kept")" -lt "$(grep -c ';' tests/difftest/mutant.cnn)" ]; then
+        pass "difftest: the shrinker keeps a smaller model with the same failure"
+    else
+        fail "difftest: the shrinker keeps a smaller model with the same failure" "$(cat "$D57_WORK/shrink.err")" \
+            "$(cat "$d57_kept" 2>/dev/null)"
+    fi
+else
+    fail "difftest: the unbroken mutant passes" "$(cat "$D57_WORK/mutant.out")" "$(cat "$D57_WORK/mutant/details" 2>/dev/null)"
+fi
