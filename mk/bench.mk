@@ -1,12 +1,14 @@
-# Benchmarks (issue 5, 6). Included from the Makefile.
+# Benchmarks (issue 5, 6, 13, 17). Included from the Makefile.
 #
-#   make bench        per-layer times of the generated code against the reference layers and
-#                     im2col+OpenBLAS for the seed model and LeNet-5, then one training epoch at
-#                     1 and 2 threads, inference, peak memory, build time; JSON in build/bench/
+#   make bench        per-layer times of the generated code against the reference layers,
+#                     im2col+OpenBLAS and oneDNN in its own layouts (reorders apart) for the seed
+#                     model and LeNet-5, with the FMA peak of every instruction set, then training
+#                     epochs at 1 and 2 threads, inference, peak memory, build time; JSON in build/bench/
 #   make bench-peers  one epoch of cnnc next to one of PyTorch (examples/pytorch), 2 threads
 #
-# OpenBLAS goes into libcnnbench.a's programs only (`cnnc build --bench`), never into
-# libcnnrt.a or the programs a plain `cnnc build` makes.
+# OpenBLAS and oneDNN (Debian's libdnnl-dev, its C API) go into libcnnbench.a's programs only
+# (`cnnc build --bench` links -lopenblas -ldnnl -lgomp), never into libcnnrt.a or the programs
+# a plain `cnnc build` makes.
 
 BENCH_SRC = $(filter-out runtime/bench/fma_probe.c,$(wildcard runtime/bench/*.c))
 BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/runtime/bench/fma_probe.o
@@ -15,14 +17,19 @@ BENCH_DIR = $(BUILD)/bench
 BENCH_MODELS ?= models/mnist_cnn.cnn models/lenet5.cnn
 BENCH_ITERS ?= 20
 
-$(BUILD)/runtime/bench/%.o: runtime/bench/%.c $(BENCH_HDR) $(RUNTIME_HDR) $(REF_HDR) $(BUILD)/.deps
+# The benchmark's own packages, also for build directories made before they were added.
+$(BUILD)/.deps-bench: mk/bench.mk $(BUILD)/.deps
+	@sh mk/deps.sh libopenblas-dev libdnnl-dev
+	@touch $@
+
+$(BUILD)/runtime/bench/%.o: runtime/bench/%.c $(BENCH_HDR) $(RUNTIME_HDR) $(REF_HDR) $(BUILD)/.deps-bench
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iruntime/ref -c -o $@ $<
 
 # The peak probe picks each instruction set's loop at run time (target attributes): no
 # -march=native, which would let the SSE2 loop use wider instructions, and no contraction, which
 # would turn its multiply and add into an FMA.
-$(BUILD)/runtime/bench/fma_probe.o: runtime/bench/fma_probe.c $(BENCH_HDR) $(BUILD)/.deps
+$(BUILD)/runtime/bench/fma_probe.o: runtime/bench/fma_probe.c $(BENCH_HDR) $(BUILD)/.deps-bench
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O2 -ffp-contract=off -pthread -c -o $@ $<
 

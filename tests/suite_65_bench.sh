@@ -1,9 +1,11 @@
 # Suite 65: the layer benchmark (runtime/bench/, `cnnc build --bench`, PROGRAM bench), on the
 # small numerics models tests/models/t_*.cnn, which between them hold every layer kind,
-# activation, padding, loss and optimizer: for each, a quick `bench --iters 2` finds the three
-# implementations in agreement and writes JSON that names every layer with its times; a
-# deliberately broken im2col+BLAS result (CNN_BENCH_BREAK) makes bench refuse with status 1 and
-# the mismatch; a program built without --bench answers `bench` with status 2.
+# activation, padding, loss and optimizer: for each, a quick `bench --iters 2` finds the four
+# implementations (generated, reference, im2col+OpenBLAS, oneDNN) in agreement and writes JSON
+# that names every layer with its times, oneDNN's reorders and its implementations; a
+# deliberately broken im2col+BLAS or oneDNN result (CNN_BENCH_BREAK) makes bench refuse with
+# status 1 and the mismatch; a program built without --bench answers `bench` with status 2 and
+# links neither OpenBLAS nor oneDNN.
 # Sourced by tests/run.sh. No timing is asserted: speed belongs in `make bench`.
 
 BE_DIR=$T_TMP/bench
@@ -41,10 +43,18 @@ got = [l["name"] for l in bench["layers"]]
 assert got == want, f"layers {got}, expected {want}"
 assert bench["peak_gflops_per_core"] > 0, "no peak"
 def timed(p, where):
-    for impl in ("generated", "reference", "blas"):
+    for impl in ("generated", "reference", "blas", "onednn", "onednn_reorders"):
         t = p[impl]
         assert t["min_ms"] <= t["median_ms"] <= t["max_ms"], f"{where} {impl}: median outside min-max"
         assert t["reps"] == bench["iters"], f"{where} {impl}: {t['reps']} repetitions"
+    assert p["onednn"]["median_ms"] > 0, f"{where}: oneDNN did nothing"
+    best = p["best_hand_written"]
+    fastest = min(p[k]["median_ms"] for k in ("reference", "blas", "onednn"))
+    assert p[best]["median_ms"] <= fastest + 1e-6, f"{where}: {best} is not the fastest hand-written"
+    g, b = p["generated"]["median_ms"], p[best]["median_ms"]
+    # The JSON rounds milliseconds to 6 decimals: allow for that in the ratio.
+    slack = (b / g) * (0.5e-6 / g + 0.5e-6 / b) + 1e-4
+    assert abs(p["speedup_vs_best"] - b / g) <= slack, f"{where}: speed-up over the best {p['speedup_vs_best']}, not {b / g}"
 for l in bench["layers"]:
     if l["kind"] == "flatten":
         assert l["forward"] is None, "flatten timed"
@@ -52,6 +62,9 @@ for l in bench["layers"]:
     timed(l["forward"], l["name"] + " forward")
     if l["kind"] in ("conv2d", "dense"):
         assert l["forward"]["flop"] == 2 * l["macs_per_image"] * bench["batch"], l["name"] + ": flop"
+        for p in (l["forward"], l["backward"]):
+            assert p["onednn_implementation"], l["name"] + ": no oneDNN implementation named"
+            assert not p["onednn_implementation"].startswith("ref"), l["name"] + ": oneDNN's reference loops"
     if l["backward"] is not None:
         timed(l["backward"], l["name"] + " backward")
 timed(bench["training_step"], "training step")
@@ -119,12 +132,15 @@ fi
 # A broken implementation: one value of a forward output, or of a backward gradient, is off.
 be_prog=$BE_DIR/t_standalone
 if [ -x "$be_prog" ]; then
-    for be_break in conv2d_1 maxpool2d_1.backward dense_1.backward tanh_1; do
+    for be_break in conv2d_1 maxpool2d_1.backward dense_1.backward tanh_1 \
+        onednn:conv2d_1 onednn:conv2d_1.backward onednn:maxpool2d_1 onednn:dense_1.backward onednn:tanh_1.backward; do
         rm -f "$BE_DIR/broken.json"
         if CNN_BENCH_BREAK=$be_break be_run "bench: refuses a broken $be_break" 1 \
             "$be_prog" bench --iters 2 --json "$BE_DIR/broken.json"; then
             be_layer=${be_break%.backward}
-            if grep -q "im2col+BLAS .* of layer '$be_layer'" "$BE_DIR/err" && [ ! -e "$BE_DIR/broken.json" ] &&
+            be_impl="im2col+BLAS"
+            case $be_layer in onednn:*) be_impl=oneDNN; be_layer=${be_layer#onednn:} ;; esac
+            if grep -q "$be_impl .* of layer '$be_layer'" "$BE_DIR/err" && [ ! -e "$BE_DIR/broken.json" ] &&
                 ! grep -q 'training step' "$BE_DIR/out"; then
                 pass "bench: names the mismatch in $be_break and times nothing"
             else
@@ -137,15 +153,17 @@ if [ -x "$be_prog" ]; then
     be_run "bench: --json without a file" 2 "$be_prog" bench --json && pass "bench: --json without a file"
 fi
 
-# Without --bench there is no OpenBLAS and no bench command.
+# Without --bench there is no OpenBLAS, no oneDNN and no bench command.
 if be_run "bench: plain build" 0 "$CNNC" build tests/models/t_dense_acts.cnn -o "$BE_DIR/plain"; then
     if be_run "bench: a plain program refuses bench" 2 "$BE_DIR/plain" bench; then
         if grep -q 'cnnc build --bench' "$BE_DIR/err"; then pass "bench: a plain program says how to get bench"; else
             fail "bench: a plain program says how to get bench" "$(cat "$BE_DIR/err")"; fi
     fi
-    if command -v ldd >/dev/null 2>&1 && ldd "$BE_DIR/plain" | grep -q openblas; then
-        fail "bench: a plain program does not link OpenBLAS" "$(ldd "$BE_DIR/plain")"
+    if ldd "$BE_DIR/plain" | grep -q -e openblas -e dnnl; then
+        fail "bench: a plain program links neither OpenBLAS nor oneDNN" "$(ldd "$BE_DIR/plain")"
     else
-        pass "bench: a plain program does not link OpenBLAS"
+        pass "bench: a plain program links neither OpenBLAS nor oneDNN"
     fi
+    if ldd "$BE_DIR/t_standalone" | grep -q dnnl; then pass "bench: a --bench program links oneDNN"; else
+        fail "bench: a --bench program links oneDNN" "$(ldd "$BE_DIR/t_standalone")"; fi
 fi

@@ -162,7 +162,7 @@ static int compile(const char *tmp, const char *name, const char *libdir, const 
     char *cmd = format("%s %s -I%s -I%s/runtime -I%s/runtime/app -I%s/runtime/plot -o %s/%s %s/%s.c %s/main.c %s "
                        "%s/libcnnapp.a %s/libcnnplot.a %s/libcnnrt.a %s %s -lpng -lplplot -lz -lm -lpthread >%s 2>&1",
                        cc, cflags, t, r, r, r, t, nm, t, nm, t, benchlib, l, l, l, ldflags,
-                       bench ? "-lopenblas" : "", qlog);
+                       bench ? "-lopenblas -ldnnl -lgomp" : "", qlog);
     free(benchlib);
     int status = system(cmd);
     int rc = 0;

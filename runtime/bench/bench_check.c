@@ -1,6 +1,6 @@
 /*
  * bench_check.c - the agreement the benchmark insists on before it times anything: for every
- * layer, the generated pass and the im2col+BLAS one give the reference's outputs and gradients
+ * layer, the generated pass, the im2col+BLAS one and oneDNN's give the reference's outputs and gradients
  * within the numerics suite's tolerance (tests/unit/test_generated.c), and so does a whole
  * training step. A speed-up of code that computes something else would mean nothing.
  */
@@ -15,11 +15,14 @@
 #define CHECK_RTOL 1e-4
 #define CHECK_ATOL_FRACTION 1e-5 /* of the largest value of the reference tensor */
 
-static const char *const impl_names[IMPL_COUNT] = {"generated", "reference", "im2col+BLAS"};
+static const char *const impl_names[IMPL_COUNT] = {"generated", "reference", "im2col+BLAS", "oneDNN"};
 
 void bench_layer_forward(bench_state *s, int impl, const cnn_layer *l)
 {
-    if (impl == IMPL_GENERATED)
+    double work, reorders;
+    if (impl == IMPL_DNNL)
+        bench_dnnl_pass(s->dnnl, s->params, l, 0, &work, &reorders);
+    else if (impl == IMPL_GENERATED)
         l->forward(s->params, s->ws[impl], s->n);
     else
         (impl == IMPL_REFERENCE ? &bench_ref_impl : &bench_blas_impl)->forward(l, s->params, s->ws[impl], s->n,
@@ -28,7 +31,10 @@ void bench_layer_forward(bench_state *s, int impl, const cnn_layer *l)
 
 void bench_layer_backward(bench_state *s, int impl, const cnn_layer *l)
 {
-    if (impl == IMPL_GENERATED)
+    double work, reorders;
+    if (impl == IMPL_DNNL)
+        bench_dnnl_pass(s->dnnl, s->params, l, 1, &work, &reorders);
+    else if (impl == IMPL_GENERATED)
         l->backward(s->params, s->grads[impl], s->ws[impl], s->n);
     else
         (impl == IMPL_REFERENCE ? &bench_ref_impl : &bench_blas_impl)->backward(l, s->params, s->grads[impl],
@@ -56,12 +62,18 @@ static int close_enough(const char *layer, const char *pass, const char *tensor,
     return 1;
 }
 
-static void maybe_break(const cnn_layer *l, const char *pass, float *values, size_t count)
+/* CNN_BENCH_BREAK names the layer and pass to perturb in `impl`'s result (BLAS, or oneDNN with
+ * the prefix "onednn:"). */
+static void maybe_break(int impl, const cnn_layer *l, const char *pass, float *values, size_t count)
 {
     const char *target = getenv("CNN_BENCH_BREAK");
     char name[256];
     if (target == NULL || count == 0)
         return;
+    int for_dnnl = strncmp(target, "onednn:", 7) == 0;
+    if (for_dnnl != (impl == IMPL_DNNL))
+        return;
+    target += for_dnnl ? 7 : 0;
     snprintf(name, sizeof name, "%s%s", l->name, strcmp(pass, "forward") == 0 ? "" : ".backward");
     if (strcmp(target, name) == 0)
         values[count / 2] += 0.01f + 0.01f * fabsf(values[count / 2]);
@@ -83,9 +95,10 @@ static int check_layer(bench_state *s, const cnn_layer *l)
         reset(s, impl);
         bench_layer_forward(s, impl, l);
     }
-    maybe_break(l, "forward", s->ws[IMPL_BLAS] + l->out, out);
-    for (int impl = 0; impl < IMPL_COUNT; impl += 2)
-        if (!close_enough(l->name, "forward", "output", impl, s->ws[impl] + l->out, s->ws[IMPL_REFERENCE] + l->out,
+    for (int impl = IMPL_BLAS; impl <= IMPL_DNNL; impl++)
+        maybe_break(impl, l, "forward", s->ws[impl] + l->out, out);
+    for (int impl = 0; impl < IMPL_COUNT; impl++)
+        if (impl != IMPL_REFERENCE && !close_enough(l->name, "forward", "output", impl, s->ws[impl] + l->out, s->ws[IMPL_REFERENCE] + l->out,
                           out))
             return 0;
     if (l->backward == NULL)
@@ -94,13 +107,17 @@ static int check_layer(bench_state *s, const cnn_layer *l)
         reset(s, impl);
         bench_layer_backward(s, impl, l);
     }
-    if (l->din >= 0)
-        maybe_break(l, "backward", s->ws[IMPL_BLAS] + l->din, in);
-    else if (l->kernel_offset >= 0)
-        maybe_break(l, "backward", s->grads[IMPL_BLAS] + l->kernel_offset,
-                    (size_t)l->units * (l->kind_id == CNN_LAYER_CONV2D ? (size_t)l->kh * l->kw * l->in_c
-                                                                       : bench_in_size(l)));
-    for (int impl = 0; impl < IMPL_COUNT; impl += 2) {
+    for (int impl = IMPL_BLAS; impl <= IMPL_DNNL; impl++) {
+        if (l->din >= 0)
+            maybe_break(impl, l, "backward", s->ws[impl] + l->din, in);
+        else if (l->kernel_offset >= 0)
+            maybe_break(impl, l, "backward", s->grads[impl] + l->kernel_offset,
+                        (size_t)l->units * (l->kind_id == CNN_LAYER_CONV2D ? (size_t)l->kh * l->kw * l->in_c
+                                                                           : bench_in_size(l)));
+    }
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        if (impl == IMPL_REFERENCE)
+            continue;
         const float *want_ws = s->ws[IMPL_REFERENCE], *want_g = s->grads[IMPL_REFERENCE];
         if (l->din >= 0 &&
             !close_enough(l->name, "backward", "input gradient", impl, s->ws[impl] + l->din, want_ws + l->din, in))
@@ -120,16 +137,13 @@ static int check_layer(bench_state *s, const cnn_layer *l)
     return 1;
 }
 
-double bench_chain_step(bench_state *s, int impl)
+/* The loss of the outputs in ws and its gradient, written where the last layer's backward
+ * reads it; returns the sum over the batch. */
+static double loss_gradient(bench_state *s, float *ws)
 {
     const cnn_model *m = s->m;
-    const bench_impl *hand = impl == IMPL_REFERENCE ? &bench_ref_impl : &bench_blas_impl;
     const int n = s->n;
-    float *ws = s->ws[impl];
-    const cnn_layer *first = &m->layers[0], *last = &m->layers[m->num_layers - 1];
-    memcpy(ws + first->in, s->x, sizeof(float) * (size_t)n * m->in_size);
-    for (int i = 0; i < m->num_layers; i++)
-        hand->forward(&m->layers[i], s->params, ws, n, s->scratch[impl]);
+    const cnn_layer *last = &m->layers[m->num_layers - 1];
     const float *y = ws + last->out;
     float *dy = ws + last->dout, scale = 1.0f / (float)n;
     double loss;
@@ -146,6 +160,26 @@ double bench_chain_step(bench_state *s, int impl)
                 dy[i] = c == s->labels[b] ? -scale / fmaxf(y[i], 1e-7f) : 0.0f;
             }
     }
+    return loss;
+}
+
+double bench_chain_step(bench_state *s, int impl, double *reorders)
+{
+    const cnn_model *m = s->m;
+    const bench_impl *hand = impl == IMPL_REFERENCE ? &bench_ref_impl : &bench_blas_impl;
+    const int n = s->n;
+    float *ws = s->ws[impl];
+    const cnn_layer *first = &m->layers[0];
+    memcpy(ws + first->in, s->x, sizeof(float) * (size_t)n * m->in_size);
+    if (impl == IMPL_DNNL) {
+        bench_dnnl_step_forward(s->dnnl_step, s->params, reorders);
+        double loss = loss_gradient(s, ws);
+        bench_dnnl_step_backward(s->dnnl_step, reorders);
+        return loss / n;
+    }
+    for (int i = 0; i < m->num_layers; i++)
+        hand->forward(&m->layers[i], s->params, ws, n, s->scratch[impl]);
+    double loss = loss_gradient(s, ws);
     for (int i = m->num_layers - 1; i >= 0; i--)
         if (m->layers[i].backward != NULL)
             hand->backward(&m->layers[i], s->params, s->grads[impl], ws, n, s->scratch[impl]);
@@ -154,19 +188,21 @@ double bench_chain_step(bench_state *s, int impl)
 
 /* The whole step: the generated forward and backward against the two chains of hand-written
  * layers, on the same batch and the same dropout masks. */
-static int check_step(bench_state *s)
+static int check_step(bench_state *s, int only_dnnl)
 {
     const cnn_model *m = s->m;
     float *g = s->grads[IMPL_GENERATED];
     reset(s, IMPL_GENERATED);
     m->forward(s->params, s->ws[IMPL_GENERATED], s->x, s->n, 1, CNN_BENCH_DROPOUT_KEY, 0);
     m->backward(s->params, g, s->ws[IMPL_GENERATED], s->x, s->labels, s->n, 1.0f / (float)s->n);
+    bench_dnnl_threads(s->step_threads);
     for (int impl = 1; impl < IMPL_COUNT; impl++) {
         reset(s, impl);
-        bench_chain_step(s, impl);
+        bench_chain_step(s, impl, NULL);
     }
-    for (int impl = 0; impl < IMPL_COUNT; impl += 2)
-        if (!close_enough("(all)", "training step", "parameter gradient", impl, s->grads[impl],
+    bench_dnnl_threads(1);
+    for (int impl = only_dnnl ? IMPL_DNNL : 0; impl < IMPL_COUNT; impl++)
+        if (impl != IMPL_REFERENCE && !close_enough("(all)", "training step", "parameter gradient", impl, s->grads[impl],
                           s->grads[IMPL_REFERENCE], m->num_params))
             return 0;
     return 1;
@@ -174,14 +210,30 @@ static int check_step(bench_state *s)
 
 int bench_check(bench_state *s)
 {
-    for (int i = 0; i < s->m->num_layers; i++)
-        if (!check_layer(s, &s->m->layers[i]))
-            goto refuse;
-    if (!check_step(s))
+    /* oneDNN with its choice of convolution algorithm, then with direct convolutions. */
+    bench_dnnl *keep = s->dnnl;
+    for (int pass = 0; pass < 2; pass++) {
+        s->dnnl = pass == 0 ? s->dnnl_choice : s->dnnl_direct;
+        for (int i = 0; i < s->m->num_layers; i++)
+            if (!check_layer(s, &s->m->layers[i])) {
+                s->dnnl = keep;
+                goto refuse;
+            }
+    }
+    s->dnnl = keep;
+    if (!check_step(s, 0))
         goto refuse;
     return 0;
 refuse:
     fprintf(stderr, "bench: the implementations disagree, so their times would not compare the same work; "
                     "nothing timed\n");
+    return -1;
+}
+
+int bench_check_dnnl_step(bench_state *s)
+{
+    if (check_step(s, 1))
+        return 0;
+    fprintf(stderr, "bench: oneDNN's training step disagrees with the reference; nothing more timed\n");
     return -1;
 }

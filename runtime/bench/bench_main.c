@@ -1,20 +1,24 @@
 /*
  * bench_main.c - `PROGRAM bench [--iters N] [--threads N] [--json FILE]`, in programs built
  * with `cnnc build --bench`: for every layer, the median time of its forward and backward
- * pass over one batch in the generated code, the reference layers and im2col+BLAS, with the
+ * pass over one batch in the generated code, the reference layers, im2col+BLAS and oneDNN in
+ * its own layouts (with the time of its reorders apart), with the
  * spread, the speed-ups and the GFLOP/s against the peak an FMA probe measured for the
  * instruction set the model was generated for (fma_probe.c); then a whole training step and
  * inference. Everything is checked to agree first (bench_check.c).
  *
- * Per-layer passes run on one thread everywhere (OpenBLAS included), so that the table compares
- * the code and not the thread count; --threads applies to the whole training step, where the
- * generated code splits the batch as the trainer does and OpenBLAS threads its GEMMs.
+ * Per-layer passes run on one thread everywhere (OpenBLAS and oneDNN included), so that the
+ * table compares the code and not the thread count; --threads applies to the whole training
+ * step, where the generated code splits the batch as the trainer does and OpenBLAS and oneDNN
+ * thread their primitives.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <dnnl_version.h>
 
 #include "bench_internal.h"
 #include "bench_stats.h"
@@ -29,14 +33,17 @@ typedef struct options {
     const char *json;
 } options;
 
-/* Figures of one pass (or step) of the three implementations. */
+/* Figures of one pass (or step) of the four implementations. */
 typedef struct pass_times {
     int timed;                  /* 0 for a pass that does nothing */
     double flop;                /* per batch; 0 where GFLOP/s mean nothing (no multiply-adds) */
-    bench_stats t[IMPL_COUNT];
+    bench_stats t[IMPL_COUNT];  /* oneDNN's: its primitives in its own layouts */
+    bench_stats reorders;       /* oneDNN's reorders into those layouts and out (a step: those within it) */
+    double dnnl_choice, dnnl_direct; /* oneDNN's medians with its choice of algorithm and direct */
+    int direct;                 /* direct convolution was the faster: it is in t[IMPL_DNNL] */
 } pass_times;
 
-static const char *const impl_keys[IMPL_COUNT] = {"generated", "reference", "blas"};
+static const char *const impl_keys[IMPL_COUNT] = {"generated", "reference", "blas", "onednn"};
 
 /* What the probe measured, and the peak the model's figures are shares of. */
 typedef struct peaks {
@@ -112,7 +119,8 @@ static int parse_options(int argc, char **argv, options *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             printf("usage: %s bench [--iters N] [--threads N] [--json FILE]\n"
                    "  times every layer's forward and backward pass in the generated code, the reference\n"
-                   "  layers and im2col+OpenBLAS (median of N repetitions, default 20, after %d warm-ups),\n"
+                   "  layers, im2col+OpenBLAS and oneDNN in its own layouts, its reorders apart (median of\n"
+                   "  N repetitions, default 20, after %d warm-ups),\n"
                    "  then a whole training step (on N threads, default 1) and inference\n",
                    prog, WARMUP);
             return 1;
@@ -189,10 +197,25 @@ static void state_init(bench_state *s, const cnn_model *m)
         s->grads[impl] = alloc_floats(m->num_params);
         s->scratch[impl] = alloc_floats(scratch[impl]);
     }
+    int *direct = malloc(sizeof(int) * (size_t)m->num_layers);
+    if (direct == NULL)
+        exit(1);
+    for (int i = 0; i < m->num_layers; i++)
+        direct[i] = 1;
+    s->dnnl_choice = bench_dnnl_create(m, s->n, s->ws[IMPL_DNNL], s->grads[IMPL_DNNL], 1, NULL);
+    s->dnnl_direct = bench_dnnl_create(m, s->n, s->ws[IMPL_DNNL], s->grads[IMPL_DNNL], 1, direct);
+    free(direct);
+    s->dnnl = s->dnnl_choice;
+    s->dnnl_step = s->dnnl_choice;
+    s->step_threads = 1;
 }
 
 static void state_free(bench_state *s)
 {
+    if (s->dnnl_step != s->dnnl_choice)
+        bench_dnnl_free(s->dnnl_step);
+    bench_dnnl_free(s->dnnl_choice);
+    bench_dnnl_free(s->dnnl_direct);
     for (int impl = 0; impl < IMPL_COUNT; impl++) {
         free(s->ws[impl]);
         free(s->grads[impl]);
@@ -206,31 +229,64 @@ static void state_free(bench_state *s)
 
 /* ------------------------------------------------------------------ timing */
 
-static void time_layer(bench_state *s, const cnn_layer *l, int backward, int iters, pass_times *p)
+/* Times the pass of implementation `impl` (for oneDNN: of the set `dnnl`, its reorders apart). */
+static void time_impl(bench_state *s, int impl, bench_dnnl *dnnl, const cnn_layer *l, int backward, int iters,
+                      bench_stats *work, bench_stats *reorders)
 {
-    double *t = malloc(sizeof(double) * (size_t)iters);
+    double *t = malloc(sizeof(double) * (size_t)iters), *tr = malloc(sizeof(double) * (size_t)iters);
     size_t dout = (size_t)s->n * bench_out_size(l);
-    if (t == NULL)
+    if (t == NULL || tr == NULL)
         exit(1);
-    for (int impl = 0; impl < IMPL_COUNT; impl++) {
-        memcpy(s->ws[impl], s->ws0, sizeof(float) * s->m->workspace_floats);
-        for (int r = -WARMUP; r < iters; r++) {
-            /* The generated backward may scale its output gradient in place: restore it, untimed. */
-            if (backward)
-                memcpy(s->ws[impl] + l->dout, s->ws0 + l->dout, sizeof(float) * dout);
-            double t0 = bench_now();
+    memcpy(s->ws[impl], s->ws0, sizeof(float) * s->m->workspace_floats);
+    for (int r = -WARMUP; r < iters; r++) {
+        /* The generated backward may scale its output gradient in place: restore it, untimed. */
+        if (backward)
+            memcpy(s->ws[impl] + l->dout, s->ws0 + l->dout, sizeof(float) * dout);
+        double t0 = bench_now(), dt, dr = 0.0;
+        if (impl == IMPL_DNNL) {
+            bench_dnnl_pass(dnnl, s->params, l, backward, &dt, &dr);
+        } else {
             if (backward)
                 bench_layer_backward(s, impl, l);
             else
                 bench_layer_forward(s, impl, l);
-            double dt = bench_now() - t0;
-            if (r >= 0)
-                t[r] = dt;
+            dt = bench_now() - t0;
         }
-        p->t[impl] = bench_summarise(t, iters);
+        if (r >= 0) {
+            t[r] = dt;
+            tr[r] = dr;
+        }
+    }
+    *work = bench_summarise(t, iters);
+    if (reorders != NULL)
+        *reorders = bench_summarise(tr, iters);
+    free(t);
+    free(tr);
+}
+
+/* Every implementation's pass; oneDNN's convolutions both with its own choice of algorithm and
+ * direct, the faster of the two kept. */
+static void time_layer(bench_state *s, const cnn_layer *l, int backward, int iters, pass_times *p)
+{
+    for (int impl = 0; impl < IMPL_COUNT; impl++) {
+        if (impl != IMPL_DNNL) {
+            time_impl(s, impl, NULL, l, backward, iters, &p->t[impl], NULL);
+            continue;
+        }
+        time_impl(s, impl, s->dnnl_choice, l, backward, iters, &p->t[impl], &p->reorders);
+        p->dnnl_choice = p->dnnl_direct = p->t[impl].median;
+        if (l->kind_id == CNN_LAYER_CONV2D) {
+            bench_stats work, reorders;
+            time_impl(s, impl, s->dnnl_direct, l, backward, iters, &work, &reorders);
+            p->dnnl_direct = work.median;
+            if (work.median < p->t[impl].median) {
+                p->t[impl] = work;
+                p->reorders = reorders;
+                p->direct = 1;
+            }
+        }
     }
     p->timed = 1;
-    free(t);
 }
 
 static double layer_flop(const cnn_layer *l, int n, int backward)
@@ -258,11 +314,11 @@ static double training_flop(const cnn_model *m, int n)
 static void time_steps(bench_state *s, const options *o, pass_times *p)
 {
     const cnn_model *m = s->m;
-    double *t = malloc(sizeof(double) * (size_t)o->iters);
+    double *t = malloc(sizeof(double) * (size_t)o->iters), *tr = malloc(sizeof(double) * (size_t)o->iters);
     float *params = alloc_floats(m->num_params), *mom = alloc_floats(m->num_params),
           *vel = alloc_floats(m->num_params), *keep = s->params;
     cnn_team team;
-    if (t == NULL || cnn_team_init(&team, m, o->threads, 1) != 0)
+    if (t == NULL || tr == NULL || cnn_team_init(&team, m, o->threads, 1) != 0)
         exit(1);
     s->params = params;
     for (int impl = 0; impl < IMPL_COUNT; impl++) {
@@ -271,15 +327,16 @@ static void time_steps(bench_state *s, const options *o, pass_times *p)
         memset(vel, 0, sizeof(float) * m->num_params);
         memcpy(s->ws[impl], s->ws0, sizeof(float) * m->workspace_floats);
         bench_blas_threads(impl == IMPL_BLAS ? o->threads : 1);
+        bench_dnnl_threads(impl == IMPL_DNNL ? o->threads : 1);
         for (int r = -WARMUP; r < o->iters; r++) {
             long step = r + WARMUP + 1;
             int correct;
-            double t0 = bench_now();
+            double reorders = 0.0, t0 = bench_now();
             if (impl == IMPL_GENERATED) {
                 cnn_team_train_step(&team, params, s->x, s->labels, s->n, CNN_BENCH_DROPOUT_KEY, &correct);
                 m->update(params, team.grad, mom, vel, step);
             } else {
-                bench_chain_step(s, impl);
+                bench_chain_step(s, impl, &reorders);
                 if (m->train.optimizer == CNN_OPT_ADAM)
                     ref_adam_step(m->num_params, params, s->grads[impl], mom, vel, step, m->train.learning_rate,
                                   m->train.beta_1, m->train.beta_2, m->train.epsilon);
@@ -288,12 +345,17 @@ static void time_steps(bench_state *s, const options *o, pass_times *p)
                                  m->train.learning_rate, m->train.momentum, m->train.nesterov);
             }
             double dt = bench_now() - t0;
-            if (r >= 0)
+            if (r >= 0) {
                 t[r] = dt;
+                tr[r] = reorders;
+            }
         }
         p->t[impl] = bench_summarise(t, o->iters);
+        if (impl == IMPL_DNNL)
+            p->reorders = bench_summarise(tr, o->iters);
     }
     bench_blas_threads(1);
+    bench_dnnl_threads(1);
     p->timed = 1;
     s->params = keep;
     cnn_team_free(&team);
@@ -301,6 +363,7 @@ static void time_steps(bench_state *s, const options *o, pass_times *p)
     free(mom);
     free(vel);
     free(t);
+    free(tr);
 }
 
 /* Inference with the generated code: one image at a time, then a whole batch. */
@@ -337,16 +400,43 @@ static double ratio(double a, double b)
     return b > 0.0 ? a / b : 0.0;
 }
 
+/* The fastest hand-written implementation of a pass: BLAS or oneDNN (the reference's loops
+ * never are, but they count if they were). */
+static int best_hand_written(const pass_times *p)
+{
+    int best = IMPL_REFERENCE;
+    for (int impl = IMPL_BLAS; impl < IMPL_COUNT; impl++)
+        if (p->t[impl].median < p->t[best].median)
+            best = impl;
+    return best;
+}
+
+static const char *const impl_short[IMPL_COUNT] = {"generated", "ref", "BLAS", "oneDNN"};
+
+static void print_header(void)
+{
+    printf("%-14s %-8s %33s %10s %10s %10s %10s %7s %7s %7s %14s  %s\n", "layer", "pass", "generated us [min-max]",
+           "ref us", "BLAS us", "oneDNN us", "reorder us", "vs ref", "vs BLAS", "vs 1DNN", "vs best",
+           "GFLOP/s gen (peak) BLAS oneDNN");
+}
+
+/* One row: medians in microseconds, speed-ups of the generated code (other / generated: above 1
+ * it is faster), and the best hand-written figure it is measured against. */
 static void print_pass(const char *name, const char *pass, const pass_times *p, double peak)
 {
-    const bench_stats *g = &p->t[IMPL_GENERATED], *r = &p->t[IMPL_REFERENCE], *b = &p->t[IMPL_BLAS];
-    char flops[64] = "-";
+    const bench_stats *g = &p->t[IMPL_GENERATED], *r = &p->t[IMPL_REFERENCE], *b = &p->t[IMPL_BLAS],
+                      *d = &p->t[IMPL_DNNL];
+    int best = best_hand_written(p);
+    char flops[64] = "-", vs_best[32];
     if (p->flop > 0.0)
         snprintf(flops, sizeof flops, "%6.1f %5.1f%% %6.1f %6.1f", gflops(p->flop, g->median),
-                 100.0 * ratio(gflops(p->flop, g->median), peak), gflops(p->flop, r->median), gflops(p->flop, b->median));
-    printf("%-14s %-8s %10.1f [%9.1f-%9.1f] %10.1f %10.1f %7.2fx %7.2fx  %s\n", name, pass, 1e6 * g->median,
-           1e6 * g->min, 1e6 * g->max, 1e6 * r->median, 1e6 * b->median, ratio(r->median, g->median),
-           ratio(b->median, g->median), flops);
+                 100.0 * ratio(gflops(p->flop, g->median), peak), gflops(p->flop, b->median),
+                 gflops(p->flop, d->median));
+    snprintf(vs_best, sizeof vs_best, "%.2fx %s", ratio(p->t[best].median, g->median), impl_short[best]);
+    printf("%-14s %-8s %10.1f [%9.1f-%9.1f] %10.1f %10.1f %10.1f %10.1f %6.2fx %6.2fx %6.2fx %14s  %s\n", name, pass,
+           1e6 * g->median, 1e6 * g->min, 1e6 * g->max, 1e6 * r->median, 1e6 * b->median, 1e6 * d->median,
+           1e6 * p->reorders.median, ratio(r->median, g->median), ratio(b->median, g->median),
+           ratio(d->median, g->median), vs_best, flops);
 }
 
 static void json_stats(FILE *f, const bench_stats *t, double flop, double peak, int images)
@@ -362,7 +452,7 @@ static void json_stats(FILE *f, const bench_stats *t, double flop, double peak, 
     fputc('}', f);
 }
 
-static void json_pass(FILE *f, const pass_times *p, double peak, int images)
+static void json_pass(FILE *f, const pass_times *p, double peak, int images, const char *dnnl_impl)
 {
     if (!p->timed) {
         fputs("null", f);
@@ -373,9 +463,20 @@ static void json_pass(FILE *f, const pass_times *p, double peak, int images)
         fprintf(f, ", \"%s\": ", impl_keys[impl]);
         json_stats(f, &p->t[impl], p->flop, peak, images);
     }
-    fprintf(f, ", \"speedup_vs_reference\": %.4f, \"speedup_vs_blas\": %.4f}",
+    fputs(", \"onednn_reorders\": ", f);
+    json_stats(f, &p->reorders, 0.0, peak, 0);
+    int best = best_hand_written(p);
+    fprintf(f, ",\n       \"speedup_vs_reference\": %.4f, \"speedup_vs_blas\": %.4f, \"speedup_vs_onednn\": %.4f, "
+               "\"best_hand_written\": \"%s\", \"speedup_vs_best\": %.4f",
             ratio(p->t[IMPL_REFERENCE].median, p->t[IMPL_GENERATED].median),
-            ratio(p->t[IMPL_BLAS].median, p->t[IMPL_GENERATED].median));
+            ratio(p->t[IMPL_BLAS].median, p->t[IMPL_GENERATED].median),
+            ratio(p->t[IMPL_DNNL].median, p->t[IMPL_GENERATED].median), impl_keys[best],
+            ratio(p->t[best].median, p->t[IMPL_GENERATED].median));
+    if (dnnl_impl != NULL)
+        fprintf(f, ", \"onednn_implementation\": \"%s\", \"onednn_convolution\": \"%s\", "
+                   "\"onednn_choice_ms\": %.6f, \"onednn_direct_ms\": %.6f",
+                dnnl_impl, p->direct ? "direct" : "choice", 1e3 * p->dnnl_choice, 1e3 * p->dnnl_direct);
+    fputc('}', f);
 }
 
 static void json_peaks(FILE *f, const peaks *pk)
@@ -421,13 +522,16 @@ static int write_json(const char *path, const bench_state *s, const options *o, 
         fprintf(f, "    {\"name\": \"%s\", \"kind\": \"%s\", \"input\": [%d, %d, %d], \"output\": [%d, %d, %d], "
                    "\"macs_per_image\": %lld,\n     \"forward\": ",
                 l->name, l->kind, l->in_h, l->in_w, l->in_c, l->out_h, l->out_w, l->out_c, l->macs);
-        json_pass(f, &layer_times[2 * i], peak, 0);
+        char impl[512];
+        bench_dnnl_impl(layer_times[2 * i].direct ? s->dnnl_direct : s->dnnl_choice, l, 0, impl, sizeof impl);
+        json_pass(f, &layer_times[2 * i], peak, 0, impl);
         fputs(",\n     \"backward\": ", f);
-        json_pass(f, &layer_times[2 * i + 1], peak, 0);
+        bench_dnnl_impl(layer_times[2 * i + 1].direct ? s->dnnl_direct : s->dnnl_choice, l, 1, impl, sizeof impl);
+        json_pass(f, &layer_times[2 * i + 1], peak, 0, impl);
         fprintf(f, "}%s\n", i + 1 < m->num_layers ? "," : "");
     }
     fputs("  ],\n  \"training_step\": ", f);
-    json_pass(f, step, step_peak(pk, o->threads), s->n);
+    json_pass(f, step, step_peak(pk, o->threads), s->n, NULL);
     fputs(",\n  \"inference\": {\"one_image\": ", f);
     json_stats(f, one, 0.0, peak, 1);
     fputs(", \"batch\": ", f);
@@ -457,6 +561,7 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     bench_state s;
     state_init(&s, m);
     bench_blas_threads(1);
+    bench_dnnl_threads(1);
     if (bench_check(&s) != 0) {
         state_free(&s);
         return 1;
@@ -464,9 +569,10 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     printf("%s: batch %d, median of %d repetitions after %d warm-ups; layers on 1 thread, training step on %d\n",
            m->name, s.n, o.iters, WARMUP, o.threads);
     print_peaks(&pk);
-    printf("outputs and gradients of all three agree (rtol 1e-4)\n\n");
-    printf("%-14s %-8s %33s %10s %10s %8s %8s  %s\n", "layer", "pass", "generated us [min-max]", "ref us",
-           "BLAS us", "vs ref", "vs BLAS", "GFLOP/s gen (peak) ref BLAS");
+    printf("outputs and gradients of all four agree (rtol 1e-4); oneDNN %d.%d.%d in its own layouts, its reorders "
+           "timed apart\n\n",
+           DNNL_VERSION_MAJOR, DNNL_VERSION_MINOR, DNNL_VERSION_PATCH);
+    print_header();
     pass_times *lt = calloc((size_t)m->num_layers * 2, sizeof *lt);
     if (lt == NULL)
         exit(1);
@@ -483,13 +589,46 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
             print_pass(l->name, backward ? "backward" : "forward", p, peak);
         }
     }
+    /* oneDNN's training step: each conv2d with the algorithm that was the faster over its two
+     * passes, the primitives built for the step's threads; checked like the others first. */
+    int *direct = calloc((size_t)m->num_layers, sizeof(int));
+    if (direct == NULL)
+        exit(1);
+    for (int i = 0; i < m->num_layers; i++)
+        direct[i] = lt[2 * i].dnnl_direct + lt[2 * i + 1].dnnl_direct < lt[2 * i].dnnl_choice + lt[2 * i + 1].dnnl_choice;
+    s.dnnl_step = bench_dnnl_create(m, s.n, s.ws[IMPL_DNNL], s.grads[IMPL_DNNL], o.threads, direct);
+    s.step_threads = o.threads;
+    bench_dnnl_threads(1);
+    if (bench_check_dnnl_step(&s) != 0) {
+        free(direct);
+        free(lt);
+        state_free(&s);
+        return 1;
+    }
     pass_times step = {0};
     time_steps(&s, &o, &step);
     step.flop = training_flop(m, s.n);
     print_pass("training step", "", &step, step_peak(&pk, o.threads));
-    printf("%-14s %-8s %10.0f %33.0f %10.0f  images/s (generated, reference, BLAS)\n", "", "",
-           ratio(s.n, step.t[IMPL_GENERATED].median), ratio(s.n, step.t[IMPL_REFERENCE].median),
-           ratio(s.n, step.t[IMPL_BLAS].median));
+    printf("%-14s %-8s %10.0f %33.0f %10.0f %10.0f  images/s (generated, reference, BLAS, oneDNN; its reorders "
+           "are within its step)\n",
+           "", "", ratio(s.n, step.t[IMPL_GENERATED].median), ratio(s.n, step.t[IMPL_REFERENCE].median),
+           ratio(s.n, step.t[IMPL_BLAS].median), ratio(s.n, step.t[IMPL_DNNL].median));
+    printf("\noneDNN's implementations (a conv2d: its own choice of algorithm and direct; the faster is in the "
+           "table and, over both passes, in the step):\n");
+    for (int i = 0; i < m->num_layers; i++)
+        for (int backward = 0; backward < 2; backward++) {
+            const pass_times *p = &lt[2 * i + backward];
+            char impl[512];
+            if (!p->timed)
+                continue;
+            bench_dnnl_impl(p->direct ? s.dnnl_direct : s.dnnl_choice, &m->layers[i], backward, impl, sizeof impl);
+            printf("  %-14s %-8s %s", m->layers[i].name, backward ? "backward" : "forward", impl);
+            if (m->layers[i].kind_id == CNN_LAYER_CONV2D)
+                printf("  (choice %.1f us, direct %.1f us%s)", 1e6 * p->dnnl_choice, 1e6 * p->dnnl_direct,
+                       direct[i] ? "; step: direct" : "; step: choice");
+            putchar('\n');
+        }
+    free(direct);
     bench_stats one, batch;
     time_inference(&s, o.iters, &one, &batch);
     printf("\ninference (generated, 1 thread): one image %.1f us [%.1f-%.1f]; a batch of %d %.1f us, %.0f images/s\n",

@@ -39,7 +39,7 @@
 #include <arm_neon.h>
 #endif
 
-#define PROBE_REPEATS 15      /* runs of ~10 ms; the best is kept, the least disturbed one */
+#define PROBE_REPEATS 25      /* runs of ~10 ms; the best is kept, the least disturbed one */
 #define PROBE_RUN_SECONDS 0.01
 
 static double now(void)

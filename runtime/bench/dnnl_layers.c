@@ -1,0 +1,793 @@
+/*
+ * dnnl_layers.c - the layers as oneDNN (Debian's libdnnl, its C API) runs them in the layouts it
+ * prefers: every convolution, inner product and their gradients is created with
+ * dnnl_format_tag_any, so oneDNN picks the blocked layout its JIT kernels want (nChw16c and the
+ * like), and pools, activations and dropout work in the layout the layer before them left.
+ * This is how PyTorch and TensorFlow run convolutions on CPUs.
+ *
+ * The benchmark's tensors live in the generated code's plain layout (x[n][h][w][c], kernels
+ * [KH][KW][CIN][COUT]); oneDNN's logical dims are {N, C, H, W} and {OC, IC, KH, KW}, which the
+ * tags nhwc and hwio map onto those arrays without a copy. A dense layer after a flatten reads
+ * its input as the 4-D {N, C, H, W} it was (H, W, C order is nhwc, and the [IN][OUT] kernel is
+ * then hwio), so that it can take the pooled blocked tensor as it is.
+ *
+ * Each pass is a list of steps: reorders from the plain arrays into oneDNN's layouts, the
+ * primitives, reorders back. The benchmark times the primitives and the reorders separately.
+ * The training step chains the layers as a framework would: a tensor is reordered between two
+ * layers only where their layouts differ; the weights are reordered in each step (the optimizer
+ * updates the plain ones) and their gradients reordered back, and all of that is timed.
+ *
+ * The primitives are created for a given number of threads (oneDNN sizes its scratch and its
+ * work split by omp_get_max_threads at creation), so the benchmark builds one set for the
+ * one-thread layer passes and one for the training step's threads.
+ */
+#include <dnnl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_internal.h"
+#include "bench_stats.h"
+
+/* Debian's libdnnl runs on OpenMP: its thread count is OpenMP's. */
+#if DNNL_CPU_RUNTIME != DNNL_RUNTIME_OMP
+#error "the benchmark sets oneDNN's threads through OpenMP; this libdnnl uses another runtime"
+#endif
+void omp_set_num_threads(int threads);
+
+#define MAX_STEPS 16
+#define MAX_ARGS 6
+
+typedef struct step {
+    dnnl_primitive_t prim;
+    int reorder;               /* counted as a reorder, not as the layer's work */
+    int nargs;
+    dnnl_exec_arg_t args[MAX_ARGS];
+} step;
+
+typedef struct steps {
+    int count;
+    step s[MAX_STEPS];
+} steps;
+
+/* One layer: its plain arrays (u_*, views of the workspace, parameters and gradients), its
+ * tensors in oneDNN's layouts, and the steps of its passes. */
+typedef struct dlayer {
+    const cnn_layer *l;
+    int in_nd, out_nd;                    /* 4 for {N, C, H, W}, 2 for {N, C} */
+    int direct;                           /* a conv2d: direct convolution, not oneDNN's choice */
+    dnnl_dims_t in_dims, out_dims;
+    dnnl_memory_t u_src, u_dst, u_wei, u_bia, u_ddst, u_dsrc, u_dwei, u_dbia, u_mask;
+    dnnl_memory_t src, dst, wei, mask, work, ddst, dz, dz_bd, src_bw, wei_bd, dsrc, dwei;
+    const_dnnl_primitive_desc_t fwd_pd;   /* the forward's, the backward's hint; owned by its primitive */
+    steps fwd_in, fwd, fwd_out, bwd_in, bwd, bwd_out; /* the layer on its own */
+    steps chain_fwd, chain_bwd;           /* the layer inside the training step */
+} dlayer;
+
+struct bench_dnnl {
+    const cnn_model *m;
+    int n, threads;
+    float *ws, *grads;
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dlayer *layers;
+    dnnl_memory_t *mems;
+    dnnl_primitive_t *prims;
+    int nmems, nprims, cap_mems, cap_prims;
+    steps chain_out;                      /* the last output into the plain array the loss reads */
+};
+
+/* ------------------------------------------------------------------ checked calls */
+
+static void check(dnnl_status_t st, const char *what, const char *layer)
+{
+    if (st == dnnl_success)
+        return;
+    fprintf(stderr, "bench: error: oneDNN could not %s for layer '%s' (status %d)\n", what, layer, (int)st);
+    exit(1);
+}
+
+static void *grow(void *p, int *cap, size_t size)
+{
+    *cap = *cap > 0 ? 2 * *cap : 64;
+    p = realloc(p, (size_t)*cap * size);
+    if (p == NULL) {
+        fprintf(stderr, "bench: error: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static dnnl_memory_desc_t md_tag(int nd, const dnnl_dim_t *dims, dnnl_format_tag_t tag)
+{
+    dnnl_memory_desc_t md;
+    check(dnnl_memory_desc_init_by_tag(&md, nd, dims, dnnl_f32, tag), "describe a tensor", "-");
+    return md;
+}
+
+static const dnnl_memory_desc_t *md_of(dnnl_memory_t mem)
+{
+    const dnnl_memory_desc_t *md;
+    check(dnnl_memory_get_memory_desc(mem, &md), "read a tensor's layout", "-");
+    return md;
+}
+
+/* A tensor of layout md over `handle`, or over a buffer of its own when handle is NULL. */
+static dnnl_memory_t mem(bench_dnnl *d, const dnnl_memory_desc_t *md, void *handle)
+{
+    dnnl_memory_t m;
+    if (d->nmems == d->cap_mems)
+        d->mems = grow(d->mems, &d->cap_mems, sizeof *d->mems);
+    check(dnnl_memory_create(&m, md, d->engine, handle != NULL ? handle : DNNL_MEMORY_ALLOCATE), "allocate a tensor",
+          "-");
+    d->mems[d->nmems++] = m;
+    return m;
+}
+
+/* A tensor in layout md for a layer: the same buffer as `like` where the layouts are equal, so
+ * that no reorder is needed between them, else a buffer of its own. */
+static dnnl_memory_t mem_like(bench_dnnl *d, const dnnl_memory_desc_t *md, dnnl_memory_t like)
+{
+    if (like != NULL && dnnl_memory_desc_equal(md, md_of(like)))
+        return like;
+    return mem(d, md, NULL);
+}
+
+/* The primitive of a descriptor, which it then owns; NULL pd means the creation failed. */
+static dnnl_primitive_t prim(bench_dnnl *d, const_dnnl_primitive_desc_t pd, const char *layer)
+{
+    dnnl_primitive_t p;
+    if (d->nprims == d->cap_prims)
+        d->prims = grow(d->prims, &d->cap_prims, sizeof *d->prims);
+    check(dnnl_primitive_create(&p, pd), "create a primitive", layer);
+    d->prims[d->nprims++] = p;
+    return p;
+}
+
+static dnnl_primitive_desc_t pd_create(bench_dnnl *d, const void *op, const_dnnl_primitive_attr_t attr,
+                                       const_dnnl_primitive_desc_t hint)
+{
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_primitive_desc_create(&pd, op, attr, d->engine, hint) != dnnl_success)
+        return NULL;
+    return pd;
+}
+
+static const dnnl_memory_desc_t *query(const_dnnl_primitive_desc_t pd, dnnl_query_t what)
+{
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+/* Appends a step: prim with (argument, memory) pairs. */
+static void add(steps *st, dnnl_primitive_t p, int reorder, int nargs, ...)
+{
+    if (st->count == MAX_STEPS || nargs > MAX_ARGS) {
+        fprintf(stderr, "bench: internal error: too many oneDNN steps in one pass\n");
+        exit(1);
+    }
+    step *s = &st->s[st->count++];
+    *s = (step){.prim = p, .reorder = reorder, .nargs = nargs};
+    va_list ap;
+    va_start(ap, nargs);
+    for (int i = 0; i < nargs; i++) {
+        s->args[i].arg = va_arg(ap, int);
+        s->args[i].memory = va_arg(ap, dnnl_memory_t);
+    }
+    va_end(ap);
+}
+
+/* Appends a reorder from one tensor into another; nothing where they are the same. */
+static void add_reorder(bench_dnnl *d, steps *st, dnnl_memory_t from, dnnl_memory_t to, int reorder, const char *layer)
+{
+    if (from == to)
+        return;
+    dnnl_primitive_desc_t pd;
+    check(dnnl_reorder_primitive_desc_create(&pd, md_of(from), d->engine, md_of(to), d->engine, NULL),
+          "create a reorder", layer);
+    dnnl_primitive_t p = prim(d, pd, layer);
+    dnnl_primitive_desc_destroy(pd);
+    add(st, p, reorder, 2, DNNL_ARG_FROM, from, DNNL_ARG_TO, to);
+}
+
+static void append(steps *to, const steps *from)
+{
+    for (int i = 0; i < from->count; i++) {
+        if (to->count == MAX_STEPS) {
+            fprintf(stderr, "bench: internal error: too many oneDNN steps in one pass\n");
+            exit(1);
+        }
+        to->s[to->count++] = from->s[i];
+    }
+}
+
+/* Runs the steps in order, adding the seconds of the primitives and of the reorders. */
+static void run(bench_dnnl *d, const steps *st, double *work, double *reorders)
+{
+    for (int i = 0; i < st->count; i++) {
+        const step *s = &st->s[i];
+        double t0 = bench_now();
+        check(dnnl_primitive_execute(s->prim, d->stream, s->nargs, s->args), "run a primitive", "-");
+        check(dnnl_stream_wait(d->stream), "wait for a primitive", "-");
+        double dt = bench_now() - t0;
+        if (s->reorder && reorders != NULL)
+            *reorders += dt;
+        else if (!s->reorder && work != NULL)
+            *work += dt;
+    }
+}
+
+/* ------------------------------------------------------------------ shapes */
+
+static void dims_of(int nd, int n, int h, int w, int c, dnnl_dim_t *dims)
+{
+    dims[0] = n;
+    if (nd == 4) {
+        dims[1] = c;
+        dims[2] = h;
+        dims[3] = w;
+    } else {
+        dims[1] = (dnnl_dim_t)h * w * c;
+    }
+}
+
+static dnnl_format_tag_t plain_tag(int nd)
+{
+    return nd == 4 ? dnnl_nhwc : dnnl_nc;
+}
+
+/* The convolution algorithm of a layer: oneDNN's own choice (auto, which takes Winograd
+ * wherever it has it) or direct. Neither is always the faster, so the benchmark times both. */
+static dnnl_alg_kind_t conv_alg(const dlayer *L)
+{
+    return L->direct ? dnnl_convolution_direct : dnnl_convolution_auto;
+}
+
+static dnnl_alg_kind_t eltwise_alg(int activation, int for_backward)
+{
+    switch (activation) {
+    case CNN_ACT_RELU:
+        return for_backward ? dnnl_eltwise_relu_use_dst_for_bwd : dnnl_eltwise_relu;
+    case CNN_ACT_SIGMOID:
+        return for_backward ? dnnl_eltwise_logistic_use_dst_for_bwd : dnnl_eltwise_logistic;
+    case CNN_ACT_TANH:
+        return for_backward ? dnnl_eltwise_tanh_use_dst_for_bwd : dnnl_eltwise_tanh;
+    default:
+        return dnnl_alg_kind_undef;
+    }
+}
+
+/* The plain arrays of layer i, over the workspace (parameters and gradients are set per run). */
+static void plain_views(bench_dnnl *d, dlayer *L)
+{
+    const cnn_layer *l = L->l;
+    dnnl_memory_desc_t in = md_tag(L->in_nd, L->in_dims, plain_tag(L->in_nd));
+    dnnl_memory_desc_t out = md_tag(L->out_nd, L->out_dims, plain_tag(L->out_nd));
+    L->u_src = mem(d, &in, d->ws + l->in);
+    L->u_dst = mem(d, &out, d->ws + l->out);
+    if (l->dout >= 0)
+        L->u_ddst = mem(d, &out, d->ws + l->dout);
+    if (l->din >= 0)
+        L->u_dsrc = mem(d, &in, d->ws + l->din);
+    if (l->aux >= 0 && l->kind_id == CNN_LAYER_DROPOUT)
+        L->u_mask = mem(d, &out, d->ws + l->aux);
+    if (l->kernel_offset >= 0) {
+        dnnl_dims_t wd = {l->units, L->in_dims[1], 1, 1};
+        int nd = L->in_nd;
+        if (l->kind_id == CNN_LAYER_CONV2D) {
+            wd[2] = l->kh;
+            wd[3] = l->kw;
+            nd = 4;
+        } else if (nd == 4) {
+            wd[2] = L->in_dims[2];
+            wd[3] = L->in_dims[3];
+        }
+        dnnl_memory_desc_t w = md_tag(nd, wd, nd == 4 ? dnnl_hwio : dnnl_io);
+        /* A placeholder handle: the parameters move (bench_dnnl_set_params). */
+        L->u_wei = mem(d, &w, d->grads + l->kernel_offset);
+        L->u_dwei = mem(d, &w, d->grads + l->kernel_offset);
+    }
+    if (l->bias_offset >= 0 && l->use_bias) {
+        dnnl_dims_t bd = {l->units};
+        dnnl_memory_desc_t b = md_tag(1, bd, dnnl_x);
+        L->u_bia = mem(d, &b, d->grads + l->bias_offset);
+        L->u_dbia = mem(d, &b, d->grads + l->bias_offset);
+    }
+}
+
+/* ------------------------------------------------------------------ forward */
+
+/* Conv2d and dense: oneDNN picks every layout; the activation is a post-op, softmax a primitive
+ * of its own after it. */
+static void setup_product_forward(bench_dnnl *d, dlayer *L, dnnl_memory_t cur)
+{
+    const cnn_layer *l = L->l;
+    const int conv = l->kind_id == CNN_LAYER_CONV2D;
+    dnnl_memory_desc_t src = md_tag(L->in_nd, L->in_dims, dnnl_format_tag_any);
+    dnnl_memory_desc_t dst = md_tag(L->out_nd, L->out_dims, dnnl_format_tag_any);
+    dnnl_memory_desc_t wei = md_tag(L->in_nd == 4 || conv ? 4 : 2, md_of(L->u_wei)->dims, dnnl_format_tag_any);
+    const dnnl_memory_desc_t *bias = L->u_bia != NULL ? md_of(L->u_bia) : NULL;
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    check(dnnl_primitive_attr_create(&attr), "create attributes", l->name);
+    check(dnnl_post_ops_create(&po), "create post-ops", l->name);
+    if (eltwise_alg(l->activation, 0) != dnnl_alg_kind_undef) {
+        check(dnnl_post_ops_append_eltwise(po, 1.0f, eltwise_alg(l->activation, 0), 0.0f, 0.0f), "fuse the activation",
+              l->name);
+        check(dnnl_primitive_attr_set_post_ops(attr, po), "fuse the activation", l->name);
+    }
+    dnnl_primitive_desc_t pd;
+    if (conv) {
+        dnnl_convolution_desc_t cd;
+        dnnl_dims_t strides = {l->sh, l->sw}, pl = {l->pad_top, l->pad_left}, pr = {l->pad_bottom, l->pad_right};
+        check(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, conv_alg(L), &src, &wei, bias,
+                                                 &dst, strides, pl, pr),
+              "describe the convolution", l->name);
+        pd = pd_create(d, &cd, attr, NULL);
+    } else {
+        dnnl_inner_product_desc_t id;
+        check(dnnl_inner_product_forward_desc_init(&id, dnnl_forward_training, &src, &wei, bias, &dst),
+              "describe the inner product", l->name);
+        pd = pd_create(d, &id, attr, NULL);
+    }
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    if (pd == NULL)
+        check(dnnl_unimplemented, "find a forward implementation", l->name);
+    L->src = mem_like(d, query(pd, dnnl_query_src_md), cur);
+    L->wei = mem(d, query(pd, dnnl_query_weights_md), NULL);
+    L->dst = mem(d, query(pd, dnnl_query_dst_md), NULL);
+    dnnl_primitive_t p = prim(d, pd, l->name);
+    dnnl_primitive_get_primitive_desc(p, &L->fwd_pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (L->u_bia != NULL)
+        add(&L->fwd, p, 0, 4, DNNL_ARG_SRC, L->src, DNNL_ARG_WEIGHTS, L->wei, DNNL_ARG_BIAS, L->u_bia, DNNL_ARG_DST,
+            L->dst);
+    else
+        add(&L->fwd, p, 0, 3, DNNL_ARG_SRC, L->src, DNNL_ARG_WEIGHTS, L->wei, DNNL_ARG_DST, L->dst);
+    if (l->activation == CNN_ACT_SOFTMAX) {
+        dnnl_softmax_desc_t sd;
+        check(dnnl_softmax_forward_desc_init(&sd, dnnl_forward_training, md_of(L->dst), 1), "describe softmax",
+              l->name);
+        dnnl_primitive_desc_t spd = pd_create(d, &sd, NULL, NULL);
+        if (spd == NULL)
+            check(dnnl_unimplemented, "find a softmax", l->name);
+        add(&L->fwd, prim(d, spd, l->name), 0, 2, DNNL_ARG_SRC, L->dst, DNNL_ARG_DST, L->dst);
+        dnnl_primitive_desc_destroy(spd);
+    }
+    add_reorder(d, &L->fwd_in, L->u_wei, L->wei, 1, l->name);
+}
+
+/* Pools, activations, softmax and dropout run in the layout of their input, `in`. */
+static void setup_simple_forward(bench_dnnl *d, dlayer *L, dnnl_memory_t cur)
+{
+    const cnn_layer *l = L->l;
+    dnnl_primitive_desc_t pd = NULL;
+    /* Across a flatten the input is the plain 2-D view of the workspace. */
+    if (md_of(cur)->ndims != L->in_nd)
+        cur = L->u_src;
+    L->src = cur;
+    const dnnl_memory_desc_t *in = md_of(cur);
+    switch (l->kind_id) {
+    case CNN_LAYER_MAXPOOL2D:
+    case CNN_LAYER_AVGPOOL2D: {
+        dnnl_pooling_desc_t pool;
+        dnnl_dims_t strides = {l->sh, l->sw}, kernel = {l->kh, l->kw}, pl = {l->pad_top, l->pad_left},
+                    pr = {l->pad_bottom, l->pad_right};
+        dnnl_memory_desc_t dst = md_tag(4, L->out_dims, dnnl_format_tag_any);
+        check(dnnl_pooling_forward_desc_init(&pool, dnnl_forward_training,
+                                             l->kind_id == CNN_LAYER_MAXPOOL2D ? dnnl_pooling_max
+                                                                              : dnnl_pooling_avg_exclude_padding,
+                                             in, &dst, strides, kernel, pl, pr),
+              "describe the pool", l->name);
+        pd = pd_create(d, &pool, NULL, NULL);
+        break;
+    }
+    case CNN_LAYER_RELU:
+    case CNN_LAYER_SIGMOID:
+    case CNN_LAYER_TANH: {
+        dnnl_eltwise_desc_t e;
+        check(dnnl_eltwise_forward_desc_init(&e, dnnl_forward_training, eltwise_alg(l->activation, 1), in, 0.0f, 0.0f),
+              "describe the activation", l->name);
+        pd = pd_create(d, &e, NULL, NULL);
+        break;
+    }
+    case CNN_LAYER_SOFTMAX: {
+        dnnl_softmax_desc_t sd;
+        check(dnnl_softmax_forward_desc_init(&sd, dnnl_forward_training, in, 1), "describe softmax", l->name);
+        pd = pd_create(d, &sd, NULL, NULL);
+        break;
+    }
+    case CNN_LAYER_DROPOUT: {
+        dnnl_binary_desc_t b;
+        check(dnnl_binary_desc_init(&b, dnnl_binary_mul, in, in, in), "describe the dropout product", l->name);
+        pd = pd_create(d, &b, NULL, NULL);
+        break;
+    }
+    default:
+        return;
+    }
+    if (pd == NULL)
+        check(dnnl_unimplemented, "find a forward implementation", l->name);
+    L->dst = mem(d, query(pd, dnnl_query_dst_md), NULL);
+    const dnnl_memory_desc_t *work = query(pd, dnnl_query_workspace_md);
+    if (work != NULL && work->ndims > 0)
+        L->work = mem(d, work, NULL);
+    dnnl_primitive_t p = prim(d, pd, l->name);
+    dnnl_primitive_get_primitive_desc(p, &L->fwd_pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (l->kind_id == CNN_LAYER_DROPOUT) {
+        L->mask = mem(d, in, NULL);
+        add_reorder(d, &L->fwd_in, L->u_mask, L->mask, 1, l->name);
+        add(&L->fwd, p, 0, 3, DNNL_ARG_SRC_0, L->src, DNNL_ARG_SRC_1, L->mask, DNNL_ARG_DST, L->dst);
+    } else if (L->work != NULL) {
+        add(&L->fwd, p, 0, 3, DNNL_ARG_SRC, L->src, DNNL_ARG_DST, L->dst, DNNL_ARG_WORKSPACE, L->work);
+    } else {
+        add(&L->fwd, p, 0, 2, DNNL_ARG_SRC, L->src, DNNL_ARG_DST, L->dst);
+    }
+}
+
+/* ------------------------------------------------------------------ backward */
+
+/* The activation's gradient: from ddst and the forward's output into dz (NULL: dz is ddst). */
+static dnnl_primitive_t activation_backward(bench_dnnl *d, const cnn_layer *l, int activation,
+                                            const dnnl_memory_desc_t *diff, const dnnl_memory_desc_t *data)
+{
+    dnnl_primitive_desc_t pd = NULL;
+    if (activation == CNN_ACT_SOFTMAX) {
+        dnnl_softmax_desc_t sd, fd;
+        check(dnnl_softmax_forward_desc_init(&fd, dnnl_forward_training, data, 1), "describe softmax", l->name);
+        dnnl_primitive_desc_t hint = pd_create(d, &fd, NULL, NULL);
+        check(dnnl_softmax_backward_desc_init(&sd, diff, data, 1), "describe softmax's gradient", l->name);
+        pd = pd_create(d, &sd, NULL, hint);
+        dnnl_primitive_desc_destroy(hint);
+    } else {
+        dnnl_eltwise_desc_t e, f;
+        check(dnnl_eltwise_forward_desc_init(&f, dnnl_forward_training, eltwise_alg(activation, 1), data, 0.0f, 0.0f),
+              "describe the activation", l->name);
+        dnnl_primitive_desc_t hint = pd_create(d, &f, NULL, NULL);
+        check(dnnl_eltwise_backward_desc_init(&e, eltwise_alg(activation, 1), diff, data, 0.0f, 0.0f),
+              "describe the activation's gradient", l->name);
+        pd = pd_create(d, &e, NULL, hint);
+        dnnl_primitive_desc_destroy(hint);
+    }
+    if (pd == NULL)
+        check(dnnl_unimplemented, "find the activation's gradient", l->name);
+    dnnl_primitive_t p = prim(d, pd, l->name);
+    dnnl_primitive_desc_destroy(pd);
+    return p;
+}
+
+/* Conv2d and dense: the weights gradient (with the bias's) and, where one flows back, the input
+ * gradient, each in the layouts oneDNN picks, preferring the forward's where it takes them. */
+static void setup_product_backward(bench_dnnl *d, dlayer *L, dnnl_memory_t incoming)
+{
+    const cnn_layer *l = L->l;
+    const int conv = l->kind_id == CNN_LAYER_CONV2D;
+    dnnl_dims_t strides = {l->sh, l->sw}, pl = {l->pad_top, l->pad_left}, pr = {l->pad_bottom, l->pad_right};
+    const dnnl_memory_desc_t *dst_md = md_of(L->dst), *wei_md = md_of(L->wei);
+    dnnl_memory_desc_t any_src = md_tag(L->in_nd, L->in_dims, dnnl_format_tag_any),
+                       any_dst = md_tag(L->out_nd, L->out_dims, dnnl_format_tag_any),
+                       any_wei = md_tag(wei_md->ndims, wei_md->dims, dnnl_format_tag_any);
+    const dnnl_memory_desc_t *dbias = L->u_dbia != NULL ? md_of(L->u_dbia) : NULL;
+    dnnl_primitive_desc_t bw = NULL, bd = NULL;
+    /* Every layout `any`: asking for the forward's instead can land on oneDNN's reference
+     * loops (ref:any), which accept every layout. */
+    if (conv) {
+        dnnl_convolution_desc_t cd;
+        check(dnnl_convolution_backward_weights_desc_init(&cd, conv_alg(L), &any_src, &any_wei, dbias, &any_dst,
+                                                          strides, pl, pr),
+              "describe the kernel gradient", l->name);
+        bw = pd_create(d, &cd, NULL, L->fwd_pd);
+    } else {
+        dnnl_inner_product_desc_t id;
+        check(dnnl_inner_product_backward_weights_desc_init(&id, &any_src, &any_wei, dbias, &any_dst),
+              "describe the kernel gradient", l->name);
+        bw = pd_create(d, &id, NULL, L->fwd_pd);
+    }
+    if (bw == NULL)
+        check(dnnl_unimplemented, "find a kernel-gradient implementation", l->name);
+    const dnnl_memory_desc_t *dz_md = query(bw, dnnl_query_diff_dst_md);
+    L->src_bw = mem_like(d, query(bw, dnnl_query_src_md), L->src);
+    L->dwei = mem(d, query(bw, dnnl_query_diff_weights_md), NULL);
+    /* The gradient arrives in the layout the kernel gradient reads, as the layer above leaves it
+     * if that is the same. */
+    L->ddst = mem_like(d, dz_md, incoming);
+    int act = l->grad_is_logits ? CNN_ACT_NONE : l->activation;
+    if (act != CNN_ACT_NONE) {
+        L->dz = mem(d, dz_md, NULL);
+        dnnl_primitive_t a = activation_backward(d, l, act, dz_md, dst_md);
+        add(&L->bwd, a, 0, 3, DNNL_ARG_DST, L->dst, DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_DIFF_SRC, L->dz);
+        add_reorder(d, &L->bwd_in, L->u_dst, L->dst, 1, l->name);
+    } else {
+        L->dz = L->ddst;
+    }
+    dnnl_primitive_t pw = prim(d, bw, l->name);
+    if (L->u_dbia != NULL)
+        add(&L->bwd, pw, 0, 4, DNNL_ARG_SRC, L->src_bw, DNNL_ARG_DIFF_DST, L->dz, DNNL_ARG_DIFF_WEIGHTS, L->dwei,
+            DNNL_ARG_DIFF_BIAS, L->u_dbia);
+    else
+        add(&L->bwd, pw, 0, 3, DNNL_ARG_SRC, L->src_bw, DNNL_ARG_DIFF_DST, L->dz, DNNL_ARG_DIFF_WEIGHTS, L->dwei);
+    if (l->din >= 0) {
+        if (conv) {
+            dnnl_convolution_desc_t cd;
+            check(dnnl_convolution_backward_data_desc_init(&cd, conv_alg(L), &any_src, &any_wei, &any_dst, strides, pl,
+                                                           pr),
+                  "describe the input gradient", l->name);
+            bd = pd_create(d, &cd, NULL, L->fwd_pd);
+        } else {
+            dnnl_inner_product_desc_t id;
+            check(dnnl_inner_product_backward_data_desc_init(&id, &any_src, &any_wei, &any_dst),
+                  "describe the input gradient", l->name);
+            bd = pd_create(d, &id, NULL, L->fwd_pd);
+        }
+        if (bd == NULL)
+            check(dnnl_unimplemented, "find an input-gradient implementation", l->name);
+        L->wei_bd = mem_like(d, query(bd, dnnl_query_weights_md), L->wei);
+        L->dz_bd = mem_like(d, query(bd, dnnl_query_diff_dst_md), L->dz);
+        L->dsrc = mem(d, query(bd, dnnl_query_diff_src_md), NULL);
+        add_reorder(d, &L->bwd, L->dz, L->dz_bd, 1, l->name);
+        add(&L->bwd, prim(d, bd, l->name), 0, 3, DNNL_ARG_DIFF_DST, L->dz_bd, DNNL_ARG_WEIGHTS, L->wei_bd,
+            DNNL_ARG_DIFF_SRC, L->dsrc);
+        dnnl_primitive_desc_destroy(bd);
+        add_reorder(d, &L->bwd_in, L->u_wei, L->wei_bd, 1, l->name);
+        add_reorder(d, &L->bwd_out, L->dsrc, L->u_dsrc, 1, l->name);
+        add_reorder(d, &L->chain_bwd, L->wei, L->wei_bd, 1, l->name);
+    }
+    dnnl_primitive_desc_destroy(bw);
+    add_reorder(d, &L->bwd_in, L->u_src, L->src_bw, 1, l->name);
+    add_reorder(d, &L->bwd_out, L->dwei, L->u_dwei, 1, l->name);
+    add_reorder(d, &L->chain_bwd, L->src, L->src_bw, 1, l->name);
+}
+
+static void setup_simple_backward(bench_dnnl *d, dlayer *L, dnnl_memory_t incoming)
+{
+    const cnn_layer *l = L->l;
+    const dnnl_memory_desc_t *dst_md = md_of(L->dst), *src_md = md_of(L->src);
+    L->ddst = mem_like(d, dst_md, incoming);
+    L->dsrc = mem(d, src_md, NULL);
+    switch (l->kind_id) {
+    case CNN_LAYER_MAXPOOL2D:
+    case CNN_LAYER_AVGPOOL2D: {
+        dnnl_pooling_desc_t pool;
+        dnnl_dims_t strides = {l->sh, l->sw}, kernel = {l->kh, l->kw}, pl = {l->pad_top, l->pad_left},
+                    pr = {l->pad_bottom, l->pad_right};
+        check(dnnl_pooling_backward_desc_init(&pool,
+                                              l->kind_id == CNN_LAYER_MAXPOOL2D ? dnnl_pooling_max
+                                                                               : dnnl_pooling_avg_exclude_padding,
+                                              src_md, dst_md, strides, kernel, pl, pr),
+              "describe the pool's gradient", l->name);
+        dnnl_primitive_desc_t pd = pd_create(d, &pool, NULL, L->fwd_pd);
+        if (pd == NULL)
+            check(dnnl_unimplemented, "find the pool's gradient", l->name);
+        dnnl_primitive_t p = prim(d, pd, l->name);
+        dnnl_primitive_desc_destroy(pd);
+        if (L->work != NULL)
+            add(&L->bwd, p, 0, 3, DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_WORKSPACE, L->work, DNNL_ARG_DIFF_SRC, L->dsrc);
+        else
+            add(&L->bwd, p, 0, 2, DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_DIFF_SRC, L->dsrc);
+        break;
+    }
+    case CNN_LAYER_DROPOUT:
+        add(&L->bwd, L->fwd.s[L->fwd.count - 1].prim, 0, 3, DNNL_ARG_SRC_0, L->ddst, DNNL_ARG_SRC_1, L->mask,
+            DNNL_ARG_DST, L->dsrc);
+        add_reorder(d, &L->bwd_in, L->u_mask, L->mask, 1, l->name);
+        break;
+    default:
+        if (l->grad_is_logits) {
+            /* The loss gave the logits' gradient: the layer passes it on as it is. */
+            add_reorder(d, &L->bwd, L->ddst, L->dsrc, 0, l->name);
+        } else {
+            add(&L->bwd, activation_backward(d, l, l->activation, dst_md, dst_md), 0, 3, DNNL_ARG_DST, L->dst,
+                DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_DIFF_SRC, L->dsrc);
+            add_reorder(d, &L->bwd_in, L->u_dst, L->dst, 1, l->name);
+        }
+        break;
+    }
+    add_reorder(d, &L->bwd_out, L->dsrc, L->u_dsrc, 1, l->name);
+}
+
+/* ------------------------------------------------------------------ the chain */
+
+/* Steps that bring the tensor `from` (logical dims of `from_dl`) into `to`: nothing when they are
+ * one, a reorder when only the layouts differ, and through the plain arrays when the dims do
+ * (a flatten between them), where the workspace holds the same floats for both views. */
+static void link(bench_dnnl *d, steps *st, dnnl_memory_t from, dnnl_memory_t from_plain, dnnl_memory_t to,
+                 dnnl_memory_t to_plain, const char *layer)
+{
+    const dnnl_memory_desc_t *a = md_of(from), *b = md_of(to);
+    int same_dims = a->ndims == b->ndims;
+    for (int i = 0; same_dims && i < a->ndims; i++)
+        same_dims = a->dims[i] == b->dims[i];
+    if (same_dims) {
+        add_reorder(d, st, from, to, 1, layer);
+        return;
+    }
+    add_reorder(d, st, from, from_plain, 1, layer);
+    add_reorder(d, st, to_plain, to, 1, layer);
+}
+
+bench_dnnl *bench_dnnl_create(const cnn_model *m, int n, float *ws, float *grads, int threads, const int *direct)
+{
+    bench_dnnl *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        fprintf(stderr, "bench: error: out of memory\n");
+        exit(1);
+    }
+    *d = (bench_dnnl){.m = m, .n = n, .threads = threads, .ws = ws, .grads = grads};
+    bench_dnnl_threads(threads);
+    check(dnnl_engine_create(&d->engine, dnnl_cpu, 0), "create a CPU engine", m->name);
+    check(dnnl_stream_create(&d->stream, d->engine, dnnl_stream_default_flags), "create a stream", m->name);
+    d->layers = calloc((size_t)m->num_layers, sizeof *d->layers);
+    if (d->layers == NULL) {
+        fprintf(stderr, "bench: error: out of memory\n");
+        exit(1);
+    }
+    /* Shapes: dense layers and flatten give 2-D {N, C}, the others keep their input's rank; a
+     * dense layer after a flatten reads the 4-D tensor the flatten viewed. */
+    int nd = 4;
+    for (int i = 0; i < m->num_layers; i++) {
+        dlayer *L = &d->layers[i];
+        const cnn_layer *l = &m->layers[i];
+        L->l = l;
+        L->direct = direct != NULL && direct[i];
+        L->in_nd = nd;
+        if (l->kind_id == CNN_LAYER_DENSE && i > 0 && m->layers[i - 1].kind_id == CNN_LAYER_FLATTEN) {
+            const cnn_layer *f = &m->layers[i - 1];
+            L->in_nd = 4;
+            dims_of(4, n, f->in_h, f->in_w, f->in_c, L->in_dims);
+        } else {
+            dims_of(nd, n, l->in_h, l->in_w, l->in_c, L->in_dims);
+        }
+        nd = l->kind_id == CNN_LAYER_DENSE || l->kind_id == CNN_LAYER_FLATTEN ? 2 : nd;
+        L->out_nd = l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_MAXPOOL2D ||
+                            l->kind_id == CNN_LAYER_AVGPOOL2D ? 4 : nd;
+        nd = L->out_nd;
+        dims_of(L->out_nd, n, l->out_h, l->out_w, l->out_c, L->out_dims);
+        plain_views(d, L);
+    }
+    /* Forward, in order: each layer's input comes from the tensor the layer before left. */
+    dnnl_memory_t cur = NULL, cur_plain = NULL;
+    for (int i = 0; i < m->num_layers; i++) {
+        dlayer *L = &d->layers[i];
+        const cnn_layer *l = L->l;
+        if (l->kind_id == CNN_LAYER_FLATTEN)
+            continue; /* a view: the tensor goes on as it is */
+        if (cur == NULL) {
+            cur = L->u_src;
+            cur_plain = L->u_src;
+        }
+        if (l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_DENSE)
+            setup_product_forward(d, L, cur);
+        else
+            setup_simple_forward(d, L, cur);
+        add_reorder(d, &L->fwd_in, L->u_src, L->src, 1, l->name);
+        add_reorder(d, &L->fwd_out, L->dst, L->u_dst, 1, l->name);
+        link(d, &L->chain_fwd, cur, cur_plain, L->src, L->u_src, l->name);
+        if (L->wei != NULL)
+            add_reorder(d, &L->chain_fwd, L->u_wei, L->wei, 1, l->name);
+        if (L->mask != NULL)
+            add_reorder(d, &L->chain_fwd, L->u_mask, L->mask, 1, l->name);
+        append(&L->chain_fwd, &L->fwd);
+        cur = L->dst;
+        cur_plain = L->u_dst;
+    }
+    const dlayer *last = &d->layers[m->num_layers - 1];
+    add_reorder(d, &d->chain_out, cur, last->u_dst, 1, last->l->name);
+    /* Backward, from the loss: each layer's output gradient comes from the one above. */
+    dnnl_memory_t grad = last->u_ddst, grad_plain = last->u_ddst;
+    for (int i = m->num_layers - 1; i >= 0; i--) {
+        dlayer *L = &d->layers[i];
+        const cnn_layer *l = L->l;
+        if (l->backward == NULL || l->kind_id == CNN_LAYER_FLATTEN)
+            continue;
+        if (l->kind_id != CNN_LAYER_CONV2D && l->kind_id != CNN_LAYER_DENSE && l->din < 0)
+            break; /* nothing flows back from here */
+        if (l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_DENSE)
+            setup_product_backward(d, L, grad);
+        else
+            setup_simple_backward(d, L, grad);
+        /* setup_product_backward put the weights' reorders into chain_bwd: after the link. */
+        steps own = L->chain_bwd;
+        L->chain_bwd.count = 0;
+        link(d, &L->chain_bwd, grad, grad_plain, L->ddst, L->u_ddst, l->name);
+        append(&L->chain_bwd, &own);
+        append(&L->chain_bwd, &L->bwd);
+        if (L->dwei != NULL)
+            add_reorder(d, &L->chain_bwd, L->dwei, L->u_dwei, 1, l->name);
+        add_reorder(d, &L->bwd_in, L->u_ddst, L->ddst, 1, l->name);
+        if (L->dsrc == NULL)
+            break;
+        grad = L->dsrc;
+        grad_plain = L->u_dsrc;
+    }
+    return d;
+}
+
+void bench_dnnl_free(bench_dnnl *d)
+{
+    if (d == NULL)
+        return;
+    for (int i = 0; i < d->nprims; i++)
+        dnnl_primitive_destroy(d->prims[i]);
+    for (int i = 0; i < d->nmems; i++)
+        dnnl_memory_destroy(d->mems[i]);
+    dnnl_stream_destroy(d->stream);
+    dnnl_engine_destroy(d->engine);
+    free(d->prims);
+    free(d->mems);
+    free(d->layers);
+    free(d);
+}
+
+void bench_dnnl_threads(int threads)
+{
+    omp_set_num_threads(threads);
+}
+
+/* The plain parameter arrays are wherever the caller's parameters are this time. */
+static void set_params(bench_dnnl *d, const float *params)
+{
+    for (int i = 0; i < d->m->num_layers; i++) {
+        dlayer *L = &d->layers[i];
+        if (L->u_wei != NULL)
+            check(dnnl_memory_set_data_handle(L->u_wei, (void *)(params + L->l->kernel_offset)), "set the kernel",
+                  L->l->name);
+        if (L->u_bia != NULL)
+            check(dnnl_memory_set_data_handle(L->u_bia, (void *)(params + L->l->bias_offset)), "set the bias",
+                  L->l->name);
+    }
+}
+
+void bench_dnnl_pass(bench_dnnl *d, const float *params, const cnn_layer *l, int backward, double *work,
+                     double *reorders)
+{
+    dlayer *L = &d->layers[l - d->m->layers];
+    *work = *reorders = 0.0;
+    set_params(d, params);
+    if (!backward) {
+        run(d, &L->fwd_in, work, reorders);
+        run(d, &L->fwd, work, reorders);
+        run(d, &L->fwd_out, work, reorders);
+        return;
+    }
+    /* A max pool's gradient reads the forward's workspace: run the forward first, untimed. */
+    if (L->work != NULL) {
+        run(d, &L->fwd_in, NULL, NULL);
+        run(d, &L->fwd, NULL, NULL);
+    }
+    run(d, &L->bwd_in, work, reorders);
+    run(d, &L->bwd, work, reorders);
+    run(d, &L->bwd_out, work, reorders);
+}
+
+void bench_dnnl_impl(const bench_dnnl *d, const cnn_layer *l, int backward, char *buf, size_t size)
+{
+    const dlayer *L = &d->layers[l - d->m->layers];
+    const steps *st = backward ? &L->bwd : &L->fwd;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < st->count && used < size; i++) {
+        const_dnnl_primitive_desc_t pd;
+        const char *impl = NULL;
+        if (st->s[i].reorder || dnnl_primitive_get_primitive_desc(st->s[i].prim, &pd) != dnnl_success ||
+            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || impl == NULL)
+            continue;
+        int k = snprintf(buf + used, size - used, "%s%s", used > 0 ? " + " : "", impl);
+        used += k > 0 ? (size_t)k : 0;
+    }
+}
+
+void bench_dnnl_step_forward(bench_dnnl *d, const float *params, double *reorders)
+{
+    set_params(d, params);
+    for (int i = 0; i < d->m->num_layers; i++)
+        run(d, &d->layers[i].chain_fwd, NULL, reorders);
+    run(d, &d->chain_out, NULL, reorders);
+}
+
+void bench_dnnl_step_backward(bench_dnnl *d, double *reorders)
+{
+    for (int i = d->m->num_layers - 1; i >= 0; i--)
+        run(d, &d->layers[i].chain_bwd, NULL, reorders);
+}
