@@ -145,6 +145,19 @@ void value_free(Value *v);
 /* Prints an AST as S-expressions; used by tests to compare the two front ends. */
 void ast_dump(const Ast *ast, FILE *out);
 
+/* ------------------------------------------------------------------ front/number.c */
+
+/* Numbers and shapes as the contract spells them, for both front ends (see number.c). */
+typedef enum NumberStatus {
+    NUMBER_OK,        /* *v is a VAL_INT, VAL_REAL or VAL_SHAPE */
+    NUMBER_NOT,       /* the text does not start like a number */
+    NUMBER_MALFORMED, /* it does, but is none (why says so; *v is a placeholder of the kind meant) */
+    NUMBER_RANGE,     /* a number or shape out of range (why says so) */
+} NumberStatus;
+/* Whether text starts like a number: [-+]? then a digit, or a point and a digit. */
+bool number_like(const char *text, size_t len);
+NumberStatus number_read(const char *text, size_t len, Value *v, char *why, size_t why_size);
+
 /* ------------------------------------------------------------------ front/parse.c (front/lexer.l, front/parser.y) */
 
 /* Parses a .cnn file. Returns NULL only when the file cannot be read; syntax errors are
@@ -191,7 +204,6 @@ typedef struct ConvAttrs {
     int filters, kh, kw, sh, sw;
     Padding padding;
     int pad_top, pad_bottom, pad_left, pad_right; /* resolved, zero for valid */
-    Activation act;
     bool use_bias;
 } ConvAttrs;
 
@@ -203,7 +215,6 @@ typedef struct PoolAttrs { /* maxpool2d and avgpool2d */
 
 typedef struct DenseAttrs {
     int units;
-    Activation act;
     bool use_bias;
 } DenseAttrs;
 
@@ -218,6 +229,9 @@ typedef struct Layer {
     char *name;     /* given with name=, or <kind>_<n> */
     Loc loc;        /* of the kind token in the model file */
     Shape in, out;  /* per image */
+    /* The activation applied to the output: conv2d's and dense's `activation=`, or the
+     * standalone activation layers' own (ACT_NONE for the rest). */
+    Activation act;
     union {
         ConvAttrs conv;
         PoolAttrs pool;
@@ -284,7 +298,7 @@ typedef struct Model {
 Model *check_model(const Ast *ast);
 void model_free(Model *m);
 
-const char *layer_kind_name(LayerKind k);     /* "conv2d" */
+const char *layer_kind_name(LayerKind k);     /* "conv2d" (layers/table.c) */
 const char *activation_name(Activation a);    /* "relu" */
 const char *padding_name(Padding p);          /* "valid" */
 

@@ -47,7 +47,7 @@ n55_cc() {
     return 1
 }
 
-N55_REF="-Iruntime/ref runtime/ref/ref_layers.c runtime/ref/ref_model.c"
+N55_REF="-Iruntime/ref $(echo runtime/ref/*.c)"
 
 # shellcheck disable=SC2086
 if n55_cc numerics/ref_gradcheck -std=c11 -Wall -Wextra -Werror -Iruntime -Itests/unit \

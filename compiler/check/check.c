@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "check/check.h"
+#include "layers/layer.h"
 
 /* A model name prefixes every identifier of the generated C. */
 #define MAX_MODEL_NAME_LEN 64
@@ -120,11 +120,12 @@ static void check_softmax_position(const Layer *L, const LayerSite *site, bool i
 {
     if (is_last)
         return;
-    if (L->kind == LAYER_SOFTMAX)
-        error_at(L->loc, "softmax '%s' is not the last layer; softmax may only end the network",
-                 L->name);
-    else if ((L->kind == LAYER_CONV2D && L->u.conv.act == ACT_SOFTMAX) ||
-             (L->kind == LAYER_DENSE && L->u.dense.act == ACT_SOFTMAX))
+    if (L->act != ACT_SOFTMAX)
+        return;
+    if (layer_ops(L->kind)->is_activation)
+        error_at(L->loc, "%s '%s' is not the last layer; softmax may only end the network",
+                 layer_kind_name(L->kind), L->name);
+    else
         error_at(site->act_loc, "%s '%s' is not the last layer, so it cannot use softmax; "
                  "softmax may only end the network", layer_kind_name(L->kind), L->name);
 }
@@ -159,10 +160,11 @@ static bool check_layers(const Ast *ast, Model *m, LayerSite *sites, bool input_
         } else if (args_ok && known) {
             known = infer_layer_shape(L, cur) && check_layer_buffers(L, batch);
             cur = L->out;
-        } else if (args_ok && kind == LAYER_DENSE) {
-            /* A dense layer's output does not depend on its input: later layers can be
-             * checked again. */
-            L->out = cur = (Shape){.rank = 1, .h = 1, .w = 1, .c = L->u.dense.units};
+        } else if (args_ok && layer_ops(kind)->shape_without_input &&
+                   layer_ops(kind)->shape_without_input(L, &L->out)) {
+            /* The output does not depend on the input (dense): later layers can be checked
+             * again. */
+            cur = L->out;
             known = true;
         } else {
             known = false;

@@ -1,10 +1,10 @@
 /*
  * check/check.h - what the checker's files share, and nothing the rest of cnnc needs.
  *
- *   layer_table.c   the layer kinds, their argument names, types and defaults
- *   check/layer_args.c   one AstLayer's arguments -> a Layer's attributes
+ *   names.c         the names of activations and paddings; looking names up, "unknown ..."
+ *   layer_args.c    one AstLayer's arguments, checked against its kind's table (layers/)
  *   shapes.c        shapes, parameter counts, multiply-accumulates, buffer-size limits
- *   check/train.c   the train block -> TrainConfig
+ *   train.c         the train block -> TrainConfig
  *   memory_plan.c   the MemoryPlan of a checked model
  *   check.c         check_model: the model as a whole, calling the files above
  */
@@ -26,27 +26,27 @@ typedef enum ArgType {
 } ArgType;
 
 typedef struct ArgSpec {
-    const char *name;
+    const char *name; /* NULL ends a kind's list */
     ArgType type;
     bool required;
 } ArgSpec;
 
 #define MAX_LAYER_ARGS 8
 
-typedef struct LayerSpec {
-    const char *kind;
-    const ArgSpec *args;
-    int nargs;
-    /* The argument names followed by NULL, for did_you_mean. */
-    const char *const *arg_names;
-} LayerSpec;
+/* An argument after validation. Only the fields of its ArgType are meaningful. */
+typedef struct ArgValue {
+    const Arg *arg; /* NULL when the argument was not given */
+    bool ok;        /* given and valid */
+    int n;          /* ARG_COUNT */
+    int h, w;       /* ARG_SIZE2 */
+    int e;          /* ARG_ACTIVATION, ARG_PADDING */
+    bool b;         /* ARG_BOOL */
+    double r;       /* ARG_RATE */
+    long long i;    /* ARG_INTEGER */
+    const char *s;  /* ARG_NAME */
+} ArgValue;
 
-/* layer_table.c */
-const LayerSpec *layer_spec(LayerKind k);
-/* Finds a layer kind by its name in the model file; false if there is none. */
-bool layer_kind_from_name(const char *name, LayerKind *out);
-/* All layer kind names followed by NULL, for did_you_mean. */
-const char *const *layer_kind_names(void);
+/* names.c */
 extern const char *const activation_names[]; /* indexed by Activation, NULL-terminated */
 extern const char *const padding_names[];    /* indexed by Padding, NULL-terminated */
 
@@ -58,7 +58,7 @@ void error_unknown(Loc loc, const char *what, const char *word, const char *cons
 /* True for [A-Za-z_][A-Za-z0-9_]*. */
 bool is_identifier(const char *s);
 
-/* check/layer_args.c: resolves the arguments of one layer of a known kind into L (kind, name,
+/* layer_args.c: resolves the arguments of one layer of a known kind into L (kind, name,
  * loc and attributes; shapes are left to shapes.c). `ordinal` is the layer's position among
  * the layers of its kind, from 1, for the default name. Returns false after reporting errors.
  * `act_loc` and `name_loc` receive where activation= and name= were given, or the layer's
@@ -68,9 +68,9 @@ bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L,
 
 /* shapes.c */
 
-/* Fills L->in, L->out, params, kernel_size, bias_size, macs and aux_size from `in`, and the
- * resolved padding. Reports windows larger than their input and inputs of the wrong rank;
- * returns false then (L->out is meaningless). */
+/* Fills L->in, L->out, params, kernel_size, bias_size, macs and aux_size from `in` through the
+ * kind's infer verb (layers/), with the resolved padding. Reports windows larger than their
+ * input and inputs of the wrong rank; returns false then (L->out is meaningless). */
 bool infer_layer_shape(Layer *L, Shape in);
 /* Reports a per-image or per-batch buffer that the generated code could not index with an int
  * (`batch` 0 when the batch size is unknown). `what` names the buffer ("output 26x26x32").
@@ -84,7 +84,7 @@ void format_shape(char *buf, size_t size, Shape s);
 bool same_padding(int in, int k, int s, int *out, int *before, int *after);
 bool valid_padding(int in, int k, int s, int *out);
 
-/* check/train.c: resolves the train block (defaults where it is absent). Returns false
+/* train.c: resolves the train block (defaults where it is absent). Returns false
  * after reporting errors; *data_ok says whether the dataset and the loss, which the model's
  * input and output are checked against, were valid. */
 bool check_train(const Ast *ast, TrainConfig *tc, bool *data_ok);

@@ -10,23 +10,10 @@
 #include <limits.h>
 #include <string.h>
 
-#include "check/check.h"
+#include "layers/layer.h"
 
 /* Longer names would make unwieldy C identifiers; the same limit applies to model names. */
 #define MAX_NAME_LEN 64
-
-/* An argument after validation. Only the fields of its ArgType are meaningful. */
-typedef struct ArgValue {
-    const Arg *arg; /* NULL when the argument was not given */
-    bool ok;        /* given and valid */
-    int n;          /* ARG_COUNT */
-    int h, w;       /* ARG_SIZE2 */
-    int e;          /* ARG_ACTIVATION, ARG_PADDING */
-    bool b;         /* ARG_BOOL */
-    double r;       /* ARG_RATE */
-    long long i;    /* ARG_INTEGER */
-    const char *s;  /* ARG_NAME */
-} ArgValue;
 
 static bool check_positive(const Arg *a, long long v, int *out)
 {
@@ -162,42 +149,61 @@ static bool check_arg_value(const ArgSpec *spec, const Arg *a, ArgValue *v)
     unreachable();
 }
 
+/* The names of a kind's arguments followed by NULL, for did_you_mean. */
+static void arg_names(const ArgSpec *args, const char *names[MAX_LAYER_ARGS + 1])
+{
+    int n = 0;
+    for (; args[n].name && n < MAX_LAYER_ARGS; n++)
+        names[n] = args[n].name;
+    names[n] = NULL;
+}
+
+static int arg_index(const ArgSpec *args, const char *name)
+{
+    for (int i = 0; name && args[i].name; i++)
+        if (strcmp(args[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
 /* The first layer kind that takes an argument of this name, for a hint when another kind
  * was given it (dense(rate=0.5) meant a dropout). */
 static const char *kind_taking(const char *arg_name)
 {
     for (int k = 0; k < LAYER_KIND_COUNT; k++) {
-        const LayerSpec *spec = layer_spec((LayerKind)k);
-        if (name_index(arg_name, spec->arg_names) >= 0)
-            return spec->kind;
+        const LayerOps *ops = layer_ops((LayerKind)k);
+        if (arg_index(ops->args, arg_name) >= 0)
+            return ops->name;
     }
     return NULL;
 }
 
-/* Matches the given arguments to the kind's table: unknown names and repeats are errors. */
-static bool match_args(const AstLayer *al, const LayerSpec *spec, ArgValue *vals)
+/* Matches the given arguments to the kind's list: unknown names and repeats are errors. */
+static bool match_args(const AstLayer *al, const LayerOps *ops, ArgValue *vals)
 {
     bool ok = true;
+    const char *names[MAX_LAYER_ARGS + 1];
+    arg_names(ops->args, names);
     for (int i = 0; i < al->nargs; i++) {
         const Arg *a = &al->args[i];
         if (!a->name) {
-            error_at(a->value.loc, "arguments of %s are named, like %s=...", spec->kind,
-                     spec->args[0].name);
+            error_at(a->value.loc, "arguments of %s are named, like %s=...", ops->name,
+                     ops->args[0].name);
             ok = false;
             continue;
         }
-        int k = name_index(a->name, spec->arg_names);
+        int k = arg_index(ops->args, a->name);
         if (k < 0) {
-            const char *hint = did_you_mean(a->name, spec->arg_names);
+            const char *hint = did_you_mean(a->name, names);
             const char *owner = kind_taking(a->name);
             if (hint)
                 error_at(a->name_loc, "unknown argument '%s' for %s; did you mean '%s'?",
-                         a->name, spec->kind, hint);
+                         a->name, ops->name, hint);
             else if (owner)
                 error_at(a->name_loc, "unknown argument '%s' for %s; it belongs to %s",
-                         a->name, spec->kind, owner);
+                         a->name, ops->name, owner);
             else
-                error_at(a->name_loc, "unknown argument '%s' for %s", a->name, spec->kind);
+                error_at(a->name_loc, "unknown argument '%s' for %s", a->name, ops->name);
             ok = false;
             continue;
         }
@@ -208,125 +214,49 @@ static bool match_args(const AstLayer *al, const LayerSpec *spec, ArgValue *vals
             continue;
         }
         vals[k].arg = a;
-        vals[k].ok = check_arg_value(&spec->args[k], a, &vals[k]);
+        vals[k].ok = check_arg_value(&ops->args[k], a, &vals[k]);
         ok &= vals[k].ok;
     }
-    for (int k = 0; k < spec->nargs; k++)
-        if (spec->args[k].required && !vals[k].arg) {
-            error_at(al->loc, "%s needs '%s'", spec->kind, spec->args[k].name);
+    for (int k = 0; ops->args[k].name; k++)
+        if (ops->args[k].required && !vals[k].arg) {
+            error_at(al->loc, "%s needs '%s'", ops->name, ops->args[k].name);
             ok = false;
         }
     return ok;
 }
 
-static const ArgValue *find(const LayerSpec *spec, const ArgValue *vals, const char *name)
+const ArgValue *arg_value(const ArgSpec *args, const ArgValue *vals, const char *name)
 {
-    int k = name_index(name, spec->arg_names);
+    int k = arg_index(args, name);
     if (k < 0)
         unreachable();
     return vals[k].ok ? &vals[k] : NULL;
 }
 
-static void fill_conv(const LayerSpec *spec, const ArgValue *vals, ConvAttrs *c)
-{
-    const ArgValue *v;
-    *c = (ConvAttrs){.sh = 1, .sw = 1, .padding = PAD_VALID, .act = ACT_NONE, .use_bias = true};
-    if ((v = find(spec, vals, "filters")))
-        c->filters = v->n;
-    if ((v = find(spec, vals, "kernel")))
-        c->kh = v->h, c->kw = v->w;
-    if ((v = find(spec, vals, "stride")))
-        c->sh = v->h, c->sw = v->w;
-    if ((v = find(spec, vals, "padding")))
-        c->padding = (Padding)v->e;
-    if ((v = find(spec, vals, "activation")))
-        c->act = (Activation)v->e;
-    if ((v = find(spec, vals, "use_bias")))
-        c->use_bias = v->b;
-}
-
-/* As in Keras, the stride of a pool defaults to its window. */
-static void fill_pool(const LayerSpec *spec, const ArgValue *vals, PoolAttrs *p)
-{
-    const ArgValue *v;
-    *p = (PoolAttrs){.ph = 2, .pw = 2, .padding = PAD_VALID};
-    if ((v = find(spec, vals, "pool")))
-        p->ph = v->h, p->pw = v->w;
-    p->sh = p->ph;
-    p->sw = p->pw;
-    if ((v = find(spec, vals, "stride")))
-        p->sh = v->h, p->sw = v->w;
-    if ((v = find(spec, vals, "padding")))
-        p->padding = (Padding)v->e;
-}
-
-static void fill_dense(const LayerSpec *spec, const ArgValue *vals, DenseAttrs *d)
-{
-    const ArgValue *v;
-    *d = (DenseAttrs){.act = ACT_NONE, .use_bias = true};
-    if ((v = find(spec, vals, "units")))
-        d->units = v->n;
-    if ((v = find(spec, vals, "activation")))
-        d->act = (Activation)v->e;
-    if ((v = find(spec, vals, "use_bias")))
-        d->use_bias = v->b;
-}
-
-static void fill_dropout(const LayerSpec *spec, const ArgValue *vals, DropoutAttrs *d)
-{
-    const ArgValue *v;
-    *d = (DropoutAttrs){0};
-    if ((v = find(spec, vals, "rate")))
-        d->rate = v->r;
-    if ((v = find(spec, vals, "seed")))
-        d->has_seed = true, d->seed = v->i;
-}
-
 bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, Loc *act_loc,
                       Loc *name_loc)
 {
-    const LayerSpec *spec = layer_spec(kind);
+    const LayerOps *ops = layer_ops(kind);
     ArgValue vals[MAX_LAYER_ARGS] = {{0}};
-    bool ok = match_args(al, spec, vals);
+    bool ok = match_args(al, ops, vals);
 
     L->kind = kind;
     L->loc = al->loc;
-    const ArgValue *name = find(spec, vals, "name");
+    const ArgValue *name = arg_value(ops->args, vals, "name");
     *name_loc = name ? name->arg->value.loc : al->loc;
     if (name) {
         L->name = xstrdup(name->s);
     } else {
         char buf[64];
-        snprintf(buf, sizeof buf, "%s_%d", spec->kind, ordinal);
+        snprintf(buf, sizeof buf, "%s_%d", ops->name, ordinal);
         L->name = xstrdup(buf);
     }
 
     *act_loc = al->loc;
-    int act = name_index("activation", spec->arg_names);
+    int act = arg_index(ops->args, "activation");
     if (act >= 0 && vals[act].ok)
         *act_loc = vals[act].arg->value.loc;
 
-    switch (kind) {
-    case LAYER_CONV2D:
-        fill_conv(spec, vals, &L->u.conv);
-        break;
-    case LAYER_MAXPOOL2D:
-    case LAYER_AVGPOOL2D:
-        fill_pool(spec, vals, &L->u.pool);
-        break;
-    case LAYER_DENSE:
-        fill_dense(spec, vals, &L->u.dense);
-        break;
-    case LAYER_DROPOUT:
-        fill_dropout(spec, vals, &L->u.dropout);
-        break;
-    case LAYER_FLATTEN:
-    case LAYER_RELU:
-    case LAYER_SIGMOID:
-    case LAYER_TANH:
-    case LAYER_SOFTMAX:
-    case LAYER_KIND_COUNT:
-        break;
-    }
+    ops->resolve(L, vals);
     return ok;
 }

@@ -1,5 +1,6 @@
 /*
- * check/shapes.c - shape inference: each layer's output shape, parameter count and cost.
+ * check/shapes.c - shape inference: what every kind's infer verb (layers/) shares, and the
+ * limits on buffer sizes.
  *
  * Output sizes follow Keras/TensorFlow:
  *   valid:  out = floor((in - k) / s) + 1, and the window must fit: in >= k
@@ -14,7 +15,7 @@
  */
 #include <limits.h>
 
-#include "check/check.h"
+#include "layers/layer.h"
 
 /* The generated code indexes every buffer with an int. */
 #define MAX_BUFFER_FLOATS ((long long)INT_MAX)
@@ -82,12 +83,12 @@ bool check_buffer_size(Loc loc, const char *owner, const char *what, long long p
     return false;
 }
 
-static void owner_of(const Layer *L, char *buf, size_t size)
+void layer_owner(const Layer *L, char *buf, size_t size)
 {
     snprintf(buf, size, "%s '%s'", layer_kind_name(L->kind), L->name);
 }
 
-static bool need_rank(const Layer *L, Shape in, int rank)
+bool need_rank(const Layer *L, Shape in, int rank)
 {
     if (in.rank == rank)
         return true;
@@ -111,9 +112,8 @@ static bool window_1d(int in, int k, int s, Padding p, int *out, int *before, in
     return valid_padding(in, k, s, out);
 }
 
-/* Both directions of a window; reports a window that does not fit or padding too large. */
-static bool window_2d(const Layer *L, Shape in, int kh, int kw, int sh, int sw, Padding p,
-                      Shape *out, int pads[4])
+bool infer_window(const Layer *L, Shape in, int kh, int kw, int sh, int sw, Padding p, Shape *out,
+                  int pads[4])
 {
     int oh, ow;
     bool ok_h = window_1d(in.h, kh, sh, p, &oh, &pads[0], &pads[1]);
@@ -133,83 +133,11 @@ static bool window_2d(const Layer *L, Shape in, int kh, int kw, int sh, int sw, 
     return false;
 }
 
-static bool infer_conv(Layer *L, Shape in)
+bool check_kernel_size(const Layer *L, const char *what, long long count)
 {
-    ConvAttrs *c = &L->u.conv;
-    int pads[4];
-    if (!need_rank(L, in, 3) || !window_2d(L, in, c->kh, c->kw, c->sh, c->sw, c->padding,
-                                           &L->out, pads))
-        return false;
-    c->pad_top = pads[0], c->pad_bottom = pads[1], c->pad_left = pads[2], c->pad_right = pads[3];
-    L->out.c = c->filters;
-
-    char owner[160], what[160];
-    owner_of(L, owner, sizeof owner);
-    snprintf(what, sizeof what, "kernel %dx%dx%dx%d", c->kh, c->kw, in.c, c->filters);
-    long long window, kernel;
-    if (__builtin_mul_overflow((long long)c->kh, (long long)c->kw, &window) ||
-        __builtin_mul_overflow(window, (long long)in.c, &window) ||
-        __builtin_mul_overflow(window, (long long)c->filters, &kernel))
-        kernel = -1;
-    if (!check_buffer_size(L->loc, owner, what, kernel, 0))
-        return false;
-    L->kernel_size = kernel;
-    L->bias_size = c->use_bias ? c->filters : 0;
-    L->params = L->kernel_size + L->bias_size;
-    long long out_size = shape_size(L->out);
-    /* out_size*window can only overflow when the output is already too large to index; the
-     * caller reports that, so the cost is then left at 0. */
-    if (out_size < 0 || __builtin_mul_overflow(out_size, window, &L->macs))
-        L->macs = 0;
-    return true;
-}
-
-static bool infer_pool(Layer *L, Shape in)
-{
-    PoolAttrs *p = &L->u.pool;
-    int pads[4];
-    if (!need_rank(L, in, 3) || !window_2d(L, in, p->ph, p->pw, p->sh, p->sw, p->padding,
-                                           &L->out, pads))
-        return false;
-    p->pad_top = pads[0], p->pad_bottom = pads[1], p->pad_left = pads[2], p->pad_right = pads[3];
-    /* Max pooling keeps the position of each maximum for the backward pass. */
-    if (L->kind == LAYER_MAXPOOL2D)
-        L->aux_size = shape_size(L->out);
-    return true;
-}
-
-static bool infer_dense(Layer *L, Shape in)
-{
-    DenseAttrs *d = &L->u.dense;
-    if (!need_rank(L, in, 1))
-        return false;
-    L->out = (Shape){.rank = 1, .h = 1, .w = 1, .c = d->units};
-    char owner[160], what[160];
-    owner_of(L, owner, sizeof owner);
-    snprintf(what, sizeof what, "kernel %dx%d", in.c, d->units);
-    long long kernel;
-    if (__builtin_mul_overflow((long long)in.c, (long long)d->units, &kernel))
-        kernel = -1;
-    if (!check_buffer_size(L->loc, owner, what, kernel, 0))
-        return false;
-    L->kernel_size = kernel;
-    L->bias_size = d->use_bias ? d->units : 0;
-    L->params = L->kernel_size + L->bias_size;
-    L->macs = kernel;
-    return true;
-}
-
-/* Flatten reads H, W, C in that order: the flat index is (h * W + w) * C + c. */
-static bool infer_flatten(Layer *L, Shape in)
-{
-    long long n = shape_size(in);
-    if (n < 0 || n > INT_MAX) {
-        char owner[160];
-        owner_of(L, owner, sizeof owner);
-        return check_buffer_size(L->loc, owner, "output", n, 0);
-    }
-    L->out = (Shape){.rank = 1, .h = 1, .w = 1, .c = (int)n};
-    return true;
+    char owner[160];
+    layer_owner(L, owner, sizeof owner);
+    return check_buffer_size(L->loc, owner, what, count, 0);
 }
 
 bool infer_layer_shape(Layer *L, Shape in)
@@ -217,27 +145,5 @@ bool infer_layer_shape(Layer *L, Shape in)
     L->in = in;
     L->out = in;
     L->params = L->kernel_size = L->bias_size = L->macs = L->aux_size = 0;
-    switch (L->kind) {
-    case LAYER_CONV2D:
-        return infer_conv(L, in);
-    case LAYER_MAXPOOL2D:
-    case LAYER_AVGPOOL2D:
-        return infer_pool(L, in);
-    case LAYER_DENSE:
-        return infer_dense(L, in);
-    case LAYER_FLATTEN:
-        return infer_flatten(L, in);
-    case LAYER_DROPOUT:
-        /* The mask, one float per activation, scaled by 1 / (1 - rate) where kept. */
-        L->aux_size = shape_size(in);
-        return true;
-    case LAYER_RELU:
-    case LAYER_SIGMOID:
-    case LAYER_TANH:
-    case LAYER_SOFTMAX:
-        return true;
-    case LAYER_KIND_COUNT:
-        break;
-    }
-    unreachable();
+    return layer_ops(L->kind)->infer(L, in);
 }

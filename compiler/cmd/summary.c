@@ -21,21 +21,9 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "cnnc.h"
+#include "layers/layer.h"
 
 /* Keras' class names, so the table reads like model.summary(). */
-static const char *const keras_names[LAYER_KIND_COUNT] = {
-    [LAYER_CONV2D] = "Conv2D",
-    [LAYER_MAXPOOL2D] = "MaxPooling2D",
-    [LAYER_AVGPOOL2D] = "AveragePooling2D",
-    [LAYER_FLATTEN] = "Flatten",
-    [LAYER_DENSE] = "Dense",
-    [LAYER_DROPOUT] = "Dropout",
-    [LAYER_RELU] = "ReLU",
-    [LAYER_SIGMOID] = "Activation",
-    [LAYER_TANH] = "Activation",
-    [LAYER_SOFTMAX] = "Softmax",
-};
 
 /* The names the model language uses for the train block's choices. */
 static const char *const dataset_names[] = {
@@ -168,7 +156,7 @@ static int print_table(const Model *m, FILE *out)
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *L = &m->layers[i];
         Row *row = &rows[i];
-        snprintf(row->name, sizeof row->name, "%s (%s)", L->name, NAME_OF(keras_names, L->kind));
+        snprintf(row->name, sizeof row->name, "%s (%s)", L->name, layer_ops(L->kind)->keras_class);
         format_keras_shape(row->shape, sizeof row->shape, L->out);
         format_count(row->params, sizeof row->params, L->params);
         format_count(row->macs, sizeof row->macs, L->macs);
@@ -502,34 +490,21 @@ static void out_window(Out *o, const char *key, int h, int w)
 /* The resolved attributes of a layer: what the model file said, with the defaults filled in. */
 static void out_layer_config(Out *o, const Layer *L)
 {
+    const LayerOps *ops = layer_ops(L->kind);
+    LayerAttr attrs[MAX_LAYER_ATTRS];
+    int n = ops->attrs ? ops->attrs(L, attrs) : 0;
     out_key(o, "config");
     out_begin(o, true, false);
-    switch (L->kind) {
-    case LAYER_CONV2D:
-        out_int(o, "filters", L->u.conv.filters);
-        out_window(o, "kernel", L->u.conv.kh, L->u.conv.kw);
-        out_window(o, "stride", L->u.conv.sh, L->u.conv.sw);
-        out_string(o, "padding", padding_name(L->u.conv.padding));
-        out_string(o, "activation", activation_name(L->u.conv.act));
-        out_bool(o, "use_bias", L->u.conv.use_bias);
-        break;
-    case LAYER_MAXPOOL2D:
-    case LAYER_AVGPOOL2D:
-        out_window(o, "pool", L->u.pool.ph, L->u.pool.pw);
-        out_window(o, "stride", L->u.pool.sh, L->u.pool.sw);
-        out_string(o, "padding", padding_name(L->u.pool.padding));
-        break;
-    case LAYER_DENSE:
-        out_int(o, "units", L->u.dense.units);
-        out_string(o, "activation", activation_name(L->u.dense.act));
-        out_bool(o, "use_bias", L->u.dense.use_bias);
-        break;
-    case LAYER_DROPOUT:
-        out_real(o, "rate", L->u.dropout.rate);
-        if (L->u.dropout.has_seed)
-            out_int(o, "seed", L->u.dropout.seed);
-        break;
-    default: break; /* flatten and the standalone activations have no attributes */
+    for (int i = 0; i < n; i++) {
+        const LayerAttr *a = &attrs[i];
+        switch (a->type) {
+        case ATTR_INT: out_int(o, a->name, a->i); break;
+        case ATTR_SIZE2: out_window(o, a->name, a->h, a->w); break;
+        case ATTR_PADDING: out_string(o, a->name, padding_name((Padding)a->i)); break;
+        case ATTR_ACTIVATION: out_string(o, a->name, activation_name((Activation)a->i)); break;
+        case ATTR_BOOL: out_bool(o, a->name, a->i != 0); break;
+        case ATTR_REAL: out_real(o, a->name, a->r); break;
+        }
     }
     out_end(o, true);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit/writer.h"
+#include "layers/layer.h"
 
 static const char *dataset_name(DatasetKind d)
 {
@@ -63,39 +63,33 @@ static void put_double(FILE *f, double x)
     fputs(buf, f);
 }
 
+static void put_attr(FILE *f, const LayerAttr *a)
+{
+    fprintf(f, "%s=", a->name);
+    switch (a->type) {
+    case ATTR_INT: fprintf(f, "%lld", a->i); break;
+    case ATTR_SIZE2: fprintf(f, "%dx%d", a->h, a->w); break;
+    case ATTR_PADDING:
+        fputs(padding_name((Padding)a->i), f);
+        if (a->i == PAD_SAME)
+            fprintf(f, " (top %d, bottom %d, left %d, right %d)", a->pads[0], a->pads[1], a->pads[2], a->pads[3]);
+        break;
+    case ATTR_ACTIVATION: fputs(activation_name((Activation)a->i), f); break;
+    case ATTR_BOOL: fputs(a->i ? "true" : "false", f); break;
+    case ATTR_REAL: put_double(f, a->r); break;
+    }
+}
+
 static void put_layer(FILE *f, const Layer *l)
 {
-    fprintf(f, "%s = %s(", l->name, layer_kind_name(l->kind));
-    switch (l->kind) {
-    case LAYER_CONV2D: {
-        const ConvAttrs *a = &l->u.conv;
-        fprintf(f, "filters=%d, kernel=%dx%d, stride=%dx%d, padding=%s", a->filters, a->kh, a->kw, a->sh, a->sw,
-                padding_name(a->padding));
-        if (a->padding == PAD_SAME)
-            fprintf(f, " (top %d, bottom %d, left %d, right %d)", a->pad_top, a->pad_bottom, a->pad_left, a->pad_right);
-        fprintf(f, ", activation=%s, use_bias=%s", activation_name(a->act), a->use_bias ? "true" : "false");
-        break;
-    }
-    case LAYER_MAXPOOL2D:
-    case LAYER_AVGPOOL2D: {
-        const PoolAttrs *a = &l->u.pool;
-        fprintf(f, "pool=%dx%d, stride=%dx%d, padding=%s", a->ph, a->pw, a->sh, a->sw, padding_name(a->padding));
-        if (a->padding == PAD_SAME)
-            fprintf(f, " (top %d, bottom %d, left %d, right %d)", a->pad_top, a->pad_bottom, a->pad_left, a->pad_right);
-        break;
-    }
-    case LAYER_DENSE:
-        fprintf(f, "units=%d, activation=%s, use_bias=%s", l->u.dense.units, activation_name(l->u.dense.act),
-                l->u.dense.use_bias ? "true" : "false");
-        break;
-    case LAYER_DROPOUT:
-        fputs("rate=", f);
-        put_double(f, l->u.dropout.rate);
-        if (l->u.dropout.has_seed)
-            fprintf(f, ", seed=%lld", l->u.dropout.seed);
-        break;
-    default:
-        break;
+    const LayerOps *ops = layer_ops(l->kind);
+    LayerAttr attrs[MAX_LAYER_ATTRS];
+    int n = ops->attrs ? ops->attrs(l, attrs) : 0;
+    fprintf(f, "%s = %s(", l->name, ops->name);
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            fputs(", ", f);
+        put_attr(f, &attrs[i]);
     }
     fputs(") -> ", f);
     put_shape(f, l->out);

@@ -47,12 +47,12 @@ static void forward_block(Writer *w, const Layer *l, int np)
     for (int p = 0; p < np; p++)
         for (int v = 0; v < cb; v++)
             w_line(w, "VF_STORE(y + c0 + %d, a%d_%d);", p * units + v * SIMD_LANES, p, v);
-    if (a->act != ACT_NONE && a->act != ACT_SOFTMAX) {
+    if (l->act != ACT_NONE && l->act != ACT_SOFTMAX) {
         char buf[160];
         w_open(w, "for (int p = 0; p < %d; p++)", np);
         w_line(w, "float *restrict q = y + c0 + p * %d;", units);
         w_line(w, "for (int i = 0; i < %d; i++)", cb * SIMD_LANES);
-        w_line(w, "    q[i] = %s;", activation_expr(a->act, "q[i]", buf, sizeof buf));
+        w_line(w, "    q[i] = %s;", activation_expr(l->act, "q[i]", buf, sizeof buf));
         w_close(w);
     }
     w_close(w);

@@ -9,9 +9,8 @@
  * for small threads and embedded targets. Weights are hex float literals, so that the
  * compiled arrays hold the checkpoint's floats bit for bit on any host.
  *
- * The layer passes are the training emitters' forward functions called with n = 1; only
- * max pooling gets its own pass here, because the training one also records the argmax that
- * backward needs. Dropout and flatten are views: the identity at inference.
+ * The layer passes are the kinds' forward passes in inference mode (max pooling then keeps no
+ * argmax), called with n = 1. Dropout and flatten are views: the identity at inference.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,53 +21,29 @@
 
 #include "cnnrt.h"
 #include "emit/infer.h"
-#include "emit/writer.h"
+#include "layers/layer.h"
 
 /* ------------------------------------------------------------------ the checkpoint */
 
-/* The model's parameters in checkpoint order, each layer's kernel then its bias: the same
- * names, shapes and offsets as emit/model.c's tensor table, so cnn_checkpoint_load checks them. */
+/* The model's parameters in checkpoint order, as the kinds' tensors verbs give them: the same
+ * names, shapes and offsets as the training program's table, so cnn_checkpoint_load checks them. */
 static cnn_tensor *tensor_table(const Model *m, int *count)
 {
-    cnn_tensor *t = xcalloc((size_t)(2 * m->nlayers + 1), sizeof *t);
-    size_t offset = 0;
     int n = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const Layer *l = &m->layers[i];
-        if (l->kernel_size > 0) {
-            cnn_tensor *k = &t[n++];
-            char name[EMIT_NAME_MAX + 16];
-            snprintf(name, sizeof name, "%s.kernel", l->name);
-            k->name = xstrdup(name);
-            if (l->kind == LAYER_CONV2D) {
-                const ConvAttrs *a = &l->u.conv;
-                k->ndim = 4;
-                k->shape[0] = a->kh;
-                k->shape[1] = a->kw;
-                k->shape[2] = l->in.c;
-                k->shape[3] = a->filters;
-            } else {
-                k->ndim = 2;
-                k->shape[0] = (int)shape_size(l->in);
-                k->shape[1] = l->u.dense.units;
-            }
-            k->offset = offset;
-            k->count = (size_t)l->kernel_size;
-            offset += k->count;
-        }
-        if (l->bias_size > 0) {
-            cnn_tensor *b = &t[n++];
-            char name[EMIT_NAME_MAX + 16];
-            snprintf(name, sizeof name, "%s.bias", l->name);
-            b->name = xstrdup(name);
-            b->ndim = 1;
-            b->shape[0] = (int)l->bias_size;
-            b->offset = offset;
-            b->count = (size_t)l->bias_size;
-            b->is_bias = 1;
-            offset += b->count;
-        }
+    ModelTensor *mt = model_tensors(m, &n);
+    cnn_tensor *t = xcalloc((size_t)n + 1, sizeof *t);
+    for (int i = 0; i < n; i++) {
+        char name[EMIT_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%s.%s", m->layers[mt[i].layer].name, mt[i].spec.suffix);
+        t[i].name = xstrdup(name);
+        t[i].ndim = mt[i].spec.ndim;
+        for (int d = 0; d < t[i].ndim; d++)
+            t[i].shape[d] = mt[i].spec.shape[d];
+        t[i].offset = (size_t)mt[i].offset;
+        t[i].count = (size_t)mt[i].spec.count;
+        t[i].is_bias = mt[i].spec.is_bias;
     }
+    free(mt);
     *count = n;
     return t;
 }
@@ -123,14 +98,7 @@ typedef struct InferPlan {
 
 static bool uses_math(const Layer *l)
 {
-    Activation a = ACT_NONE;
-    if (l->kind == LAYER_CONV2D)
-        a = l->u.conv.act;
-    else if (l->kind == LAYER_DENSE)
-        a = l->u.dense.act;
-    else if (l->kind == LAYER_SIGMOID || l->kind == LAYER_TANH || l->kind == LAYER_SOFTMAX)
-        return true;
-    return a == ACT_SIGMOID || a == ACT_TANH || a == ACT_SOFTMAX;
+    return l->act == ACT_SIGMOID || l->act == ACT_TANH || l->act == ACT_SOFTMAX;
 }
 
 static void upper_copy(char *dst, size_t size, const char *src)
@@ -139,6 +107,14 @@ static void upper_copy(char *dst, size_t size, const char *src)
     for (; src[i] != '\0' && i + 1 < size; i++)
         dst[i] = (char)(src[i] >= 'a' && src[i] <= 'z' ? src[i] - 'a' + 'A' : src[i]);
     dst[i] = '\0';
+}
+
+/* A layer that writes nothing at inference: a view (flatten), the identity outside training
+ * (dropout), or an activation layer left without its activation (a dropped softmax). */
+static bool writes_nothing(const Layer *l)
+{
+    const LayerOps *ops = layer_ops(l->kind);
+    return ops->is_view || ops->identity_at_inference || (ops->is_activation && l->act == ACT_NONE);
 }
 
 static void plan_inference(const Model *m, bool logits, InferPlan *p)
@@ -158,18 +134,15 @@ static void plan_inference(const Model *m, bool logits, InferPlan *p)
         Layer *l = &p->layers[i];
         EmitLayer *e = &p->emit[i];
         *l = m->layers[i];
-        if (logits && i == nl - 1) {
-            if (l->kind == LAYER_CONV2D && l->u.conv.act == ACT_SOFTMAX)
-                l->u.conv.act = ACT_NONE;
-            else if (l->kind == LAYER_DENSE && l->u.dense.act == ACT_SOFTMAX)
-                l->u.dense.act = ACT_NONE;
-        }
-        p->is_view[i] = l->kind == LAYER_FLATTEN || l->kind == LAYER_DROPOUT ||
-                        (logits && i == nl - 1 && l->kind == LAYER_SOFTMAX);
+        if (logits && i == nl - 1 && l->act == ACT_SOFTMAX)
+            l->act = ACT_NONE;
+        p->is_view[i] = writes_nothing(l);
         if (shape_size(l->out) > p->scratch)
             p->scratch = shape_size(l->out);
+        e->model = m;
         e->layer = l;
         e->index = i;
+        e->inference = true;
         upper_copy(e->upper, sizeof e->upper, l->name);
         snprintf(e->in, sizeof e->in, "%s", cur);
         if (!p->is_view[i]) {
@@ -178,10 +151,10 @@ static void plan_inference(const Model *m, bool logits, InferPlan *p)
             p->needs_math |= uses_math(l);
         }
         snprintf(e->out, sizeof e->out, "%s", cur);
-        if (l->kernel_size > 0)
-            snprintf(e->kernel, sizeof e->kernel, "%s_kernel", l->name);
-        if (l->bias_size > 0)
-            snprintf(e->bias, sizeof e->bias, "%s_bias", l->name);
+        TensorSpec ts[MAX_LAYER_TENSORS];
+        int nt = layer_ops(l->kind)->tensors ? layer_ops(l->kind)->tensors(l, ts) : 0;
+        for (int t = 0; t < nt; t++)
+            snprintf(e->param[t], sizeof e->param[t], "%s_%s", l->name, ts[t].suffix);
     }
     snprintf(p->output, sizeof p->output, "%s", cur);
 }
@@ -193,63 +166,7 @@ static void plan_free(InferPlan *p)
     free(p->is_view);
 }
 
-/* ------------------------------------------------------------------ max pooling without argmax */
-
-static void max_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *ctx)
-{
-    bool first = true;
-    (void)ctx;
-    w_line(w, "float *restrict py = y + (size_t)o * %d;", g->in_c);
-    w_open(w, "for (int c = 0; c < %d; c++)", g->in_c);
-    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++) {
-        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
-            long long off = window_tap_offset(g, kh, kw);
-            if (first)
-                w_line(w, "float best = x[at + %lld + c];", off);
-            else /* strict, as in training: the first maximum wins */
-                w_line(w, "if (x[at + %lld + c] > best) best = x[at + %lld + c];", off, off);
-            first = false;
-        }
-    }
-    /* A window wholly in the padding: training's pass writes 0 there too. */
-    w_line(w, "py[c] = %s;", first ? "0.0f" : "best");
-    w_close(w);
-}
-
-static void maxpool_forward(Writer *w, const Layer *l)
-{
-    const PoolAttrs *a = &l->u.pool;
-    Window g = {
-        .in_h = l->in.h, .in_w = l->in.w, .in_c = l->in.c, .out_h = l->out.h, .out_w = l->out.w,
-        .kh = a->ph, .kw = a->pw, .sh = a->sh, .sw = a->sw, .pad_top = a->pad_top, .pad_left = a->pad_left,
-    };
-    w_line(w, "/* %s: %dx%d max, %dx%dx%d -> %dx%dx%d */", l->name, a->ph, a->pw, l->in.h, l->in.w, l->in.c,
-           l->out.h, l->out.w, l->out.c);
-    w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, int n)", l->name);
-    w_open(w, "for (int b = 0; b < n; b++)");
-    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
-    w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
-    emit_window_loops(w, &g, max_pixel, NULL);
-    w_close(w);
-    w_close(w);
-    w_blank(w);
-}
-
 /* ------------------------------------------------------------------ the files */
-
-static const EmitKind *kind_of(const Layer *l)
-{
-    switch (l->kind) {
-    case LAYER_CONV2D: return &emit_conv2d_kind;
-    case LAYER_AVGPOOL2D: return &emit_avgpool2d_kind;
-    case LAYER_DENSE: return &emit_dense_kind;
-    case LAYER_RELU:
-    case LAYER_SIGMOID:
-    case LAYER_TANH:
-    case LAYER_SOFTMAX: return &emit_activation_kind;
-    default: unreachable(); /* max pooling and the views are handled by the caller */
-    }
-}
 
 static void write_infer_header(Writer *w, const InferPlan *p, const char *canon, bool logits)
 {
@@ -319,12 +236,15 @@ static void write_driver(Writer *w, const InferPlan *p)
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *l = &p->layers[i];
         const EmitLayer *e = &p->emit[i];
-        if (p->is_view[i])
+        if (p->is_view[i]) {
             w_line(w, "/* %s: %s, a view of its input */", l->name, layer_kind_name(l->kind));
-        else if (l->kind == LAYER_MAXPOOL2D)
-            w_line(w, "%s_forward(%s, %s, n);", l->name, e->out, e->in);
-        else
-            kind_of(l)->forward_call(w, m, e);
+            continue;
+        }
+        PassParams params = {0};
+        char fname[EMIT_NAME_MAX + 16];
+        layer_ops(l->kind)->forward_params(e, &params);
+        snprintf(fname, sizeof fname, "%s_forward", l->name);
+        w_pass_call(w, fname, &params);
     }
     w_line(w, "const float *y = %s;", p->output);
     w_line(w, "int best = 0;");
@@ -378,23 +298,14 @@ static void write_infer_source(Writer *w, const InferPlan *p, const char *canon,
      * them (emit/simd.c). They copy with memcpy: <string.h> is header-only use, no library. */
     emit_simd_prelude(w);
 #endif
-    int ti = 0;
-    for (int i = 0; i < m->nlayers; i++) {
+    for (int i = 0, ti = 0; i < m->nlayers; i++) {
         const EmitLayer *e = &p->emit[i];
-        if (e->kernel[0] != '\0' && ti < ntensors)
-            write_array(w, e->kernel, &t[ti++], params);
-        if (e->bias[0] != '\0' && ti < ntensors)
-            write_array(w, e->bias, &t[ti++], params);
+        for (int k = 0; k < EMIT_MAX_TENSORS && e->param[k][0] != '\0' && ti < ntensors; k++)
+            write_array(w, e->param[k], &t[ti++], params);
     }
-    for (int i = 0; i < m->nlayers; i++) {
-        const Layer *l = &p->layers[i];
-        if (p->is_view[i])
-            continue;
-        if (l->kind == LAYER_MAXPOOL2D)
-            maxpool_forward(w, l);
-        else
-            kind_of(l)->forward(w, m, &p->emit[i]);
-    }
+    for (int i = 0; i < m->nlayers; i++)
+        if (!p->is_view[i])
+            layer_ops(p->layers[i].kind)->emit_forward(w, &p->emit[i]);
     write_driver(w, p);
 }
 

@@ -1,7 +1,7 @@
 /*
  * emit/model.c - writes DIR/<name>.h and DIR/<name>.c for a checked model: the banner with the
  * model's canonical text and hash, the named constants, the parameter table, the workspace
- * layout, the passes of every layer (through the per-kind emitters below), the loss, the
+ * layout, the passes of every layer (through each kind's module in layers/), the loss, the
  * optimizer and the `const cnn_model <name>_model` that runtime/cnn_model.h defines.
  *
  * Nothing here depends on the model file's path or spelling: a .cnn file and its YAML twin
@@ -15,21 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "emit/writer.h"
-
-/* The emitters of each layer kind. */
-static const EmitKind *const kinds[LAYER_KIND_COUNT] = {
-    [LAYER_CONV2D] = &emit_conv2d_kind,
-    [LAYER_MAXPOOL2D] = &emit_maxpool2d_kind,
-    [LAYER_AVGPOOL2D] = &emit_avgpool2d_kind,
-    [LAYER_FLATTEN] = &emit_flatten_kind,
-    [LAYER_DENSE] = &emit_dense_kind,
-    [LAYER_DROPOUT] = &emit_dropout_kind,
-    [LAYER_RELU] = &emit_activation_kind,
-    [LAYER_SIGMOID] = &emit_activation_kind,
-    [LAYER_TANH] = &emit_activation_kind,
-    [LAYER_SOFTMAX] = &emit_activation_kind,
-};
+#include "layers/layer.h"
 
 static void to_upper(char *dst, size_t size, const char *src)
 {
@@ -44,11 +30,14 @@ static void to_upper(char *dst, size_t size, const char *src)
 typedef struct Plan {
     EmitLayer *layers;
     char upper[EMIT_NAME_MAX];                 /* the model name in upper case */
-    long long *kernel_off, *bias_off; /* into params, per layer */
+    /* Each layer's parameter tensors (its `tensors` verb) and their offsets into params. */
+    TensorSpec (*tensors)[EMIT_MAX_TENSORS];
+    int *ntensors;
+    long long (*tensor_off)[EMIT_MAX_TENSORS];
     long long *act_off, *aux_off, *grad_off; /* into ws, per layer; -1 where none */
     long long input_off, used_floats, workspace_floats;
     bool params_in_backward;         /* some backward reads the parameters */
-    bool has_dropout;
+    bool has_training_mode;          /* some forward behaves differently in training (dropout) */
 } Plan;
 
 static bool has_params(const Layer *l)
@@ -58,10 +47,8 @@ static bool has_params(const Layer *l)
 
 static bool is_softmax_output(const Layer *l)
 {
-    bool softmax = l->kind == LAYER_SOFTMAX || (l->kind == LAYER_CONV2D && l->u.conv.act == ACT_SOFTMAX) ||
-                   (l->kind == LAYER_DENSE && l->u.dense.act == ACT_SOFTMAX);
     /* Fusing with the loss needs the softmax to span the whole output of an image. */
-    return softmax && shape_size(l->out) == l->out.c;
+    return l->act == ACT_SOFTMAX && shape_size(l->out) == l->out.c;
 }
 
 static void plan_layout(const Model *m, Plan *p)
@@ -69,28 +56,29 @@ static void plan_layout(const Model *m, Plan *p)
     int nl = m->nlayers;
     long long batch = m->train.batch_size;
     p->layers = xcalloc((size_t)nl, sizeof *p->layers);
-    p->kernel_off = xcalloc((size_t)nl, sizeof(long long));
-    p->bias_off = xcalloc((size_t)nl, sizeof(long long));
+    p->tensors = xcalloc((size_t)nl, sizeof *p->tensors);
+    p->ntensors = xcalloc((size_t)nl, sizeof *p->ntensors);
+    p->tensor_off = xcalloc((size_t)nl, sizeof *p->tensor_off);
     p->act_off = xcalloc((size_t)nl, sizeof(long long));
     p->aux_off = xcalloc((size_t)nl, sizeof(long long));
     p->grad_off = xcalloc((size_t)nl, sizeof(long long));
     to_upper(p->upper, sizeof p->upper, m->name);
 
-    long long param = 0, ws = 0;
+    long long ws = 0;
     p->input_off = ws;
     ws += batch * shape_size(m->input);
+    int nt = 0;
+    ModelTensor *mt = model_tensors(m, &nt);
+    for (int k = 0; k < nt; k++) {
+        int i = mt[k].layer, t = p->ntensors[i]++;
+        p->tensors[i][t] = mt[k].spec;
+        p->tensor_off[i][t] = mt[k].offset;
+    }
+    free(mt);
     for (int i = 0; i < nl; i++) {
         const Layer *l = &m->layers[i];
-        p->kernel_off[i] = p->bias_off[i] = -1;
-        if (l->kernel_size > 0) {
-            p->kernel_off[i] = param;
-            param += l->kernel_size;
-        }
-        if (l->bias_size > 0) {
-            p->bias_off[i] = param;
-            param += l->bias_size;
-        }
-        if (l->kind == LAYER_FLATTEN) {
+        const LayerOps *ops = layer_ops(l->kind);
+        if (ops->is_view) {
             p->act_off[i] = -1; /* a view of its input */
         } else {
             p->act_off[i] = ws;
@@ -100,16 +88,16 @@ static void plan_layout(const Model *m, Plan *p)
     for (int i = 0; i < nl; i++) {
         const Layer *l = &m->layers[i];
         p->aux_off[i] = -1;
-        if (l->kind == LAYER_MAXPOOL2D || l->kind == LAYER_DROPOUT) {
+        if (l->aux_size > 0) {
             p->aux_off[i] = ws;
             ws += batch * shape_size(l->out);
         }
-        p->has_dropout |= l->kind == LAYER_DROPOUT;
+        p->has_training_mode |= layer_ops(l->kind)->identity_at_inference;
     }
     for (int i = 0; i < nl; i++) {
         const Layer *l = &m->layers[i];
         p->grad_off[i] = -1;
-        if (l->kind != LAYER_FLATTEN || i == 0) {
+        if (!layer_ops(l->kind)->is_view || i == 0) {
             p->grad_off[i] = ws;
             ws += batch * shape_size(l->out);
         }
@@ -122,6 +110,12 @@ static void plan_layout(const Model *m, Plan *p)
         p->workspace_floats = ws;
 }
 
+/* "KERNEL" for the tensor suffix "kernel": the named constants of a tensor's place. */
+static void tensor_upper(char *buf, size_t size, const TensorSpec *t)
+{
+    to_upper(buf, size, t->suffix);
+}
+
 /* The C expressions of every layer's tensors. */
 static void plan_expressions(const Model *m, Plan *p)
 {
@@ -129,8 +123,10 @@ static void plan_expressions(const Model *m, Plan *p)
     const char *U = p->upper;
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *l = &m->layers[i];
+        const LayerOps *ops = layer_ops(l->kind);
         EmitLayer *e = &p->layers[i];
         EmitLayer *prev = i > 0 ? &p->layers[i - 1] : NULL;
+        e->model = m;
         e->layer = l;
         e->index = i;
         to_upper(e->upper, sizeof e->upper, l->name);
@@ -138,28 +134,27 @@ static void plan_expressions(const Model *m, Plan *p)
             snprintf(e->in, sizeof e->in, "%s", prev->out);
         else
             snprintf(e->in, sizeof e->in, "ws + %s_WS_INPUT", U);
-        if (l->kind == LAYER_FLATTEN)
+        if (ops->is_view)
             snprintf(e->out, sizeof e->out, "%s", e->in);
         else
             snprintf(e->out, sizeof e->out, "ws + %s_WS_%s_ACT", U, e->upper);
         if (p->aux_off[i] >= 0)
             snprintf(e->aux, sizeof e->aux, "ws + %s_WS_%s_AUX", U, e->upper);
         /* A gradient flows into a layer's input only if some layer before it has parameters. */
+        e->has_din = params_before;
         if (params_before)
             snprintf(e->din, sizeof e->din, "%s", prev->dout);
-        if (l->kind == LAYER_FLATTEN && i > 0)
+        if (ops->is_view && i > 0)
             snprintf(e->dout, sizeof e->dout, "%s", prev->dout);
         else
             snprintf(e->dout, sizeof e->dout, "ws + %s_WS_%s_GRAD", U, e->upper);
-        if (p->kernel_off[i] >= 0) {
-            snprintf(e->kernel, sizeof e->kernel, "params + %s_%s_KERNEL_OFFSET", U, e->upper);
-            snprintf(e->dkernel, sizeof e->dkernel, "grads + %s_%s_KERNEL_OFFSET", U, e->upper);
+        for (int t = 0; t < p->ntensors[i]; t++) {
+            char T[32];
+            tensor_upper(T, sizeof T, &p->tensors[i][t]);
+            snprintf(e->param[t], sizeof e->param[t], "params + %s_%s_%s_OFFSET", U, e->upper, T);
+            snprintf(e->dparam[t], sizeof e->dparam[t], "grads + %s_%s_%s_OFFSET", U, e->upper, T);
         }
-        if (p->bias_off[i] >= 0) {
-            snprintf(e->bias, sizeof e->bias, "params + %s_%s_BIAS_OFFSET", U, e->upper);
-            snprintf(e->dbias, sizeof e->dbias, "grads + %s_%s_BIAS_OFFSET", U, e->upper);
-        }
-        if (has_params(l) && e->din[0] != '\0')
+        if (has_params(l) && e->has_din)
             p->params_in_backward = true;
         params_before |= has_params(l);
     }
@@ -172,17 +167,17 @@ static void plan_expressions(const Model *m, Plan *p)
 static void plan_free(Plan *p)
 {
     free(p->layers);
-    free(p->kernel_off);
-    free(p->bias_off);
+    free(p->tensors);
+    free(p->ntensors);
+    free(p->tensor_off);
     free(p->act_off);
     free(p->aux_off);
     free(p->grad_off);
 }
 
-/* Whether a layer's backward pass has anything to do. */
-static bool runs_backward(const EmitLayer *e)
+bool emit_runs_backward(const EmitLayer *e)
 {
-    return has_params(e->layer) || (e->din[0] != '\0' && e->layer->kind != LAYER_FLATTEN);
+    return has_params(e->layer) || (e->has_din && !layer_ops(e->layer->kind)->is_view);
 }
 
 /* ------------------------------------------------------------------ the header */
@@ -198,41 +193,23 @@ static void shape_comment(char *buf, size_t size, Shape s, const char *lead)
 static void header_layer_constants(Writer *w, const Plan *p, const EmitLayer *e)
 {
     const Layer *l = e->layer;
+    const LayerOps *ops = layer_ops(l->kind);
     const char *U = p->upper, *L = e->upper;
-    char shape[64];
+    char shape[64], prefix[2 * EMIT_NAME_MAX];
     shape_comment(shape, sizeof shape, l->out, "");
-    w_line(w, "/* %s: %s, output %s */", l->name, layer_kind_name(l->kind), shape);
-    if (l->kind == LAYER_CONV2D) {
-        const ConvAttrs *a = &l->u.conv;
-        w_line(w, "#define %s_%s_FILTERS %d", U, L, a->filters);
-        w_line(w, "#define %s_%s_KERNEL_H %d", U, L, a->kh);
-        w_line(w, "#define %s_%s_KERNEL_W %d", U, L, a->kw);
-        w_line(w, "#define %s_%s_STRIDE_H %d", U, L, a->sh);
-        w_line(w, "#define %s_%s_STRIDE_W %d", U, L, a->sw);
-        w_line(w, "#define %s_%s_PAD_TOP %d", U, L, a->pad_top);
-        w_line(w, "#define %s_%s_PAD_LEFT %d", U, L, a->pad_left);
-    } else if (l->kind == LAYER_MAXPOOL2D || l->kind == LAYER_AVGPOOL2D) {
-        const PoolAttrs *a = &l->u.pool;
-        w_line(w, "#define %s_%s_POOL_H %d", U, L, a->ph);
-        w_line(w, "#define %s_%s_POOL_W %d", U, L, a->pw);
-        w_line(w, "#define %s_%s_STRIDE_H %d", U, L, a->sh);
-        w_line(w, "#define %s_%s_STRIDE_W %d", U, L, a->sw);
-        w_line(w, "#define %s_%s_PAD_TOP %d", U, L, a->pad_top);
-        w_line(w, "#define %s_%s_PAD_LEFT %d", U, L, a->pad_left);
-    } else if (l->kind == LAYER_DENSE) {
-        w_line(w, "#define %s_%s_UNITS %d", U, L, l->u.dense.units);
-    }
-    w_line(w, "#define %s_%s_OUT_H %d", U, L, l->out.h);
-    w_line(w, "#define %s_%s_OUT_W %d", U, L, l->out.w);
-    w_line(w, "#define %s_%s_OUT_C %d", U, L, l->out.c);
-    w_line(w, "#define %s_%s_OUT_SIZE %lld", U, L, shape_size(l->out));
-    if (p->kernel_off[e->index] >= 0) {
-        w_line(w, "#define %s_%s_KERNEL_OFFSET %lld", U, L, p->kernel_off[e->index]);
-        w_line(w, "#define %s_%s_KERNEL_SIZE %lld", U, L, l->kernel_size);
-    }
-    if (p->bias_off[e->index] >= 0) {
-        w_line(w, "#define %s_%s_BIAS_OFFSET %lld", U, L, p->bias_off[e->index]);
-        w_line(w, "#define %s_%s_BIAS_SIZE %lld", U, L, l->bias_size);
+    snprintf(prefix, sizeof prefix, "%s_%s", U, L);
+    w_line(w, "/* %s: %s, output %s */", l->name, ops->name, shape);
+    if (ops->constants)
+        ops->constants(w, l, prefix);
+    w_line(w, "#define %s_OUT_H %d", prefix, l->out.h);
+    w_line(w, "#define %s_OUT_W %d", prefix, l->out.w);
+    w_line(w, "#define %s_OUT_C %d", prefix, l->out.c);
+    w_line(w, "#define %s_OUT_SIZE %lld", prefix, shape_size(l->out));
+    for (int t = 0; t < p->ntensors[e->index]; t++) {
+        char T[32];
+        tensor_upper(T, sizeof T, &p->tensors[e->index][t]);
+        w_line(w, "#define %s_%s_OFFSET %lld", prefix, T, p->tensor_off[e->index][t]);
+        w_line(w, "#define %s_%s_SIZE %lld", prefix, T, p->tensors[e->index][t].count);
     }
     w_blank(w);
 }
@@ -312,41 +289,70 @@ static void write_tensors(Writer *w, const Model *m, const Plan *p)
     w->indent++;
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *l = &m->layers[i];
-        const char *L = p->layers[i].upper;
-        int fan_in, fan_out;
-        char shape[64];
-        if (p->kernel_off[i] < 0)
-            continue;
-        if (l->kind == LAYER_CONV2D) {
-            const ConvAttrs *a = &l->u.conv;
-            fan_in = a->kh * a->kw * l->in.c;
-            fan_out = a->kh * a->kw * a->filters;
-            snprintf(shape, sizeof shape, "4, {%d, %d, %d, %d}", a->kh, a->kw, l->in.c, a->filters);
-        } else {
-            fan_in = (int)shape_size(l->in);
-            fan_out = l->u.dense.units;
-            snprintf(shape, sizeof shape, "2, {%d, %d}", fan_in, fan_out);
+        for (int t = 0; t < p->ntensors[i]; t++) {
+            const TensorSpec *ts = &p->tensors[i][t];
+            char shape[96], T[32];
+            size_t len = (size_t)snprintf(shape, sizeof shape, "%d, {", ts->ndim);
+            for (int d = 0; d < ts->ndim; d++)
+                len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%d", d > 0 ? ", " : "", ts->shape[d]);
+            snprintf(shape + len, sizeof shape - len, "}");
+            tensor_upper(T, sizeof T, ts);
+            w_line(w, "{\"%s.%s\", %s, %s_%s_%s_OFFSET, %lld, %d, %d, %d},", l->name, ts->suffix, shape, U,
+                   p->layers[i].upper, T, ts->count, ts->fan_in, ts->fan_out, ts->is_bias ? 1 : 0);
         }
-        w_line(w, "{\"%s.kernel\", %s, %s_%s_KERNEL_OFFSET, %lld, %d, %d, 0},", l->name, shape, U, L, l->kernel_size,
-               fan_in, fan_out);
-        if (p->bias_off[i] >= 0)
-            w_line(w, "{\"%s.bias\", 1, {%lld}, %s_%s_BIAS_OFFSET, %lld, %d, %d, 1},", l->name, l->bias_size, U, L,
-                   l->bias_size, fan_in, fan_out);
     }
     w->indent--;
     w_line(w, "};");
     w_blank(w);
 }
 
+/* The code each kind writes once per file, whatever number of its layers the model has. */
+static void write_shared_code(Writer *w, const Plan *p)
+{
+    if (p->has_training_mode)
+        emit_dropout_hash(w);
+}
+
 static void write_layer_passes(Writer *w, const Model *m, const Plan *p)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const EmitLayer *e = &p->layers[i];
-        const EmitKind *k = kinds[e->layer->kind];
-        k->forward(w, m, e);
-        if (runs_backward(e))
-            k->backward(w, m, e);
+        const LayerOps *ops = layer_ops(e->layer->kind);
+        if (ops->is_view)
+            continue;
+        ops->emit_forward(w, e);
+        if (emit_runs_backward(e))
+            ops->emit_backward(w, e);
     }
+}
+
+/* The call of a layer's forward pass; a view writes a comment where its pass would be. */
+static void write_forward_call(Writer *w, const EmitLayer *e)
+{
+    const Layer *l = e->layer;
+    const LayerOps *ops = layer_ops(l->kind);
+    if (ops->is_view) {
+        w_line(w, "/* %s: [%d][%d][%d] read as [%lld], in place */", l->name, l->in.h, l->in.w, l->in.c,
+               shape_size(l->out));
+        return;
+    }
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    ops->forward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_forward", l->name);
+    w_pass_call(w, fname, &params);
+}
+
+static void write_backward_call(Writer *w, const EmitLayer *e)
+{
+    const LayerOps *ops = layer_ops(e->layer->kind);
+    if (ops->is_view)
+        return;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    ops->backward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_backward", e->layer->name);
+    w_pass_call(w, fname, &params);
 }
 
 static void write_drivers(Writer *w, const Model *m, const Plan *p)
@@ -360,14 +366,14 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
                         "                         uint64_t dropout_key, int first)");
     if (!params_in_forward)
         w_line(w, "(void)params;");
-    if (!p->has_dropout) {
+    if (!p->has_training_mode) {
         w_line(w, "(void)training;");
         w_line(w, "(void)dropout_key;");
         w_line(w, "(void)first;");
     }
     w_line(w, "memcpy(ws + %s_WS_INPUT, x, sizeof(float) * (size_t)n * %lld);", U, shape_size(m->input));
     for (int i = 0; i < m->nlayers; i++)
-        kinds[m->layers[i].kind]->forward_call(w, m, &p->layers[i]);
+        write_forward_call(w, &p->layers[i]);
     w_close(w);
     w_blank(w);
 
@@ -393,8 +399,8 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
     }
     w_line(w, "const double loss = loss_and_gradient(%s, %s, labels, n, scale);", last->dout, last->out);
     for (int i = m->nlayers - 1; i >= 0; i--)
-        if (runs_backward(&p->layers[i]))
-            kinds[m->layers[i].kind]->backward_call(w, m, &p->layers[i]);
+        if (emit_runs_backward(&p->layers[i]))
+            write_backward_call(w, &p->layers[i]);
     w_line(w, "return loss;");
     w_close(w);
     w_blank(w);
@@ -402,15 +408,12 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
 
 /* ------------------------------------------------------------------ the layer table */
 
-static const char *const layer_kind_enum[LAYER_KIND_COUNT] = {
-    [LAYER_CONV2D] = "CNN_LAYER_CONV2D", [LAYER_MAXPOOL2D] = "CNN_LAYER_MAXPOOL2D",
-    [LAYER_AVGPOOL2D] = "CNN_LAYER_AVGPOOL2D", [LAYER_FLATTEN] = "CNN_LAYER_FLATTEN",
-    [LAYER_DENSE] = "CNN_LAYER_DENSE", [LAYER_DROPOUT] = "CNN_LAYER_DROPOUT",
-    [LAYER_RELU] = "CNN_LAYER_RELU", [LAYER_SIGMOID] = "CNN_LAYER_SIGMOID",
-    [LAYER_TANH] = "CNN_LAYER_TANH", [LAYER_SOFTMAX] = "CNN_LAYER_SOFTMAX"};
-static const char *const activation_enum[] = {
-    [ACT_NONE] = "CNN_ACT_NONE", [ACT_RELU] = "CNN_ACT_RELU", [ACT_SIGMOID] = "CNN_ACT_SIGMOID",
-    [ACT_TANH] = "CNN_ACT_TANH", [ACT_SOFTMAX] = "CNN_ACT_SOFTMAX"};
+/* The runtime's spelling of a name of the language: "CNN_LAYER_" + "conv2d" -> CNN_LAYER_CONV2D. */
+static void runtime_enum(char *buf, size_t size, const char *prefix, const char *name)
+{
+    size_t n = (size_t)snprintf(buf, size, "%s", prefix);
+    to_upper(buf + n, size - n, name);
+}
 
 /* Each layer's pass on its own, for the benchmark: the same call the model's drivers make,
  * wrapped so that it runs on whatever activations are in the workspace. The names end in
@@ -420,32 +423,34 @@ static void write_layer_wrappers(Writer *w, const Model *m, const Plan *p)
     for (int i = 0; i < m->nlayers; i++) {
         const EmitLayer *e = &p->layers[i];
         const Layer *l = e->layer;
+        const LayerOps *ops = layer_ops(l->kind);
         w_begin_function(w, "static void %s_fwd_alone(const float *params, float *ws, int n)", l->name);
         w_line(w, "(void)params;");
         w_line(w, "(void)ws;");
         w_line(w, "(void)n;");
-        if (l->kind == LAYER_DROPOUT) {
+        if (ops->identity_at_inference) {
             /* Training mode with a fixed key: the benchmark times the pass that trains. */
             w_line(w, "const int training = 1;");
             w_line(w, "const uint64_t dropout_key = CNN_BENCH_DROPOUT_KEY;");
             w_line(w, "const int first = 0;");
         }
-        kinds[l->kind]->forward_call(w, m, e);
+        write_forward_call(w, e);
         w_close(w);
         w_blank(w);
-        if (!runs_backward(e))
+        if (!emit_runs_backward(e))
             continue;
         w_begin_function(w, "static void %s_bwd_alone(const float *params, float *grads, float *ws, int n)", l->name);
         w_line(w, "(void)params;");
         w_line(w, "(void)grads;");
         w_line(w, "(void)ws;");
         /* The model's backward zeroes every gradient first; the layer's passes may add to theirs. */
-        if (p->kernel_off[i] >= 0)
-            w_line(w, "memset(grads + %s_%s_KERNEL_OFFSET, 0, sizeof(float) * %lld);", p->upper, e->upper,
-                   l->kernel_size);
-        if (p->bias_off[i] >= 0)
-            w_line(w, "memset(grads + %s_%s_BIAS_OFFSET, 0, sizeof(float) * %lld);", p->upper, e->upper, l->bias_size);
-        kinds[l->kind]->backward_call(w, m, e);
+        for (int t = 0; t < p->ntensors[i]; t++) {
+            char T[32];
+            tensor_upper(T, sizeof T, &p->tensors[i][t]);
+            w_line(w, "memset(grads + %s_%s_%s_OFFSET, 0, sizeof(float) * %lld);", p->upper, e->upper, T,
+                   p->tensors[i][t].count);
+        }
+        write_backward_call(w, e);
         w_close(w);
         w_blank(w);
     }
@@ -461,58 +466,41 @@ static void write_layer_table(Writer *w, const Model *m, const Plan *p)
     for (int i = 0; i < m->nlayers; i++) {
         const EmitLayer *e = &p->layers[i];
         const Layer *l = e->layer;
+        const LayerOps *ops = layer_ops(l->kind);
         long long in = i > 0 ? out[i - 1] : p->input_off;
-        long long din = e->din[0] != '\0' ? dout[i - 1] : -1;
-        out[i] = l->kind == LAYER_FLATTEN ? in : p->act_off[i];
-        dout[i] = l->kind == LAYER_FLATTEN && i > 0 ? dout[i - 1] : p->grad_off[i];
-        int kh = 0, kw = 0, sh = 0, sw = 0, pt = 0, pl = 0, pb = 0, pr = 0, units = 0, bias = 0;
-        bool same = false;
-        Activation act = ACT_NONE;
-        char rate[48] = "0.0";
-        switch (l->kind) {
-        case LAYER_CONV2D: {
-            const ConvAttrs *a = &l->u.conv;
-            kh = a->kh, kw = a->kw, sh = a->sh, sw = a->sw, same = a->padding == PAD_SAME;
-            pt = a->pad_top, pl = a->pad_left, pb = a->pad_bottom, pr = a->pad_right;
-            units = a->filters, act = a->act, bias = a->use_bias;
-            break;
-        }
-        case LAYER_MAXPOOL2D:
-        case LAYER_AVGPOOL2D: {
-            const PoolAttrs *a = &l->u.pool;
-            kh = a->ph, kw = a->pw, sh = a->sh, sw = a->sw, same = a->padding == PAD_SAME;
-            pt = a->pad_top, pl = a->pad_left, pb = a->pad_bottom, pr = a->pad_right;
-            break;
-        }
-        case LAYER_DENSE:
-            units = l->u.dense.units, act = l->u.dense.act, bias = l->u.dense.use_bias;
-            break;
-        case LAYER_DROPOUT:
-            w_double_literal(rate, sizeof rate, l->u.dropout.rate);
-            break;
-        case LAYER_RELU: act = ACT_RELU; break;
-        case LAYER_SIGMOID: act = ACT_SIGMOID; break;
-        case LAYER_TANH: act = ACT_TANH; break;
-        case LAYER_SOFTMAX: act = ACT_SOFTMAX; break;
-        default: break;
+        long long din = e->has_din ? dout[i - 1] : -1;
+        out[i] = ops->is_view ? in : p->act_off[i];
+        dout[i] = ops->is_view && i > 0 ? dout[i - 1] : p->grad_off[i];
+        RuntimeRow r = {0};
+        if (ops->runtime_row)
+            ops->runtime_row(l, &r);
+        char rate[48], kind[EMIT_NAME_MAX + 16], act[48];
+        w_double_literal(rate, sizeof rate, r.rate);
+        runtime_enum(kind, sizeof kind, "CNN_LAYER_", ops->name);
+        runtime_enum(act, sizeof act, "CNN_ACT_", activation_name(l->act));
+        /* The first tensor is the kernel, a bias tensor the bias, as cnn_layer has them. */
+        long long kernel_off = -1, bias_off = -1;
+        for (int t = 0; t < p->ntensors[i]; t++) {
+            if (p->tensors[i][t].is_bias)
+                bias_off = p->tensor_off[i][t];
+            else if (kernel_off < 0)
+                kernel_off = p->tensor_off[i][t];
         }
         w_line(w, "{");
         w->indent++;
-        w_line(w, ".name = \"%s\", .kind = \"%s\", .kind_id = %s,", l->name, layer_kind_name(l->kind),
-               layer_kind_enum[l->kind]);
+        w_line(w, ".name = \"%s\", .kind = \"%s\", .kind_id = %s,", l->name, ops->name, kind);
         w_line(w, ".in_h = %d, .in_w = %d, .in_c = %d, .out_h = %d, .out_w = %d, .out_c = %d,", l->in.h, l->in.w,
                l->in.c, l->out.h, l->out.w, l->out.c);
-        w_line(w, ".kh = %d, .kw = %d, .sh = %d, .sw = %d, .same = %d,", kh, kw, sh, sw, same ? 1 : 0);
-        w_line(w, ".pad_top = %d, .pad_left = %d, .pad_bottom = %d, .pad_right = %d,", pt, pl, pb, pr);
-        w_line(w, ".activation = %s, .units = %d, .use_bias = %d, .rate = %s,", activation_enum[act], units,
-               bias ? 1 : 0, rate);
-        w_line(w, ".kernel_offset = %lld, .bias_offset = %lld, .macs = %lldLL,", p->kernel_off[i], p->bias_off[i],
-               l->macs);
+        w_line(w, ".kh = %d, .kw = %d, .sh = %d, .sw = %d, .same = %d,", r.kh, r.kw, r.sh, r.sw, r.same);
+        w_line(w, ".pad_top = %d, .pad_left = %d, .pad_bottom = %d, .pad_right = %d,", r.pad_top, r.pad_left,
+               r.pad_bottom, r.pad_right);
+        w_line(w, ".activation = %s, .units = %d, .use_bias = %d, .rate = %s,", act, r.units, r.use_bias, rate);
+        w_line(w, ".kernel_offset = %lld, .bias_offset = %lld, .macs = %lldLL,", kernel_off, bias_off, l->macs);
         w_line(w, ".in = %lld, .out = %lld, .din = %lld, .dout = %lld, .aux = %lld,", in, out[i], din, dout[i],
                p->aux_off[i]);
         w_line(w, ".grad_is_logits = %d,", e->grad_is_logits ? 1 : 0);
         w_line(w, ".forward = %s_fwd_alone,", l->name);
-        if (runs_backward(e))
+        if (emit_runs_backward(e))
             w_line(w, ".backward = %s_bwd_alone,", l->name);
         else
             w_line(w, ".backward = NULL,");
@@ -583,7 +571,7 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
     const char *U = p->upper;
     int ntensors = 0;
     for (int i = 0; i < m->nlayers; i++)
-        ntensors += (p->kernel_off[i] >= 0) + (p->bias_off[i] >= 0);
+        ntensors += p->ntensors[i];
     w_line(w, "const cnn_model %s_model = {", m->name);
     w->indent++;
     w_line(w, ".name = \"%s\",", m->name);
@@ -624,8 +612,7 @@ static void write_source(Writer *w, const Model *m, const Plan *p, const char *c
     w_blank(w);
     emit_simd_prelude(w);
     write_tensors(w, m, p);
-    if (p->has_dropout)
-        emit_dropout_hash(w);
+    write_shared_code(w, p);
     write_layer_passes(w, m, p);
     emit_loss(w, m, &p->layers[m->nlayers - 1]);
     emit_optimizer(w, m);

@@ -31,6 +31,14 @@ long long window_tap_offset(const Window *g, int kh, int kw)
     return ((long long)kh * g->in_w + kw) * g->in_c;
 }
 
+void format_stride(char *buf, size_t size, int sh, int sw)
+{
+    if (sh == sw)
+        snprintf(buf, size, "%d", sh);
+    else
+        snprintf(buf, size, "%dx%d", sh, sw);
+}
+
 /* "oh", "oh * 2", "(oh - 1)" or "(oh * 2 - 1)": the first input row or column of a window. */
 static void start_expr(char *buf, size_t size, const char *var, int stride, int pad)
 {

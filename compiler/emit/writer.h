@@ -70,6 +70,8 @@ typedef void (*WindowBody)(Writer *w, const Window *g, const WindowRun *rows, co
 void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx);
 /* The input offset of tap (kh, kw) relative to `at`, in floats. */
 long long window_tap_offset(const Window *g, int kh, int kw);
+/* "2" or "1x2": a window's strides as its comment shows them. */
+void format_stride(char *buf, size_t size, int sh, int sw);
 
 /* Like emit_window_loops, but `body` writes a block of `npix` output pixels (npix <= block)
  * along a row or down a column, the first at `at` and `o`; pixel p's window starts step.in
@@ -135,6 +137,23 @@ void emit_dense_simd_kernel_grad(Writer *w, const Layer *l);
 bool dense_simd_input_grad_fits(const Layer *l, int batch);
 void emit_dense_simd_input_grad(Writer *w, const Layer *l, int batch);
 
+/* ------------------------------------------------------------------ emit/activation.c */
+
+/* The C expression of an activation of `x` ("x > 0.0f ? x : 0.0f"); ACT_SOFTMAX is applied by
+ * emit_softmax_rows instead and yields `x` here. */
+const char *activation_expr(Activation a, const char *x, char *buf, size_t size);
+/* The C expression of the activation's derivative given its output `y`; NULL for ACT_NONE. */
+const char *activation_grad_expr(Activation a, const char *y, char *buf, size_t size);
+/* Writes a loop that applies softmax in place to `rows` rows of `cols` floats at `p`. */
+void emit_softmax_rows(Writer *w, const char *p, const char *rows, int cols);
+/* The Jacobian-vector product of softmax, row by row, written into `dst` (which may be `dy`). */
+void emit_softmax_grad_rows(Writer *w, const char *dst, const char *dy, const char *y, const char *rows, int cols);
+/* Writes the in-place backward of a fused activation: dout *= f'(out) over `count` floats,
+ * or the softmax Jacobian-vector product per row of `cols`. Writes nothing for ACT_NONE or
+ * when the gradient is already that of the logits. */
+void emit_activation_grad_inplace(Writer *w, Activation a, bool grad_is_logits, const char *dout,
+                                  const char *out, const char *count, int cols);
+
 /* ------------------------------------------------------------------ emit/canonical.c */
 
 /* The model as text, one resolved fact per line (malloc'ed): what the banner shows and hashes. */
@@ -146,58 +165,70 @@ void put_c_string(FILE *f, const char *s);
 
 /* ------------------------------------------------------------------ emit/model.c: placement */
 
-/* check.c limits model and layer names to 64 characters; expressions hold two of them. */
+/* check/ limits model and layer names to 64 characters; expressions hold two of them. */
 #define EMIT_NAME_MAX 72
 #define EMIT_EXPR_MAX 256
+/* The most parameter tensors a layer has (conv2d: kernel and bias). */
+#define EMIT_MAX_TENSORS 4
 
-/* Where one layer's tensors live, as C expressions over `params`, `grads` and `ws`. */
+/* Where one layer's tensors live, as C expressions over `params`, `grads` and `ws` (or the
+ * predictor's workspace and arrays). */
 typedef struct EmitLayer {
+    const Model *model;
     const Layer *layer;
     int index;
     char upper[EMIT_NAME_MAX];      /* the layer name in upper case, for the named constants */
     char in[EMIT_EXPR_MAX], out[EMIT_EXPR_MAX], aux[EMIT_EXPR_MAX]; /* activations; forward's record */
-    char din[EMIT_EXPR_MAX], dout[EMIT_EXPR_MAX]; /* gradients; din is "" where none flows back */
-    char kernel[EMIT_EXPR_MAX], bias[EMIT_EXPR_MAX]; /* "" where the layer has none */
-    char dkernel[EMIT_EXPR_MAX], dbias[EMIT_EXPR_MAX];
+    bool has_din;                   /* a gradient flows back into the input: some layer before has parameters */
+    char din[EMIT_EXPR_MAX], dout[EMIT_EXPR_MAX];
+    /* The layer's parameter tensors and their gradients, in the order of its `tensors` verb. */
+    char param[EMIT_MAX_TENSORS][EMIT_EXPR_MAX], dparam[EMIT_MAX_TENSORS][EMIT_EXPR_MAX];
     /* The loss already wrote the gradient of the pre-softmax logits into dout (softmax fused
      * with cross-entropy), so this layer's backward must not apply its activation again. */
     bool grad_is_logits;
+    /* The inference-only predictor's forward: nothing is kept for a backward pass. */
+    bool inference;
 } EmitLayer;
 
-typedef struct EmitKind {
-    void (*forward)(Writer *w, const Model *m, const EmitLayer *e);
-    void (*backward)(Writer *w, const Model *m, const EmitLayer *e);
-    void (*forward_call)(Writer *w, const Model *m, const EmitLayer *e);
-    void (*backward_call)(Writer *w, const Model *m, const EmitLayer *e);
-} EmitKind;
+/* Whether a layer's backward pass has anything to do: it has parameters, or a gradient flows
+ * through it to its input. */
+bool emit_runs_backward(const EmitLayer *e);
 
-/* ------------------------------------------------------------------ layers/activation.c */
+/* ------------------------------------------------------------------ emit/pass.c */
 
-/* The C expression of an activation of `x` ("x > 0.0f ? x : 0.0f"); ACT_SOFTMAX is applied by
- * emit_softmax_rows instead and yields `x` here. */
-const char *activation_expr(Activation a, const char *x, char *buf, size_t size);
-/* The C expression of the activation's derivative given its output `y`; NULL for ACT_NONE. */
-const char *activation_grad_expr(Activation a, const char *y, char *buf, size_t size);
-/* Writes a loop that applies softmax in place to `rows` rows of `cols` floats at `p`. */
-void emit_softmax_rows(Writer *w, const char *p, const char *rows, int cols);
-/* Writes the in-place backward of a fused activation: dout *= f'(out) over `count` floats,
- * or the softmax Jacobian-vector product per row of `cols`. Writes nothing for ACT_NONE or
- * when the gradient is already that of the logits. */
-void emit_activation_grad_inplace(Writer *w, Activation a, bool grad_is_logits, const char *dout,
-                                  const char *out, const char *count, int cols);
+/* The parameters of one pass, written once: each has its declaration in the pass's signature
+ * and its argument at the call, so the two cannot disagree. */
+#define PASS_MAX_PARAMS 16
+typedef struct PassParam {
+    char decl[64];              /* "const float *restrict in", "int n" */
+    char arg[EMIT_EXPR_MAX];    /* what the call passes: "ws + MNIST_CNN_WS_CONV2D_1_ACT", "n" */
+    bool wrap;                  /* the signature goes on a new line before this one */
+} PassParam;
 
-/* layers/dropout.c: the static hash functions dropout masks are drawn from, written once. */
-void emit_dropout_hash(Writer *w);
+typedef struct PassParams {
+    PassParam p[PASS_MAX_PARAMS];
+    int n;
+} PassParams;
 
-extern const EmitKind emit_conv2d_kind, emit_maxpool2d_kind, emit_avgpool2d_kind,
-    emit_flatten_kind, emit_dense_kind, emit_dropout_kind, emit_activation_kind;
+/* Adds a parameter: the argument the call passes, and its declaration (printf-style). */
+void pass_add(PassParams *ps, const char *arg, const char *decl_fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A buffer the pass writes (`float *restrict NAME`) or reads (`const float *restrict NAME`). */
+void pass_out(PassParams *ps, const char *name, const char *arg);
+void pass_in(PassParams *ps, const char *name, const char *arg);
+/* The number of images every pass ends with: `int n`, passed `n`. */
+void pass_n(PassParams *ps);
+/* "static void NAME(decl, decl, ...)" and the opening brace. */
+void w_pass_begin(Writer *w, const char *name, const PassParams *ps);
+/* "NAME(arg, arg, ...);" */
+void w_pass_call(Writer *w, const char *name, const PassParams *ps);
 
 /* ------------------------------------------------------------------ emit/loss.c, emit/optimizer.c */
 
-/* Writes `static double loss_backward(...)`: the summed loss of n images and the scaled
+/* Writes `static double loss_and_gradient(...)`: the summed loss of n images and the scaled
  * gradient of the model's output (or of its logits when softmax is fused with cross-entropy). */
 void emit_loss(Writer *w, const Model *m, const EmitLayer *last);
-/* Writes `static void update(...)`: one loop over every parameter. */
+/* Writes `static void optimizer_update(...)` over a range of the parameters, and
+ * `optimizer_step` over all of them. */
 void emit_optimizer(Writer *w, const Model *m);
 
 /* ------------------------------------------------------------------ emit/outfile.c */

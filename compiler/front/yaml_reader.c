@@ -238,72 +238,6 @@ static bool is_identifier(const char *s)
     return true;
 }
 
-static const char *skip_digits(const char *s)
-{
-    while (*s >= '0' && *s <= '9')
-        s++;
-    return s;
-}
-
-/* [-+]?[0-9]+ */
-static bool is_integer_syntax(const char *s)
-{
-    if (*s == '-' || *s == '+')
-        s++;
-    const char *end = skip_digits(s);
-    return end > s && !*end;
-}
-
-/* [-+]? (digits [. digits?] | . digits) [eE [-+]? digits], with a point or an exponent. */
-static bool is_real_syntax(const char *s)
-{
-    if (*s == '-' || *s == '+')
-        s++;
-    const char *p = skip_digits(s);
-    bool digits = p > s, point = false, exponent = false;
-    if (*p == '.') {
-        point = true;
-        const char *q = skip_digits(p + 1);
-        digits = digits || q > p + 1;
-        p = q;
-    }
-    if (!digits)
-        return false;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '-' || *p == '+')
-            p++;
-        const char *q = skip_digits(p);
-        if (q == p)
-            return false;
-        exponent = true;
-        p = q;
-    }
-    return !*p && (point || exponent);
-}
-
-/* 28x28x1 or 3x3, as in the .cnn form. */
-static bool parse_shape_text(const char *s, Value *v)
-{
-    int n = 0;
-    for (;;) {
-        const char *end = skip_digits(s);
-        if (end == s || end - s > 9 || n == MAX_SHAPE_DIMS)
-            return false;
-        v->dims[n++] = strtoll(s, NULL, 10);
-        if (!*end)
-            break;
-        if (*end != 'x')
-            return false;
-        s = end + 1;
-    }
-    if (n < 2)
-        return false;
-    v->kind = VAL_SHAPE;
-    v->ndims = n;
-    return true;
-}
-
 /* Reads the current scalar (not null) as a value, following the .cnn form's lexical rules:
  * quoted text is a string; plain text is a boolean, a number, a shape or a name.
  * Does not advance. Returns false after reporting why it is none of these. */
@@ -331,31 +265,17 @@ static bool scalar_value(Reader *r, Value *v)
         v->kind = VAL_BOOL;
         return true;
     }
-    if (is_integer_syntax(s)) {
-        errno = 0;
-        long long i = strtoll(s, NULL, 10);
-        if (errno == ERANGE) {
-            error_at(v->loc, "the integer %.40s is out of range", s);
-            return false;
-        }
-        v->kind = VAL_INT;
-        v->i = i;
-        v->r = (double)i;
+    char why[256];
+    switch (number_read(s, n, v, why, sizeof why)) {
+    case NUMBER_OK:
         return true;
+    case NUMBER_MALFORMED:
+    case NUMBER_RANGE:
+        error_at(v->loc, "%s", why);
+        return false;
+    case NUMBER_NOT:
+        break;
     }
-    if (is_real_syntax(s)) {
-        errno = 0;
-        double d = strtod(s, NULL);
-        if (errno == ERANGE || !isfinite(d)) {
-            error_at(v->loc, "the number %.40s is out of range", s);
-            return false;
-        }
-        v->kind = VAL_REAL;
-        v->r = d;
-        return true;
-    }
-    if (parse_shape_text(s, v))
-        return true;
     if (is_identifier(s)) {
         v->kind = VAL_IDENT;
         v->s = xstrdup(s);

@@ -1,6 +1,9 @@
 /*
- * layers/conv2d.c - conv2d forward and backward, specialised to the layer's shapes.
+ * layers/conv2d.c - conv2d: Keras Conv2D, channels last.
  *
+ *     conv2d(filters=32, kernel=3, stride=1, padding=valid, activation=relu, use_bias=true);
+ *
+ * Its passes are specialised to the layer's shapes.
  * The layout is chosen for vectorisation: activations are [H][W][C] and the kernel
  * [KH][KW][CIN][COUT], so the innermost loop of every pass runs over the output channels with
  * unit stride in the kernel and in the output. Where the channels fill whole vectors the
@@ -12,10 +15,123 @@
  * functions. Backward works image by image, so that each image's output gradient is still
  * in cache when the products read it.
  */
-#include "emit/writer.h"
+#include "layers/layer.h"
 
 /* Above this many filters the accumulator lives in the output instead of on the stack. */
 #define MAX_LOCAL_ACC 1024
+
+/* ------------------------------------------------------------------ check */
+
+static const ArgSpec conv2d_args[] = {
+    {"filters", ARG_COUNT, true},        {"kernel", ARG_SIZE2, true},
+    {"stride", ARG_SIZE2, false},        {"padding", ARG_PADDING, false},
+    {"activation", ARG_ACTIVATION, false}, {"use_bias", ARG_BOOL, false},
+    {"name", ARG_NAME, false},           {NULL, 0, false},
+};
+
+static void conv_resolve(Layer *L, const ArgValue *vals)
+{
+    const ArgValue *v;
+    ConvAttrs *c = &L->u.conv;
+    *c = (ConvAttrs){.sh = 1, .sw = 1, .padding = PAD_VALID, .use_bias = true};
+    L->act = ACT_NONE;
+    if ((v = arg_value(conv2d_args, vals, "filters")))
+        c->filters = v->n;
+    if ((v = arg_value(conv2d_args, vals, "kernel")))
+        c->kh = v->h, c->kw = v->w;
+    if ((v = arg_value(conv2d_args, vals, "stride")))
+        c->sh = v->h, c->sw = v->w;
+    if ((v = arg_value(conv2d_args, vals, "padding")))
+        c->padding = (Padding)v->e;
+    if ((v = arg_value(conv2d_args, vals, "activation")))
+        L->act = (Activation)v->e;
+    if ((v = arg_value(conv2d_args, vals, "use_bias")))
+        c->use_bias = v->b;
+}
+
+/* MACs: out_h * out_w * filters * kh * kw * cin, padded cells included as Keras-style
+ * counters do. */
+static bool conv_infer(Layer *L, Shape in)
+{
+    ConvAttrs *c = &L->u.conv;
+    int pads[4];
+    if (!need_rank(L, in, 3) || !infer_window(L, in, c->kh, c->kw, c->sh, c->sw, c->padding, &L->out, pads))
+        return false;
+    c->pad_top = pads[0], c->pad_bottom = pads[1], c->pad_left = pads[2], c->pad_right = pads[3];
+    L->out.c = c->filters;
+
+    char what[160];
+    snprintf(what, sizeof what, "kernel %dx%dx%dx%d", c->kh, c->kw, in.c, c->filters);
+    long long window, kernel;
+    if (__builtin_mul_overflow((long long)c->kh, (long long)c->kw, &window) ||
+        __builtin_mul_overflow(window, (long long)in.c, &window) ||
+        __builtin_mul_overflow(window, (long long)c->filters, &kernel))
+        kernel = -1;
+    if (!check_kernel_size(L, what, kernel))
+        return false;
+    L->kernel_size = kernel;
+    L->bias_size = c->use_bias ? c->filters : 0;
+    L->params = L->kernel_size + L->bias_size;
+    long long out_size = shape_size(L->out);
+    /* out_size*window can only overflow when the output is already too large to index; the
+     * caller reports that, so the cost is then left at 0. */
+    if (out_size < 0 || __builtin_mul_overflow(out_size, window, &L->macs))
+        L->macs = 0;
+    return true;
+}
+
+/* ------------------------------------------------------------------ describe */
+
+static int conv_attrs(const Layer *L, LayerAttr out[MAX_LAYER_ATTRS])
+{
+    const ConvAttrs *a = &L->u.conv;
+    out[0] = (LayerAttr){.name = "filters", .type = ATTR_INT, .i = a->filters};
+    out[1] = (LayerAttr){.name = "kernel", .type = ATTR_SIZE2, .h = a->kh, .w = a->kw};
+    out[2] = (LayerAttr){.name = "stride", .type = ATTR_SIZE2, .h = a->sh, .w = a->sw};
+    out[3] = (LayerAttr){.name = "padding", .type = ATTR_PADDING, .i = a->padding,
+                         .pads = {a->pad_top, a->pad_bottom, a->pad_left, a->pad_right}};
+    out[4] = (LayerAttr){.name = "activation", .type = ATTR_ACTIVATION, .i = L->act};
+    out[5] = (LayerAttr){.name = "use_bias", .type = ATTR_BOOL, .i = a->use_bias};
+    return 6;
+}
+
+/* The kernel [KH][KW][CIN][COUT] as in Keras, then the bias [COUT]. */
+enum { CONV_KERNEL, CONV_BIAS };
+
+static int conv_tensors(const Layer *L, TensorSpec out[MAX_LAYER_TENSORS])
+{
+    const ConvAttrs *a = &L->u.conv;
+    int fan_in = a->kh * a->kw * L->in.c, fan_out = a->kh * a->kw * a->filters;
+    out[CONV_KERNEL] = (TensorSpec){.suffix = "kernel", .ndim = 4, .shape = {a->kh, a->kw, L->in.c, a->filters},
+                                    .count = L->kernel_size, .fan_in = fan_in, .fan_out = fan_out};
+    if (!a->use_bias)
+        return 1;
+    out[CONV_BIAS] = (TensorSpec){.suffix = "bias", .ndim = 1, .shape = {a->filters}, .count = L->bias_size,
+                                  .fan_in = fan_in, .fan_out = fan_out, .is_bias = true};
+    return 2;
+}
+
+static void conv_runtime_row(const Layer *L, RuntimeRow *r)
+{
+    const ConvAttrs *a = &L->u.conv;
+    *r = (RuntimeRow){.kh = a->kh, .kw = a->kw, .sh = a->sh, .sw = a->sw, .same = a->padding == PAD_SAME,
+                      .pad_top = a->pad_top, .pad_left = a->pad_left, .pad_bottom = a->pad_bottom,
+                      .pad_right = a->pad_right, .units = a->filters, .use_bias = a->use_bias};
+}
+
+static void conv_constants(Writer *w, const Layer *L, const char *prefix)
+{
+    const ConvAttrs *a = &L->u.conv;
+    w_line(w, "#define %s_FILTERS %d", prefix, a->filters);
+    w_line(w, "#define %s_KERNEL_H %d", prefix, a->kh);
+    w_line(w, "#define %s_KERNEL_W %d", prefix, a->kw);
+    w_line(w, "#define %s_STRIDE_H %d", prefix, a->sh);
+    w_line(w, "#define %s_STRIDE_W %d", prefix, a->sw);
+    w_line(w, "#define %s_PAD_TOP %d", prefix, a->pad_top);
+    w_line(w, "#define %s_PAD_LEFT %d", prefix, a->pad_left);
+}
+
+/* ------------------------------------------------------------------ emit */
 
 static Window conv_window(const Layer *l)
 {
@@ -31,12 +147,9 @@ static void conv_comment(Writer *w, const Layer *l)
 {
     const ConvAttrs *a = &l->u.conv;
     char stride[32];
-    if (a->sh == a->sw)
-        snprintf(stride, sizeof stride, "%d", a->sh);
-    else
-        snprintf(stride, sizeof stride, "%dx%d", a->sh, a->sw);
+    format_stride(stride, sizeof stride, a->sh, a->sw);
     w_line(w, "/* %s: %dx%d, stride %s, %s, %d -> %d, %s%s */", l->name, a->kh, a->kw, stride,
-           padding_name(a->padding), l->in.c, a->filters, activation_name(a->act),
+           padding_name(a->padding), l->in.c, a->filters, activation_name(l->act),
            a->use_bias ? "" : ", no bias");
 }
 
@@ -129,10 +242,10 @@ static void forward_pixel(Writer *w, const Window *g, const WindowRun *rr, const
     if (cx->local_acc) {
         w_line(w, "float *restrict py = y + (size_t)o * %d;", cout);
         w_line(w, "for (int co = 0; co < %d; co++)", cout);
-        w_line(w, "    py[co] = %s;", activation_expr(a->act, "acc[co]", buf, sizeof buf));
-    } else if (a->act != ACT_NONE && a->act != ACT_SOFTMAX) {
+        w_line(w, "    py[co] = %s;", activation_expr(cx->l->act, "acc[co]", buf, sizeof buf));
+    } else if (cx->l->act != ACT_NONE && cx->l->act != ACT_SOFTMAX) {
         w_line(w, "for (int co = 0; co < %d; co++)", cout);
-        w_line(w, "    py[co] = %s;", activation_expr(a->act, "py[co]", buf, sizeof buf));
+        w_line(w, "    py[co] = %s;", activation_expr(cx->l->act, "py[co]", buf, sizeof buf));
     }
 }
 
@@ -151,18 +264,30 @@ static bool fast_input_grad(const Layer *l)
     return a->sh == 1 && a->sw == 1 && simd_fits(l->in.c) && l->kernel_size <= MAX_TRANSPOSED_KERNEL;
 }
 
-static void conv_forward(Writer *w, const Model *m, const EmitLayer *e)
+static void conv_forward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "out", e->out);
+    pass_in(p, "in", e->in);
+    pass_in(p, "kernel", e->param[CONV_KERNEL]);
+    if (e->layer->u.conv.use_bias)
+        pass_in(p, "bias", e->param[CONV_BIAS]);
+    pass_n(p);
+}
+
+static void conv_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const ConvAttrs *a = &l->u.conv;
     Window g = conv_window(l);
     ConvCtx cx = {.l = l, .local_acc = a->filters <= MAX_LOCAL_ACC};
-    (void)m;
     if (!fast_forward(l))
         emit_tap_functions(w, l);
     conv_comment(w, l);
-    w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, const float *restrict kernel%s, int n)",
-                     l->name, a->use_bias ? ", const float *restrict bias" : "");
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    conv_forward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_forward", l->name);
+    w_pass_begin(w, fname, &params);
     char bias[32] = "";
     if (a->use_bias)
         snprintf(bias, sizeof bias, ", bias: [%d]", a->filters);
@@ -174,12 +299,12 @@ static void conv_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
     if (fast_forward(l)) {
         SimdConv c = {.g = g, .cout = a->filters, .x = "x", .y = "y", .k = "kernel",
-                      .bias = a->use_bias ? "bias" : NULL, .act = a->act};
+                      .bias = a->use_bias ? "bias" : NULL, .act = l->act};
         emit_simd_gather(w, &c);
     } else {
         emit_window_loops(w, &g, forward_pixel, &cx);
     }
-    if (a->act == ACT_SOFTMAX) {
+    if (l->act == ACT_SOFTMAX) {
         char rows[32];
         snprintf(rows, sizeof rows, "%d", l->out.h * l->out.w);
         emit_softmax_rows(w, "y", rows, a->filters);
@@ -214,7 +339,7 @@ static void backward_pixel(Writer *w, const Window *g, const WindowRun *rr, cons
 
 static bool uses_out(const EmitLayer *e)
 {
-    Activation act = e->layer->u.conv.act;
+    Activation act = e->layer->act;
     return act != ACT_NONE && !e->grad_is_logits;
 }
 
@@ -224,7 +349,7 @@ static void image_activation_grad(Writer *w, const EmitLayer *e)
 {
     char count[32];
     snprintf(count, sizeof count, "%lld", shape_size(e->layer->out));
-    emit_activation_grad_inplace(w, e->layer->u.conv.act, e->grad_is_logits, "dz", "y", count,
+    emit_activation_grad_inplace(w, e->layer->act, e->grad_is_logits, "dz", "y", count,
                                  e->layer->u.conv.filters);
 }
 
@@ -236,12 +361,12 @@ static void activation_and_bias_grad(Writer *w, const EmitLayer *e)
     const Layer *l = e->layer;
     const ConvAttrs *a = &l->u.conv;
     int cout = a->filters, pixels = l->out.h * l->out.w;
-    bool elementwise = uses_out(e) && a->act != ACT_SOFTMAX;
+    bool elementwise = uses_out(e) && l->act != ACT_SOFTMAX;
     char buf[256];
     if (!elementwise)
         image_activation_grad(w, e);
     else
-        w_line(w, "/* Through the %s, and the bias gradient, in one pass. */", activation_name(a->act));
+        w_line(w, "/* Through the %s, and the bias gradient, in one pass. */", activation_name(l->act));
     w_open_block(w);
     w_line(w, "float sb[%d] CNN_STACK_ALIGN;", cout);
     w_line(w, "for (int co = 0; co < %d; co++)", cout);
@@ -250,7 +375,7 @@ static void activation_and_bias_grad(Writer *w, const EmitLayer *e)
     w_open(w, "for (int co = 0; co < %d; co++)", cout);
     if (elementwise) {
         w_line(w, "const int i = o * %d + co;", cout);
-        w_line(w, "dz[i] *= %s;", activation_grad_expr(a->act, "y[i]", buf, sizeof buf));
+        w_line(w, "dz[i] *= %s;", activation_grad_expr(l->act, "y[i]", buf, sizeof buf));
         w_line(w, "sb[co] += dz[i];");
     } else {
         w_line(w, "sb[co] += dz[o * %d + co];", cout);
@@ -262,26 +387,45 @@ static void activation_and_bias_grad(Writer *w, const EmitLayer *e)
     w_close(w);
 }
 
-static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
+/* Gradients first (the input's where one flows back, the kernel's, the bias's), then what they
+ * are computed from. */
+static void conv_backward_params(const EmitLayer *e, PassParams *p)
+{
+    if (e->has_din)
+        pass_out(p, "din", e->din);
+    pass_out(p, "dkernel", e->dparam[CONV_KERNEL]);
+    if (e->layer->u.conv.use_bias)
+        pass_out(p, "dbias", e->dparam[CONV_BIAS]);
+    pass_out(p, "dout", e->dout);
+    if (uses_out(e))
+        pass_in(p, "out", e->out);
+    pass_in(p, "in", e->in);
+    if (e->has_din)
+        pass_in(p, "kernel", e->param[CONV_KERNEL]);
+    pass_n(p);
+}
+
+static void conv_backward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const ConvAttrs *a = &l->u.conv;
     Window g = conv_window(l);
-    bool with_din = e->din[0] != '\0';
+    bool with_din = e->has_din;
     bool fast_dk = fast_forward(l), fast_din = with_din && fast_input_grad(l);
     ConvCtx cx = {.l = l, .with_dk = !fast_dk, .with_din = with_din && !fast_din};
     bool old_transposed = cx.with_din && transposes_kernel(l);
     int taps = a->kh * a->kw;
-    (void)m;
     SimdConv dk = {.g = g, .cout = a->filters, .x = "x", .y = "dz", .k = "dkernel", .act = ACT_NONE};
     if (cx.with_dk || cx.with_din)
         emit_backward_tap_functions(w, l, cx.with_dk, cx.with_din);
     if (fast_dk)
         emit_simd_kernel_grad_functions(w, l->name, &dk);
     conv_comment(w, l);
-    w_begin_function(w, "static void %s_backward(%sfloat *restrict dkernel%s, float *restrict dout%s, const float *restrict in%s, int n)",
-                     l->name, with_din ? "float *restrict din, " : "", a->use_bias ? ", float *restrict dbias" : "",
-                     uses_out(e) ? ", const float *restrict out" : "", with_din ? ", const float *restrict kernel" : "");
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    conv_backward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_backward", l->name);
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* dout%s: [n][%d][%d][%d], %sin: [n][%d][%d][%d] */", uses_out(e) ? ", out" : "",
            l->out.h, l->out.w, l->out.c, with_din ? "din, " : "", l->in.h, l->in.w, l->in.c);
     if (cx.with_din) {
@@ -339,37 +483,19 @@ static void conv_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void conv_forward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    if (e->layer->u.conv.use_bias)
-        w_line(w, "%s_forward(%s, %s, %s, %s, n);", e->layer->name, e->out, e->in, e->kernel, e->bias);
-    else
-        w_line(w, "%s_forward(%s, %s, %s, n);", e->layer->name, e->out, e->in, e->kernel);
-}
-
-static void conv_backward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    char args[1024];
-    int len = 0;
-    (void)m;
-    if (e->din[0] != '\0')
-        len += snprintf(args + len, sizeof args - (size_t)len, "%s, ", e->din);
-    len += snprintf(args + len, sizeof args - (size_t)len, "%s", e->dkernel);
-    if (e->layer->u.conv.use_bias)
-        len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->dbias);
-    len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->dout);
-    if (uses_out(e))
-        len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->out);
-    len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->in);
-    if (e->din[0] != '\0')
-        snprintf(args + len, sizeof args - (size_t)len, ", %s", e->kernel);
-    w_line(w, "%s_backward(%s, n);", e->layer->name, args);
-}
-
-const EmitKind emit_conv2d_kind = {
-    .forward = conv_forward,
-    .backward = conv_backward,
-    .forward_call = conv_forward_call,
-    .backward_call = conv_backward_call,
+const LayerOps conv2d_ops = {
+    .name = "conv2d",
+    .keras_class = "Conv2D",
+    .args = conv2d_args,
+    .resolve = conv_resolve,
+    .infer = conv_infer,
+    .attrs = conv_attrs,
+    .tensors = conv_tensors,
+    .runtime_row = conv_runtime_row,
+    .constants = conv_constants,
+    .emit_forward = conv_forward,
+    .emit_backward = conv_backward,
+    .forward_params = conv_forward_params,
+    .backward_params = conv_backward_params,
+    .onnx_op = "Conv",
 };

@@ -1,5 +1,7 @@
 /*
- * layers/dense.c - dense (fully connected) layers, forward and backward.
+ * layers/dense.c - dense: Keras Dense, a fully connected layer over a 1-D input.
+ *
+ *     dense(units=64, activation=relu, use_bias=true);
  *
  * The kernel is [IN][OUT] as in Keras, so every inner loop runs over the outputs with unit
  * stride. Where the units fill whole vectors the three products are emit/dense_simd.c's
@@ -7,19 +9,119 @@
  * accumulates a row of the kernel into a local array of OUT floats, the kernel gradient is an
  * outer product row by row, and the input gradient a dot product over a row.
  */
-#include "emit/writer.h"
+#include "layers/layer.h"
 
 /* Above this many units the accumulator lives in the output instead of on the stack. */
 #define MAX_LOCAL_ACC 1024
 
+/* ------------------------------------------------------------------ check */
+
+static const ArgSpec dense_args[] = {
+    {"units", ARG_COUNT, true},
+    {"activation", ARG_ACTIVATION, false},
+    {"use_bias", ARG_BOOL, false},
+    {"name", ARG_NAME, false},
+    {NULL, 0, false},
+};
+
+static void dense_resolve(Layer *L, const ArgValue *vals)
+{
+    const ArgValue *v;
+    DenseAttrs *d = &L->u.dense;
+    *d = (DenseAttrs){.use_bias = true};
+    L->act = ACT_NONE;
+    if ((v = arg_value(dense_args, vals, "units")))
+        d->units = v->n;
+    if ((v = arg_value(dense_args, vals, "activation")))
+        L->act = (Activation)v->e;
+    if ((v = arg_value(dense_args, vals, "use_bias")))
+        d->use_bias = v->b;
+}
+
+/* MACs: in * units. */
+static bool dense_infer(Layer *L, Shape in)
+{
+    DenseAttrs *d = &L->u.dense;
+    if (!need_rank(L, in, 1))
+        return false;
+    L->out = (Shape){.rank = 1, .h = 1, .w = 1, .c = d->units};
+    char what[160];
+    snprintf(what, sizeof what, "kernel %dx%d", in.c, d->units);
+    long long kernel;
+    if (__builtin_mul_overflow((long long)in.c, (long long)d->units, &kernel))
+        kernel = -1;
+    if (!check_kernel_size(L, what, kernel))
+        return false;
+    L->kernel_size = kernel;
+    L->bias_size = d->use_bias ? d->units : 0;
+    L->params = L->kernel_size + L->bias_size;
+    L->macs = kernel;
+    return true;
+}
+
+/* A dense layer's output does not depend on its input: later layers can be checked even when
+ * the input is unknown. */
+static bool dense_shape_without_input(const Layer *L, Shape *out)
+{
+    *out = (Shape){.rank = 1, .h = 1, .w = 1, .c = L->u.dense.units};
+    return true;
+}
+
+/* ------------------------------------------------------------------ describe */
+
+static int dense_attrs(const Layer *L, LayerAttr out[MAX_LAYER_ATTRS])
+{
+    out[0] = (LayerAttr){.name = "units", .type = ATTR_INT, .i = L->u.dense.units};
+    out[1] = (LayerAttr){.name = "activation", .type = ATTR_ACTIVATION, .i = L->act};
+    out[2] = (LayerAttr){.name = "use_bias", .type = ATTR_BOOL, .i = L->u.dense.use_bias};
+    return 3;
+}
+
+/* The kernel [IN][OUT] as in Keras, then the bias [OUT]. */
+enum { DENSE_KERNEL, DENSE_BIAS };
+
+static int dense_tensors(const Layer *L, TensorSpec out[MAX_LAYER_TENSORS])
+{
+    int in = (int)shape_size(L->in), units = L->u.dense.units;
+    out[DENSE_KERNEL] = (TensorSpec){.suffix = "kernel", .ndim = 2, .shape = {in, units}, .count = L->kernel_size,
+                                     .fan_in = in, .fan_out = units};
+    if (!L->u.dense.use_bias)
+        return 1;
+    out[DENSE_BIAS] = (TensorSpec){.suffix = "bias", .ndim = 1, .shape = {units}, .count = L->bias_size,
+                                   .fan_in = in, .fan_out = units, .is_bias = true};
+    return 2;
+}
+
+static void dense_runtime_row(const Layer *L, RuntimeRow *r)
+{
+    *r = (RuntimeRow){.units = L->u.dense.units, .use_bias = L->u.dense.use_bias};
+}
+
+static void dense_constants(Writer *w, const Layer *L, const char *prefix)
+{
+    w_line(w, "#define %s_UNITS %d", prefix, L->u.dense.units);
+}
+
+/* ------------------------------------------------------------------ emit */
+
 static void dense_comment(Writer *w, const Layer *l)
 {
     const DenseAttrs *a = &l->u.dense;
-    w_line(w, "/* %s: %lld -> %d, %s%s */", l->name, shape_size(l->in), a->units, activation_name(a->act),
+    w_line(w, "/* %s: %lld -> %d, %s%s */", l->name, shape_size(l->in), a->units, activation_name(l->act),
            a->use_bias ? "" : ", no bias");
 }
 
-static void dense_forward(Writer *w, const Model *m, const EmitLayer *e)
+static void dense_forward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "out", e->out);
+    pass_in(p, "in", e->in);
+    pass_in(p, "kernel", e->param[DENSE_KERNEL]);
+    if (e->layer->u.dense.use_bias)
+        pass_in(p, "bias", e->param[DENSE_BIAS]);
+    pass_n(p);
+}
+
+static void dense_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const DenseAttrs *a = &l->u.dense;
@@ -28,14 +130,16 @@ static void dense_forward(Writer *w, const Model *m, const EmitLayer *e)
     bool local = units <= MAX_LOCAL_ACC;
     const char *acc = local ? "acc" : "y";
     char buf[128];
-    (void)m;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    dense_forward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_forward", l->name);
     dense_comment(w, l);
-    w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, const float *restrict kernel%s, int n)",
-                     l->name, a->use_bias ? ", const float *restrict bias" : "");
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* out: [n][%d], in: [n][%lld], kernel: [%lld][%d] */", units, in, in, units);
     if (simd_fits(units)) {
         emit_dense_simd_forward(w, l);
-        if (a->act == ACT_SOFTMAX)
+        if (l->act == ACT_SOFTMAX)
             emit_softmax_rows(w, "out", "n", units);
         w_close(w);
         w_blank(w);
@@ -54,14 +158,14 @@ static void dense_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_line(w, "for (int o = 0; o < %d; o++)", units);
     w_line(w, "    %s[o] += xv * k[o];", acc);
     w_close(w);
-    if (local || (a->act != ACT_NONE && a->act != ACT_SOFTMAX)) {
+    if (local || (l->act != ACT_NONE && l->act != ACT_SOFTMAX)) {
         char src[16];
         snprintf(src, sizeof src, "%s[o]", acc);
         w_line(w, "for (int o = 0; o < %d; o++)", units);
-        w_line(w, "    y[o] = %s;", activation_expr(a->act, src, buf, sizeof buf));
+        w_line(w, "    y[o] = %s;", activation_expr(l->act, src, buf, sizeof buf));
     }
     w_close(w);
-    if (a->act == ACT_SOFTMAX)
+    if (l->act == ACT_SOFTMAX)
         emit_softmax_rows(w, "out", "n", units);
     w_close(w);
     w_blank(w);
@@ -69,7 +173,7 @@ static void dense_forward(Writer *w, const Model *m, const EmitLayer *e)
 
 static bool uses_out(const EmitLayer *e)
 {
-    return e->layer->u.dense.act != ACT_NONE && !e->grad_is_logits;
+    return e->layer->act != ACT_NONE && !e->grad_is_logits;
 }
 
 /* Image b's input gradient, one dot product of a kernel row with dz per input. */
@@ -86,8 +190,9 @@ static void dot_input_grad(Writer *w, const Layer *l)
 
 /* The backward statements after the activation for the register-blocked kernels: the input
  * gradient too where its transposed output gradient fits on the stack, else by dot products. */
-static void simd_backward(Writer *w, const Model *m, const EmitLayer *e)
+static void simd_backward(Writer *w, const EmitLayer *e)
 {
+    const Model *m = e->model;
     const Layer *l = e->layer;
     const DenseAttrs *a = &l->u.dense;
     int units = a->units;
@@ -97,7 +202,7 @@ static void simd_backward(Writer *w, const Model *m, const EmitLayer *e)
         w_line(w, "        dbias[o] += dout[(size_t)b * %d + o];", units);
     }
     emit_dense_simd_kernel_grad(w, l);
-    if (e->din[0] != '\0') {
+    if (e->has_din) {
         if (dense_simd_input_grad_fits(l, m->train.batch_size)) {
             emit_dense_simd_input_grad(w, l, m->train.batch_size);
         } else {
@@ -111,25 +216,44 @@ static void simd_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void dense_backward(Writer *w, const Model *m, const EmitLayer *e)
+/* Gradients first (the input's where one flows back, the kernel's, the bias's), then what they
+ * are computed from. */
+static void dense_backward_params(const EmitLayer *e, PassParams *p)
+{
+    if (e->has_din)
+        pass_out(p, "din", e->din);
+    pass_out(p, "dkernel", e->dparam[DENSE_KERNEL]);
+    if (e->layer->u.dense.use_bias)
+        pass_out(p, "dbias", e->dparam[DENSE_BIAS]);
+    pass_out(p, "dout", e->dout);
+    if (uses_out(e))
+        pass_in(p, "out", e->out);
+    pass_in(p, "in", e->in);
+    if (e->has_din)
+        pass_in(p, "kernel", e->param[DENSE_KERNEL]);
+    pass_n(p);
+}
+
+static void dense_backward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const DenseAttrs *a = &l->u.dense;
     long long in = shape_size(l->in);
     int units = a->units;
-    bool with_din = e->din[0] != '\0';
+    bool with_din = e->has_din;
     char count[64];
-    (void)m;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    dense_backward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_backward", l->name);
     dense_comment(w, l);
-    w_begin_function(w, "static void %s_backward(%sfloat *restrict dkernel%s, float *restrict dout%s, const float *restrict in%s, int n)",
-                     l->name, with_din ? "float *restrict din, " : "", a->use_bias ? ", float *restrict dbias" : "",
-                     uses_out(e) ? ", const float *restrict out" : "", with_din ? ", const float *restrict kernel" : "");
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* dout%s: [n][%d], %sin: [n][%lld], dkernel: [%lld][%d] */", uses_out(e) ? ", out" : "", units,
            with_din ? "din, " : "", in, in, units);
     snprintf(count, sizeof count, "n * %d", units);
-    emit_activation_grad_inplace(w, a->act, e->grad_is_logits, "dout", "out", count, units);
+    emit_activation_grad_inplace(w, l->act, e->grad_is_logits, "dout", "out", count, units);
     if (simd_fits(units)) {
-        simd_backward(w, m, e);
+        simd_backward(w, e);
         return;
     }
     w_open(w, "for (int b = 0; b < n; b++)");
@@ -153,37 +277,20 @@ static void dense_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void dense_forward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    if (e->layer->u.dense.use_bias)
-        w_line(w, "%s_forward(%s, %s, %s, %s, n);", e->layer->name, e->out, e->in, e->kernel, e->bias);
-    else
-        w_line(w, "%s_forward(%s, %s, %s, n);", e->layer->name, e->out, e->in, e->kernel);
-}
-
-static void dense_backward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    char args[1024];
-    int len = 0;
-    (void)m;
-    if (e->din[0] != '\0')
-        len += snprintf(args + len, sizeof args - (size_t)len, "%s, ", e->din);
-    len += snprintf(args + len, sizeof args - (size_t)len, "%s", e->dkernel);
-    if (e->layer->u.dense.use_bias)
-        len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->dbias);
-    len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->dout);
-    if (uses_out(e))
-        len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->out);
-    len += snprintf(args + len, sizeof args - (size_t)len, ", %s", e->in);
-    if (e->din[0] != '\0')
-        snprintf(args + len, sizeof args - (size_t)len, ", %s", e->kernel);
-    w_line(w, "%s_backward(%s, n);", e->layer->name, args);
-}
-
-const EmitKind emit_dense_kind = {
-    .forward = dense_forward,
-    .backward = dense_backward,
-    .forward_call = dense_forward_call,
-    .backward_call = dense_backward_call,
+const LayerOps dense_ops = {
+    .name = "dense",
+    .keras_class = "Dense",
+    .args = dense_args,
+    .resolve = dense_resolve,
+    .infer = dense_infer,
+    .shape_without_input = dense_shape_without_input,
+    .attrs = dense_attrs,
+    .tensors = dense_tensors,
+    .runtime_row = dense_runtime_row,
+    .constants = dense_constants,
+    .emit_forward = dense_forward,
+    .emit_backward = dense_backward,
+    .forward_params = dense_forward_params,
+    .backward_params = dense_backward_params,
+    .onnx_op = "Gemm",
 };

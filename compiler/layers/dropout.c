@@ -1,12 +1,60 @@
 /*
- * layers/dropout.c - inverted dropout, and flatten (which generates no code at all).
+ * layers/dropout.c - dropout: Keras Dropout, inverted.
+ *
+ *     dropout(rate=0.5, seed=7);
  *
  * Training keeps each value with probability 1 - rate and scales it by 1 / (1 - rate), so that
  * evaluation is the identity. The mask is a pure function of (dropout_key, image index,
  * element index, layer): images give the same mask whichever thread runs them. Forward keeps
  * the mask (0 or the scale) in the workspace and backward multiplies by it.
  */
-#include "emit/writer.h"
+#include "layers/layer.h"
+
+/* ------------------------------------------------------------------ check */
+
+static const ArgSpec dropout_args[] = {
+    {"rate", ARG_RATE, true},
+    {"seed", ARG_INTEGER, false},
+    {"name", ARG_NAME, false},
+    {NULL, 0, false},
+};
+
+static void dropout_resolve(Layer *L, const ArgValue *vals)
+{
+    const ArgValue *v;
+    DropoutAttrs *d = &L->u.dropout;
+    *d = (DropoutAttrs){0};
+    L->act = ACT_NONE;
+    if ((v = arg_value(dropout_args, vals, "rate")))
+        d->rate = v->r;
+    if ((v = arg_value(dropout_args, vals, "seed")))
+        d->has_seed = true, d->seed = v->i;
+}
+
+/* The mask, one float per activation, scaled by 1 / (1 - rate) where kept. */
+static bool dropout_infer(Layer *L, Shape in)
+{
+    L->aux_size = shape_size(in);
+    return true;
+}
+
+/* ------------------------------------------------------------------ describe */
+
+static int dropout_attrs(const Layer *L, LayerAttr out[MAX_LAYER_ATTRS])
+{
+    out[0] = (LayerAttr){.name = "rate", .type = ATTR_REAL, .r = L->u.dropout.rate};
+    if (!L->u.dropout.has_seed)
+        return 1;
+    out[1] = (LayerAttr){.name = "seed", .type = ATTR_INT, .i = L->u.dropout.seed};
+    return 2;
+}
+
+static void dropout_runtime_row(const Layer *L, RuntimeRow *r)
+{
+    *r = (RuntimeRow){.rate = L->u.dropout.rate};
+}
+
+/* ------------------------------------------------------------------ emit */
 
 /* The hash every dropout layer of a model shares; emit/model.c writes it once. */
 void emit_dropout_hash(Writer *w)
@@ -34,19 +82,33 @@ static unsigned long long layer_salt(const EmitLayer *e)
     return a->has_seed ? (unsigned long long)a->seed : (unsigned long long)e->index + 1;
 }
 
-static void dropout_forward(Writer *w, const Model *m, const EmitLayer *e)
+static void dropout_forward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "out", e->out);
+    pass_out(p, "mask", e->aux);
+    pass_in(p, "in", e->in);
+    pass_n(p);
+    pass_add(p, "training", "int training");
+    p->p[p->n - 1].wrap = true;
+    pass_add(p, "dropout_key", "uint64_t dropout_key");
+    pass_add(p, "first", "int first");
+}
+
+static void dropout_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const DropoutAttrs *a = &l->u.dropout;
     long long size = shape_size(l->out);
     char rate[48], scale[48];
-    (void)m;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    dropout_forward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_forward", l->name);
     w_float_literal(rate, sizeof rate, a->rate);
     w_float_literal(scale, sizeof scale, 1.0 / (1.0 - a->rate));
     w_line(w, "/* %s: rate %g, keep with probability %g and scale by 1 / %g */", l->name, a->rate, 1.0 - a->rate,
            1.0 - a->rate);
-    w_begin_function(w, "static void %s_forward(float *restrict out, float *restrict mask, const float *restrict in, int n,\n"
-                        "    int training, uint64_t dropout_key, int first)", l->name);
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* out, mask, in: [n][%lld] */", size);
     w_open(w, "if (!training)");
     w_line(w, "for (int i = 0; i < n * %lld; i++) {", size);
@@ -68,15 +130,24 @@ static void dropout_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void dropout_backward(Writer *w, const Model *m, const EmitLayer *e)
+static void dropout_backward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "din", e->din);
+    pass_in(p, "dout", e->dout);
+    pass_in(p, "mask", e->aux);
+    pass_n(p);
+}
+
+static void dropout_backward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     long long size = shape_size(l->out);
-    (void)m;
-    if (e->din[0] == '\0')
-        return;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    dropout_backward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_backward", l->name);
     w_line(w, "/* %s */", l->name);
-    w_begin_function(w, "static void %s_backward(float *restrict din, const float *restrict dout, const float *restrict mask, int n)", l->name);
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* din, dout, mask: [n][%lld] */", size);
     w_line(w, "for (int i = 0; i < n * %lld; i++)", size);
     w_line(w, "    din[i] = dout[i] * mask[i];");
@@ -84,47 +155,18 @@ static void dropout_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void dropout_forward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    w_line(w, "%s_forward(%s, %s, %s, n, training, dropout_key, first);", e->layer->name, e->out, e->aux, e->in);
-}
-
-static void dropout_backward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    if (e->din[0] != '\0')
-        w_line(w, "%s_backward(%s, %s, %s, n);", e->layer->name, e->din, e->dout, e->aux);
-}
-
-const EmitKind emit_dropout_kind = {
-    .forward = dropout_forward,
-    .backward = dropout_backward,
-    .forward_call = dropout_forward_call,
-    .backward_call = dropout_backward_call,
-};
-
-/* ------------------------------------------------------------------ flatten */
-
-/* Flattening a channels-last [H][W][C] buffer in H, W, C order changes nothing in memory:
- * its output and gradient are the same floats as its input's (emit/model.c places them so). */
-static void flatten_nothing(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)w;
-    (void)m;
-    (void)e;
-}
-
-static void flatten_forward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    const Layer *l = e->layer;
-    (void)m;
-    w_line(w, "/* %s: [%d][%d][%d] read as [%lld], in place */", l->name, l->in.h, l->in.w, l->in.c, shape_size(l->out));
-}
-
-const EmitKind emit_flatten_kind = {
-    .forward = flatten_nothing,
-    .backward = flatten_nothing,
-    .forward_call = flatten_forward_call,
-    .backward_call = flatten_nothing,
+const LayerOps dropout_ops = {
+    .name = "dropout",
+    .keras_class = "Dropout",
+    .args = dropout_args,
+    .resolve = dropout_resolve,
+    .infer = dropout_infer,
+    .attrs = dropout_attrs,
+    .runtime_row = dropout_runtime_row,
+    .emit_forward = dropout_forward,
+    .emit_backward = dropout_backward,
+    .forward_params = dropout_forward_params,
+    .backward_params = dropout_backward_params,
+    .identity_at_inference = true,
+    .onnx_op = "Dropout",
 };

@@ -1,5 +1,7 @@
 /*
- * layers/pool.c - maxpool2d and avgpool2d, forward and backward.
+ * layers/pool.c - maxpool2d and avgpool2d: Keras MaxPooling2D and AveragePooling2D.
+ *
+ *     maxpool2d(pool=2, stride=2, padding=valid);   avgpool2d(pool=3, stride=1, padding=same);
  *
  * Both walk the output pixels with the window unrolled, channels innermost. Max pooling keeps
  * the index of each maximum within the image in the workspace, so its backward is one
@@ -8,7 +10,86 @@
  * as Keras pads with -infinity. Average pooling divides by the number of cells inside the
  * image, which the border runs know at generation time.
  */
-#include "emit/writer.h"
+#include "layers/layer.h"
+
+/* ------------------------------------------------------------------ check */
+
+static const ArgSpec pool_args[] = {
+    {"pool", ARG_SIZE2, false},
+    {"stride", ARG_SIZE2, false},
+    {"padding", ARG_PADDING, false},
+    {"name", ARG_NAME, false},
+    {NULL, 0, false},
+};
+
+/* As in Keras, the stride of a pool defaults to its window. */
+static void pool_resolve(Layer *L, const ArgValue *vals)
+{
+    const ArgValue *v;
+    PoolAttrs *p = &L->u.pool;
+    *p = (PoolAttrs){.ph = 2, .pw = 2, .padding = PAD_VALID};
+    L->act = ACT_NONE;
+    if ((v = arg_value(pool_args, vals, "pool")))
+        p->ph = v->h, p->pw = v->w;
+    p->sh = p->ph;
+    p->sw = p->pw;
+    if ((v = arg_value(pool_args, vals, "stride")))
+        p->sh = v->h, p->sw = v->w;
+    if ((v = arg_value(pool_args, vals, "padding")))
+        p->padding = (Padding)v->e;
+}
+
+static bool pool_infer(Layer *L, Shape in)
+{
+    PoolAttrs *p = &L->u.pool;
+    int pads[4];
+    if (!need_rank(L, in, 3) || !infer_window(L, in, p->ph, p->pw, p->sh, p->sw, p->padding, &L->out, pads))
+        return false;
+    p->pad_top = pads[0], p->pad_bottom = pads[1], p->pad_left = pads[2], p->pad_right = pads[3];
+    return true;
+}
+
+/* Max pooling keeps the position of each maximum for the backward pass. */
+static bool maxpool_infer(Layer *L, Shape in)
+{
+    if (!pool_infer(L, in))
+        return false;
+    L->aux_size = shape_size(L->out);
+    return true;
+}
+
+/* ------------------------------------------------------------------ describe */
+
+static int pool_attrs(const Layer *L, LayerAttr out[MAX_LAYER_ATTRS])
+{
+    const PoolAttrs *a = &L->u.pool;
+    out[0] = (LayerAttr){.name = "pool", .type = ATTR_SIZE2, .h = a->ph, .w = a->pw};
+    out[1] = (LayerAttr){.name = "stride", .type = ATTR_SIZE2, .h = a->sh, .w = a->sw};
+    out[2] = (LayerAttr){.name = "padding", .type = ATTR_PADDING, .i = a->padding,
+                         .pads = {a->pad_top, a->pad_bottom, a->pad_left, a->pad_right}};
+    return 3;
+}
+
+static void pool_runtime_row(const Layer *L, RuntimeRow *r)
+{
+    const PoolAttrs *a = &L->u.pool;
+    *r = (RuntimeRow){.kh = a->ph, .kw = a->pw, .sh = a->sh, .sw = a->sw, .same = a->padding == PAD_SAME,
+                      .pad_top = a->pad_top, .pad_left = a->pad_left, .pad_bottom = a->pad_bottom,
+                      .pad_right = a->pad_right};
+}
+
+static void pool_constants(Writer *w, const Layer *L, const char *prefix)
+{
+    const PoolAttrs *a = &L->u.pool;
+    w_line(w, "#define %s_POOL_H %d", prefix, a->ph);
+    w_line(w, "#define %s_POOL_W %d", prefix, a->pw);
+    w_line(w, "#define %s_STRIDE_H %d", prefix, a->sh);
+    w_line(w, "#define %s_STRIDE_W %d", prefix, a->sw);
+    w_line(w, "#define %s_PAD_TOP %d", prefix, a->pad_top);
+    w_line(w, "#define %s_PAD_LEFT %d", prefix, a->pad_left);
+}
+
+/* ------------------------------------------------------------------ emit */
 
 static Window pool_window(const Layer *l)
 {
@@ -24,59 +105,79 @@ static void pool_comment(Writer *w, const Layer *l)
 {
     const PoolAttrs *a = &l->u.pool;
     char stride[32];
-    if (a->sh == a->sw)
-        snprintf(stride, sizeof stride, "%d", a->sh);
-    else
-        snprintf(stride, sizeof stride, "%dx%d", a->sh, a->sw);
+    format_stride(stride, sizeof stride, a->sh, a->sw);
     w_line(w, "/* %s: %dx%d, stride %s, %s, %dx%dx%d -> %dx%dx%d */", l->name, a->ph, a->pw, stride,
            padding_name(a->padding), l->in.h, l->in.w, l->in.c, l->out.h, l->out.w, l->out.c);
 }
 
 /* ------------------------------------------------------------------ maxpool2d */
 
+/* The training pass records where each maximum was (`where`, for backward); the predictor's
+ * does not. */
 static void max_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *ctx)
 {
+    const bool keep = *(const bool *)ctx;
     bool first = true;
-    (void)ctx;
     w_line(w, "float *restrict py = y + (size_t)o * %d;", g->in_c);
-    w_line(w, "float *restrict pa = arg + (size_t)o * %d;", g->in_c);
+    if (keep)
+        w_line(w, "float *restrict pa = arg + (size_t)o * %d;", g->in_c);
     w_open(w, "for (int c = 0; c < %d; c++)", g->in_c);
     for (int kh = rr->k_lo; kh <= rr->k_hi; kh++) {
         for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
             long long off = window_tap_offset(g, kh, kw);
             if (first) {
                 w_line(w, "float best = x[at + %lld + c];", off);
-                w_line(w, "int32_t where = at + %lld + c;", off);
+                if (keep)
+                    w_line(w, "int32_t where = at + %lld + c;", off);
                 first = false;
-            } else {
+            } else if (keep) {
                 /* A strict comparison keeps the first maximum, as TensorFlow does. */
                 w_line(w, "if (x[at + %lld + c] > best) { best = x[at + %lld + c]; where = at + %lld + c; }", off, off, off);
+            } else {
+                w_line(w, "if (x[at + %lld + c] > best) best = x[at + %lld + c];", off, off);
             }
         }
     }
+    /* A window wholly in the padding has no maximum: 0, and no gradient flows back. */
     if (first) {
         w_line(w, "float best = 0.0f;");
-        w_line(w, "int32_t where = -1;");
+        if (keep)
+            w_line(w, "int32_t where = -1;");
     }
     w_line(w, "py[c] = best;");
-    w_line(w, "memcpy(&pa[c], &where, sizeof where);");
+    if (keep)
+        w_line(w, "memcpy(&pa[c], &where, sizeof where);");
     w_close(w);
 }
 
-static void maxpool_forward(Writer *w, const Model *m, const EmitLayer *e)
+static void maxpool_forward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "out", e->out);
+    if (!e->inference)
+        pass_out(p, "argmax", e->aux);
+    pass_in(p, "in", e->in);
+    pass_n(p);
+}
+
+static void maxpool_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     Window g = pool_window(l);
-    (void)m;
+    bool keep = !e->inference;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    maxpool_forward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_forward", l->name);
     pool_comment(w, l);
-    w_begin_function(w, "static void %s_forward(float *restrict out, float *restrict argmax, const float *restrict in, int n)", l->name);
-    w_line(w, "/* out, argmax: [n][%d][%d][%d], in: [n][%d][%d][%d] */", l->out.h, l->out.w, l->out.c, l->in.h,
-           l->in.w, l->in.c);
+    w_pass_begin(w, fname, &params);
+    w_line(w, "/* out%s: [n][%d][%d][%d], in: [n][%d][%d][%d] */", keep ? ", argmax" : "", l->out.h, l->out.w,
+           l->out.c, l->in.h, l->in.w, l->in.c);
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
-    w_line(w, "float *restrict arg = argmax + (size_t)b * %lld;", shape_size(l->out));
-    emit_window_loops(w, &g, max_pixel, NULL);
+    if (keep)
+        w_line(w, "float *restrict arg = argmax + (size_t)b * %lld;", shape_size(l->out));
+    emit_window_loops(w, &g, max_pixel, &keep);
     w_close(w);
     w_close(w);
     w_blank(w);
@@ -107,14 +208,23 @@ static void tile_pixel(Writer *w, const Window *g, const WindowRun *rr, const Wi
     w_close(w);
 }
 
-static void maxpool_backward(Writer *w, const Model *m, const EmitLayer *e)
+static void maxpool_backward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "din", e->din);
+    pass_in(p, "dout", e->dout);
+    pass_in(p, "argmax", e->aux);
+    pass_n(p);
+}
+
+static void maxpool_backward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
-    (void)m;
-    if (e->din[0] == '\0')
-        return;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    maxpool_backward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_backward", l->name);
     pool_comment(w, l);
-    w_begin_function(w, "static void %s_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)", l->name);
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* din: [n][%d][%d][%d], dout, argmax: [n][%d][%d][%d] */", l->in.h, l->in.w, l->in.c, l->out.h,
            l->out.w, l->out.c);
     w_open(w, "for (int b = 0; b < n; b++)");
@@ -150,24 +260,20 @@ static void maxpool_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void maxpool_forward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    w_line(w, "%s_forward(%s, %s, %s, n);", e->layer->name, e->out, e->aux, e->in);
-}
-
-static void maxpool_backward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    if (e->din[0] != '\0')
-        w_line(w, "%s_backward(%s, %s, %s, n);", e->layer->name, e->din, e->dout, e->aux);
-}
-
-const EmitKind emit_maxpool2d_kind = {
-    .forward = maxpool_forward,
-    .backward = maxpool_backward,
-    .forward_call = maxpool_forward_call,
-    .backward_call = maxpool_backward_call,
+const LayerOps maxpool2d_ops = {
+    .name = "maxpool2d",
+    .keras_class = "MaxPooling2D",
+    .args = pool_args,
+    .resolve = pool_resolve,
+    .infer = maxpool_infer,
+    .attrs = pool_attrs,
+    .runtime_row = pool_runtime_row,
+    .constants = pool_constants,
+    .emit_forward = maxpool_forward,
+    .emit_backward = maxpool_backward,
+    .forward_params = maxpool_forward_params,
+    .backward_params = maxpool_backward_params,
+    .onnx_op = "MaxPool",
 };
 
 /* ------------------------------------------------------------------ avgpool2d */
@@ -211,13 +317,23 @@ static void avg_pixel_backward(Writer *w, const Window *g, const WindowRun *rr, 
     w_close(w);
 }
 
-static void avgpool_forward(Writer *w, const Model *m, const EmitLayer *e)
+static void avgpool_forward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "out", e->out);
+    pass_in(p, "in", e->in);
+    pass_n(p);
+}
+
+static void avgpool_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     Window g = pool_window(l);
-    (void)m;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    avgpool_forward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_forward", l->name);
     pool_comment(w, l);
-    w_begin_function(w, "static void %s_forward(float *restrict out, const float *restrict in, int n)", l->name);
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* out: [n][%d][%d][%d], in: [n][%d][%d][%d] */", l->out.h, l->out.w, l->out.c, l->in.h, l->in.w,
            l->in.c);
     w_open(w, "for (int b = 0; b < n; b++)");
@@ -229,15 +345,23 @@ static void avgpool_forward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void avgpool_backward(Writer *w, const Model *m, const EmitLayer *e)
+static void avgpool_backward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "din", e->din);
+    pass_in(p, "dout", e->dout);
+    pass_n(p);
+}
+
+static void avgpool_backward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     Window g = pool_window(l);
-    (void)m;
-    if (e->din[0] == '\0')
-        return;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    avgpool_backward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_backward", l->name);
     pool_comment(w, l);
-    w_begin_function(w, "static void %s_backward(float *restrict din, const float *restrict dout, int n)", l->name);
+    w_pass_begin(w, fname, &params);
     w_line(w, "/* din: [n][%d][%d][%d], dout: [n][%d][%d][%d] */", l->in.h, l->in.w, l->in.c, l->out.h, l->out.w,
            l->out.c);
     w_open(w, "for (int b = 0; b < n; b++)");
@@ -251,22 +375,18 @@ static void avgpool_backward(Writer *w, const Model *m, const EmitLayer *e)
     w_blank(w);
 }
 
-static void avgpool_forward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    w_line(w, "%s_forward(%s, %s, n);", e->layer->name, e->out, e->in);
-}
-
-static void avgpool_backward_call(Writer *w, const Model *m, const EmitLayer *e)
-{
-    (void)m;
-    if (e->din[0] != '\0')
-        w_line(w, "%s_backward(%s, %s, n);", e->layer->name, e->din, e->dout);
-}
-
-const EmitKind emit_avgpool2d_kind = {
-    .forward = avgpool_forward,
-    .backward = avgpool_backward,
-    .forward_call = avgpool_forward_call,
-    .backward_call = avgpool_backward_call,
+const LayerOps avgpool2d_ops = {
+    .name = "avgpool2d",
+    .keras_class = "AveragePooling2D",
+    .args = pool_args,
+    .resolve = pool_resolve,
+    .infer = pool_infer,
+    .attrs = pool_attrs,
+    .runtime_row = pool_runtime_row,
+    .constants = pool_constants,
+    .emit_forward = avgpool_forward,
+    .emit_backward = avgpool_backward,
+    .forward_params = avgpool_forward_params,
+    .backward_params = avgpool_backward_params,
+    .onnx_op = "AveragePool",
 };

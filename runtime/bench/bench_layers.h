@@ -4,7 +4,7 @@
  * generated table (cnn_model.h) and works in a workspace laid out as the generated code lays
  * it out, so the three implementations read the same inputs and write to the same places.
  *
- * - bench_ref_impl: runtime/ref/ref_layers.c, the plain-loop oracle of the numerics tests;
+ * - bench_ref_impl: runtime/ref/, the plain-loop oracle of the numerics tests;
  * - bench_blas_impl: im2col + GEMM on OpenBLAS for conv2d and dense, as darknet and Caffe do,
  *   and plain float loops for the layers without a matrix product.
  * Shapes are read at run time from the cnn_layer. Part of libcnnbench.a, never of libcnnrt.a.

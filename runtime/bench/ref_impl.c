@@ -1,5 +1,5 @@
 /*
- * ref_impl.c - the reference layers (runtime/ref/ref_layers.c) behind the benchmark's interface:
+ * ref_impl.c - the reference layers (runtime/ref/) behind the benchmark's interface:
  * a cnn_layer from the generated table becomes the ref_conv2d / ref_pool2d the reference
  * functions take, and the fused activation runs as a separate pass, as it reads.
  */

@@ -9,7 +9,8 @@
  *
  * Backward functions overwrite their outputs (they never accumulate into them); an output the
  * caller does not need (dinput of the first layer, dbias without a bias) may be NULL.
- * Depends on libm only.
+ * Depends on libm only. One file per kind, as the sections below: window.c, conv2d.c, pool.c,
+ * dense.c, activation.c, dropout.c, then loss.c and optimizer.c.
  */
 #ifndef REF_LAYERS_H
 #define REF_LAYERS_H

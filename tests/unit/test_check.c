@@ -164,7 +164,7 @@ static void test_defaults(void)
     EXPECT(m != NULL);
     if (m) {
         const ConvAttrs *c = &m->layers[0].u.conv;
-        EXPECT(c->sh == 1 && c->sw == 1 && c->padding == PAD_VALID && c->act == ACT_NONE);
+        EXPECT(c->sh == 1 && c->sw == 1 && c->padding == PAD_VALID && m->layers[0].act == ACT_NONE);
         EXPECT(c->use_bias && m->layers[0].params == 3 * 3 * 1 * 8 + 8);
         EXPECT(m->layers[0].macs == 26LL * 26 * 8 * 3 * 3 * 1);
         const PoolAttrs *p = &m->layers[1].u.pool;

@@ -1,5 +1,5 @@
 /*
- * test_ref_gradcheck.c - checks the reference layers (runtime/ref/ref_layers.c) before they are
+ * test_ref_gradcheck.c - checks the reference layers (runtime/ref/) before they are
  * trusted as the oracle of the generated code:
  * - every backward against central finite differences of its forward, through the scalar
  *   objective L = sum(r * y) with a fixed random r (so backward is called with dy = r);

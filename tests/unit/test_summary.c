@@ -48,9 +48,9 @@ static Model *seed_model(void)
                         .params = 320,
                         .kernel_size = 288,
                         .bias_size = 32,
-                        .macs = 26 * 26 * 32 * 9};
-    layers[0].u.conv = (ConvAttrs){
-        .filters = 32, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .act = ACT_RELU, .use_bias = true};
+                        .macs = 26 * 26 * 32 * 9,
+                        .act = ACT_RELU};
+    layers[0].u.conv = (ConvAttrs){.filters = 32, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .use_bias = true};
     layers[1] = (Layer){.kind = LAYER_MAXPOOL2D,
                         .name = "maxpool2d_1",
                         .in = image(26, 26, 32),
@@ -64,9 +64,9 @@ static Model *seed_model(void)
                         .params = 18496,
                         .kernel_size = 18432,
                         .bias_size = 64,
-                        .macs = 11 * 11 * 64 * 288};
-    layers[2].u.conv = (ConvAttrs){
-        .filters = 64, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .act = ACT_RELU, .use_bias = true};
+                        .macs = 11 * 11 * 64 * 288,
+                        .act = ACT_RELU};
+    layers[2].u.conv = (ConvAttrs){.filters = 64, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .use_bias = true};
     layers[3] = (Layer){.kind = LAYER_MAXPOOL2D,
                         .name = "maxpool2d_2",
                         .in = image(11, 11, 64),
@@ -84,8 +84,9 @@ static Model *seed_model(void)
                         .params = 102464,
                         .kernel_size = 102400,
                         .bias_size = 64,
-                        .macs = 102400};
-    layers[5].u.dense = (DenseAttrs){.units = 64, .act = ACT_RELU, .use_bias = true};
+                        .macs = 102400,
+                        .act = ACT_RELU};
+    layers[5].u.dense = (DenseAttrs){.units = 64, .use_bias = true};
     layers[6] = (Layer){.kind = LAYER_DENSE,
                         .name = "dense_2",
                         .in = vector(64),
@@ -93,8 +94,9 @@ static Model *seed_model(void)
                         .params = 650,
                         .kernel_size = 640,
                         .bias_size = 10,
-                        .macs = 640};
-    layers[6].u.dense = (DenseAttrs){.units = 10, .act = ACT_SOFTMAX, .use_bias = true};
+                        .macs = 640,
+                        .act = ACT_SOFTMAX};
+    layers[6].u.dense = (DenseAttrs){.units = 10, .use_bias = true};
     m = (Model){.name = "mnist_cnn",
                 .input = image(28, 28, 1),
                 .layers = layers,

@@ -1,0 +1,1 @@
+check tests/errors/syntax/number_forms.cnn
