@@ -68,9 +68,10 @@ elapsed=$(echo "$(date +%s.%N) $start" | awk '{ printf "%.1f", $1 - $2 }')
 total=$(cat "$DT_WORK"/runs/*.result 2>/dev/null | wc -l)
 failed=$(cat "$DT_WORK"/runs/*.result 2>/dev/null | grep -c '^FAIL')
 sum=$(cat "$DT_WORK"/runs/*.out 2>/dev/null | sed -n 's/^time //p' | awk '{ s += $1 } END { printf "%.2f", s }')
+cpu=$(cat "$DT_WORK"/runs/*.out 2>/dev/null | sed -n 's/^cpu //p' | awk '{ s += $1 } END { printf "%.2f", s }')
 echo
 echo "difftest: $total models, $failed failed; targets:$DT_ACTIVE (each model on each); plain C (clang, tcc) on every ${DT_PLAIN_EVERY:-4}th"
-echo "difftest: $elapsed s in all with ${DT_JOBS:-2} at once; $(echo "$sum $total" | awk '{ printf "%.2f", $1 / $2 }') s per model on one core ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))"
+echo "difftest: $elapsed s in all with ${DT_JOBS:-2} at once; per model $(echo "$sum $total" | awk '{ printf "%.2f", $1 / ($2 ? $2 : 1) }') s wall-clock, $(echo "$cpu $total" | awk '{ printf "%.2f", $1 / ($2 ? $2 : 1) }') s of processor time ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 
 # Failures: shrink each (same failure, smaller model) where asked.
 if [ "$failed" -gt 0 ] && [ -n "${DT_SHRINK_TO:-}" ]; then
