@@ -490,16 +490,22 @@ static void setup_product_backward(bench_dnnl *d, dlayer *L, dnnl_memory_t incom
     const dnnl_memory_desc_t *dz_md = query(bw, dnnl_query_diff_dst_md);
     L->src_bw = mem_like(d, query(bw, dnnl_query_src_md), L->src);
     L->dwei = mem(d, query(bw, dnnl_query_diff_weights_md), NULL);
-    /* The gradient arrives in the layout the kernel gradient reads, as the layer above leaves it
-     * if that is the same. */
-    L->ddst = mem_like(d, dz_md, incoming);
     int act = l->grad_is_logits ? CNN_ACT_NONE : l->activation;
     if (act != CNN_ACT_NONE) {
-        L->dz = mem(d, dz_md, NULL);
-        dnnl_primitive_t a = activation_backward(d, l, act, dz_md, dst_md);
-        add(&L->bwd, a, 0, 3, DNNL_ARG_DST, L->dst, DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_DIFF_SRC, L->dz);
+        /* The activation's gradient in the forward output's layout, where oneDNN has its JIT
+         * kernels (with two layouts it takes its reference loops), then into the layout the
+         * kernel gradient reads. */
+        L->ddst = mem_like(d, dst_md, incoming);
+        dnnl_memory_t dz_act = mem(d, dst_md, NULL);
+        dnnl_primitive_t a = activation_backward(d, l, act, dst_md, dst_md);
+        add(&L->bwd, a, 0, 3, DNNL_ARG_DST, L->dst, DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_DIFF_SRC, dz_act);
         add_reorder(d, &L->bwd_in, L->u_dst, L->dst, 1, l->name);
+        L->dz = mem_like(d, dz_md, dz_act);
+        add_reorder(d, &L->bwd, dz_act, L->dz, 1, l->name);
     } else {
+        /* The gradient arrives in the layout the kernel gradient reads, as the layer above
+         * leaves it if that is the same. */
+        L->ddst = mem_like(d, dz_md, incoming);
         L->dz = L->ddst;
     }
     dnnl_primitive_t pw = prim(d, bw, l->name);
