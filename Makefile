@@ -21,7 +21,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CPPFLAGS_CNNC) $(CFLAGS)
 
 # Debian packages the core build needs; mk/deps.sh installs the missing ones.
 DEPS_CORE = flex bison libyaml-dev zlib1g-dev libpng-dev libplplot-dev plplot-driver-cairo \
-            libopenblas-dev clang
+            libopenblas-dev libdnnl-dev clang
 
 .PHONY: all deps test test-full demo data clean bench bench-peers fuzz
 all: $(BUILD)/cnnc $(BUILD)/libcnnc.a $(BUILD)/libcnnrt.a $(BUILD)/libcnnref.a $(BUILD)/libcnnapp.a $(BUILD)/libcnnplot.a
