@@ -11,7 +11,7 @@
 
 DEPS_DIFFTEST = clang tcc qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 DIFFTEST_KEEP ?= tests/models/found-pending
-DIFFTEST_TARGETS ?= default generic x86-64 avx2 avx512 neon
+DIFFTEST_TARGETS ?= generic x86-64 avx2 avx512 neon
 DIFFTEST_SECONDS ?=
 
 .PHONY: difftest difftest-deps

@@ -85,7 +85,7 @@ for T in $DT_ACTIVE; do
     fi
     if [ "${DT_PLAIN:-0}" = 1 ]; then
         # shellcheck disable=SC2086
-        if [ "$arch" = host ] && ! clang $DT_STRICT -fsyntax-only -Iruntime "$D/$name.c" >"$D/clang.log" 2>&1; then
+        if [ "$arch" = host ] && ! clang $DT_STRICT ${cc#* } -fsyntax-only -Iruntime "$D/$name.c" >"$D/clang.log" 2>&1; then
             fail_with "$T: clang $DT_STRICT" "$D/clang.log"
         fi
         # tcc for the generic target; before cnnc had targets, for the default one.
@@ -132,7 +132,7 @@ for T in $DT_ACTIVE; do
         continue
     fi
     if [ "${DT_PLAIN:-0}" = 1 ] && [ "$arch" = host ] &&
-        ! clang $DT_STRICT -fsyntax-only -I"$D/infer" "$D/infer/${name}_infer.c" >"$D/infer_clang.log" 2>&1; then
+        ! clang $DT_STRICT ${cc#* } -fsyntax-only -I"$D/infer" "$D/infer/${name}_infer.c" >"$D/infer_clang.log" 2>&1; then
         fail_with "$T: predictor clang $DT_STRICT" "$D/infer_clang.log"
     fi
     # shellcheck disable=SC2086

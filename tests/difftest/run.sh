@@ -72,6 +72,7 @@ cpu=$(cat "$DT_WORK"/runs/*.out 2>/dev/null | sed -n 's/^cpu //p' | awk '{ s += 
 echo
 echo "difftest: $total models, $failed failed; targets:$DT_ACTIVE (each model on each); plain C (clang, tcc) on every ${DT_PLAIN_EVERY:-4}th"
 echo "difftest: $elapsed s in all with ${DT_JOBS:-2} at once; per model $(echo "$sum $total" | awk '{ printf "%.2f", $1 / ($2 ? $2 : 1) }') s wall-clock, $(echo "$cpu $total" | awk '{ printf "%.2f", $1 / ($2 ? $2 : 1) }') s of processor time ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+ls "$DT_WORK"/runs/*/m.desc >/dev/null 2>&1 && awk -f tests/difftest/coverage.awk "$DT_WORK"/runs/*/m.desc
 
 # Failures: shrink each (same failure, smaller model) where asked.
 if [ "$failed" -gt 0 ] && [ -n "${DT_SHRINK_TO:-}" ]; then
