@@ -8,7 +8,8 @@
 # target of $DT_ACTIVE (lib.sh): cnnc emit, compile the model as strict C99 with -Werror, link
 # it with the checker (tests/difftest/check.c) and run it; then the inference-only predictor of
 # the checker's random weights, against the reference outputs. With DT_PLAIN=1 the generated
-# files also compile with clang (strict, -Werror) and, for the generic target, with tcc.
+# files also compile with clang (strict, -Werror) and, for the generic target, with tcc, whose
+# code must pass the checker too.
 # DT_MUTATE (a sed script applied to each generated model file) is for the tests of the test.
 #
 # Prints `FAIL SIGNATURE` lines (SIGNATURE: what failed, without layer names, so that the
@@ -89,8 +90,17 @@ for T in $DT_ACTIVE; do
             fail_with "$T: clang $DT_STRICT" "$D/clang.log"
         fi
         # tcc for the generic target; before cnnc had targets, for the default one.
-        if { [ "$T" = generic ] || { [ "$T" = default ] && ! dt_target_supported; }; } && ! tcc -std=c99 -Wall -Werror -Iruntime -c -o "$D/tcc.o" "$D/$name.c" >"$D/tcc.log" 2>&1; then
-            fail_with "$T: tcc" "$D/tcc.log"
+        if [ "$T" = generic ] || { [ "$T" = default ] && ! dt_target_supported; }; then
+            if ! tcc -std=c99 -Wall -Werror -Iruntime -c -o "$D/tcc.o" "$D/$name.c" >"$D/tcc.log" 2>&1; then
+                fail_with "$T: tcc" "$D/tcc.log"
+            # What tcc made must pass the checker too (with tcc's helpers, __floatundisf...).
+            elif ! $DT_HOST_CC -o "$D/check_tcc" "$D/tcc.o" "$DT_TOOLS/host"/*.o -Wl,--defsym=difftest_model="${name}_model" \
+                -Wl,-z,noexecstack "$DT_BUILD/libcnnrt.a" "$(dirname "$(command -v tcc)")/../lib/$(gcc -print-multiarch)/tcc/libtcc1.a" \
+                -lz -lpthread -lm >"$D/tcc_link.log" 2>&1 ||
+                ! "$D/check_tcc" "$W/m.desc" >"$D/tcc.out" 2>"$D/tcc.err"; then
+                cat "$D/tcc_link.log" "$D/tcc.out" >>"$D/tcc.err"
+                fail_with "$T: compiled by tcc, fails the checker" "$D/tcc.err"
+            fi
         fi
     fi
     libs="-lm"
