@@ -21,10 +21,10 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CPPFLAGS_CNNC) $(CFLAGS)
 
 # Debian packages the core build needs; mk/deps.sh installs the missing ones.
 DEPS_CORE = flex bison libyaml-dev zlib1g-dev libpng-dev libplplot-dev plplot-driver-cairo \
-            libopenblas-dev libdnnl-dev clang
+            libopenblas-dev libdnnl-dev clang protobuf-c-compiler libprotobuf-c-dev libonnx-dev
 
 .PHONY: all deps test test-full demo data clean bench bench-peers fuzz
-all: $(BUILD)/cnnc $(BUILD)/libcnnc.a $(BUILD)/libcnnrt.a $(BUILD)/libcnnref.a $(BUILD)/libcnnapp.a $(BUILD)/libcnnplot.a
+all: $(BUILD)/cnnc $(BUILD)/libcnnc.a $(BUILD)/libcnnonnx.a $(BUILD)/libcnnrt.a $(BUILD)/libcnnref.a $(BUILD)/libcnnapp.a $(BUILD)/libcnnplot.a
 
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: mk/deps.sh
@@ -36,7 +36,7 @@ $(BUILD)/.deps: mk/deps.sh
 # compiler/<phase>/*.c (front, check, layers, emit, cmd, base); the scanner and the parser are
 # generated into $(BUILD)/compiler/front. libcnnc.a is the compiler without its main, for the
 # unit tests and the fuzzers.
-COMPILER_SRC = $(wildcard compiler/*/*.c)
+COMPILER_SRC = $(filter-out compiler/onnx/%,$(wildcard compiler/*/*.c))
 COMPILER_GEN = $(BUILD)/compiler/front/lexer.c $(BUILD)/compiler/front/parser.c
 COMPILER_OBJ = $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(COMPILER_GEN:.c=.o)
 COMPILER_LIB_OBJ = $(filter-out $(BUILD)/compiler/cmd/main.o,$(COMPILER_OBJ))
@@ -66,9 +66,36 @@ $(BUILD)/libcnnc.a: $(COMPILER_LIB_OBJ)
 	ar rcs $@ $^
 
 # `cnnc plot` draws with libcnnplot, which reads histories with the runtime's history.c.
-$(BUILD)/cnnc: $(BUILD)/compiler/cmd/main.o $(BUILD)/libcnnc.a $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/compiler/cmd/main.o $(BUILD)/libcnnc.a $(BUILD)/libcnnplot.a \
-	  $(BUILD)/libcnnrt.a -lyaml -lplplot -lz -lm
+# libcnnonnx.a (import, export) and libcnnc.a call each other: the second libcnnc.a resolves
+# what the ONNX objects need from the compiler.
+$(BUILD)/cnnc: $(BUILD)/compiler/cmd/main.o $(BUILD)/libcnnc.a $(BUILD)/libcnnonnx.a $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/compiler/cmd/main.o $(BUILD)/libcnnc.a $(BUILD)/libcnnonnx.a \
+	  $(BUILD)/libcnnc.a $(BUILD)/libcnnplot.a $(BUILD)/libcnnrt.a -lyaml -lplplot -lprotobuf-c -lz -lm
+
+# ---------------------------------------------------------------- ONNX (protobuf-c), in cnnc only
+# compiler/onnx: `cnnc import` and `cnnc export`. The C bindings are generated at build time
+# from the onnx.proto of Debian's libonnx-dev; nothing of protobuf-c reaches libcnnrt.a or the
+# programs cnnc builds.
+ONNX_PROTO = /usr/include/onnx/onnx.proto
+ONNX_SRC = $(wildcard compiler/onnx/*.c)
+ONNX_GEN = $(BUILD)/compiler/onnx/onnx.pb-c.c
+ONNX_OBJ = $(ONNX_SRC:%.c=$(BUILD)/%.o) $(ONNX_GEN:.c=.o)
+ONNX_HDR = $(wildcard compiler/onnx/*.h) $(BUILD)/compiler/onnx/onnx.pb-c.h
+
+$(BUILD)/compiler/onnx/onnx.pb-c.c $(BUILD)/compiler/onnx/onnx.pb-c.h &: $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	protoc-c --c_out=$(BUILD)/compiler/onnx -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+$(BUILD)/compiler/onnx/onnx.pb-c.o: $(BUILD)/compiler/onnx/onnx.pb-c.c $(BUILD)/compiler/onnx/onnx.pb-c.h
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+$(BUILD)/compiler/onnx/%.o: compiler/onnx/%.c $(ONNX_HDR) $(COMPILER_HDR) runtime/cnn_model.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/compiler/onnx -c -o $@ $<
+
+$(BUILD)/libcnnonnx.a: $(ONNX_OBJ)
+	rm -f $@
+	ar rcs $@ $^
 
 # ---------------------------------------------------------------- the runtime (libc, libm, zlib)
 RUNTIME_SRC = $(wildcard runtime/*.c)

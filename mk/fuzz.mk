@@ -12,7 +12,7 @@
 # The objects are built apart, in $(BUILD)/fuzz/obj, by this Makefile with clang's flags.
 
 FUZZ_SECONDS    ?= 60
-FUZZ_TARGETS    ?= cnn yaml safetensors idx pgm png history
+FUZZ_TARGETS    ?= cnn yaml safetensors idx pgm png history onnx
 FUZZ_CC         ?= clang
 FUZZ_KEEP_BYTES ?= 65536
 FUZZ_SAN   = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -34,12 +34,15 @@ FUZZ_LINK_png         = $(FUZZ_OBJ)/runtime/app/png.o $(FUZZ_OBJ)/libcnnrt.a -lp
 FUZZ_LINK_idx         = $(FUZZ_OBJ)/libcnnrt.a
 FUZZ_LINK_pgm         = $(FUZZ_OBJ)/libcnnrt.a
 FUZZ_LINK_history     = $(FUZZ_OBJ)/libcnnrt.a
+# The importer calls back into the compiler (the model file it writes is checked).
+FUZZ_LINK_onnx        = $(FUZZ_OBJ)/libcnnonnx.a $(FUZZ_LINK_cnn) -lprotobuf-c
 
 # Seeds: the project's own inputs where they exist (read in place), and tests/fuzz/seeds.
 FUZZ_SEEDS_cnn         = models tests/models tests/errors/syntax tests/errors/semantic
 FUZZ_SEEDS_yaml        = models tests/yaml tests/errors/yaml
 FUZZ_SEEDS_safetensors = $(FUZZ_DIR)/seeds/safetensors
 FUZZ_SEEDS_history     = tests/plot
+# onnx: tests/fuzz/seeds/onnx (small files of tests/onnx/bad_models.py, good and bad)
 
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -54,11 +57,11 @@ $(FUZZ_DIR)/.deps: mk/deps.sh
 	@touch $@
 
 # The objects, with coverage instrumentation but no main of libFuzzer's (fuzzer-no-link).
-$(FUZZ_OBJ)/.built: $(FUZZ_DIR)/.deps $(COMPILER_SRC) $(RUNTIME_SRC) $(APP_SRC) $(PLOT_SRC) compiler/front/lexer.l \
+$(FUZZ_OBJ)/.built: $(FUZZ_DIR)/.deps $(COMPILER_SRC) $(ONNX_SRC) $(RUNTIME_SRC) $(APP_SRC) $(PLOT_SRC) compiler/front/lexer.l \
                     compiler/front/parser.y $(COMPILER_HDR) $(wildcard runtime/*.h runtime/app/*.h runtime/plot/*.h)
 	$(MAKE) --no-print-directory BUILD=$(FUZZ_OBJ) CC=$(FUZZ_CC) \
 	  CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)' \
-	  $(FUZZ_COMPILER) $(FUZZ_OBJ)/libcnnrt.a $(FUZZ_OBJ)/libcnnplot.a $(FUZZ_OBJ)/runtime/app/png.o
+	  $(FUZZ_COMPILER) $(FUZZ_OBJ)/libcnnonnx.a $(FUZZ_OBJ)/libcnnrt.a $(FUZZ_OBJ)/libcnnplot.a $(FUZZ_OBJ)/runtime/app/png.o
 	@touch $@
 
 $(FUZZ_DIR)/mnist_cnn.c: models/mnist_cnn.cnn $(BUILD)/cnnc

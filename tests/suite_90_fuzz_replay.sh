@@ -70,6 +70,7 @@ if make -s BUILD="$BUILD" "$BUILD/cnnc" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a"
     fz_build pgm && fz_replay pgm
     fz_build png "$BUILD/runtime/app/png.o" && fz_replay png
     fz_build history && fz_replay history tests/plot
+    fz_build onnx "$BUILD/libcnnonnx.a" $FZ_COMPILER -lprotobuf-c && fz_replay onnx
     # The seed model's tensor table (only the table is read: -O0 keeps its compile short),
     # and two real checkpoints of it as extra seeds.
     if "$CNNC" emit models/mnist_cnn.cnn -o "$FZ_BIN" >"$FZ_DIR/emit" 2>&1 &&

@@ -27,6 +27,12 @@ static const Command commands[] = {
      "      --bench adds the layer benchmark (links OpenBLAS)"},
     {"plot", cmd_plot, "HISTORY.csv [-o curves.png] [--model NAME]",
      "draw accuracy and loss against epochs from a training history (.png, .svg or .pdf)"},
+    {"export", cmd_export, "MODEL --weights CKPT [-o FILE.onnx] [--opset N] [--logits]",
+     "write the forward pass with the checkpoint's weights as ONNX (FILE: <name>.onnx; opset 13\n"
+     "      by default, up to 17); --logits leaves out the last softmax"},
+    {"import", cmd_import, "FILE.onnx [-o DIR] [--name NAME]",
+     "read an ONNX model; write DIR/NAME.cnn (with a default train block) and its weights\n"
+     "      DIR/NAME.safetensors (DIR: the current directory; NAME: the file's base name)"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -25,6 +25,8 @@ int cmd_summary(int argc, char **argv);
 int cmd_emit(int argc, char **argv);  /* cmd/emit.c */
 int cmd_build(int argc, char **argv); /* build.c */
 int cmd_plot(int argc, char **argv);  /* cmd/plot.c */
+int cmd_export(int argc, char **argv); /* cmd/export.c */
+int cmd_import(int argc, char **argv); /* cmd/import.c */
 
 /* A model file read and checked. `model` is NULL when the file had errors (reported). */
 typedef struct LoadedModel {
