@@ -9,7 +9,8 @@
 # tests/models/found once the defect is fixed; make test replays every model there).
 # DIFFTEST_TARGETS is the one list of targets (tests/difftest/lib.sh).
 
-DEPS_DIFFTEST = clang tcc qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+# The neon target is cross-compiled by clang (tests/difftest/lib.sh says why not gcc).
+DEPS_DIFFTEST = clang tcc qemu-user binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
 DIFFTEST_KEEP ?= tests/models/found-pending
 DIFFTEST_TARGETS ?= generic x86-64 avx2 avx512 neon
 DIFFTEST_SECONDS ?=

@@ -14,6 +14,10 @@ DT_TOOLS=$DT_WORK/tools
 DT_STRICT="-std=c99 -Wall -Wextra -pedantic -Werror"
 DT_HOST_CC=${CC:-cc}
 QEMU_AARCH64=${QEMU_AARCH64:-qemu-aarch64 -L /usr/aarch64-linux-gnu}
+# The neon target is built by clang as a cross compiler (Debian's binutils, C library and libgcc
+# for arm64): Debian's gcc-aarch64-linux-gnu conflicts with gcc-multilib, which suite 60 needs
+# for gcc -m32, so the two would uninstall each other on every make test.
+DT_NEON_CC=${DT_NEON_CC:-clang --target=aarch64-linux-gnu}
 
 # dt_has_flag FLAG: whether this CPU has the /proc/cpuinfo flag.
 dt_has_flag() {
@@ -39,7 +43,7 @@ dt_cc() {
     x86-64) echo "$DT_HOST_CC -O2 -msse2" ;;
     avx2) echo "$DT_HOST_CC -O2 -mavx2 -mfma" ;;
     avx512) echo "$DT_HOST_CC -O2 -mavx512f -mavx2 -mfma" ;;
-    neon) echo "aarch64-linux-gnu-gcc -O2" ;;
+    neon) echo "$DT_NEON_CC -O2" ;;
     esac
 }
 
@@ -57,7 +61,8 @@ dt_runnable() {
     default | generic | x86-64) [ "$(uname -m)" = x86_64 ] || [ "$1" = default ] || [ "$1" = generic ] ;;
     avx2) dt_has_flag avx2 && dt_has_flag fma ;;
     avx512) dt_has_flag avx512f && dt_has_flag avx2 && dt_has_flag fma ;;
-    neon) command -v qemu-aarch64 >/dev/null 2>&1 && command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 ;;
+    neon) command -v qemu-aarch64 >/dev/null 2>&1 && command -v "${DT_NEON_CC%% *}" >/dev/null 2>&1 &&
+        [ -d /usr/aarch64-linux-gnu/lib ] ;;
     *) return 1 ;;
     esac
 }
@@ -86,7 +91,7 @@ dt_tools() {
         tests/difftest/gen.c tests/difftest/model_io.c >"$DT_TOOLS/build.log" 2>&1 || { cat "$DT_TOOLS/build.log"; return 1; }
     for dt_a in "$@"; do
         mkdir -p "$DT_TOOLS/$dt_a"
-        if [ "$dt_a" = aarch64 ]; then dt_c="aarch64-linux-gnu-gcc"; dt_def=""; else dt_c=$DT_HOST_CC; dt_def="-DDT_CHECKPOINT"; fi
+        if [ "$dt_a" = aarch64 ]; then dt_c=$DT_NEON_CC; dt_def=""; else dt_c=$DT_HOST_CC; dt_def="-DDT_CHECKPOINT"; fi
         for dt_src in tests/difftest/check.c tests/difftest/ref_pass.c tests/difftest/model_io.c \
             runtime/ref/*.c; do
             # shellcheck disable=SC2086

@@ -81,7 +81,7 @@ for T in $DT_ACTIVE; do
     fi
     # shellcheck disable=SC2086
     if ! $cc $DT_STRICT -Iruntime -c -o "$D/model.o" "$D/$name.c" >"$D/cc.log" 2>&1; then
-        fail_with "$T: gcc $DT_STRICT" "$D/cc.log"
+        fail_with "$T: ${cc%% -O2*} $DT_STRICT" "$D/cc.log"
         continue
     fi
     if [ "${DT_PLAIN:-0}" = 1 ]; then
@@ -105,9 +105,8 @@ for T in $DT_ACTIVE; do
     fi
     libs="-lm"
     [ "$arch" = host ] && libs="$DT_BUILD/libcnnrt.a -lz -lpthread -lm"
-    ccbin=${cc%% *}
     # shellcheck disable=SC2086
-    if ! $ccbin -o "$D/check" "$D/model.o" "$DT_TOOLS/$arch"/*.o -Wl,--defsym=difftest_model="${name}_model" \
+    if ! $cc -o "$D/check" "$D/model.o" "$DT_TOOLS/$arch"/*.o -Wl,--defsym=difftest_model="${name}_model" \
         $libs >"$D/link.log" 2>&1; then
         fail_with "$T: link" "$D/link.log"
         continue
@@ -138,7 +137,7 @@ for T in $DT_ACTIVE; do
     fi
     # shellcheck disable=SC2086
     if ! $cc $DT_STRICT -I"$D/infer" -c -o "$D/infer.o" "$D/infer/${name}_infer.c" >"$D/infer_cc.log" 2>&1; then
-        fail_with "$T: predictor gcc $DT_STRICT" "$D/infer_cc.log"
+        fail_with "$T: predictor ${cc%% -O2*} $DT_STRICT" "$D/infer_cc.log"
         continue
     fi
     if [ "${DT_PLAIN:-0}" = 1 ] && [ "$arch" = host ] &&
