@@ -2119,7 +2119,7 @@ static double loss_and_gradient(float *restrict dz, const float *restrict p, con
         const float *restrict pb = p + (size_t)b * 10;
         float *restrict db = dz + (size_t)b * 10;
         const int t = labels[b];
-        loss -= log(pb[t] > FLT_MIN ? pb[t] : FLT_MIN);
+        loss += cnn_xent(pb[t]);
         for (int k = 0; k < 10; k++)
             db[k] = scale * pb[k];
         db[t] -= scale;

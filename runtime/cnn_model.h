@@ -3,7 +3,7 @@
  *
  * The generated <name>.c defines one `const cnn_model <name>_model`; the runtime's trainer,
  * evaluator, checkpoint code and benchmark take it and know nothing else about the network.
- * Plain C99, no dependencies, so that generated code compiles with -std=c99 -pedantic.
+ * Plain C99 (and <math.h> for the losses), so that generated code compiles with -std=c99 -pedantic.
  *
  * Memory layout shared by both sides:
  * - params, grads and each optimizer moment are flat float arrays of num_params, holding the
@@ -16,6 +16,7 @@
 #ifndef CNN_MODEL_H
 #define CNN_MODEL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,36 @@ typedef struct cnn_train_config {
     int shuffle;
     int init;                    /* enum cnn_init */
 } cnn_train_config;
+
+/* The loss of one image, defined once: the generated loss_and_gradient (the training loss)
+ * and the runtime's evaluation (val_loss, eval) both call these, so that the two losses are
+ * the same function of the outputs. */
+#define CNN_XENT_EPSILON 1e-7
+/* Sparse categorical cross-entropy of an image whose label has the probability p, which is
+ * clipped below at 1e-7 before the log, as Keras clips it (Keras also clips above at 1 - 1e-7:
+ * that changes a loss by at most 1e-7 but would stop the gradient at p = 1, so it is left
+ * out, as the reference layers leave it out). A NaN fails the test and stays NaN, so that a
+ * diverged model shows as one and training can stop on it. */
+static inline double cnn_xent(double p)
+{
+    return -log(p < CNN_XENT_EPSILON ? CNN_XENT_EPSILON : p);
+}
+/* d cnn_xent / dp: -1 / p above the clip, 0 where the clip holds p constant. */
+static inline double cnn_xent_grad(double p)
+{
+    return p >= CNN_XENT_EPSILON ? -1.0 / p : 0.0;
+}
+/* Mean squared error of the outputs y[classes] against the one-hot label, averaged over the
+ * classes as Keras' mean_squared_error does. */
+static inline double cnn_mse(const float *y, int classes, int label)
+{
+    double sum = 0.0;
+    for (int c = 0; c < classes; c++) {
+        double d = (double)y[c] - (c == label ? 1.0 : 0.0);
+        sum += d * d;
+    }
+    return sum / classes;
+}
 
 /* The same numbering as the model language's layer kinds and activations. */
 enum cnn_layer_kind {

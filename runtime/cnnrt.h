@@ -31,8 +31,6 @@ void cnn_rng_seed(cnn_rng *r, uint64_t seed);
 uint64_t cnn_rng_next(cnn_rng *r);
 double cnn_rng_uniform(cnn_rng *r);      /* [0, 1) */
 double cnn_rng_normal(cnn_rng *r);       /* mean 0, sd 1 */
-/* Stateless hash of (key, index) to [0, 1): dropout masks that do not depend on threads. */
-float cnn_hash_uniform(uint64_t key, uint64_t index);
 
 /* ------------------------------------------------------------------ init.c */
 
@@ -49,8 +47,9 @@ typedef struct cnn_dataset {
     unsigned char *labels;  /* n */
 } cnn_dataset;
 
-/* Reads an IDX file, gzipped or not (told by its content, not its name). Every header field
- * is checked against the file's real size; `want_magic` is 0x803 for images, 0x801 labels. */
+/* Reads an IDX file of unsigned bytes, gzipped or not (told by its content, not its name):
+ * images (magic 0x803, n x h x w) or labels (magic 0x801, n). Every header field is checked
+ * against the file's real size, and a file of the other kind is refused by name. */
 int cnn_idx_read_images(const char *path, unsigned char **pixels, int *n, int *h, int *w);
 int cnn_idx_read_labels(const char *path, unsigned char **labels, int *n);
 /* Both files of a set; checks that the counts agree and every label is < classes. */
@@ -64,6 +63,8 @@ void cnn_dataset_free(cnn_dataset *d);
  * fashion_mnist from Debian's dataset-fashion-mnist, idx(...) paths as written.
  * Checks that the images are in_h x in_w. */
 int cnn_data_load(const cnn_model *m, const char *data_dir, cnn_dataset *train, cnn_dataset *test);
+/* 8-bit pixels to floats in [0, 1] (v / 255): training, eval and predict share it. */
+void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n);
 
 /* ------------------------------------------------------------------ safetensors.c */
 
@@ -95,7 +96,7 @@ int cnn_history_read(const char *path, cnn_history_row **rows, int *n);
 /* Reads a binary (P5) or text (P2) PGM into 8-bit grey, scaled to 0..255 whatever maxval. */
 int cnn_pgm_read(const char *path, unsigned char **pixels, int *w, int *h);
 
-/* ------------------------------------------------------------------ trainer.c, threads.c, eval.c */
+/* ------------------------------------------------------------------ trainer.c, eval.c */
 
 typedef struct cnn_train_options {
     const char *data_dir;   /* --data */
@@ -115,8 +116,6 @@ typedef struct cnn_eval_result {
     long confusion[64][64]; /* [true][predicted], classes <= 64 */
 } cnn_eval_result;
 
-/* threads.c: `requested` threads, or every online core when 0; never more than the batch. */
-int cnn_thread_count(const cnn_model *m, int requested);
 /* trainer.c: trains as the model and options say. Returns 0, and (when rows is not NULL) the
  * history of the run in a malloc'd *rows of *n_rows; or -1 after an error message (a loss
  * that became NaN included; the checkpoint is then not saved). */
@@ -124,19 +123,16 @@ int cnn_thread_count(const cnn_model *m, int requested);
  * then saved when asked, the history holding the finished epochs, *rows NULL). */
 #define CNN_TRAIN_INTERRUPTED 1
 int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row **rows, int *n_rows);
-/* trainer.c: 8-bit pixels to floats in [0, 1] (v / 255): training, eval and predict share it. */
-void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n);
-/* eval.c: loss, accuracy and confusion matrix of params on d, forward in evaluation mode. */
-int cnn_evaluate(const cnn_model *m, const float *params, const cnn_dataset *d, int threads,
-                 cnn_eval_result *out);
 /* One image's prediction: its class and that class's output (a probability after a softmax). */
 typedef struct cnn_prediction {
     int predicted;
     float probability;
 } cnn_prediction;
-/* eval.c: cnn_evaluate, and, when preds is not NULL, each image's prediction in preds[d->n]. */
-int cnn_evaluate_predictions(const cnn_model *m, const float *params, const cnn_dataset *d,
-                             int threads, cnn_eval_result *out, cnn_prediction *preds);
+/* eval.c: loss, accuracy and confusion matrix of params on d, forward in evaluation mode on
+ * `threads` threads (0: every core); and, when preds is not NULL, each image's prediction in
+ * preds[d->n]. */
+int cnn_evaluate(const cnn_model *m, const float *params, const cnn_dataset *d, int threads,
+                 cnn_eval_result *out, cnn_prediction *preds);
 /* eval.c: the result as a readable table (rows true, columns predicted, per-class accuracy). */
 void cnn_print_evaluation(FILE *f, const cnn_model *m, const cnn_eval_result *r);
 /* eval.c: classifies one in_h x in_w grey image; ws is workspace_floats, x in_size floats;

@@ -122,3 +122,9 @@ done:
         free(paths[i]);
     return rc;
 }
+
+void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i] / 255.0f;
+}

@@ -7,43 +7,11 @@
  * not depend on the thread count. On request it also keeps every image's predicted class and
  * that class's probability, for the `eval --mistakes` picture.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "threads.h"
-
-/* Keras clips probabilities to [eps, 1 - eps] before the log of the cross-entropy. */
-#define XENT_EPSILON 1e-7
-
-int cnn_argmax(const float *out, int classes)
-{
-    int best = 0;
-    for (int c = 1; c < classes; c++)
-        if (out[c] > out[best])
-            best = c;
-    return best;
-}
-
-double cnn_image_loss(const cnn_model *m, const float *out, int label)
-{
-    if (m->train.loss == CNN_LOSS_MSE) {
-        /* Keras' mean_squared_error: the mean over the outputs of one image. */
-        double sum = 0;
-        for (int c = 0; c < m->classes; c++) {
-            double d = (double)out[c] - (c == label ? 1.0 : 0.0);
-            sum += d * d;
-        }
-        return sum / m->classes;
-    }
-    /* A NaN output fails both tests and stays NaN, so a diverged model shows as one. */
-    double p = out[label];
-    if (p < XENT_EPSILON)
-        p = XENT_EPSILON;
-    else if (p > 1.0 - XENT_EPSILON)
-        p = 1.0 - XENT_EPSILON;
-    return -log(p);
-}
+#include "eval.h"
+#include "metrics.h"
 
 /* The prediction of each image of the batch just evaluated, at preds[0 .. n): its class, and
  * that class's output read back from the workspace of the thread that ran its slice (each
@@ -65,9 +33,8 @@ static void batch_predictions(const cnn_team *t, cnn_prediction *preds)
     }
 }
 
-/* cnn_team_evaluate, and the prediction of every image in preds[d->n] when it is not NULL. */
-static void team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d, float *x,
-                          cnn_eval_result *out, cnn_prediction *preds)
+void cnn_team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d, float *x,
+                       cnn_eval_result *out, cnn_prediction *preds)
 {
     const cnn_model *m = t->m;
     double loss = 0;
@@ -96,14 +63,8 @@ static void team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d
     }
 }
 
-void cnn_team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d, float *x,
-                       cnn_eval_result *out)
-{
-    team_evaluate(t, params, d, x, out, NULL);
-}
-
-int cnn_evaluate_predictions(const cnn_model *m, const float *params, const cnn_dataset *d,
-                             int threads, cnn_eval_result *out, cnn_prediction *preds)
+int cnn_evaluate(const cnn_model *m, const float *params, const cnn_dataset *d, int threads,
+                 cnn_eval_result *out, cnn_prediction *preds)
 {
     if ((size_t)d->h * (size_t)d->w != m->in_size)
         return rt_error("the images are %dx%d but model '%s' takes %dx%dx%d", d->h, d->w,
@@ -116,16 +77,10 @@ int cnn_evaluate_predictions(const cnn_model *m, const float *params, const cnn_
         free(x);
         return -1;
     }
-    team_evaluate(&team, params, d, x, out, preds);
+    cnn_team_evaluate(&team, params, d, x, out, preds);
     cnn_team_free(&team);
     free(x);
     return 0;
-}
-
-int cnn_evaluate(const cnn_model *m, const float *params, const cnn_dataset *d, int threads,
-                 cnn_eval_result *out)
-{
-    return cnn_evaluate_predictions(m, params, d, threads, out, NULL);
 }
 
 static int digits(long v)

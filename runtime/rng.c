@@ -1,6 +1,6 @@
 /*
  * rng.c - the runtime's random numbers: a seedable xoroshiro128+ generator for initialisation
- * and shuffling, and a stateless hash for dropout masks.
+ * and shuffling. (Dropout masks are drawn by the generated code itself, from a key.)
  *
  * Every stream is a pure function of its seed, so that a run is repeatable from the model's
  * seed alone, on any machine and with any number of threads.
@@ -59,12 +59,4 @@ double cnn_rng_normal(cnn_rng *r)
     double u1 = 1.0 - cnn_rng_uniform(r);
     double u2 = cnn_rng_uniform(r);
     return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
-}
-
-float cnn_hash_uniform(uint64_t key, uint64_t index)
-{
-    uint64_t x = key ^ (index * 0xD1B54A32D192ED03ULL);
-    uint64_t h = splitmix64(&x);
-    /* 24 bits: exactly the floats of [0, 1) with a float's precision, no rounding up to 1. */
-    return (float)(h >> 40) * 0x1.0p-24f;
 }

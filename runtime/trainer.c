@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval.h"
 #include "progress.h"
-#include "threads.h"
 
 /* What one call of cnn_train owns; freed in one place whatever happened. */
 typedef struct train_run {
@@ -49,12 +49,6 @@ static void on_sigint(int sig)
 {
     (void)sig;
     interrupted = 1;
-}
-
-void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (float)src[i] / 255.0f;
 }
 
 /* A seed for a purpose and an index (the epoch, the step), so that the shuffles of different
@@ -200,8 +194,9 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
             return rt_error("loss became %s at epoch %d, step %d; try a smaller learning rate",
                             isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
         }
+        cnn_team_reduce(&r->team);
         r->step++;
-        cnn_team_reduce_update(&r->team, r->params, r->opt_m, r->opt_v, r->step);
+        cnn_team_update(&r->team, r->params, r->opt_m, r->opt_v, r->step);
         loss_sum += loss;
         correct += right;
         int seen = first + nb;
@@ -223,7 +218,7 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
     row->accuracy = (double)correct / n;
     row->val_loss = row->val_accuracy = NAN;
     if (r->has_val) {
-        cnn_team_evaluate(&r->team, r->params, &r->val, r->val_x, &r->val_result);
+        cnn_team_evaluate(&r->team, r->params, &r->val, r->val_x, &r->val_result, NULL);
         row->val_loss = r->val_result.loss;
         row->val_accuracy = r->val_result.accuracy;
     }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The test runner: sources every tests/suite_*.sh in order; each suite reports through
 # pass/fail (tests/lib.sh). Ends with the line `N passed, N failed` and a matching status.
-#   BUILD=build sh tests/run.sh [SUITE...]      e.g. sh tests/run.sh frontend
+#   BUILD=build sh tests/run.sh [SUITE...]      e.g. sh tests/run.sh 45_trainer (tests/suite_45_trainer.sh)
 #   CNNC_TEST_FULL=1 also runs the slow tests.
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}

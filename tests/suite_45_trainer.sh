@@ -1,6 +1,7 @@
-# Suite 45: the trainer and the command line of a built program (runtime/trainer.c,
-# threads.c, eval.c, progress.c, rng.c, init.c, runtime/app/main.c), on the hand-written
-# softmax-regression model tests/unit/toy_model.c trained on a little of MNIST:
+# Suite 45: the trainer and the command line of a built program (runtime/trainer.c, pool.c,
+# team.c, eval.c, metrics.c, progress.c, rng.c, init.c, runtime/app/main.c) and the runtime's
+# layering (no cycle), on the hand-written softmax-regression model tests/unit/toy_model.c
+# trained on a little of MNIST:
 # it learns, runs repeat bit for bit, thread counts agree, the last partial batch is trained,
 # checkpoints round-trip through eval, predict reads a PGM, a diverging loss stops with
 # status 1, and bad command lines exit with 2.
@@ -78,6 +79,48 @@ else
     fail "trainer/build" "make of the runtime libraries failed:" "$(tail -30 "$TR_DIR/make")"
 fi
 [ -n "$TR_DATA" ] || fail "trainer/data" "no MNIST files: run 'make data' or set CNNC_DATA_DIR"
+
+# ---------------------------------------------------------------- the runtime's layering
+# The runtime is a DAG (issue 15): pool <- team <- eval <- trainer, with metrics and data as
+# leaves. Two graphs are checked with tsort, which reports any loop: which object calls which
+# (the undefined symbols of each runtime/*.o that another one defines), and which file
+# includes which runtime header.
+tr_graph_objects() {
+    for o in "$BUILD"/runtime/*.o; do
+        nm --defined-only -g "$o" | awk -v f="$(basename "$o" .o)" '{ print $3, f }'
+    done | sort >"$TR_DIR/defs"
+    for o in "$BUILD"/runtime/*.o; do
+        nm -u "$o" | awk '{ print $2 }' | sort -u | join - "$TR_DIR/defs" |
+            awk -v f="$(basename "$o" .o)" '$2 != f { print f, $2 }'
+    done | sort -u
+}
+tr_graph_includes() {
+    for f in runtime/*.c runtime/*.h; do
+        sed -n 's/^#include "\([a-z_]*\)\.h".*/\1/p' "$f" | awk -v f="$(basename "$f" | sed 's/\.[ch]$//')" '$1 != f { print f, $1 }'
+    done | sort -u
+}
+# tr_acyclic NAME EDGES-FILE: passes when the edges hold no loop (and there are edges).
+tr_acyclic() {
+    if [ ! -s "$2" ]; then fail "$1" "no edges found"
+    elif out=$(tsort "$2" 2>&1 >/dev/null) && [ -z "$out" ]; then pass "$1"
+    else fail "$1" "$out" "$(cat "$2")"; fi
+}
+printf 'eval team\nteam eval\n' >"$TR_DIR/loop"
+if tsort "$TR_DIR/loop" >/dev/null 2>&1; then fail "trainer/layering: tsort finds a loop" "tsort accepted eval <-> team"
+else pass "trainer/layering: tsort finds a loop"; fi
+tr_graph_objects >"$TR_DIR/calls"
+tr_acyclic "trainer/layering: no call cycle between the runtime's objects" "$TR_DIR/calls"
+tr_graph_includes >"$TR_DIR/includes"
+tr_acyclic "trainer/layering: no include cycle in runtime/" "$TR_DIR/includes"
+# The layers in order: nothing below calls anything above it.
+tr_up=$(awk '{ r["pool"] = 1; r["metrics"] = 1; r["team"] = 2; r["eval"] = 3; r["trainer"] = 4 }
+    ($1 in r) && ($2 in r) && r[$2] >= r[$1] && $1 != $2 { print $1 " calls " $2 }' "$TR_DIR/calls")
+if [ -z "$tr_up" ] && grep -q '^team pool$' "$TR_DIR/calls" && grep -q '^eval team$' "$TR_DIR/calls" &&
+    grep -q '^trainer eval$' "$TR_DIR/calls"; then
+    pass "trainer/layering: pool <- team <- eval <- trainer"
+else
+    fail "trainer/layering: pool <- team <- eval <- trainer" "$tr_up" "$(cat "$TR_DIR/calls")"
+fi
 
 TOY=$TR_BIN/toy
 if [ $tr_built = 1 ]; then

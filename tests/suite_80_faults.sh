@@ -141,6 +141,9 @@ if [ $fa_built = 1 ]; then
     fa_interrupt() {
         fi_name=$1
         shift
+        # The poll below reads the new run's output only: what an earlier test left in the
+        # file (an eval's "- loss:") would send the signal before the program can catch it.
+        : >"$FA_DIR/out"
         $FA_TOY train --data "$FA_DATA" --limit 1000 --threads 2 --epochs 100000 "$@" >"$FA_DIR/out" 2>"$FA_DIR/err" </dev/null &
         fi_pid=$!
         fi_t=0

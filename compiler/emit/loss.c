@@ -1,13 +1,15 @@
 /*
  * emit/loss.c - the loss of a batch and the gradient that starts the backward pass.
  *
+ * The loss of one image is defined once, in runtime/cnn_model.h (cnn_xent, cnn_mse), and the
+ * generated code calls it: the runtime's evaluation calls the same functions, so the training
+ * loss and val_loss are one function of the outputs (cross-entropy of probabilities clipped
+ * below at 1e-7, a NaN kept as a NaN so that a diverged model shows as one).
+ *
  * Sparse categorical cross-entropy after a final softmax is fused with it: the gradient of
- * the logits is simply p - onehot, and the loss -log p[label] is taken from probabilities
- * that the softmax computed stably (max subtracted before expf), floored at FLT_MIN so that a
- * confidently wrong image costs at most -log(FLT_MIN) ~ 87 instead of infinity. Without a
- * final softmax the outputs are read as probabilities and clipped to [1e-7, 1], as Keras
- * does. Mean squared error compares the outputs with one-hot labels and averages over the
- * classes, as Keras' mean_squared_error does.
+ * the logits is simply p - onehot. Without a final softmax the outputs are read as
+ * probabilities, and the gradient is that of the clipped log. Mean squared error compares the
+ * outputs with one-hot labels and averages over the classes, as Keras' mean_squared_error does.
  */
 #include "emit/writer.h"
 
@@ -21,7 +23,7 @@ static void xent_fused(Writer *w, int classes)
     w_line(w, "const float *restrict pb = p + (size_t)b * %d;", classes);
     w_line(w, "float *restrict db = dz + (size_t)b * %d;", classes);
     w_line(w, "const int t = labels[b];");
-    w_line(w, "loss -= log(pb[t] > FLT_MIN ? pb[t] : FLT_MIN);");
+    w_line(w, "loss += cnn_xent(pb[t]);");
     w_line(w, "for (int k = 0; k < %d; k++)", classes);
     w_line(w, "    db[k] = scale * pb[k];");
     w_line(w, "db[t] -= scale;");
@@ -32,7 +34,7 @@ static void xent_fused(Writer *w, int classes)
 
 static void xent_probabilities(Writer *w, int classes)
 {
-    w_line(w, "/* Sparse categorical cross-entropy of outputs read as probabilities, clipped to [1e-7, 1]. */");
+    w_line(w, "/* Sparse categorical cross-entropy of outputs read as probabilities. */");
     w_begin_function(w, "static double loss_and_gradient(float *restrict dy, const float *restrict p, const unsigned char *restrict labels, int n, float scale)");
     w_line(w, "/* dy, p: [n][%d] */", classes);
     w_line(w, "double loss = 0.0;");
@@ -40,12 +42,11 @@ static void xent_probabilities(Writer *w, int classes)
     w_line(w, "const float *restrict pb = p + (size_t)b * %d;", classes);
     w_line(w, "float *restrict db = dy + (size_t)b * %d;", classes);
     w_line(w, "const int t = labels[b];");
-    w_line(w, "const float pt = pb[t] > 1e-7f ? pb[t] : 1e-7f;");
-    w_line(w, "loss -= log(pt);");
+    w_line(w, "loss += cnn_xent(pb[t]);");
     w_line(w, "for (int k = 0; k < %d; k++)", classes);
     w_line(w, "    db[k] = 0.0f;");
-    w_line(w, "/* Below the clip the loss is flat, so no gradient flows. */");
-    w_line(w, "db[t] = pb[t] > 1e-7f ? -scale / pt : 0.0f;");
+    w_line(w, "/* Where the clip holds the probability, the loss is flat and no gradient flows. */");
+    w_line(w, "db[t] = (float)(scale * cnn_xent_grad(pb[t]));");
     w_close(w);
     w_line(w, "return loss;");
     w_close(w);
@@ -53,8 +54,7 @@ static void xent_probabilities(Writer *w, int classes)
 
 static void mse(Writer *w, int classes)
 {
-    char inv[48], twice[48];
-    w_float_literal(inv, sizeof inv, 1.0 / classes);
+    char twice[48];
     w_float_literal(twice, sizeof twice, 2.0 / classes);
     w_line(w, "/* Mean squared error against one-hot labels, averaged over the %d outputs. */", classes);
     w_begin_function(w, "static double loss_and_gradient(float *restrict dy, const float *restrict y, const unsigned char *restrict labels, int n, float scale)");
@@ -64,13 +64,9 @@ static void mse(Writer *w, int classes)
     w_line(w, "const float *restrict yb = y + (size_t)b * %d;", classes);
     w_line(w, "float *restrict db = dy + (size_t)b * %d;", classes);
     w_line(w, "const int t = labels[b];");
-    w_line(w, "float sum = 0.0f;");
-    w_open(w, "for (int k = 0; k < %d; k++)", classes);
-    w_line(w, "const float err = yb[k] - (k == t ? 1.0f : 0.0f);");
-    w_line(w, "sum += err * err;");
-    w_line(w, "db[k] = scale * %s * err;", twice);
-    w_close(w);
-    w_line(w, "loss += sum * %s;", inv);
+    w_line(w, "loss += cnn_mse(yb, %d, t);", classes);
+    w_line(w, "for (int k = 0; k < %d; k++)", classes);
+    w_line(w, "    db[k] = scale * %s * (yb[k] - (k == t ? 1.0f : 0.0f));", twice);
     w_close(w);
     w_line(w, "return loss;");
     w_close(w);

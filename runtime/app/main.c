@@ -320,7 +320,7 @@ static int cmd_eval(cli *c)
     cnn_dataset_free(&train);
     if (mistakes && !(preds = rt_calloc(test.n > 0 ? (size_t)test.n : 1, sizeof *preds)))
         goto done;
-    if (cnn_evaluate_predictions(m, params, &test, (int)threads, result, preds) < 0)
+    if (cnn_evaluate(m, params, &test, (int)threads, result, preds) < 0)
         goto done;
     printf("Test set: ");
     cnn_print_evaluation(stdout, m, result);

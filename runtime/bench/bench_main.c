@@ -24,7 +24,7 @@
 #include "bench_stats.h"
 #include "cnnrt.h"
 #include "ref_layers.h"
-#include "threads.h"
+#include "team.h"
 
 #define WARMUP 2
 

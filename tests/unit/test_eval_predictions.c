@@ -1,9 +1,9 @@
 /*
- * test_eval_predictions.c - unit tests of cnn_evaluate_predictions (runtime/eval.c), the
+ * test_eval_predictions.c - unit tests of cnn_evaluate with predictions (runtime/eval.c), the
  * per-image predictions behind `eval --mistakes`, on the hand-written toy model: every
  * image's class and probability agree with cnn_classify of that image alone, whatever the
  * thread count and wherever the image falls in a batch (77 images: two full batches of 32 and
- * one of 13); the summary is the same as cnn_evaluate's; a refused set leaves preds untouched.
+ * one of 13); the summary is the same as without them; a refused set leaves preds untouched.
  * Prints one line per failed check and ends with `N checks, N failed`; exits 1 if any failed.
  */
 #include <math.h>
@@ -53,9 +53,9 @@ static void test_predictions(void)
     cnn_init_params(m, params, 5);
     cnn_dataset d = {N, 28, 28, pixels, labels};
 
-    CHECK(cnn_evaluate(m, params, &d, 2, &plain) == 0);
-    CHECK(cnn_evaluate_predictions(m, params, &d, 1, &r1, p1) == 0);
-    CHECK(cnn_evaluate_predictions(m, params, &d, 3, &r3, p3) == 0);
+    CHECK(cnn_evaluate(m, params, &d, 2, &plain, NULL) == 0);
+    CHECK(cnn_evaluate(m, params, &d, 1, &r1, p1) == 0);
+    CHECK(cnn_evaluate(m, params, &d, 3, &r3, p3) == 0);
     /* Asking for predictions changes nothing else, and the thread count changes nothing. */
     CHECK(memcmp(&plain, &r1, sizeof plain) == 0);
     CHECK(memcmp(&r1, &r3, sizeof r1) == 0);
@@ -81,7 +81,7 @@ static void test_predictions(void)
     memset(untouched, 0x5a, sizeof untouched);
     memcpy(p1, untouched, sizeof p1);
     d.w = 27;
-    CHECK(cnn_evaluate_predictions(m, params, &d, 1, &r1, p1) == -1);
+    CHECK(cnn_evaluate(m, params, &d, 1, &r1, p1) == -1);
     CHECK(memcmp(p1, untouched, sizeof p1) == 0);
     free(params);
     free(ws);

@@ -1,0 +1,263 @@
+/*
+ * team.c - the data-parallel passes over a batch.
+ *
+ * Each pass splits the batch into contiguous slices, one per thread; every thread runs the
+ * model's forward (and backward) on its slice into its own workspace and gradient buffer.
+ * The gradients are then summed by parameter range, each thread owning one range, but every
+ * parameter always adds thread 0's, then thread 1's, ... value, so that a run with the same
+ * seed and thread count is bit-for-bit repeatable. Nothing is created or allocated per step.
+ *
+ * A pass's arguments travel in a small struct on the caller's stack, handed to the pool for
+ * that one run; the team itself only owns buffers.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "team.h"
+
+int cnn_thread_count(const cnn_model *m, int requested)
+{
+    int n = requested > 0 ? requested : cnn_core_count();
+    return n > m->batch ? m->batch : n;
+}
+
+/* Thread t's slice of n images: contiguous, the first n % threads slices one longer, so
+ * that only trailing threads are idle when n < threads (a last partial batch). */
+static void set_slices(cnn_team *t, int n)
+{
+    int base = n / t->threads, extra = n % t->threads, first = 0;
+    for (int i = 0; i < t->threads; i++) {
+        cnn_slice *s = &t->slices[i];
+        s->first = first;
+        s->count = base + (i < extra);
+        s->loss = 0;
+        s->correct = 0;
+        first += s->count;
+    }
+}
+
+/* The range of parameters thread `thread` reduces (and updates). The boundaries are multiples
+ * of 16, so that a vectorized update splits the parameters into the same vectors whatever
+ * the thread count. */
+static void param_range(const cnn_team *t, int thread, size_t *lo, size_t *hi)
+{
+    size_t p = t->m->num_params;
+    *lo = thread == 0 ? 0 : p * (size_t)thread / (size_t)t->threads / 16 * 16;
+    *hi = thread + 1 == t->threads ? p : p * (size_t)(thread + 1) / (size_t)t->threads / 16 * 16;
+}
+
+static void touch_task(void *ctx, int thread)
+{
+    cnn_team *t = ctx;
+    memset(t->ws[thread], 0, t->m->workspace_floats * sizeof(float));
+    if (t->grads) {
+        size_t lo, hi;
+        memset(t->grads[thread], 0, t->m->num_params * sizeof(float));
+        param_range(t, thread, &lo, &hi);
+        memset(t->grad + lo, 0, (hi - lo) * sizeof(float));
+    }
+}
+
+int cnn_team_init(cnn_team *t, const cnn_model *m, int threads, int training)
+{
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->threads = threads < 1 ? 1 : threads > m->batch ? m->batch : threads;
+    size_t ws_floats = m->workspace_floats > 0 ? m->workspace_floats : 1;
+    size_t params = m->num_params > 0 ? m->num_params : 1;
+
+    t->ws = rt_calloc((size_t)t->threads, sizeof *t->ws);
+    t->slices = rt_calloc((size_t)t->threads, sizeof *t->slices);
+    t->grad_sq = rt_calloc((size_t)t->threads, sizeof *t->grad_sq);
+    t->image_loss = rt_calloc((size_t)m->batch, sizeof *t->image_loss);
+    t->image_pred = rt_calloc((size_t)m->batch, sizeof *t->image_pred);
+    if (!t->ws || !t->slices || !t->grad_sq || !t->image_loss || !t->image_pred)
+        goto fail;
+    for (int i = 0; i < t->threads; i++)
+        if (!(t->ws[i] = rt_malloc(ws_floats * sizeof(float))))
+            goto fail;
+    if (training) {
+        t->grads = rt_calloc((size_t)t->threads, sizeof *t->grads);
+        t->grad = rt_malloc(params * sizeof(float));
+        if (!t->grads || !t->grad)
+            goto fail;
+        for (int i = 0; i < t->threads; i++)
+            if (!(t->grads[i] = rt_malloc(params * sizeof(float))))
+                goto fail;
+    }
+    if (!(t->pool = cnn_pool_create(t->threads)))
+        goto fail;
+    cnn_pool_run(t->pool, touch_task, t);
+    return 0;
+fail:
+    cnn_team_free(t);
+    return -1;
+}
+
+void cnn_team_free(cnn_team *t)
+{
+    cnn_pool_destroy(t->pool);
+    for (int i = 0; t->ws && i < t->threads; i++)
+        free(t->ws[i]);
+    for (int i = 0; t->grads && i < t->threads; i++)
+        free(t->grads[i]);
+    free(t->ws);
+    free(t->grads);
+    free(t->grad);
+    free(t->grad_sq);
+    free(t->slices);
+    free(t->image_loss);
+    free(t->image_pred);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------------ training */
+
+typedef struct train_pass {
+    cnn_team *t;
+    const float *params, *x;
+    const unsigned char *labels;
+    int n;
+    uint64_t dropout_key;
+} train_pass;
+
+static void train_task(void *ctx, int thread)
+{
+    const train_pass *p = ctx;
+    cnn_team *t = p->t;
+    const cnn_model *m = t->m;
+    cnn_slice *s = &t->slices[thread];
+    if (s->count == 0)
+        return;
+    const float *x = p->x + (size_t)s->first * m->in_size;
+    const unsigned char *labels = p->labels + s->first;
+    float *ws = t->ws[thread];
+
+    m->forward(p->params, ws, x, s->count, 1, p->dropout_key, s->first);
+    /* Training accuracy is read from the training-mode outputs, as Keras reports it. */
+    const float *out = m->output(ws);
+    for (int b = 0; b < s->count; b++)
+        s->correct += cnn_argmax(out + (size_t)b * m->classes, m->classes) == labels[b];
+    s->loss = m->backward(p->params, t->grads[thread], ws, x, labels, s->count, 1.0f / (float)p->n);
+}
+
+double cnn_team_forward_backward(cnn_team *t, const float *params, const float *x,
+                                 const unsigned char *labels, int n, uint64_t dropout_key,
+                                 int *correct)
+{
+    train_pass pass = {t, params, x, labels, n, dropout_key};
+    set_slices(t, n);
+    cnn_pool_run(t->pool, train_task, &pass);
+
+    double loss = 0;
+    int right = 0;
+    for (int i = 0; i < t->threads; i++) {
+        loss += t->slices[i].loss;
+        right += t->slices[i].correct;
+    }
+    *correct = right;
+    return loss;
+}
+
+/* Sums the threads' gradients over this thread's parameter range, in thread order, and
+ * the squares of the sums while they are in cache. */
+static void reduce_task(void *ctx, int thread)
+{
+    cnn_team *t = ctx;
+    size_t lo, hi;
+    int first = 1;
+    param_range(t, thread, &lo, &hi);
+    for (int u = 0; u < t->threads; u++) {
+        if (t->slices[u].count == 0)
+            continue;
+        const float *g = t->grads[u];
+        if (first)
+            memcpy(t->grad + lo, g + lo, (hi - lo) * sizeof(float));
+        else
+            for (size_t i = lo; i < hi; i++)
+                t->grad[i] += g[i];
+        first = 0;
+    }
+    double sq = 0;
+    for (size_t i = lo; i < hi; i++)
+        sq += (double)t->grad[i] * t->grad[i];
+    t->grad_sq[thread] = sq;
+}
+
+double cnn_team_reduce(cnn_team *t)
+{
+    cnn_pool_run(t->pool, reduce_task, t);
+    double sq = 0;
+    for (int i = 0; i < t->threads; i++)
+        sq += t->grad_sq[i];
+    return sqrt(sq);
+}
+
+typedef struct update_pass {
+    cnn_team *t;
+    float *params, *opt_m, *opt_v;
+    long step;
+} update_pass;
+
+static void update_task(void *ctx, int thread)
+{
+    const update_pass *p = ctx;
+    size_t lo, hi;
+    param_range(p->t, thread, &lo, &hi);
+    p->t->m->update_range(p->params, p->t->grad, p->opt_m, p->opt_v, p->step, lo, hi);
+}
+
+void cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step)
+{
+    if (!t->m->update_range) {
+        t->m->update(params, t->grad, opt_m, opt_v, step);
+        return;
+    }
+    update_pass pass = {t, params, opt_m, opt_v, step};
+    cnn_pool_run(t->pool, update_task, &pass);
+}
+
+double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
+                           const unsigned char *labels, int n, uint64_t dropout_key, int *correct)
+{
+    double loss = cnn_team_forward_backward(t, params, x, labels, n, dropout_key, correct);
+    cnn_team_reduce(t);
+    return loss;
+}
+
+/* ------------------------------------------------------------------ evaluation */
+
+typedef struct eval_pass {
+    cnn_team *t;
+    const float *params, *x;
+    const unsigned char *labels;
+} eval_pass;
+
+static void eval_task(void *ctx, int thread)
+{
+    const eval_pass *p = ctx;
+    cnn_team *t = p->t;
+    const cnn_model *m = t->m;
+    cnn_slice *s = &t->slices[thread];
+    if (s->count == 0)
+        return;
+    const float *x = p->x + (size_t)s->first * m->in_size;
+    m->forward(p->params, t->ws[thread], x, s->count, 0, 0, s->first);
+    const float *out = m->output(t->ws[thread]);
+    for (int b = 0; b < s->count; b++) {
+        const float *o = out + (size_t)b * m->classes;
+        int i = s->first + b;
+        t->image_pred[i] = cnn_argmax(o, m->classes);
+        t->image_loss[i] = cnn_image_loss(m, o, p->labels[i]);
+    }
+}
+
+void cnn_team_eval_batch(cnn_team *t, const float *params, const float *x,
+                         const unsigned char *labels, int n)
+{
+    eval_pass pass = {t, params, x, labels};
+    set_slices(t, n);
+    cnn_pool_run(t->pool, eval_task, &pass);
+}

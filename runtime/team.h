@@ -1,0 +1,66 @@
+/*
+ * team.h - the threads of a training or evaluation run and the passes they make over a
+ * batch: forward and backward, the reduction of the gradients, the optimizer step, and the
+ * forward of evaluation. Above the pool (pool.h) and below evaluation (eval.h) and the
+ * trainer; it uses metrics.h for each image's class and loss.
+ *
+ * Each pass takes its arguments as arguments: the team holds only the buffers it owns and
+ * the results of its last pass. Private to the runtime: not part of cnnrt.h.
+ */
+#ifndef CNN_TEAM_H
+#define CNN_TEAM_H
+
+#include "cnnrt.h"
+#include "pool.h"
+
+/* One thread's share of a batch, images [first, first + count), and what it found there. */
+typedef struct cnn_slice {
+    int first, count;
+    double loss;    /* sum of the slice's per-image losses */
+    int correct;    /* images whose argmax matched the label */
+} cnn_slice;
+
+/* Everything the threads of a run own, allocated once. */
+typedef struct cnn_team {
+    const cnn_model *m;
+    int threads;
+    cnn_pool *pool;
+    float **ws;          /* [threads][workspace_floats] */
+    float **grads;       /* [threads][num_params]; NULL for an evaluation-only team */
+    float *grad;         /* [num_params]: the reduced gradient of the last training step */
+    double *grad_sq;     /* [threads]: the sum of squares of each thread's range of grad */
+    cnn_slice *slices;   /* [threads]: the last pass's split of the batch */
+    double *image_loss;  /* [batch]: per-image losses of the last evaluation batch */
+    int *image_pred;     /* [batch]: predicted classes of the last evaluation batch */
+} cnn_team;
+
+/* `requested` threads, or every online core when 0; never more than the batch. */
+int cnn_thread_count(const cnn_model *m, int requested);
+
+/* Creates the pool and the per-thread buffers; each thread zeroes its own buffers first so
+ * that their pages live near the core that uses them. */
+int cnn_team_init(cnn_team *t, const cnn_model *m, int threads, int training);
+void cnn_team_free(cnn_team *t);
+
+/* A training step in three passes, so that the trainer can look at the loss and at the
+ * gradient before the parameters change:
+ *   forward and backward of n <= batch images in training mode on every thread: returns the
+ *   sum of the per-image losses (NaN when any is) and sets *correct;
+ *   the reduction of the threads' gradients into t->grad, in thread order whatever the
+ *   split (so a run is bit-for-bit repeatable for a given thread count): returns the
+ *   gradient's L2 norm (not finite when any element is not);
+ *   the optimizer step `step` (counting from 1), each thread on its own range. */
+double cnn_team_forward_backward(cnn_team *t, const float *params, const float *x,
+                                 const unsigned char *labels, int n, uint64_t dropout_key,
+                                 int *correct);
+double cnn_team_reduce(cnn_team *t);
+void cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step);
+/* The first two together: leaves the mean gradient in t->grad, returns the loss sum. */
+double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
+                           const unsigned char *labels, int n, uint64_t dropout_key, int *correct);
+
+/* Forward of n <= batch images in evaluation mode; fills t->image_loss and t->image_pred. */
+void cnn_team_eval_batch(cnn_team *t, const float *params, const float *x,
+                         const unsigned char *labels, int n);
+
+#endif
