@@ -36,7 +36,9 @@ $(BUILD)/.deps: mk/deps.sh
 # compiler/<phase>/*.c (front, check, layers, emit, cmd, base); the scanner and the parser are
 # generated into $(BUILD)/compiler/front. libcnnc.a is the compiler without its main, for the
 # unit tests and the fuzzers.
-COMPILER_SRC = $(filter-out compiler/onnx/%,$(wildcard compiler/*/*.c))
+# compiler/onnx/ but its protobuf-free graph writer (which the layers' onnx_export write to) is
+# libcnnonnx.a, below.
+COMPILER_SRC = $(filter-out compiler/onnx/%,$(wildcard compiler/*/*.c)) compiler/onnx/onnx_writer.c
 COMPILER_GEN = $(BUILD)/compiler/front/lexer.c $(BUILD)/compiler/front/parser.c
 COMPILER_OBJ = $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(COMPILER_GEN:.c=.o)
 COMPILER_LIB_OBJ = $(filter-out $(BUILD)/compiler/cmd/main.o,$(COMPILER_OBJ))
@@ -77,7 +79,7 @@ $(BUILD)/cnnc: $(BUILD)/compiler/cmd/main.o $(BUILD)/libcnnc.a $(BUILD)/libcnnon
 # from the onnx.proto of Debian's libonnx-dev; nothing of protobuf-c reaches libcnnrt.a or the
 # programs cnnc builds.
 ONNX_PROTO = /usr/include/onnx/onnx.proto
-ONNX_SRC = $(wildcard compiler/onnx/*.c)
+ONNX_SRC = $(filter-out compiler/onnx/onnx_writer.c,$(wildcard compiler/onnx/*.c))
 ONNX_GEN = $(BUILD)/compiler/onnx/onnx.pb-c.c
 ONNX_OBJ = $(ONNX_SRC:%.c=$(BUILD)/%.o) $(ONNX_GEN:.c=.o)
 ONNX_HDR = $(wildcard compiler/onnx/*.h) $(BUILD)/compiler/onnx/onnx.pb-c.h

@@ -7,6 +7,8 @@
  * (L->act, set by resolve), whose expressions are emit/activation.c's. Softmax normalises each
  * pixel's channels, the last axis, as Keras does.
  */
+#include <stdlib.h>
+
 #include "layers/layer.h"
 
 /* ------------------------------------------------------------------ check */
@@ -133,12 +135,19 @@ static void activation_backward(Writer *w, const EmitLayer *e)
     w_close(w);
 }
 
+/* Element-wise, in either layout (a softmax is only ever last, over a flat tensor). */
+static void activation_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    ow_activation(w, L->name, L->act, io->drop_softmax, io->in, io->out);
+}
+
 #define ACTIVATION_OPS(kind_name, class_name, resolve_fn, onnx)                                       \
     {                                                                                                 \
         .name = kind_name, .keras_class = class_name, .args = activation_args, .resolve = resolve_fn, \
         .infer = activation_infer, .emit_forward = activation_forward,                               \
         .emit_backward = activation_backward, .forward_params = activation_forward_params,           \
         .backward_params = activation_backward_params, .is_activation = true, .onnx_op = onnx,       \
+        .onnx_export = activation_onnx, .onnx_layout = ONNX_ANY,                                      \
     }
 
 const LayerOps relu_ops = ACTIVATION_OPS("relu", "ReLU", relu_resolve, "Relu");

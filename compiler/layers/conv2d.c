@@ -15,6 +15,8 @@
  * functions. Backward works image by image, so that each image's output gradient is still
  * in cache when the products read it.
  */
+#include <stdlib.h>
+
 #include "layers/layer.h"
 
 /* Above this many filters the accumulator lives in the output instead of on the stack. */
@@ -483,6 +485,33 @@ static void conv_backward(Writer *w, const EmitLayer *e)
     w_blank(w);
 }
 
+/* ONNX's Conv reads NCHW, with the kernel [COUT][CIN][KH][KW] where cnnc's is [KH][KW][CIN][COUT]. */
+static void conv_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    const ConvAttrs *a = &L->u.conv;
+    int cin = L->in.c, cout = a->filters;
+    float *k = xmalloc((size_t)L->kernel_size * sizeof *k);
+    for (int ky = 0; ky < a->kh; ky++)
+        for (int kx = 0; kx < a->kw; kx++)
+            for (int ci = 0; ci < cin; ci++)
+                for (int co = 0; co < cout; co++)
+                    k[(((size_t)co * cin + ci) * a->kh + ky) * a->kw + kx] =
+                        io->kernel[(((size_t)ky * a->kw + kx) * cin + ci) * cout + co];
+    char *kname = ow_layer_tensor(L, ".", "kernel"), *bname = ow_layer_tensor(L, ".", "bias");
+    ow_initializer(w, kname, 4, (long long[]){cout, cin, a->kh, a->kw}, k);
+    if (a->use_bias)
+        ow_initializer(w, bname, 1, (long long[]){cout}, io->bias);
+    char *linear = ow_activation_before(L, io);
+    OnnxNode *n = ow_node(w, conv2d_ops.onnx_op, L->name,
+                          (const char *[]){io->in, kname, a->use_bias ? bname : NULL, NULL}, linear);
+    ow_window(n, a->kh, a->kw, a->sh, a->sw, a->padding);
+    ow_activation_after(w, L, io, linear);
+    free(k);
+    free(kname);
+    free(bname);
+    free(linear);
+}
+
 const LayerOps conv2d_ops = {
     .name = "conv2d",
     .keras_class = "Conv2D",
@@ -498,4 +527,6 @@ const LayerOps conv2d_ops = {
     .forward_params = conv_forward_params,
     .backward_params = conv_backward_params,
     .onnx_op = "Conv",
+    .onnx_export = conv_onnx,
+    .onnx_layout = ONNX_NCHW,
 };

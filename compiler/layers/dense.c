@@ -9,6 +9,8 @@
  * accumulates a row of the kernel into a local array of OUT floats, the kernel gradient is an
  * outer product row by row, and the input gradient a dot product over a row.
  */
+#include <stdlib.h>
+
 #include "layers/layer.h"
 
 /* Above this many units the accumulator lives in the output instead of on the stack. */
@@ -277,6 +279,23 @@ static void dense_backward(Writer *w, const EmitLayer *e)
     w_blank(w);
 }
 
+/* Gemm with B = cnnc's [IN][OUT] kernel as it is (its input is flattened H, W, C). */
+static void dense_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    const DenseAttrs *a = &L->u.dense;
+    char *kname = ow_layer_tensor(L, ".", "kernel"), *bname = ow_layer_tensor(L, ".", "bias");
+    ow_initializer(w, kname, 2, (long long[]){shape_size(L->in), a->units}, io->kernel);
+    if (a->use_bias)
+        ow_initializer(w, bname, 1, (long long[]){a->units}, io->bias);
+    char *linear = ow_activation_before(L, io);
+    ow_node(w, dense_ops.onnx_op, L->name, (const char *[]){io->in, kname, a->use_bias ? bname : NULL, NULL},
+            linear);
+    ow_activation_after(w, L, io, linear);
+    free(kname);
+    free(bname);
+    free(linear);
+}
+
 const LayerOps dense_ops = {
     .name = "dense",
     .keras_class = "Dense",
@@ -293,4 +312,6 @@ const LayerOps dense_ops = {
     .forward_params = dense_forward_params,
     .backward_params = dense_backward_params,
     .onnx_op = "Gemm",
+    .onnx_export = dense_onnx,
+    .onnx_layout = ONNX_ANY,
 };

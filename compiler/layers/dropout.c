@@ -8,6 +8,8 @@
  * element index, layer): images give the same mask whichever thread runs them. Forward keeps
  * the mask (0 or the scale) in the workspace and backward multiplies by it.
  */
+#include <stdlib.h>
+
 #include "layers/layer.h"
 
 /* ------------------------------------------------------------------ check */
@@ -155,6 +157,19 @@ static void dropout_backward(Writer *w, const EmitLayer *e)
     w_blank(w);
 }
 
+/* The identity in inference; the node keeps the rate (an input since opset 12) and the seed,
+ * so that `cnnc import` gives the layer back. */
+static void dropout_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    char *rname = ow_layer_tensor(L, ".", "ratio");
+    float rate = (float)L->u.dropout.rate;
+    ow_initializer(w, rname, 0, NULL, &rate);
+    OnnxNode *n = ow_node(w, dropout_ops.onnx_op, L->name, (const char *[]){io->in, rname, NULL}, io->out);
+    if (L->u.dropout.has_seed)
+        ow_attr_int(n, "seed", L->u.dropout.seed);
+    free(rname);
+}
+
 const LayerOps dropout_ops = {
     .name = "dropout",
     .keras_class = "Dropout",
@@ -169,4 +184,6 @@ const LayerOps dropout_ops = {
     .backward_params = dropout_backward_params,
     .identity_at_inference = true,
     .onnx_op = "Dropout",
+    .onnx_export = dropout_onnx,
+    .onnx_layout = ONNX_ANY,
 };

@@ -8,6 +8,7 @@
  * gradient are its input's floats (emit/model.c places them so).
  */
 #include <limits.h>
+#include <stdlib.h>
 
 #include "layers/layer.h"
 
@@ -34,6 +35,13 @@ static bool flatten_infer(Layer *L, Shape in)
     return true;
 }
 
+/* Flatten of an NHWC image: H, W, C order, as cnnc's dense kernels read it. */
+static void flatten_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    OnnxNode *n = ow_node(w, flatten_ops.onnx_op, L->name, (const char *[]){io->in, NULL}, io->out);
+    ow_attr_int(n, "axis", 1);
+}
+
 const LayerOps flatten_ops = {
     .name = "flatten",
     .keras_class = "Flatten",
@@ -42,4 +50,6 @@ const LayerOps flatten_ops = {
     .infer = flatten_infer,
     .is_view = true,
     .onnx_op = "Flatten",
+    .onnx_export = flatten_onnx,
+    .onnx_layout = ONNX_NHWC,
 };

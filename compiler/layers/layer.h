@@ -23,6 +23,7 @@
 
 #include "check/check.h"
 #include "emit/writer.h"
+#include "onnx/onnx_writer.h"
 
 /* ------------------------------------------------------------------ describe */
 
@@ -101,6 +102,10 @@ typedef struct LayerOps {
     bool is_activation;
 
     const char *onnx_op;     /* "Conv" */
+    /* `cnnc export`: its forward pass as ONNX nodes, named after the layer (onnx/onnx_writer.h),
+     * reading a 3-D input in onnx_layout (the exporter transposes between layers). */
+    void (*onnx_export)(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io);
+    OnnxLayout onnx_layout;
 } LayerOps;
 
 /* table.c */

@@ -10,6 +10,8 @@
  * as Keras pads with -infinity. Average pooling divides by the number of cells inside the
  * image, which the border runs know at generation time.
  */
+#include <stdlib.h>
+
 #include "layers/layer.h"
 
 /* ------------------------------------------------------------------ check */
@@ -260,6 +262,18 @@ static void maxpool_backward(Writer *w, const EmitLayer *e)
     w_blank(w);
 }
 
+/* MaxPool and AveragePool read NCHW; Keras averages over the cells inside the image only. */
+static void pool_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    const PoolAttrs *a = &L->u.pool;
+    bool avg = L->kind == LAYER_AVGPOOL2D;
+    OnnxNode *n = ow_node(w, avg ? avgpool2d_ops.onnx_op : maxpool2d_ops.onnx_op, L->name,
+                          (const char *[]){io->in, NULL}, io->out);
+    ow_window(n, a->ph, a->pw, a->sh, a->sw, a->padding);
+    if (avg)
+        ow_attr_int(n, "count_include_pad", 0);
+}
+
 const LayerOps maxpool2d_ops = {
     .name = "maxpool2d",
     .keras_class = "MaxPooling2D",
@@ -274,6 +288,8 @@ const LayerOps maxpool2d_ops = {
     .forward_params = maxpool_forward_params,
     .backward_params = maxpool_backward_params,
     .onnx_op = "MaxPool",
+    .onnx_export = pool_onnx,
+    .onnx_layout = ONNX_NCHW,
 };
 
 /* ------------------------------------------------------------------ avgpool2d */
@@ -389,4 +405,6 @@ const LayerOps avgpool2d_ops = {
     .forward_params = avgpool_forward_params,
     .backward_params = avgpool_backward_params,
     .onnx_op = "AveragePool",
+    .onnx_export = pool_onnx,
+    .onnx_layout = ONNX_NCHW,
 };

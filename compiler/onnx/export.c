@@ -5,14 +5,15 @@
  * The frame around the layers: the graph's input `input` [N, H, W, C] as tf2onnx gives a Keras
  * model, a Transpose wherever the next layer reads its image in the other layout (ONNX's Conv
  * and pooling are NCHW, cnnc's flatten is H, W, C), tensor names, and the output
- * `probabilities` (or `logits`) [N, classes]. Each layer's own nodes come from
- * export_layers.c. Nothing is written unless all of it succeeded.
+ * `probabilities` (or `logits`) [N, classes]. Each layer's own nodes come from its kind's
+ * onnx_export (compiler/layers/<kind>.c). Nothing is written unless all of it succeeded.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cnnrt.h"
+#include "layers/layer.h"
 #include "onnx/export.h"
 #include "onnx/onnx.h"
 
@@ -80,10 +81,12 @@ int onnx_export(const Model *m, const ExportOptions *opt)
     long long offset = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *l = &m->layers[i];
-        const OnnxLayerExport *ex = onnx_layer_export(l->kind);
+        const LayerOps *ops = layer_ops(l->kind);
+        if (ops->onnx_export == NULL)
+            unreachable(); /* every kind has one: layers/table.c */
         /* An image in the wrong layout for this layer: a Transpose named after the layer. */
-        bool want_nchw = ex->layout == ONNX_NCHW;
-        if (l->in.rank == 3 && ex->layout != ONNX_ANY && want_nchw != nchw) {
+        bool want_nchw = ops->onnx_layout == ONNX_NCHW;
+        if (l->in.rank == 3 && ops->onnx_layout != ONNX_ANY && want_nchw != nchw) {
             char *t = tensor_name(l->name, want_nchw ? "nchw" : "nhwc");
             OnnxNode *n = ow_node(w, "Transpose", t, (const char *[]){cur, NULL}, t);
             ow_attr_ints(n, "perm", want_nchw ? (long long[]){0, 3, 1, 2} : (long long[]){0, 2, 3, 1}, 4);
@@ -101,7 +104,7 @@ int onnx_export(const Model *m, const ExportOptions *opt)
             .bias = l->bias_size > 0 ? params + offset + l->kernel_size : NULL,
             .drop_softmax = last && opt->logits,
         };
-        ex->write(w, l, &io);
+        ops->onnx_export(w, l, &io);
         offset += l->kernel_size + l->bias_size;
         free(cur);
         cur = out;

@@ -1,16 +1,19 @@
 /*
  * onnx/onnx.h - `cnnc import` and `cnnc export` (contract section 7), for cmd/import.c and
  * cmd/export.c. libcnnonnx.a: linked into cnnc only, never into the runtime or the programs
- * cnnc builds. Nothing here exposes protobuf-c.
+ * cnnc builds (onnx_writer.c alone is in libcnnc.a). Nothing here exposes protobuf-c.
  *
  *   proto.c          ONNX files as protobuf-c messages: reading (nesting checked first), writing
  *   import_graph.c   the graph as the importer sees it: tensors by name, initializers and
  *                    constants, attributes, the nodes in topological order (cycles refused)
  *   import_ops.c     one handler per ONNX operation: each turns its node into cnnc layers
  *   import.c         the handlers run over the graph; the .cnn text, the weights, the writing
- *   onnx_writer.c    the protobuf-free writer the exporters use (onnx/onnx_writer.h)
- *   export_layers.c  each layer kind's forward pass as ONNX nodes
- *   export.c         the frame: the input, the layers in order, the output, the file
+ *   onnx_writer.c    the protobuf-free graph writer the layers' onnx_export use
+ *                    (onnx/onnx_writer.h; in libcnnc.a with the layers)
+ *   writer_proto.c   that graph as a protobuf ModelProto, written to a file
+ *   export.c         the frame: the input, each layer's onnx_export (with Transposes between
+ *                    layouts), the output, the file
+ *   tensors.c        the checkpoint's tensors; train_text.c the train block as metadata
  */
 #ifndef CNNC_ONNX_H
 #define CNNC_ONNX_H
