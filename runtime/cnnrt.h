@@ -68,13 +68,16 @@ void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n);
 
 /* ------------------------------------------------------------------ safetensors.c */
 
-/* Writes params (and, when m_state/v_state are given, the optimizer state and step) as
- * safetensors, atomically: a temporary file beside `path`, fsync, rename. */
+/* Writes params (and, when opt_m/opt_v are given, the optimizer state and step) as
+ * safetensors, atomically: a temporary file beside `path`, fsync, rename. Refuses values
+ * that are NaN or infinite (a model that diverged), naming the tensor and the element, and
+ * then leaves `path` as it was. */
 int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
                         const float *opt_m, const float *opt_v, long step);
 /* Reads a checkpoint into params; refuses, naming the first mismatching tensor, one whose
- * names or shapes do not fit the model. Optimizer state is read when present and asked for
- * (opt_m/opt_v/step may be NULL). */
+ * names or shapes do not fit the model, and one holding NaN or infinity, naming the tensor
+ * and the element. Optimizer state is read when present and asked for (opt_m/opt_v/step may
+ * be NULL). On failure params and the state are left as they were. */
 int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
                         float *opt_m, float *opt_v, long *step);
 

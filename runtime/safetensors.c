@@ -12,11 +12,13 @@
  * known dtypes, shapes whose size matches the byte range, no duplicate names, and byte ranges
  * that tile the data exactly (no gap, no overlap, nothing after). Then the tensors must be
  * exactly the model's, and the file is decoded into temporary arrays so that a failed load
- * leaves the caller's parameters as they were.
+ * leaves the caller's parameters as they were. Every value must be finite: a model that
+ * diverged is neither written nor read.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -92,11 +94,58 @@ static int check_model_layout(const cnn_model *m)
     return 0;
 }
 
+/* The first value of a flat array (params or an optimizer moment) that is NaN or infinite:
+ * its tensor, and its index within the tensor written as "[i, j, ...]" into at. NULL when
+ * every value is finite. */
+static const cnn_tensor *non_finite(const cnn_model *m, const float *values, float *bad,
+                                    char *at, size_t size)
+{
+    for (int i = 0; i < m->num_tensors; i++) {
+        const cnn_tensor *t = &m->tensors[i];
+        for (size_t k = 0; k < t->count; k++) {
+            float v = values[t->offset + k];
+            if (isfinite(v))
+                continue;
+            size_t rest = k, n = 0;
+            int idx[CNN_MAX_DIMS] = {0};
+            for (int d = t->ndim - 1; d >= 0; d--) {
+                size_t dim = t->shape[d] > 0 ? (size_t)t->shape[d] : 1;
+                idx[d] = (int)(rest % dim);
+                rest /= dim;
+            }
+            n += (size_t)snprintf(at, size, "[");
+            for (int d = 0; d < t->ndim && n < size; d++)
+                n += (size_t)snprintf(at + n, size - n, "%s%d", d ? ", " : "", idx[d]);
+            if (n < size)
+                snprintf(at + n, size - n, "]");
+            *bad = v;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static const char *non_finite_name(float v)
+{
+    return isnan(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity";
+}
+
 int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
                         const float *opt_m, const float *opt_v, long step)
 {
     if (check_model_layout(m) != 0)
         return -1;
+    /* A model that diverged is not one to keep: the previous checkpoint stays as it was. */
+    const float *sets[3] = {params, opt_m, opt_v};
+    const char *prefixes[3] = {"", OPT_M_PREFIX, OPT_V_PREFIX};
+    for (int s = 0; s < 3; s++) {
+        char at[96];
+        float bad;
+        const cnn_tensor *t = sets[s] ? non_finite(m, sets[s], &bad, at, sizeof at) : NULL;
+        if (t)
+            return rt_error("%s: not saved: tensor '%s%s' holds %s at %s", path, prefixes[s],
+                            t->name, non_finite_name(bad), at);
+    }
     rt_buf h = {0};
     rt_buf_printf(&h, "{\"__metadata__\":{\"format_version\":\"%s\",\"model\":", ST_FORMAT_VERSION);
     put_json_string(&h, "", m->name);
@@ -588,6 +637,17 @@ int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
         tmp[s] = rt_calloc(m->num_params, sizeof(float));
         if (!tmp[s] || read_set(&sf, m, prefixes[s], tmp[s]) != 0)
             goto done;
+    }
+    /* A diverged model would classify everything as NaN: refuse it, naming the tensor. */
+    for (int s = 0; s < 3; s++) {
+        char at[96];
+        float bad;
+        const cnn_tensor *t = present[s] ? non_finite(m, tmp[s], &bad, at, sizeof at) : NULL;
+        if (t) {
+            rt_error("%s: tensor '%s%s' holds %s at %s: the model diverged before it was saved, "
+                     "and cannot be used", path, prefixes[s], t->name, non_finite_name(bad), at);
+            goto done;
+        }
     }
     /* Only now, with everything read, are the caller's arrays overwritten. */
     for (int s = 0; s < 3; s++)

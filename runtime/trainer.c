@@ -162,7 +162,23 @@ static void free_run(train_run *r)
     free(r->rows);
 }
 
-/* One epoch; fills the row, or returns -1 when the loss stops being a number. */
+/* Reports that training diverged at a step, ending a progress line drawn in place first so
+ * that the error starts a line. Nothing is saved after it: the parameters are not changed by
+ * the step that diverged, but a model whose loss or gradient is not a number is not one to
+ * keep. Returns -1. */
+static int diverged(const train_run *r, const cnn_progress *progress, const char *what,
+                    double value, int epoch, int step)
+{
+    if (progress->drawn)
+        putchar('\n');
+    fflush(stdout);
+    return rt_error("%s became %s at epoch %d, step %d%s; try a smaller learning rate", what,
+                    isnan(value) ? "NaN" : "infinite", epoch, step,
+                    r->opt->save ? " (the checkpoint is not saved)" : "");
+}
+
+/* One epoch; fills the row, or returns -1 when the loss or the gradient stops being a
+ * number. */
 static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
 {
     const cnn_model *m = r->m;
@@ -186,15 +202,13 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
         int right;
         uint64_t key = derive_seed(r->seed, SEED_DROPOUT, (uint64_t)r->step);
         double loss = cnn_team_forward_backward(&r->team, r->params, r->x, r->y, nb, key, &right);
-        if (!isfinite(loss)) {
-            /* End a progress line drawn in place, so that the error starts a line. */
-            if (progress.drawn)
-                putchar('\n');
-            fflush(stdout);
-            return rt_error("loss became %s at epoch %d, step %d; try a smaller learning rate",
-                            isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
-        }
-        cnn_team_reduce(&r->team);
+        /* Both are checked before the parameters change: the loss (NaN stays NaN through the
+         * loss's clip), and the gradient, which can overflow while the loss is still finite. */
+        if (!isfinite(loss))
+            return diverged(r, &progress, "loss", loss, epoch, s + 1);
+        double norm = cnn_team_reduce(&r->team);
+        if (!isfinite(norm))
+            return diverged(r, &progress, "gradient", norm, epoch, s + 1);
         r->step++;
         cnn_team_update(&r->team, r->params, r->opt_m, r->opt_v, r->step);
         loss_sum += loss;

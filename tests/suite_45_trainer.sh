@@ -69,6 +69,7 @@ if make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcn
     if ${CC:-cc} $TR_CFLAGS -o "$TR_BIN/toy" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >"$TR_DIR/cc" 2>&1 &&
         ${CC:-cc} $TR_CFLAGS -DTOY_SGD -DTOY_LR=1e38 -o "$TR_BIN/toy_nan" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
         ${CC:-cc} $TR_CFLAGS -DTOY_SPLIT=0.1 -o "$TR_BIN/toy_split" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
+        ${CC:-cc} $TR_CFLAGS -DTOY_BAD_GRADIENT -o "$TR_BIN/toy_badgrad" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
         ${CC:-cc} $TR_CFLAGS -o "$TR_BIN/test_trainer" tests/unit/test_trainer.c tests/unit/toy_model.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1; then
         tr_built=1
         pass "trainer/build"
@@ -261,4 +262,23 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
     rm -f "$TR_DIR/nan.ckpt"
     tr_expect "trainer/nan-stops" 1 "cnnc: error: loss became NaN at epoch 1, step " "$TR_BIN/toy_nan" train --data "$TR_DATA" --limit 1000 --save "$TR_DIR/nan.ckpt"
     if [ -e "$TR_DIR/nan.ckpt" ]; then fail "trainer/nan-no-checkpoint" "a checkpoint was saved"; else pass "trainer/nan-no-checkpoint"; fi
+    # A gradient that overflows while the loss is finite stops the step it happens in, before
+    # the optimizer spreads it into the weights (which would show as a NaN loss one step later).
+    rm -f "$TR_DIR/badgrad.ckpt"
+    tr_expect "trainer/bad-gradient-stops" 1 "gradient became infinite at epoch 1, step 1 (the checkpoint is not saved)" \
+        "$TR_BIN/toy_badgrad" train --data "$TR_DATA" --limit 1000 --save "$TR_DIR/badgrad.ckpt"
+    if [ -e "$TR_DIR/badgrad.ckpt" ]; then fail "trainer/bad-gradient-no-checkpoint" "a checkpoint was saved"
+    else pass "trainer/bad-gradient-no-checkpoint"; fi
+
+    # ------------------------------------------------------------ a checkpoint holding NaN
+    # As a cnnc that saved diverged models wrote it: the first weight, dense_1.kernel [0, 0],
+    # made NaN. predict and eval refuse it, naming the tensor, rather than print -nan.
+    cp "$TR_DIR/a.ckpt" "$TR_DIR/nan-weights.ckpt"
+    tr_hl=$(od -An -tu8 -N8 "$TR_DIR/a.ckpt" | tr -d ' ')
+    printf '\000\000\300\177' | dd of="$TR_DIR/nan-weights.ckpt" bs=1 seek=$((8 + tr_hl)) conv=notrunc 2>/dev/null
+    tr_expect "trainer/predict-refuses-nan" 1 "nan-weights.ckpt: tensor 'dense_1.kernel' holds NaN at [0, 0]" \
+        "$TOY" predict --load "$TR_DIR/nan-weights.ckpt" "$TR_DIR/seven.pgm"
+    if [ -s "$TR_DIR/out" ]; then fail "trainer/predict-prints-nothing" "$(cat "$TR_DIR/out")"; else pass "trainer/predict-prints-nothing"; fi
+    tr_expect "trainer/eval-refuses-nan" 1 "nan-weights.ckpt: tensor 'dense_1.kernel' holds NaN at [0, 0]" \
+        "$TOY" eval --load "$TR_DIR/nan-weights.ckpt" --data "$TR_DATA"
 fi

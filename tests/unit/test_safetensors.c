@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -71,7 +72,8 @@ static float params[47], loaded[47], m1[47], v1[47], m2[47], v2[47];
 
 static void test_round_trip(void)
 {
-    /* Values whose bits a careless encoder would lose: -0, a denormal, infinities, a NaN payload. */
+    /* Values whose bits a careless encoder would lose: -0, denormals, the largest floats.
+     * (NaN and infinity are refused: test_non_finite.) */
     for (int i = 0; i < 47; i++) {
         params[i] = (float)sin(i * 1.7) * 3.0f;
         m1[i] = (float)i * 1e-3f;
@@ -79,10 +81,10 @@ static void test_round_trip(void)
     }
     params[3] = -0.0f;
     params[5] = 1e-42f;
-    params[7] = INFINITY;
-    params[8] = -INFINITY;
-    uint32_t nan_bits = 0x7fc12345u;
-    memcpy(&params[9], &nan_bits, 4);
+    params[7] = FLT_MAX;
+    params[8] = -FLT_MAX;
+    uint32_t tiny_bits = 0x80000001u; /* the negative denormal nearest zero */
+    memcpy(&params[9], &tiny_bits, 4);
     params[0] = 1.0f;
 
     char *p = io_path("net.safetensors");
@@ -141,6 +143,44 @@ static void test_round_trip(void)
     CHECK("st: momentum only (sgd)", rc == 0 && step == 7 && memcmp(m1, m2, sizeof m1) == 0 && v2[3] == 0.0f);
     EXPECT_ERROR("st: a checkpoint of another model", cnn_checkpoint_load(p, &tiny, loaded, NULL, NULL, NULL),
                  "net-m.safetensors: has no tensor 'd.kernel'");
+}
+
+/* A model that diverged is neither saved nor loaded: the error names the tensor and the
+ * element, and a failed save leaves the previous checkpoint as it was. */
+static void test_non_finite(void)
+{
+    float bad[47];
+    char *p = io_path("finite.safetensors");
+    CHECK("st: finite values save", cnn_checkpoint_save(p, &net, params, m1, v1, 3) == 0);
+    memcpy(bad, params, sizeof bad);
+    bad[20 + 3 * 3 + 2] = NAN; /* dense_1.kernel [3, 2] */
+    EXPECT_ERROR("st: NaN is not saved", cnn_checkpoint_save(p, &net, bad, NULL, NULL, 0),
+                 "finite.safetensors: not saved: tensor 'dense_1.kernel' holds NaN at [3, 2]");
+    memset(loaded, 0, sizeof loaded);
+    CHECK("st: a refused save keeps the old checkpoint",
+          cnn_checkpoint_load(p, &net, loaded, NULL, NULL, NULL) == 0 &&
+              memcmp(params, loaded, sizeof params) == 0);
+    float bad_v[47];
+    memcpy(bad_v, v1, sizeof bad_v);
+    bad_v[18] = INFINITY; /* conv2d_1.bias [0] */
+    EXPECT_ERROR("st: infinite optimizer state is not saved",
+                 cnn_checkpoint_save(p, &net, params, m1, bad_v, 3),
+                 "not saved: tensor 'optimizer.v.conv2d_1.bias' holds +infinity at [0]");
+
+    /* A file holding NaN, as an older cnnc could write it: refused on load. */
+    char header[] = "{" META "," KERNEL "," BIAS "}";
+    p = craft("nan.st", header, 24);
+    FILE *f = fopen(p, "r+b");
+    static const unsigned char nan_le[4] = {0x00, 0x00, 0xc0, 0x7f};
+    if (f) {
+        fseek(f, (long)(8 + strlen(header) + 4 * 3), SEEK_SET); /* d.kernel [1, 1] */
+        fwrite(nan_le, 1, 4, f);
+        fclose(f);
+    }
+    float out[6] = {5, 5, 5, 5, 5, 5};
+    EXPECT_ERROR("st: NaN is refused on load", cnn_checkpoint_load(p, &tiny, out, NULL, NULL, NULL),
+                 "nan.st: tensor 'd.kernel' holds NaN at [1, 1]: the model diverged");
+    CHECK("st: a refused load leaves the parameters alone", out[0] == 5 && out[5] == 5);
 }
 
 static int temp_files_left(const char *prefix)
@@ -384,6 +424,7 @@ int main(int argc, char **argv)
     }
     io_dir = argv[1];
     test_round_trip();
+    test_non_finite();
     test_atomic();
     test_rules();
     return io_failures ? 1 : 0;

@@ -8,6 +8,8 @@
  *   -DTOY_SGD             plain SGD instead of Adam
  *   -DTOY_LR=1e38         the learning rate (a huge one makes the loss diverge to NaN)
  *   -DTOY_SPLIT=0.1       validate on that fraction of the training images, not the test set
+ *   -DTOY_BAD_GRADIENT    one weight's gradient is infinite while the loss stays finite, as
+ *                         when a backward pass overflows
  */
 #include <math.h>
 #include <string.h>
@@ -91,6 +93,9 @@ static double toy_backward(const float *params, float *grads, float *ws, const f
         for (int o = 0; o < OUT; o++)
             gb[o] += dz[o];
     }
+#ifdef TOY_BAD_GRADIENT
+    gw[0] = INFINITY;
+#endif
     return loss;
 }
 
