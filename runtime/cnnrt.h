@@ -3,8 +3,8 @@
  * trained, evaluated and used, with libc, libm, zlib and pthreads only.
  *
  * Error convention: a function that can fail prints one clear message to stderr naming the
- * file and what is wrong (`cnnc: error: FILE: ...`, with a `hint:` line where one helps) and
- * returns -1; 0 on success. Nothing here exits the process or aborts on bad input.
+ * file and what is wrong (`PROGRAM: error: FILE: ...`, with a `hint:` line where one helps)
+ * and returns -1; 0 on success. Nothing here exits the process or aborts on bad input.
  */
 #ifndef CNNRT_H
 #define CNNRT_H
@@ -17,8 +17,14 @@
 
 /* ------------------------------------------------------------------ util.c */
 
-/* Prints `cnnc: error: ` and the message to stderr; always returns -1 for `return rt_error(...)`. */
+/* Prints `PROGRAM: error: ` and the message to stderr; always returns -1 for
+ * `return rt_error(...)`. PROGRAM is "cnnc" unless rt_set_program_name changed it (a built
+ * program gives its own name). */
 int rt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* `PROGRAM: warning: ` and the message: something the user should know, the work goes on. */
+void rt_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rt_set_program_name(const char *name);
+const char *rt_program_name(void);
 void *rt_malloc(size_t n);           /* reports and returns NULL when out of memory */
 void *rt_calloc(size_t n, size_t size);
 double rt_now(void);                 /* monotonic seconds */

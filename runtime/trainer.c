@@ -303,11 +303,11 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     }
     if (status == CNN_TRAIN_INTERRUPTED) {
         if (r.stop_step > 0)
-            fprintf(stderr, "cnnc: training interrupted at epoch %d of %d, step %d of %d (%ld optimizer steps in all)",
-                    r.stop_epoch, r.epochs, r.stop_step, r.stop_steps, r.step);
+            fprintf(stderr, "%s: training interrupted at epoch %d of %d, step %d of %d (%ld optimizer steps in all)",
+                    rt_program_name(), r.stop_epoch, r.epochs, r.stop_step, r.stop_steps, r.step);
         else
-            fprintf(stderr, "cnnc: training interrupted before epoch %d of %d (%ld optimizer steps in all)",
-                    r.stop_epoch, r.epochs, r.step);
+            fprintf(stderr, "%s: training interrupted before epoch %d of %d (%ld optimizer steps in all)",
+                    rt_program_name(), r.stop_epoch, r.epochs, r.step);
         if (opt->save)
             fprintf(stderr, "; saving the checkpoint %s\n", opt->save);
         else

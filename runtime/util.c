@@ -2,7 +2,8 @@
  * util.c - the runtime's error reporting, checked allocation and clock.
  *
  * Every failure in the runtime ends in rt_error, so that messages share one form
- * (`cnnc: error: FILE: what is wrong`) and callers can write `return rt_error(...)`.
+ * (`PROGRAM: error: FILE: what is wrong`) and callers can write `return rt_error(...)`.
+ * PROGRAM is cnnc inside the compiler, and a built program's own name inside it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,17 +13,42 @@
 
 #include "cnnrt.h"
 
+static const char *program_name = "cnnc";
+
+void rt_set_program_name(const char *name)
+{
+    program_name = name && *name ? name : "cnnc";
+}
+
+const char *rt_program_name(void)
+{
+    return program_name;
+}
+
+static void report(const char *kind, const char *fmt, va_list ap)
+{
+    /* Output to stdout (progress lines) must come before the message, not after it. */
+    fflush(stdout);
+    fprintf(stderr, "%s: %s: ", program_name, kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int rt_error(const char *fmt, ...)
 {
     va_list ap;
-    /* Output to stdout (progress lines) must come before the error, not after it. */
-    fflush(stdout);
-    fputs("cnnc: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report("error", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return -1;
+}
+
+void rt_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report("warning", fmt, ap);
+    va_end(ap);
 }
 
 void *rt_malloc(size_t n)

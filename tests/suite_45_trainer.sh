@@ -134,17 +134,17 @@ if [ $tr_built = 1 ]; then
     tr_expect "trainer/cli/help" 0 "usage: toy train" "$TOY" --help
     tr_expect "trainer/cli/train-help" 0 "--history FILE.csv" "$TOY" train --help
     tr_expect "trainer/cli/version" 0 "toy (built by cnnc 0.1.0)" "$TOY" --version
-    tr_expect "trainer/cli/no-command" 2 "cnnc: error: no command given" "$TOY"
-    tr_expect "trainer/cli/unknown-command" 2 "cnnc: error: unknown command 'frobnicate'" "$TOY" frobnicate
-    tr_expect "trainer/cli/unknown-option" 2 "cnnc: error: unknown option '--epoch'" "$TOY" train --epoch 3
-    tr_expect "trainer/cli/epochs-word" 2 "cnnc: error: --epochs needs a whole number from 1 to 1000000, not 'x'" "$TOY" train --epochs x
+    tr_expect "trainer/cli/no-command" 2 "toy: error: no command given" "$TOY"
+    tr_expect "trainer/cli/unknown-command" 2 "toy: error: unknown command 'frobnicate'" "$TOY" frobnicate
+    tr_expect "trainer/cli/unknown-option" 2 "toy: error: unknown option '--epoch'" "$TOY" train --epoch 3
+    tr_expect "trainer/cli/epochs-word" 2 "toy: error: --epochs needs a whole number from 1 to 1000000, not 'x'" "$TOY" train --epochs x
     tr_expect "trainer/cli/epochs-negative" 2 "not '-3'" "$TOY" train --epochs -3
     tr_expect "trainer/cli/epochs-overflow" 2 "not '99999999999999999999'" "$TOY" train --epochs 99999999999999999999
     tr_expect "trainer/cli/epochs-trailing" 2 "not '2x'" "$TOY" train --epochs=2x
     tr_expect "trainer/cli/limit-zero" 2 "--limit needs a whole number" "$TOY" train --limit 0
     tr_expect "trainer/cli/threads-zero" 2 "--threads needs a whole number" "$TOY" train --threads 0
     tr_expect "trainer/cli/seed-overflow" 2 "--seed needs a whole number, not '9223372036854775808'" "$TOY" train --seed 9223372036854775808
-    tr_expect "trainer/cli/missing-value" 2 "cnnc: error: --save needs a value" "$TOY" train --save
+    tr_expect "trainer/cli/missing-value" 2 "toy: error: --save needs a value" "$TOY" train --save
     tr_expect "trainer/cli/plot-format" 2 "--plot writes .png, .svg or .pdf files, not 'curves.gif'" "$TOY" train --plot curves.gif
     tr_expect "trainer/cli/stray-argument" 2 "unexpected argument 'extra'" "$TOY" train extra
     tr_expect "trainer/cli/eval-no-load" 2 "eval needs --load CKPT" "$TOY" eval
@@ -154,7 +154,16 @@ if [ $tr_built = 1 ]; then
         if [ "$(grep -c 'error' "$TR_DIR/err")" = 1 ] && [ ! -s "$TR_DIR/out" ]; then pass "trainer/cli/one-error-line"
         else fail "trainer/cli/one-error-line" "$(cat "$TR_DIR/out" "$TR_DIR/err")"; fi
     fi
-    tr_expect "trainer/cli/no-data" 1 "cnnc: error:" "$TOY" train --data "$TR_DIR/nowhere" --quiet
+    tr_expect "trainer/cli/no-data" 1 "toy: error:" "$TOY" train --data "$TR_DIR/nowhere" --quiet
+    # Messages carry the program's own name, from the command line and from the runtime alike:
+    # a copy named `digits` says `digits: error:`, and nothing says `cnnc:`.
+    cp "$TOY" "$TR_DIR/digits"
+    tr_expect "trainer/name/usage" 2 "digits: error: unknown option '--bogus'" "$TR_DIR/digits" train --bogus
+    tr_expect "trainer/name/runtime" 1 "digits: error: $TR_DIR/nowhere: cannot open the data directory" \
+        "$TR_DIR/digits" train --data "$TR_DIR/nowhere" --quiet
+    tr_expect "trainer/name/checkpoint" 1 "digits: error: $TR_DIR/none.ckpt: cannot open" \
+        "$TR_DIR/digits" predict --load "$TR_DIR/none.ckpt" x.pgm
+    if grep -q 'cnnc:' "$TR_DIR/err"; then fail "trainer/name/never-cnnc" "$(cat "$TR_DIR/err")"; else pass "trainer/name/never-cnnc"; fi
 fi
 
 if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
@@ -216,8 +225,8 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
     if tr_run "trainer/eval-threads" 0 "$TOY" eval --load "$TR_DIR/a.ckpt" --data "$TR_DATA" --threads 1; then
         same_file "trainer/eval-threads" "$TR_DIR/eval.txt" "$TR_DIR/out"
     fi
-    tr_expect "trainer/eval-bad-checkpoint" 1 "cnnc: error:" "$TOY" eval --load "$TR_DIR/a.log" --data "$TR_DATA"
-    tr_expect "trainer/eval-missing-checkpoint" 1 "cnnc: error:" "$TOY" eval --load "$TR_DIR/none.ckpt" --data "$TR_DATA"
+    tr_expect "trainer/eval-bad-checkpoint" 1 "toy: error:" "$TOY" eval --load "$TR_DIR/a.log" --data "$TR_DATA"
+    tr_expect "trainer/eval-missing-checkpoint" 1 "toy: error:" "$TOY" eval --load "$TR_DIR/none.ckpt" --data "$TR_DATA"
     # Resuming from the checkpoint (weights and Adam's state) trains on from where it was.
     # PLplot's cairo driver loads fontconfig, which keeps its caches to the end on purpose:
     # under LeakSanitizer those, and only those, are not reports about our code.
@@ -260,7 +269,7 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
 
     # ------------------------------------------------------------ a diverging loss
     rm -f "$TR_DIR/nan.ckpt"
-    tr_expect "trainer/nan-stops" 1 "cnnc: error: loss became NaN at epoch 1, step " "$TR_BIN/toy_nan" train --data "$TR_DATA" --limit 1000 --save "$TR_DIR/nan.ckpt"
+    tr_expect "trainer/nan-stops" 1 "toy_nan: error: loss became NaN at epoch 1, step " "$TR_BIN/toy_nan" train --data "$TR_DATA" --limit 1000 --save "$TR_DIR/nan.ckpt"
     if [ -e "$TR_DIR/nan.ckpt" ]; then fail "trainer/nan-no-checkpoint" "a checkpoint was saved"; else pass "trainer/nan-no-checkpoint"; fi
     # A gradient that overflows while the loss is finite stops the step it happens in, before
     # the optimizer spreads it into the weights (which would show as a NaN loss one step later).

@@ -102,14 +102,14 @@ if [ $ep_built = 1 ]; then
     ep_expect "eval_plots/cli/usage" 0 "[--mistakes FILE.png]" "$TOY" --help
     ep_expect "eval_plots/cli/help" 0 "--confusion FILE   draw the confusion matrix" "$TOY" eval --help
     # The extension is checked first: the checkpoint named does not even exist.
-    ep_expect "eval_plots/cli/confusion-format" 2 "cnnc: error: --confusion writes .png, .svg or .pdf files, not '$EP_DIR/c.gif'" \
+    ep_expect "eval_plots/cli/confusion-format" 2 "toy: error: --confusion writes .png, .svg or .pdf files, not '$EP_DIR/c.gif'" \
         "$TOY" eval --load "$EP_DIR/none.ckpt" --confusion "$EP_DIR/c.gif"
-    ep_expect "eval_plots/cli/mistakes-format" 2 "cnnc: error: --mistakes writes .png, .svg or .pdf files, not '$EP_DIR/mistakes'" \
+    ep_expect "eval_plots/cli/mistakes-format" 2 "toy: error: --mistakes writes .png, .svg or .pdf files, not '$EP_DIR/mistakes'" \
         "$TOY" eval --load "$EP_DIR/none.ckpt" --mistakes "$EP_DIR/mistakes"
     ep_expect "eval_plots/cli/format-usage" 2 "usage: toy train" "$TOY" eval --load "$EP_DIR/none.ckpt" --mistakes "$EP_DIR/m.jpeg"
     ep_absent "eval_plots/cli/format-no-file" "$EP_DIR/c.gif" "$EP_DIR/mistakes" "$EP_DIR/m.jpeg"
-    ep_expect "eval_plots/cli/confusion-no-value" 2 "cnnc: error: --confusion needs a value" "$TOY" eval --load x.ckpt --confusion
-    ep_expect "eval_plots/cli/mistakes-empty" 2 "cnnc: error: --mistakes needs a value" "$TOY" eval --load x.ckpt --mistakes=
+    ep_expect "eval_plots/cli/confusion-no-value" 2 "toy: error: --confusion needs a value" "$TOY" eval --load x.ckpt --confusion
+    ep_expect "eval_plots/cli/mistakes-empty" 2 "toy: error: --mistakes needs a value" "$TOY" eval --load x.ckpt --mistakes=
     ep_expect "eval_plots/cli/needs-load" 2 "eval needs --load CKPT" "$TOY" eval --confusion "$EP_DIR/c.png"
 fi
 
@@ -168,7 +168,7 @@ if [ $ep_built = 1 ] && [ -n "$EP_DATA" ]; then
     mkdir -p "$EP_DIR/dir.png"
     ep_expect "eval_plots/directory-as-output" 1 "dir.png: cannot create the picture" ep_eval --mistakes "$EP_DIR/dir.png"
     # Work that fails before the pictures leaves none behind.
-    ep_expect "eval_plots/bad-checkpoint" 1 "cnnc: error:" "$TOY" eval --data "$EP_DATA" --load "$EP_DIR/none.ckpt" \
+    ep_expect "eval_plots/bad-checkpoint" 1 "toy: error:" "$TOY" eval --data "$EP_DATA" --load "$EP_DIR/none.ckpt" \
         --confusion "$EP_DIR/bad_c.png" --mistakes "$EP_DIR/bad_m.png"
     ep_absent "eval_plots/bad-checkpoint-no-file" "$EP_DIR/bad_c.png" "$EP_DIR/bad_m.png"
 fi

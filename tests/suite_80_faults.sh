@@ -175,7 +175,7 @@ if [ $fa_built = 1 ]; then
     }
     rm -f "$FA_DIR/int.ckpt"
     if fa_interrupt "faults/sigint/status-130" --save "$FA_DIR/int.ckpt" --history "$FA_DIR/int.csv"; then
-        fa_has "faults/sigint/says-where" "cnnc: training interrupted" "$FA_DIR/err"
+        fa_has "faults/sigint/says-where" "faults_toy: training interrupted" "$FA_DIR/err"
         fa_has "faults/sigint/says-epoch" " epoch " "$FA_DIR/err"
         fa_has "faults/sigint/says-saved" "saving the checkpoint $FA_DIR/int.ckpt" "$FA_DIR/err"
         # The checkpoint holds the step count the message gives, and evaluates.

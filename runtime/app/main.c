@@ -8,7 +8,8 @@
  *   PROGRAM predict --load CKPT IMAGE...
  *
  * A bad command line is one error line and the usage on stderr, exit status 2; work that
- * fails (missing data, a diverging loss, an unreadable image) exits with 1.
+ * fails (missing data, a diverging loss, an unreadable image) exits with 1. Every message
+ * starts with the program's own name (`mnist_cnn: error: ...`).
  * Ctrl-C during train stops at the end of the step, saves with --save and exits with 130.
  */
 #include <ctype.h>
@@ -89,7 +90,7 @@ static int usage_error(const cli *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("cnnc: error: ", stderr);
+    fprintf(stderr, "%s: error: ", c->prog);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -418,7 +419,10 @@ static const char *base_name(const char *path)
 
 int cnn_program_main(const cnn_model *m, int argc, char **argv)
 {
-    cli c = {m, argc > 0 && argv[0] ? base_name(argv[0]) : m->name, argc, argv, 1};
+    const char *prog = argc > 0 && argv[0] ? base_name(argv[0]) : "";
+    cli c = {m, *prog ? prog : m->name, argc, argv, 1};
+    /* The runtime's messages carry the program's name, not cnnc's. */
+    rt_set_program_name(c.prog);
     if (argc < 2)
         return usage_error(&c, "no command given");
     const char *cmd = argv[1];
