@@ -29,6 +29,13 @@ void *rt_malloc(size_t n);           /* reports and returns NULL when out of mem
 void *rt_calloc(size_t n, size_t size);
 double rt_now(void);                 /* monotonic seconds */
 
+/* ------------------------------------------------------------------ rt_io.c */
+
+/* Checks, before any work, that the file `path` that `option` names (e.g. "--save") can be
+ * written: it is not a directory, its directory exists, and a file can be created there.
+ * `example` is a file name that suits the option, for the message when path is a directory. */
+int cnn_check_output(const char *option, const char *path, const char *example);
+
 /* ------------------------------------------------------------------ rng.c */
 
 /* A small, fast, seedable generator (splitmix64 to seed, xoshiro128+ or similar to draw). */

@@ -72,23 +72,27 @@ int rt_write_stream(FILE *f, const char *name, const void *data, size_t len)
     return 0;
 }
 
+/* The directory part of a path ("." for a bare name), malloc'ed; NULL when out of memory. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    char *dir = malloc((size_t)(slash - path) + 1);
+    if (dir) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+    }
+    return dir;
+}
+
 /* Makes the rename itself durable. Some file systems refuse fsync on a directory; the data
  * is already safe then, so a failure here is not reported. */
 static void sync_parent_dir(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash)
-        dir = strdup(".");
-    else if (slash == path)
-        dir = strdup("/");
-    else {
-        dir = malloc((size_t)(slash - path) + 1);
-        if (dir) {
-            memcpy(dir, path, (size_t)(slash - path));
-            dir[slash - path] = '\0';
-        }
-    }
+    char *dir = dir_of(path);
     if (!dir)
         return;
     int fd = open(dir, O_RDONLY);
@@ -97,6 +101,46 @@ static void sync_parent_dir(const char *path)
         close(fd);
     }
     free(dir);
+}
+
+int cnn_check_output(const char *option, const char *path, const char *example)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t l = strlen(path);
+        return rt_error("%s %s: is a directory; give a file name, such as %s%s%s", option, path,
+                        path, l > 0 && path[l - 1] == '/' ? "" : "/", example);
+    }
+    char *dir = dir_of(path);
+    if (!dir)
+        return rt_error("out of memory");
+    int rc = 0;
+    if (stat(dir, &st) != 0) {
+        rc = rt_error("%s %s: the directory %s does not exist", option, path, dir);
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = rt_error("%s %s: %s is not a directory", option, path, dir);
+    } else {
+        /* Permissions say nothing to root, and a read-only file system shows only when a
+         * file is created: create one beside the target, then remove it. Its name is not the
+         * temporary name rt_write_atomic uses. */
+        size_t n = strlen(path) + 32;
+        char *probe = malloc(n);
+        if (!probe) {
+            free(dir);
+            return rt_error("out of memory");
+        }
+        snprintf(probe, n, "%s.probe.%ld", path, (long)getpid());
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0) {
+            rc = rt_error("%s %s: cannot write in %s: %s", option, path, dir, strerror(errno));
+        } else {
+            close(fd);
+            unlink(probe);
+        }
+        free(probe);
+    }
+    free(dir);
+    return rc;
 }
 
 int rt_write_atomic(const char *path, const void *data, size_t len)

@@ -290,6 +290,7 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     sigaction(SIGINT, &on_int, &old_int);
 
     int status = prepare(&r);
+    int history_failed = 0;
     for (int e = 0; status == 0 && e < r.epochs; e++) {
         if (interrupted) {
             r.stop_epoch = e + 1;
@@ -297,9 +298,14 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
             break;
         }
         status = train_epoch(&r, e + 1, &r.rows[e]);
-        /* Written after every epoch, so that an interrupted run keeps what it did. */
-        if (status == 0 && opt->history)
-            status = cnn_history_write(opt->history, r.rows, e + 1);
+        /* Written after every epoch, so that an interrupted run keeps what it did. A history
+         * that cannot be written is reported once, and training goes on to its checkpoint. */
+        if (status == 0 && opt->history && !history_failed &&
+            cnn_history_write(opt->history, r.rows, e + 1) < 0) {
+            history_failed = 1;
+            fprintf(stderr, "%s: training goes on without the history%s\n", rt_program_name(),
+                    opt->save ? "; the checkpoint will still be saved" : "");
+        }
     }
     if (status == CNN_TRAIN_INTERRUPTED) {
         if (r.stop_step > 0)
@@ -315,6 +321,8 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     }
     if ((status == 0 || status == CNN_TRAIN_INTERRUPTED) && opt->save &&
         cnn_checkpoint_save(opt->save, m, r.params, r.opt_m, r.opt_v, r.step) < 0)
+        status = -1;
+    if (status == 0 && history_failed)
         status = -1;
     sigaction(SIGINT, &old_int, NULL);
     if (status == 0 && rows) {

@@ -194,6 +194,26 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
         if cmp -s "$TR_DIR/a.ckpt" "$TR_DIR/s8.ckpt"; then fail "trainer/other-seed" "--seed changed nothing"; else pass "trainer/other-seed"; fi
     fi
 
+    # ------------------------------------------------------------ output paths, checked first
+    # A path that cannot be written is an error before the first step (no "Epoch" line), not
+    # after the training it was meant to keep.
+    mkdir -p "$TR_DIR/a-dir"
+    tr_expect "trainer/paths/save-missing-dir" 1 "toy: error: --save $TR_DIR/no/such/x.ckpt: the directory $TR_DIR/no/such does not exist" \
+        $TR_TRAIN --save "$TR_DIR/no/such/x.ckpt"
+    if grep -q 'Epoch' "$TR_DIR/out"; then fail "trainer/paths/checked-before-training" "$(cat "$TR_DIR/out")"
+    else pass "trainer/paths/checked-before-training"; fi
+    tr_expect "trainer/paths/save-directory" 1 "--save $TR_DIR/a-dir: is a directory; give a file name, such as $TR_DIR/a-dir/model.safetensors" \
+        $TR_TRAIN --save "$TR_DIR/a-dir"
+    # /proc takes no new files, even from root: like a read-only file system.
+    tr_expect "trainer/paths/history-unwritable" 1 "--history /proc/h.csv: cannot write in /proc" \
+        $TR_TRAIN --history /proc/h.csv --save "$TR_DIR/ok.ckpt"
+    if [ -e "$TR_DIR/ok.ckpt" ] || grep -q 'Epoch' "$TR_DIR/out"; then fail "trainer/paths/history-before-training" "$(cat "$TR_DIR/out")"
+    else pass "trainer/paths/history-before-training"; fi
+    tr_expect "trainer/paths/plot-missing-dir" 1 "--plot $TR_DIR/no/c.png: the directory $TR_DIR/no does not exist" \
+        $TR_TRAIN --plot "$TR_DIR/no/c.png"
+    if ls "$TR_DIR/a-dir" "$TR_DIR" | grep -q 'probe'; then fail "trainer/paths/no-probe-left" "$(ls "$TR_DIR")"
+    else pass "trainer/paths/no-probe-left"; fi
+
     # ------------------------------------------------------------ the last partial batch
     # 1000 images in batches of 32: 31 full batches and one of 8. Without shuffling, 992
     # images make the same first 31 steps, so the checkpoints differ by the last step only.
@@ -225,6 +245,10 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
     if tr_run "trainer/eval-threads" 0 "$TOY" eval --load "$TR_DIR/a.ckpt" --data "$TR_DATA" --threads 1; then
         same_file "trainer/eval-threads" "$TR_DIR/eval.txt" "$TR_DIR/out"
     fi
+    tr_expect "trainer/paths/eval-picture-missing-dir" 1 "--confusion $TR_DIR/no/c.png: the directory $TR_DIR/no does not exist" \
+        "$TOY" eval --load "$TR_DIR/a.ckpt" --data "$TR_DATA" --confusion "$TR_DIR/no/c.png"
+    if grep -q 'Test set' "$TR_DIR/out"; then fail "trainer/paths/eval-checked-before" "$(cat "$TR_DIR/out")"
+    else pass "trainer/paths/eval-checked-before"; fi
     tr_expect "trainer/eval-bad-checkpoint" 1 "toy: error:" "$TOY" eval --load "$TR_DIR/a.log" --data "$TR_DATA"
     tr_expect "trainer/eval-missing-checkpoint" 1 "toy: error:" "$TOY" eval --load "$TR_DIR/none.ckpt" --data "$TR_DATA"
     # Resuming from the checkpoint (weights and Adam's state) trains on from where it was.

@@ -3,7 +3,7 @@
 # trained on 2,000 MNIST images: the confusion matrix (800x800) and the first 36 mistakes
 # (900x980) are drawn, not blank, the same for any thread count, in PNG, SVG or PDF; the
 # printed counts sum to the 10,000 test images; a bad extension is refused before any work
-# with status 2 and no file, and a picture that cannot be written is status 1.
+# with status 2 and no file, and a picture that cannot be written is status 1, before any work.
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
 
 EP_DIR=$T_TMP/eval_plots
@@ -160,13 +160,14 @@ if [ $ep_built = 1 ] && [ -n "$EP_DATA" ]; then
     fi
 
     # ------------------------------------------------------------ pictures that cannot be drawn
-    # The evaluation is still printed and the other picture still drawn, but the status is 1.
-    ep_expect "eval_plots/unwritable" 1 "no/such/dir/c.png: cannot create the picture" \
+    # Their paths are checked before the evaluation (issue 16): status 1, nothing evaluated,
+    # and no other picture drawn.
+    ep_expect "eval_plots/unwritable" 1 "--confusion $EP_DIR/no/such/dir/c.png: the directory $EP_DIR/no/such/dir does not exist" \
         ep_eval --confusion "$EP_DIR/no/such/dir/c.png" --mistakes "$EP_DIR/still.png"
-    if [ "$(ep_confusion_total "$EP_DIR/out")" = 10000 ] && [ -s "$EP_DIR/still.png" ]; then pass "eval_plots/unwritable-goes-on"
-    else fail "eval_plots/unwritable-goes-on" "$(head -5 "$EP_DIR/out" "$EP_DIR/err")"; fi
+    if [ ! -s "$EP_DIR/out" ] && [ ! -e "$EP_DIR/still.png" ]; then pass "eval_plots/unwritable-before-work"
+    else fail "eval_plots/unwritable-before-work" "$(head -5 "$EP_DIR/out" "$EP_DIR/err")"; fi
     mkdir -p "$EP_DIR/dir.png"
-    ep_expect "eval_plots/directory-as-output" 1 "dir.png: cannot create the picture" ep_eval --mistakes "$EP_DIR/dir.png"
+    ep_expect "eval_plots/directory-as-output" 1 "--mistakes $EP_DIR/dir.png: is a directory" ep_eval --mistakes "$EP_DIR/dir.png"
     # Work that fails before the pictures leaves none behind.
     ep_expect "eval_plots/bad-checkpoint" 1 "toy: error:" "$TOY" eval --data "$EP_DATA" --load "$EP_DIR/none.ckpt" \
         --confusion "$EP_DIR/bad_c.png" --mistakes "$EP_DIR/bad_m.png"

@@ -101,6 +101,25 @@ if [ $fa_built = 1 ]; then
         echo "  skip faults/read-only: this sandbox does not allow mounting a small tmpfs"
     fi
 
+    # ------------------------------------------------------------ a history that cannot be written
+    # The history is written after each epoch through a temporary file named after the
+    # process (`h.csv.tmp.PID`). A directory of that name, made by the shell just before it
+    # execs the program (same PID), makes every write of the history fail, while the check of
+    # the paths before training (which creates a differently named file) passes. Training must
+    # go on to the end and still save the checkpoint, then exit with 1.
+    rm -f "$FA_DIR/hist.ckpt"
+    if fa_run "faults/history-fails/status-1" 1 sh -c 'mkdir "$1.tmp.$$" && shift && exec "$@"' sh "$FA_DIR/h.csv" \
+        $FA_TRAIN --epochs 2 --history "$FA_DIR/h.csv" --save "$FA_DIR/hist.ckpt"; then
+        fa_has "faults/history-fails/says-why" "h.csv: cannot write" "$FA_DIR/err"
+        fa_has "faults/history-fails/goes-on" "training goes on without the history; the checkpoint will still be saved" "$FA_DIR/err"
+        if [ "$(grep -c 'cannot write' "$FA_DIR/err")" = 1 ]; then pass "faults/history-fails/said-once"
+        else fail "faults/history-fails/said-once" "$(cat "$FA_DIR/err")"; fi
+        fa_has "faults/history-fails/trains-on" "Epoch 2/2" "$FA_DIR/out"
+        fa_run "faults/history-fails/checkpoint-saved" 0 "$FA_TOY" eval --load "$FA_DIR/hist.ckpt" --data "$FA_DATA" &&
+            pass "faults/history-fails/checkpoint-saved"
+    fi
+    rm -rf "$FA_DIR"/h.csv.tmp.*
+
     # ------------------------------------------------------------ SIGKILL during saves
     # 50 times: a process saving checkpoints in a loop is killed at a random moment once its
     # first save is done; the file under the final name must load and be one whole save

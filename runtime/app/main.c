@@ -244,6 +244,12 @@ static int cmd_train(cli *c)
         return r == 1 ? 0 : r;
     if (opt.plot && !plot_format_known(opt.plot))
         return usage_error(c, "--plot writes .png, .svg or .pdf files, not '%s'", opt.plot);
+    /* Before the first step: a path that cannot be written would otherwise fail only once
+     * the training it was meant to keep is done. */
+    if ((opt.save && cnn_check_output("--save", opt.save, "model.safetensors") < 0) ||
+        (opt.history && cnn_check_output("--history", opt.history, "history.csv") < 0) ||
+        (opt.plot && cnn_check_output("--plot", opt.plot, "curves.png") < 0))
+        return 1;
 
     opt.epochs = (int)epochs;
     opt.limit = (int)limit;
@@ -308,6 +314,9 @@ static int cmd_eval(cli *c)
         return usage_error(c, "--confusion writes .png, .svg or .pdf files, not '%s'", confusion);
     if (mistakes && !plot_format_known(mistakes))
         return usage_error(c, "--mistakes writes .png, .svg or .pdf files, not '%s'", mistakes);
+    if ((confusion && cnn_check_output("--confusion", confusion, "confusion.png") < 0) ||
+        (mistakes && cnn_check_output("--mistakes", mistakes, "mistakes.png") < 0))
+        return 1;
 
     int status = 1;
     cnn_dataset train = {0}, test = {0};
