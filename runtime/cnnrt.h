@@ -81,16 +81,36 @@ void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n);
 
 /* ------------------------------------------------------------------ safetensors.c */
 
-/* Writes params (and, when opt_m/opt_v are given, the optimizer state and step) as
- * safetensors, atomically: a temporary file beside `path`, fsync, rename. Refuses values
- * that are NaN or infinite (a model that diverged), naming the tensor and the element, and
- * then leaves `path` as it was. */
-int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
-                        const float *opt_m, const float *opt_v, long step);
+/* What a training checkpoint holds besides the weights, for resuming. */
+typedef struct cnn_train_state {
+    float *opt_m, *opt_v;  /* the optimizer's state, num_params floats each; NULL where the
+                            * optimizer keeps none (SGD: no v, and no m without momentum) */
+    long step;             /* optimizer steps taken */
+    int epoch;             /* epochs finished */
+    double learning_rate;  /* the rate the steps were taken at */
+} cnn_train_state;
+
+/* Writes params and, when st is not NULL, the training state: the optimizer's tensors that
+ * are not NULL, and in the metadata the model's optimizer with its hyper-parameters (and
+ * st->learning_rate), the step and the epoch. Atomic: a temporary file beside `path`, fsync,
+ * rename. Refuses values that are NaN or infinite (a model that diverged), naming the tensor
+ * and the element, and then leaves `path` as it was. */
+int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float *params,
+                              const cnn_train_state *st);
 /* Reads a checkpoint into params; refuses, naming the first mismatching tensor, one whose
  * names or shapes do not fit the model, and one holding NaN or infinity, naming the tensor
- * and the element. Optimizer state is read when present and asked for (opt_m/opt_v/step may
- * be NULL). On failure params and the state are left as they were. */
+ * and the element. When st is not NULL it also reads the epoch, and the optimizer's state and
+ * step when the file holds all of it for the model's optimizer with the same
+ * hyper-parameters (the learning rate may differ). State of another optimizer (SGD's velocity
+ * is not Adam's first moment) is not taken: a warning says so, and the state starts afresh
+ * (zero, step 0), as it does quietly for a file without any. On failure params and the state
+ * are left as they were. */
+int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *params,
+                              cnn_train_state *st);
+/* The same with the state as separate pointers, any of which may be NULL (all NULL: the
+ * weights only); st->learning_rate is the model's. */
+int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
+                        const float *opt_m, const float *opt_v, long step);
 int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
                         float *opt_m, float *opt_v, long *step);
 
@@ -116,7 +136,7 @@ int cnn_pgm_read(const char *path, unsigned char **pixels, int *w, int *h);
 
 typedef struct cnn_train_options {
     const char *data_dir;   /* --data */
-    int epochs;             /* 0: the model's */
+    int epochs;             /* the last epoch to train; 0: the model's */
     int limit;              /* --limit: first N training images, 0 = all */
     int shuffle;            /* -1: the model's */
     long long seed;         /* --seed, or the model's */
@@ -132,11 +152,15 @@ typedef struct cnn_eval_result {
     long confusion[64][64]; /* [true][predicted], classes <= 64 */
 } cnn_eval_result;
 
-/* trainer.c: trains as the model and options say. Returns 0, and (when rows is not NULL) the
- * history of the run in a malloc'd *rows of *n_rows; or -1 after an error message (a loss
- * that became NaN included; the checkpoint is then not saved). */
-/* ... or CNN_TRAIN_INTERRUPTED when SIGINT stopped it at the end of a step (the checkpoint
- * then saved when asked, the history holding the finished epochs, *rows NULL). */
+/* trainer.c: trains as the model and options say, from --load's checkpoint when given (its
+ * weights, its optimizer state when it is the model's optimizer's, and its epoch count: the
+ * run goes on from the epoch after it up to `epochs`, appending to an existing --history).
+ * Returns 0, and (when rows is not NULL) the whole history, the kept rows and this run's, in
+ * a malloc'd *rows of *n_rows; or -1 after an error message (a loss or a gradient that became
+ * NaN included; the checkpoint is then not saved. A history that cannot be written is
+ * reported, training goes on and the checkpoint is saved, and the result is -1); or
+ * CNN_TRAIN_INTERRUPTED when SIGINT stopped it at the end of a step (the checkpoint then saved
+ * when asked, the history holding the finished epochs, *rows NULL). */
 #define CNN_TRAIN_INTERRUPTED 1
 int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row **rows, int *n_rows);
 /* One image's prediction: its class and that class's output (a probability after a softmax). */

@@ -5,7 +5,11 @@
  *   {"__metadata__": {"format_version": "1", "model": "mnist_cnn", ...},
  *    "conv2d_1.kernel": {"dtype": "F32", "shape": [3, 3, 1, 32], "data_offsets": [0, 1152]}, ...}
  * Model tensors are named as the model's cnn_tensor list says; optimizer moments, when saved,
- * are `optimizer.m.<name>` and `optimizer.v.<name>` with the step in the metadata (`step`).
+ * are `optimizer.m.<name>` and `optimizer.v.<name>` (SGD's velocity is its m). A training
+ * checkpoint's metadata also records what resuming needs: the optimizer and its
+ * hyper-parameters (`optimizer`, `learning_rate`, `beta_1`, `beta_2`, `epsilon` or
+ * `momentum`, `nesterov`), the optimizer steps taken (`step`) and the epochs finished
+ * (`epoch`), all as strings, as safetensors requires.
  *
  * Reading enforces every rule of the reference implementation before touching the data:
  * header length within the file and at most 100,000,000 bytes, a strict UTF-8 JSON object,
@@ -130,9 +134,24 @@ static const char *non_finite_name(float v)
     return isnan(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity";
 }
 
-int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
-                        const float *opt_m, const float *opt_v, long step)
+/* The optimizer of the model's train block as the metadata records it, each hyper-parameter
+ * with 17 digits so that it reads back exactly: "optimizer":"adam","learning_rate":"0.001",... */
+static void put_optimizer(rt_buf *h, const cnn_train_config *t, double learning_rate)
 {
+    if (t->optimizer == CNN_OPT_ADAM)
+        rt_buf_printf(h, ",\"optimizer\":\"adam\",\"learning_rate\":\"%.17g\",\"beta_1\":\"%.17g\","
+                         "\"beta_2\":\"%.17g\",\"epsilon\":\"%.17g\"",
+                      learning_rate, t->beta_1, t->beta_2, t->epsilon);
+    else
+        rt_buf_printf(h, ",\"optimizer\":\"sgd\",\"learning_rate\":\"%.17g\",\"momentum\":\"%.17g\","
+                         "\"nesterov\":\"%s\"",
+                      learning_rate, t->momentum, t->nesterov ? "true" : "false");
+}
+
+int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float *params,
+                              const cnn_train_state *st)
+{
+    const float *opt_m = st ? st->opt_m : NULL, *opt_v = st ? st->opt_v : NULL;
     if (check_model_layout(m) != 0)
         return -1;
     /* A model that diverged is not one to keep: the previous checkpoint stays as it was. */
@@ -153,8 +172,10 @@ int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *param
         rt_buf_printf(&h, ",\"cnnc_version\":");
         put_json_string(&h, "", m->cnnc_version);
     }
-    if (opt_m || opt_v)
-        rt_buf_printf(&h, ",\"step\":\"%ld\"", step);
+    if (st) {
+        put_optimizer(&h, &m->train, st->learning_rate);
+        rt_buf_printf(&h, ",\"epoch\":\"%d\",\"step\":\"%ld\"", st->epoch, st->step);
+    }
     rt_buf_append(&h, "}", 1);
     size_t offset = 0;
     for (int i = 0; i < m->num_tensors; i++)
@@ -188,6 +209,15 @@ int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *param
     rt_buf_free(&h);
     rt_buf_free(&file);
     return rc;
+}
+
+int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *params,
+                        const float *opt_m, const float *opt_v, long step)
+{
+    if (!opt_m && !opt_v)
+        return cnn_checkpoint_save_state(path, m, params, NULL);
+    cnn_train_state st = {(float *)opt_m, (float *)opt_v, step, 0, m->train.learning_rate};
+    return cnn_checkpoint_save_state(path, m, params, &st);
 }
 
 /* ------------------------------------------------------------------ reading: the header */
@@ -571,29 +601,87 @@ static int has_state(const st_file *sf, const cnn_model *m, const char *prefix, 
     return 0;
 }
 
-static int parse_step(const st_file *sf, long *step)
+/* A count from the metadata (`step`, `epoch`): 0 when absent. */
+static int parse_count(const st_file *sf, const char *key, long max, long *out)
 {
-    const json_value *v = cnn_json_get(sf->metadata, "step");
-    *step = 0;
+    const json_value *v = sf->metadata ? cnn_json_get(sf->metadata, key) : NULL;
+    *out = 0;
     if (!v)
         return 0;
     uint64_t x = 0;
     json_value num = {JSON_NUMBER, v->text, v->len, 0, NULL, NULL};
-    if (cnn_json_to_u64(&num, &x) != 0 || x > (uint64_t)LONG_MAX)
-        return rt_error("%s: metadata step '%s' is not a step count", sf->path, v->text);
-    *step = (long)x;
+    if (cnn_json_to_u64(&num, &x) != 0 || x > (uint64_t)max)
+        return rt_error("%s: metadata %s '%s' is not a count", sf->path, key, v->text);
+    *out = (long)x;
     return 0;
 }
 
-int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
-                        float *opt_m, float *opt_v, long *step)
+/* The metadata's value for key as a number; 0 when absent or not a number. */
+static int meta_number(const st_file *sf, const char *key, double *out)
+{
+    const json_value *v = sf->metadata ? cnn_json_get(sf->metadata, key) : NULL;
+    char *end;
+    if (!v || !*v->text)
+        return 0;
+    *out = strtod(v->text, &end);
+    return *end == '\0';
+}
+
+/* Whether the optimizer state in the file belongs to the model's optimizer: the same kind and
+ * the same hyper-parameters that shape the state (beta_1, beta_2 and epsilon for Adam,
+ * momentum and Nesterov for SGD). The learning rate may differ: the moments do not depend on
+ * it, and a different rate is how training is tuned when it resumes. When they differ, `why`
+ * describes both. */
+static int same_optimizer(const st_file *sf, const cnn_train_config *t, char *why, size_t size)
+{
+    const json_value *kind = sf->metadata ? cnn_json_get(sf->metadata, "optimizer") : NULL;
+    char want[160], got[160];
+    double b1 = 0, b2 = 0, eps = 0, mom = 0;
+    int ok;
+    if (t->optimizer == CNN_OPT_ADAM)
+        snprintf(want, sizeof want, "adam(beta_1=%g, beta_2=%g, epsilon=%g)", t->beta_1, t->beta_2,
+                 t->epsilon);
+    else
+        snprintf(want, sizeof want, "sgd(momentum=%g, nesterov=%s)", t->momentum,
+                 t->nesterov ? "true" : "false");
+    if (!kind) {
+        snprintf(why, size, "does not say which optimizer its state belongs to (an older cnnc "
+                 "wrote it), and the model trains with %s", want);
+        return 0;
+    }
+    if (strcmp(kind->text, "adam") == 0) {
+        ok = meta_number(sf, "beta_1", &b1) && meta_number(sf, "beta_2", &b2) &&
+             meta_number(sf, "epsilon", &eps);
+        snprintf(got, sizeof got, ok ? "adam(beta_1=%g, beta_2=%g, epsilon=%g)" : "adam(?)", b1, b2, eps);
+        ok = ok && t->optimizer == CNN_OPT_ADAM && b1 == t->beta_1 && b2 == t->beta_2 &&
+             eps == t->epsilon;
+    } else if (strcmp(kind->text, "sgd") == 0) {
+        const json_value *nest = cnn_json_get(sf->metadata, "nesterov");
+        int nesterov = nest && strcmp(nest->text, "true") == 0;
+        ok = meta_number(sf, "momentum", &mom) && nest;
+        snprintf(got, sizeof got, ok ? "sgd(momentum=%g, nesterov=%s)" : "sgd(?)", mom,
+                 nesterov ? "true" : "false");
+        ok = ok && t->optimizer == CNN_OPT_SGD && mom == t->momentum && nesterov == t->nesterov;
+    } else {
+        snprintf(got, sizeof got, "'%.60s'", kind->text);
+        ok = 0;
+    }
+    if (!ok)
+        snprintf(why, size, "holds the state of %s, but the model trains with %s", got, want);
+    return ok;
+}
+
+int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *params,
+                              cnn_train_state *st)
 {
     st_file sf;
     float *tmp[3] = {NULL, NULL, NULL};
     int present[3] = {1, 0, 0};
     const char *prefixes[3] = {"", OPT_M_PREFIX, OPT_V_PREFIX};
-    float *dst[3] = {params, opt_m, opt_v};
-    long file_step = 0;
+    float *dst[3] = {params, st ? st->opt_m : NULL, st ? st->opt_v : NULL};
+    long file_step = 0, file_epoch = 0;
+    int afresh = 0;
+    char why[400];
     int rc = -1;
 
     if (check_model_layout(m) != 0)
@@ -625,12 +713,29 @@ int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
             goto done;
         }
     }
-    if (opt_m && has_state(&sf, m, OPT_M_PREFIX, &present[1]) != 0)
-        goto done;
-    if (opt_v && has_state(&sf, m, OPT_V_PREFIX, &present[2]) != 0)
-        goto done;
-    if (step && (present[1] || present[2]) && parse_step(&sf, &file_step) != 0)
-        goto done;
+    if (st) {
+        int file_m = 0, file_v = 0;
+        if (has_state(&sf, m, OPT_M_PREFIX, &file_m) != 0 || has_state(&sf, m, OPT_V_PREFIX, &file_v) != 0 ||
+            parse_count(&sf, "epoch", INT_MAX, &file_epoch) != 0 ||
+            parse_count(&sf, "step", LONG_MAX, &file_step) != 0)
+            goto done;
+        /* The state is taken only where it is all there and the model's optimizer's: Adam's
+         * first moment must never be read from SGD's velocity, saved under the same name. A
+         * file with no state at all (saved with --save-weights-only) starts it afresh quietly. */
+        int same = same_optimizer(&sf, &m->train, why, sizeof why);
+        int adam = m->train.optimizer == CNN_OPT_ADAM;
+        int need_m = st->opt_m && (adam || m->train.momentum != 0), need_v = st->opt_v && adam;
+        int complete = (!need_m || file_m) && (!need_v || file_v);
+        if (same && complete) {
+            present[1] = file_m && st->opt_m;
+            present[2] = file_v && st->opt_v;
+        } else {
+            file_step = 0;
+            if (same && (file_m || file_v))
+                snprintf(why, sizeof why, "holds only part of the optimizer's state");
+            afresh = file_m || file_v;
+        }
+    }
     for (int s = 0; s < 3; s++) {
         if (!present[s])
             continue;
@@ -655,12 +760,33 @@ int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
             for (int i = 0; i < m->num_tensors; i++)
                 memcpy(dst[s] + m->tensors[i].offset, tmp[s] + m->tensors[i].offset,
                        m->tensors[i].count * sizeof(float));
-    if (step)
-        *step = file_step;
+    if (st) {
+        /* Whatever optimizer state the file lacked or could not give starts at zero. */
+        for (int s = 1; s < 3; s++)
+            if (dst[s] && !present[s])
+                memset(dst[s], 0, m->num_params * sizeof(float));
+        st->step = file_step;
+        st->epoch = (int)file_epoch;
+        if (afresh)
+            rt_warning("%s: %s: the weights are loaded, and the optimizer starts afresh (step 0)",
+                       path, why);
+    }
     rc = 0;
 done:
     close_checkpoint(&sf);
     for (int s = 0; s < 3; s++)
         free(tmp[s]);
+    return rc;
+}
+
+int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
+                        float *opt_m, float *opt_v, long *step)
+{
+    if (!opt_m && !opt_v && !step)
+        return cnn_checkpoint_load_state(path, m, params, NULL);
+    cnn_train_state st = {opt_m, opt_v, 0, 0, 0};
+    int rc = cnn_checkpoint_load_state(path, m, params, &st);
+    if (rc == 0 && step)
+        *step = st.step;
     return rc;
 }

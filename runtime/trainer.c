@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "eval.h"
 #include "progress.h"
@@ -26,6 +27,8 @@ typedef struct train_run {
 
     float *params, *opt_m, *opt_v;
     long step;              /* optimizer steps taken, continued from a checkpoint */
+    int done;               /* epochs finished, continued from a checkpoint */
+    double learning_rate;   /* the rate the steps are taken at */
 
     float *x;               /* [batch][in_size]: the current batch, scaled */
     unsigned char *y;       /* [batch] */
@@ -35,7 +38,8 @@ typedef struct train_run {
     int team_ready;
     cnn_eval_result val_result;
 
-    cnn_history_row *rows;  /* [epochs] */
+    cnn_history_row *rows;  /* [epochs]: the history's earlier rows when resuming, then this run's */
+    int n_rows;
     int stop_epoch, stop_step, stop_steps; /* where SIGINT stopped the run */
 } train_run;
 
@@ -120,30 +124,35 @@ static int choose_sets(train_run *r)
     return 0;
 }
 
-static int allocate(train_run *r)
+/* The parameters and the optimizer's state: SGD keeps its velocity in m when it has
+ * momentum; Adam keeps both moments. */
+static int allocate_state(train_run *r)
 {
     const cnn_model *m = r->m;
     size_t params = m->num_params > 0 ? m->num_params : 1;
-    size_t batch_floats = (size_t)m->batch * m->in_size;
+    int has_m = m->train.optimizer == CNN_OPT_ADAM || m->train.momentum != 0;
+    int has_v = m->train.optimizer == CNN_OPT_ADAM;
 
     r->params = rt_malloc(params * sizeof(float));
-    /* SGD keeps its velocity in m when it has momentum; Adam keeps both moments. */
-    if (m->train.optimizer == CNN_OPT_ADAM || m->train.momentum != 0)
+    if (has_m)
         r->opt_m = rt_calloc(params, sizeof(float));
-    if (m->train.optimizer == CNN_OPT_ADAM)
+    if (has_v)
         r->opt_v = rt_calloc(params, sizeof(float));
+    r->rows = rt_calloc((size_t)r->epochs, sizeof *r->rows);
+    if (!r->params || (has_m && !r->opt_m) || (has_v && !r->opt_v) || !r->rows)
+        return -1;
+    return 0;
+}
+
+static int allocate_batches(train_run *r)
+{
+    const cnn_model *m = r->m;
+    size_t batch_floats = (size_t)m->batch * m->in_size;
     r->x = rt_malloc(batch_floats * sizeof(float));
     r->val_x = rt_malloc(batch_floats * sizeof(float));
     r->y = rt_malloc((size_t)m->batch);
     r->order = rt_malloc((size_t)r->train.n * sizeof(int));
-    r->rows = rt_calloc((size_t)r->epochs, sizeof *r->rows);
-    if (!r->params || !r->x || !r->val_x || !r->y || !r->order || !r->rows)
-        return -1;
-    if ((m->train.optimizer == CNN_OPT_ADAM || m->train.momentum != 0) && !r->opt_m)
-        return -1;
-    if (m->train.optimizer == CNN_OPT_ADAM && !r->opt_v)
-        return -1;
-    return 0;
+    return r->x && r->val_x && r->y && r->order ? 0 : -1;
 }
 
 static void free_run(train_run *r)
@@ -242,19 +251,52 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
     return 0;
 }
 
+/* Resuming with --history: the rows of the epochs the checkpoint finished are kept from the
+ * file, and this run's rows follow them (Keras' CSVLogger(append=True)). Rows of later epochs,
+ * from a run that went further than the checkpoint, are dropped. No file: nothing to keep. */
+static int keep_history(train_run *r)
+{
+    const char *path = r->opt->history;
+    struct stat st;
+    if (!path || r->done == 0 || stat(path, &st) != 0)
+        return 0;
+    cnn_history_row *old;
+    int n;
+    if (cnn_history_read(path, &old, &n) < 0)
+        return rt_error("%s: cannot append to this history; move it away or give another --history",
+                        path);
+    for (int i = 0; i < n && old[i].epoch <= r->done && r->n_rows < r->epochs; i++)
+        r->rows[r->n_rows++] = old[i];
+    free(old);
+    return 0;
+}
+
 static int prepare(train_run *r)
 {
     const cnn_model *m = r->m;
+    if (allocate_state(r) < 0)
+        return -1;
+    cnn_init_params(m, r->params, r->seed);
+    if (r->opt->load) {
+        cnn_train_state st = {r->opt_m, r->opt_v, 0, 0, r->learning_rate};
+        if (cnn_checkpoint_load_state(r->opt->load, m, r->params, &st) < 0)
+            return -1;
+        r->step = st.step;
+        r->done = st.epoch;
+        /* As Keras' fit(initial_epoch=...): the epoch count goes on, up to `epochs`. */
+        if (r->done >= r->epochs)
+            return rt_error("%s: has trained %d epochs already, and training stops after epoch %d; "
+                            "pass --epochs N with N above %d to train on", r->opt->load, r->done,
+                            r->epochs, r->done);
+    }
+    if (keep_history(r) < 0)
+        return -1;
     if (cnn_data_load(m, r->opt->data_dir, &r->all, &r->test) < 0)
         return -1;
     if ((size_t)r->all.h * (size_t)r->all.w != m->in_size)
         return rt_error("the training images are %dx%d but model '%s' takes %dx%dx%d",
                         r->all.h, r->all.w, m->name, m->in_h, m->in_w, m->in_c);
-    if (choose_sets(r) < 0 || allocate(r) < 0)
-        return -1;
-    cnn_init_params(m, r->params, r->seed);
-    if (r->opt->load &&
-        cnn_checkpoint_load(r->opt->load, m, r->params, r->opt_m, r->opt_v, &r->step) < 0)
+    if (choose_sets(r) < 0 || allocate_batches(r) < 0)
         return -1;
     if (cnn_team_init(&r->team, m, cnn_thread_count(m, r->opt->threads), 1) < 0)
         return -1;
@@ -271,6 +313,7 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     r.epochs = opt->epochs > 0 ? opt->epochs : m->train.epochs;
     r.shuffle = opt->shuffle >= 0 ? opt->shuffle : m->train.shuffle;
     r.seed = (uint64_t)(opt->has_seed ? opt->seed : m->train.seed);
+    r.learning_rate = m->train.learning_rate;
     if (rows) {
         *rows = NULL;
         *n_rows = 0;
@@ -291,17 +334,20 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
 
     int status = prepare(&r);
     int history_failed = 0;
-    for (int e = 0; status == 0 && e < r.epochs; e++) {
+    for (int e = r.done + 1; status == 0 && e <= r.epochs; e++) {
         if (interrupted) {
-            r.stop_epoch = e + 1;
+            r.stop_epoch = e;
             status = CNN_TRAIN_INTERRUPTED;
             break;
         }
-        status = train_epoch(&r, e + 1, &r.rows[e]);
+        status = train_epoch(&r, e, &r.rows[r.n_rows]);
+        if (status != 0)
+            break;
+        r.n_rows++;
+        r.done = e;
         /* Written after every epoch, so that an interrupted run keeps what it did. A history
          * that cannot be written is reported once, and training goes on to its checkpoint. */
-        if (status == 0 && opt->history && !history_failed &&
-            cnn_history_write(opt->history, r.rows, e + 1) < 0) {
+        if (opt->history && !history_failed && cnn_history_write(opt->history, r.rows, r.n_rows) < 0) {
             history_failed = 1;
             fprintf(stderr, "%s: training goes on without the history%s\n", rt_program_name(),
                     opt->save ? "; the checkpoint will still be saved" : "");
@@ -319,15 +365,18 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
         else
             fputs("; nothing saved (no --save)\n", stderr);
     }
+    /* The checkpoint records the epochs finished: a run stopped within an epoch resumes at
+     * that epoch's start, with the weights and the optimizer as they were when it stopped. */
+    cnn_train_state st = {r.opt_m, r.opt_v, r.step, r.done, r.learning_rate};
     if ((status == 0 || status == CNN_TRAIN_INTERRUPTED) && opt->save &&
-        cnn_checkpoint_save(opt->save, m, r.params, r.opt_m, r.opt_v, r.step) < 0)
+        cnn_checkpoint_save_state(opt->save, m, r.params, &st) < 0)
         status = -1;
     if (status == 0 && history_failed)
         status = -1;
     sigaction(SIGINT, &old_int, NULL);
     if (status == 0 && rows) {
         *rows = r.rows;
-        *n_rows = r.epochs;
+        *n_rows = r.n_rows;
         r.rows = NULL;
     }
     free_run(&r);

@@ -2,7 +2,8 @@
 # a checkpoint save that fails (a full disk, a read-only folder) reports it and leaves the
 # previous checkpoint intact; SIGKILL at random moments during saves never leaves a torn file
 # under the final name; Ctrl-C (SIGINT) stops at the end of a step, saves, says where and exits
-# with 130; --load resumes with the optimizer state and the step count.
+# with 130; --load resumes with the optimizer state, the step count and the epoch count, and
+# appends to the history, but starts afresh an optimizer state that is another optimizer's.
 # The full disk and the read-only folder are small tmpfs mounts, which need root in a sandbox
 # that allows mount(2); where it does not, those two tests say they were skipped.
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build.
@@ -47,6 +48,7 @@ fa_mount() {
 }
 
 FA_TOY=$FA_BIN/faults_toy
+FA_SGDM=$FA_BIN/faults_toy_sgd
 FA_TORTURE=$FA_BIN/ckpt_torture
 fa_built=0
 if [ -z "$FA_DATA" ]; then
@@ -54,6 +56,8 @@ if [ -z "$FA_DATA" ]; then
 elif make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$FA_DIR/make" 2>&1 &&
     # shellcheck disable=SC2086
     ${CC:-cc} $FA_CFLAGS -o "$FA_TOY" tests/unit/toy_model.c tests/unit/toy_main.c $FA_LIBS >"$FA_DIR/cc" 2>&1 &&
+    # shellcheck disable=SC2086
+    ${CC:-cc} $FA_CFLAGS -DTOY_SGD -DTOY_MOMENTUM=0.9 -o "$FA_SGDM" tests/unit/toy_model.c tests/unit/toy_main.c $FA_LIBS >>"$FA_DIR/cc" 2>&1 &&
     # shellcheck disable=SC2086
     ${CC:-cc} $FA_CFLAGS -o "$FA_TORTURE" tests/unit/ckpt_torture.c tests/unit/toy_model.c $FA_LIBS >>"$FA_DIR/cc" 2>&1; then
     fa_built=1
@@ -211,14 +215,16 @@ if [ $fa_built = 1 ]; then
     fi
 
     # ------------------------------------------------------------ resuming
-    # Without shuffling, one epoch, a save and one epoch more from it must be the same run as
-    # two epochs at once: the weights, Adam's moments and the step (its bias correction)
-    # continue rather than restart.
-    if fa_run "faults/resume/two-epochs" 0 $FA_TRAIN --epochs 2 --save "$FA_DIR/r2.ckpt" &&
+    # One epoch, a save, and a run resumed from it up to epoch 2 must be the same run as two
+    # epochs at once, shuffling included: the weights, Adam's moments, the step (its bias
+    # correction) and the epoch count (its shuffle) continue rather than restart. The resumed
+    # run says "Epoch 2/2", and appends its row to the history of the first.
+    FA_RESUME="$FA_TOY train --data $FA_DATA --limit 1000 --threads 2"
+    if fa_run "faults/resume/two-epochs" 0 $FA_RESUME --epochs 2 --save "$FA_DIR/r2.ckpt" --history "$FA_DIR/r2.csv" &&
         cp "$FA_DIR/out" "$FA_DIR/r2.log" &&
-        fa_run "faults/resume/first" 0 $FA_TRAIN --epochs 1 --save "$FA_DIR/r1.ckpt" &&
+        fa_run "faults/resume/first" 0 $FA_RESUME --epochs 1 --save "$FA_DIR/r1.ckpt" --history "$FA_DIR/r1.csv" &&
         cp "$FA_DIR/out" "$FA_DIR/r1.log" &&
-        fa_run "faults/resume/second" 0 $FA_TRAIN --epochs 1 --load "$FA_DIR/r1.ckpt" --save "$FA_DIR/r1b.ckpt"; then
+        fa_run "faults/resume/second" 0 $FA_RESUME --epochs 2 --load "$FA_DIR/r1.ckpt" --save "$FA_DIR/r1b.ckpt" --history "$FA_DIR/r1.csv"; then
         one=$(fa_field loss "$FA_DIR/r1.log") two=$(fa_field loss "$FA_DIR/r2.log") resumed=$(fa_field loss "$FA_DIR/out")
         if [ -n "$resumed" ] && [ "$resumed" = "$two" ] && [ "$resumed" != "$one" ]; then pass "faults/resume/loss-continues"
         else fail "faults/resume/loss-continues" "epoch 1: '$one', epoch 2: '$two', resumed: '$resumed'"; fi
@@ -228,5 +234,41 @@ if [ $fa_built = 1 ]; then
         s1=$(fa_step "$FA_DIR/r1.ckpt") s2=$(fa_step "$FA_DIR/r2.ckpt") sb=$(fa_step "$FA_DIR/r1b.ckpt")
         if [ "$s1" = 32 ] && [ "$sb" = 64 ] && [ "$s2" = 64 ]; then pass "faults/resume/step-continues"
         else fail "faults/resume/step-continues" "steps: one epoch $s1, resumed $sb, two epochs $s2 (want 32, 64, 64)"; fi
+        if cmp -s "$FA_DIR/r1b.ckpt" "$FA_DIR/r2.ckpt"; then pass "faults/resume/same-checkpoint"
+        else fail "faults/resume/same-checkpoint" "the resumed run's checkpoint differs from the straight run's"; fi
+        if grep -q '^Epoch 2/2$' "$FA_DIR/out" && ! grep -q '^Epoch 1/' "$FA_DIR/out"; then pass "faults/resume/epoch-count-continues"
+        else fail "faults/resume/epoch-count-continues" "$(grep Epoch "$FA_DIR/out")"; fi
+        # The history: the first run's row, then the resumed run's, as the straight run wrote them.
+        if [ "$(cut -d, -f1-5 "$FA_DIR/r1.csv")" = "$(cut -d, -f1-5 "$FA_DIR/r2.csv")" ] && [ "$(wc -l <"$FA_DIR/r1.csv")" = 3 ]; then
+            pass "faults/resume/history-appended"
+        else
+            fail "faults/resume/history-appended" "$(cat "$FA_DIR/r1.csv")" "straight run:" "$(cat "$FA_DIR/r2.csv")"
+        fi
+    fi
+    fa_run "faults/resume/nothing-left" 1 $FA_RESUME --epochs 2 --load "$FA_DIR/r2.ckpt" &&
+        fa_has "faults/resume/nothing-left" "r2.ckpt: has trained 2 epochs already, and training stops after epoch 2; pass --epochs N with N above 2" "$FA_DIR/err"
+    # The metadata records the optimizer, its hyper-parameters and the epochs finished.
+    fa_meta=$(head -c 2000 "$FA_DIR/r2.ckpt")
+    case $fa_meta in
+    *'"optimizer":"adam","learning_rate":"0.001","beta_1":"0.90000000000000002","beta_2":"0.999","epsilon":"9.9999999999999995e-08","epoch":"2","step":"64"'*)
+        pass "faults/resume/metadata" ;;
+    *) fail "faults/resume/metadata" "$(echo "$fa_meta" | head -c 400)" ;;
+    esac
+
+    # ------------------------------------------------------------ another optimizer's state
+    # SGD's velocity is saved as optimizer.m, the name of Adam's first moment. Loading it into
+    # the Adam model must not take it as that moment: a warning, and Adam starts afresh (its
+    # step count from 0), while the weights are loaded.
+    if fa_run "faults/optimizer/sgd-run" 0 "$FA_SGDM" train --data "$FA_DATA" --limit 1000 --threads 2 --epochs 1 --save "$FA_DIR/sgd.ckpt"; then
+        if fa_run "faults/optimizer/adam-from-sgd" 0 $FA_RESUME --epochs 2 --load "$FA_DIR/sgd.ckpt" --save "$FA_DIR/adam.ckpt"; then
+            fa_has "faults/optimizer/warns" "faults_toy: warning: $FA_DIR/sgd.ckpt: holds the state of sgd(momentum=0.9, nesterov=false), but the model trains with adam(beta_1=0.9, beta_2=0.999, epsilon=1e-07): the weights are loaded, and the optimizer starts afresh (step 0)" "$FA_DIR/err"
+            if [ "$(fa_step "$FA_DIR/adam.ckpt")" = 32 ]; then pass "faults/optimizer/step-restarts"
+            else fail "faults/optimizer/step-restarts" "step $(fa_step "$FA_DIR/adam.ckpt"), expected 32"; fi
+            fa_has "faults/optimizer/epoch-continues" "Epoch 2/2" "$FA_DIR/out"
+        fi
+        # The same optimizer resumes without a word.
+        if fa_run "faults/optimizer/same-quiet" 0 "$FA_SGDM" train --data "$FA_DATA" --limit 1000 --threads 2 --epochs 2 --load "$FA_DIR/sgd.ckpt"; then
+            if [ -s "$FA_DIR/err" ]; then fail "faults/optimizer/same-quiet" "$(cat "$FA_DIR/err")"; else pass "faults/optimizer/same-quiet"; fi
+        fi
     fi
 fi

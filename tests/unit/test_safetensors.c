@@ -385,7 +385,7 @@ static void test_rules(void)
           cnn_checkpoint_load(p, &tiny, out, NULL, NULL, NULL) == 0);
     p = craft("badstep.st", "{\"__metadata__\":{\"step\":\"-3\"}," KERNEL "," BIAS ",\"optimizer.m.d.kernel\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[24,40]},\"optimizer.m.d.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[40,48]}}", 48);
     EXPECT_ERROR("st: bad step", cnn_checkpoint_load(p, &tiny, out, om, NULL, &step),
-                 "badstep.st: metadata step '-3' is not a step count");
+                 "badstep.st: metadata step '-3' is not a count");
     EXPECT_ERROR("st: missing file", cnn_checkpoint_load(io_path("none.st"), &tiny, out, NULL, NULL, NULL),
                  "none.st: cannot open: No such file or directory");
     EXPECT_ERROR("st: a directory", cnn_checkpoint_load(io_dir, &tiny, out, NULL, NULL, NULL),

@@ -6,6 +6,7 @@
  * tested on its own. The training settings can be changed at compile time, to make the
  * variants the tests need:
  *   -DTOY_SGD             plain SGD instead of Adam
+ *   -DTOY_MOMENTUM=0.9    with -DTOY_SGD: momentum, the velocity kept in m (saved as optimizer.m)
  *   -DTOY_LR=1e38         the learning rate (a huge one makes the loss diverge to NaN)
  *   -DTOY_SPLIT=0.1       validate on that fraction of the training images, not the test set
  *   -DTOY_BAD_GRADIENT    one weight's gradient is infinite while the loss stays finite, as
@@ -26,6 +27,10 @@
 #else
 #define TOY_LR 0.001
 #endif
+#endif
+
+#ifndef TOY_MOMENTUM
+#define TOY_MOMENTUM 0
 #endif
 
 #define BETA_1 0.9
@@ -102,9 +107,16 @@ static double toy_backward(const float *params, float *grads, float *ws, const f
 static void toy_update(float *params, const float *grads, float *m, float *v, long step)
 {
 #ifdef TOY_SGD
-    (void)m, (void)v, (void)step;
-    for (int i = 0; i < NUM_PARAMS; i++)
-        params[i] -= (float)TOY_LR * grads[i];
+    (void)v, (void)step;
+    /* Keras' SGD: v = momentum * v - lr * g, w += v; without momentum, w -= lr * g. */
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        if (TOY_MOMENTUM != 0) {
+            m[i] = (float)TOY_MOMENTUM * m[i] - (float)TOY_LR * grads[i];
+            params[i] += m[i];
+        } else {
+            params[i] -= (float)TOY_LR * grads[i];
+        }
+    }
 #else
     /* Keras' Adam: the bias corrections folded into the step size. */
     double alpha = TOY_LR * sqrt(1 - pow(BETA_2, (double)step)) / (1 - pow(BETA_1, (double)step));
@@ -136,6 +148,7 @@ const cnn_model toy_model = {
         .optimizer = CNN_OPT_ADAM,
 #endif
         .learning_rate = TOY_LR,
+        .momentum = TOY_MOMENTUM,
         .beta_1 = BETA_1, .beta_2 = BETA_2, .epsilon = EPSILON,
         .epochs = 1,
 #ifdef TOY_SPLIT
