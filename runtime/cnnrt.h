@@ -144,6 +144,9 @@ typedef struct cnn_train_options {
     int threads;            /* 0: every core */
     const char *load, *save, *history, *plot;
     int quiet;
+    double learning_rate;   /* --learning-rate: overrides the model's; 0: the model's */
+    int validation_limit;   /* --validation-limit: first N validation images, 0 = all */
+    int batch_size;         /* --batch-size: 1 to the compiled batch; 0: the compiled batch */
 } cnn_train_options;
 
 typedef struct cnn_eval_result {

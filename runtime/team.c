@@ -107,6 +107,7 @@ void cnn_team_free(cnn_team *t)
     free(t->grads);
     free(t->grad);
     free(t->grad_sq);
+    free(t->before);
     free(t->slices);
     free(t->image_loss);
     free(t->image_pred);
@@ -199,24 +200,48 @@ typedef struct update_pass {
     cnn_team *t;
     float *params, *opt_m, *opt_v;
     long step;
+    double rate_scale;
 } update_pass;
+
+/* params[lo, hi) = before + rate_scale * (params - before): the step's change, rescaled. The
+ * difference of the two floats is exact (Sterbenz) wherever the step changed a parameter by
+ * less than half of it, which is every step of a training that works. */
+static void rescale(const update_pass *p, size_t lo, size_t hi)
+{
+    const float *before = p->t->before;
+    for (size_t i = lo; i < hi; i++)
+        p->params[i] = (float)(before[i] + p->rate_scale * ((double)p->params[i] - before[i]));
+}
 
 static void update_task(void *ctx, int thread)
 {
     const update_pass *p = ctx;
     size_t lo, hi;
     param_range(p->t, thread, &lo, &hi);
+    if (p->rate_scale != 1.0)
+        memcpy(p->t->before + lo, p->params + lo, (hi - lo) * sizeof(float));
     p->t->m->update_range(p->params, p->t->grad, p->opt_m, p->opt_v, p->step, lo, hi);
+    if (p->rate_scale != 1.0)
+        rescale(p, lo, hi);
 }
 
-void cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step)
+int cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step,
+                    double rate_scale)
 {
-    if (!t->m->update_range) {
-        t->m->update(params, t->grad, opt_m, opt_v, step);
-        return;
+    update_pass pass = {t, params, opt_m, opt_v, step, rate_scale};
+    size_t n = t->m->num_params;
+    if (rate_scale != 1.0 && !t->before && !(t->before = rt_malloc((n > 0 ? n : 1) * sizeof(float))))
+        return -1;
+    if (t->m->update_range) {
+        cnn_pool_run(t->pool, update_task, &pass);
+        return 0;
     }
-    update_pass pass = {t, params, opt_m, opt_v, step};
-    cnn_pool_run(t->pool, update_task, &pass);
+    if (rate_scale != 1.0)
+        memcpy(t->before, params, n * sizeof(float));
+    t->m->update(params, t->grad, opt_m, opt_v, step);
+    if (rate_scale != 1.0)
+        rescale(&pass, 0, n);
+    return 0;
 }
 
 double cnn_team_train_step(cnn_team *t, const float *params, const float *x,

@@ -29,6 +29,7 @@ typedef struct cnn_team {
     float **grads;       /* [threads][num_params]; NULL for an evaluation-only team */
     float *grad;         /* [num_params]: the reduced gradient of the last training step */
     double *grad_sq;     /* [threads]: the sum of squares of each thread's range of grad */
+    float *before;       /* [num_params]: the parameters before a rescaled update; NULL until one */
     cnn_slice *slices;   /* [threads]: the last pass's split of the batch */
     double *image_loss;  /* [batch]: per-image losses of the last evaluation batch */
     int *image_pred;     /* [batch]: predicted classes of the last evaluation batch */
@@ -49,12 +50,20 @@ void cnn_team_free(cnn_team *t);
  *   the reduction of the threads' gradients into t->grad, in thread order whatever the
  *   split (so a run is bit-for-bit repeatable for a given thread count): returns the
  *   gradient's L2 norm (not finite when any element is not);
- *   the optimizer step `step` (counting from 1), each thread on its own range. */
+ *   the optimizer step `step` (counting from 1), each thread on its own range, with the
+ *   step's change of every parameter multiplied by rate_scale (see cnn_team_update). */
 double cnn_team_forward_backward(cnn_team *t, const float *params, const float *x,
                                  const unsigned char *labels, int n, uint64_t dropout_key,
                                  int *correct);
 double cnn_team_reduce(cnn_team *t);
-void cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step);
+/* The generated step has the model's learning rate written into it as a constant. Every
+ * optimizer's change of a parameter is proportional to the rate (SGD's -lr * g; with
+ * momentum a velocity whose every term carries lr, kept in the model rate's units; Adam's
+ * alpha), so the step at the rate lr * rate_scale is the compiled step's change times
+ * rate_scale: --learning-rate without a rebuild. rate_scale 1 is the compiled step itself.
+ * Returns -1 when the buffer a rescaled step needs cannot be allocated. */
+int cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step,
+                    double rate_scale);
 /* The first two together: leaves the mean gradient in t->grad, returns the loss sum. */
 double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
                            const unsigned char *labels, int n, uint64_t dropout_key, int *correct);

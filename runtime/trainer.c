@@ -29,6 +29,8 @@ typedef struct train_run {
     long step;              /* optimizer steps taken, continued from a checkpoint */
     int done;               /* epochs finished, continued from a checkpoint */
     double learning_rate;   /* the rate the steps are taken at */
+    double rate_scale;      /* learning_rate / the model's, for cnn_team_update */
+    int batch;              /* images per step: --batch-size, or the compiled batch */
 
     float *x;               /* [batch][in_size]: the current batch, scaled */
     unsigned char *y;       /* [batch] */
@@ -121,6 +123,14 @@ static int choose_sets(train_run *r)
     }
     if (r->train.n < 1)
         return rt_error("there are no training images");
+    int vlimit = r->opt->validation_limit;
+    if (vlimit > 0 && !r->has_val)
+        rt_warning("--validation-limit %d does nothing: model '%s' has no validation", vlimit, m->name);
+    else if (vlimit > r->val.n)
+        rt_warning("--validation-limit %d is more than the %d validation images; validating on all "
+                   "of them", vlimit, r->val.n);
+    else if (vlimit > 0)
+        r->val.n = vlimit;
     return 0;
 }
 
@@ -193,7 +203,8 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
     const cnn_model *m = r->m;
     const size_t in = m->in_size;
     int n = r->train.n;
-    int steps = n / m->batch + (n % m->batch != 0); /* the last, partial batch too */
+    const int batch = r->batch;
+    int steps = n / batch + (n % batch != 0); /* the last, partial batch too */
     double loss_sum = 0;
     long correct = 0;
     cnn_progress progress;
@@ -201,8 +212,8 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
     order_epoch(r, epoch);
     cnn_progress_begin(&progress, stdout, r->opt->quiet, epoch, r->epochs, steps);
     for (int s = 0; s < steps; s++) {
-        int first = s * m->batch;
-        int nb = n - first < m->batch ? n - first : m->batch;
+        int first = s * batch;
+        int nb = n - first < batch ? n - first : batch;
         for (int b = 0; b < nb; b++) {
             int i = r->order[first + b];
             cnn_scale_pixels(r->train.images + (size_t)i * in, r->x + (size_t)b * in, in);
@@ -219,7 +230,8 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
         if (!isfinite(norm))
             return diverged(r, &progress, "gradient", norm, epoch, s + 1);
         r->step++;
-        cnn_team_update(&r->team, r->params, r->opt_m, r->opt_v, r->step);
+        if (cnn_team_update(&r->team, r->params, r->opt_m, r->opt_v, r->step, r->rate_scale) < 0)
+            return -1;
         loss_sum += loss;
         correct += right;
         int seen = first + nb;
@@ -298,7 +310,8 @@ static int prepare(train_run *r)
                         r->all.h, r->all.w, m->name, m->in_h, m->in_w, m->in_c);
     if (choose_sets(r) < 0 || allocate_batches(r) < 0)
         return -1;
-    if (cnn_team_init(&r->team, m, cnn_thread_count(m, r->opt->threads), 1) < 0)
+    int threads = cnn_thread_count(m, r->opt->threads);
+    if (cnn_team_init(&r->team, m, threads < r->batch ? threads : r->batch, 1) < 0)
         return -1;
     r->team_ready = 1;
     return 0;
@@ -313,7 +326,9 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     r.epochs = opt->epochs > 0 ? opt->epochs : m->train.epochs;
     r.shuffle = opt->shuffle >= 0 ? opt->shuffle : m->train.shuffle;
     r.seed = (uint64_t)(opt->has_seed ? opt->seed : m->train.seed);
-    r.learning_rate = m->train.learning_rate;
+    r.learning_rate = opt->learning_rate > 0 ? opt->learning_rate : m->train.learning_rate;
+    r.rate_scale = r.learning_rate / m->train.learning_rate;
+    r.batch = opt->batch_size > 0 && opt->batch_size < m->batch ? opt->batch_size : m->batch;
     if (rows) {
         *rows = NULL;
         *n_rows = 0;

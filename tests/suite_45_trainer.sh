@@ -70,6 +70,9 @@ if make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcn
         ${CC:-cc} $TR_CFLAGS -DTOY_SGD -DTOY_LR=1e38 -o "$TR_BIN/toy_nan" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
         ${CC:-cc} $TR_CFLAGS -DTOY_SPLIT=0.1 -o "$TR_BIN/toy_split" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
         ${CC:-cc} $TR_CFLAGS -DTOY_BAD_GRADIENT -o "$TR_BIN/toy_badgrad" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
+        ${CC:-cc} $TR_CFLAGS -DTOY_LR=0.002 -o "$TR_BIN/toy_lr2" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
+        ${CC:-cc} $TR_CFLAGS -DTOY_SGD -DTOY_MOMENTUM=0.9 -o "$TR_BIN/toy_sgdm" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
+        ${CC:-cc} $TR_CFLAGS -DTOY_SGD -DTOY_MOMENTUM=0.9 -DTOY_LR=0.05 -o "$TR_BIN/toy_sgdm_lr05" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&
         ${CC:-cc} $TR_CFLAGS -o "$TR_BIN/test_trainer" tests/unit/test_trainer.c tests/unit/toy_model.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1; then
         tr_built=1
         pass "trainer/build"
@@ -193,6 +196,43 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
     if tr_run "trainer/other-seed" 0 $TR_TRAIN --seed 8 --threads 2 --save "$TR_DIR/s8.ckpt" --quiet; then
         if cmp -s "$TR_DIR/a.ckpt" "$TR_DIR/s8.ckpt"; then fail "trainer/other-seed" "--seed changed nothing"; else pass "trainer/other-seed"; fi
     fi
+
+    # ------------------------------------------------------------ --learning-rate, --batch-size, --validation-limit
+    # --learning-rate gives the run of a model built with that rate: the same loss and
+    # accuracy, for Adam and for SGD with momentum, and the checkpoint records the rate used.
+    tr_same_run() {
+        if tr_run "$1" 0 "$2" train --data "$TR_DATA" --limit 2000 --epochs 1 --seed 7 --threads 2 --save "$TR_DIR/lr_a.ckpt" &&
+            cp "$TR_DIR/out" "$TR_DIR/lr_a.log" &&
+            tr_run "$1" 0 "$3" train --data "$TR_DATA" --limit 2000 --epochs 1 --seed 7 --threads 2 --learning-rate "$4" --save "$TR_DIR/lr_b.ckpt"; then
+            a=$(grep ' - loss: ' "$TR_DIR/lr_a.log" | sed 's/.* - loss: //') b=$(grep ' - loss: ' "$TR_DIR/out" | sed 's/.* - loss: //')
+            if [ -n "$a" ] && [ "$a" = "$b" ]; then pass "$1"; else fail "$1" "built with the rate: $a" "--learning-rate $4: $b"; fi
+        fi
+    }
+    tr_same_run "trainer/learning-rate/adam" "$TR_BIN/toy_lr2" "$TOY" 0.002
+    if head -c 300 "$TR_DIR/lr_b.ckpt" | grep -q '"learning_rate":"0.002"'; then pass "trainer/learning-rate/recorded"
+    else fail "trainer/learning-rate/recorded" "$(head -c 300 "$TR_DIR/lr_b.ckpt")"; fi
+    tr_same_run "trainer/learning-rate/sgd-momentum" "$TR_BIN/toy_sgdm_lr05" "$TR_BIN/toy_sgdm" 0.05
+    tr_expect "trainer/learning-rate/changes-the-run" 0 " - loss: " $TR_TRAIN --threads 2 --learning-rate 0.05
+    if [ "$(grep ' - loss: ' "$TR_DIR/out" | sed 's/.* - loss: //')" = "$(grep ' - loss: ' "$TR_DIR/a.log" | sed 's/.* - loss: //')" ]; then
+        fail "trainer/learning-rate/changes-the-run" "the same figures as the model's rate"
+    fi
+    tr_expect "trainer/learning-rate/not-a-number" 2 "toy: error: --learning-rate needs a positive number, such as 0.001, not '-1'" \
+        "$TOY" train --learning-rate -1
+    # Any batch up to the compiled 32: 1000 images in batches of 16 are 63 steps.
+    tr_expect "trainer/batch-size/smaller" 0 "63/63 [" "$TOY" train --data "$TR_DATA" --limit 1000 --batch-size 16
+    tr_expect "trainer/batch-size/larger" 2 "toy: error: --batch-size 64 is larger than the batch of 32 that model 'toy' was compiled for, which sizes its buffers" \
+        "$TOY" train --data "$TR_DATA" --limit 1000 --batch-size 64
+    # --validation-limit: the validation accuracy is a count out of 333 (the history's six
+    # decimals show it), not out of the 10,000 test images.
+    if tr_run "trainer/validation-limit" 0 $TR_TRAIN --validation-limit 333 --history "$TR_DIR/vl.csv"; then
+        if awk -F, 'NR == 2 { x = $5 * 333; d = x - int(x + 0.5); exit !(d < 0.002 && d > -0.002 && $5 > 0) }' "$TR_DIR/vl.csv"; then
+            pass "trainer/validation-limit"
+        else
+            fail "trainer/validation-limit" "$(cat "$TR_DIR/vl.csv")"
+        fi
+    fi
+    tr_expect "trainer/validation-limit-above" 0 "toy: warning: --validation-limit 20000 is more than the 10000 validation images; validating on all of them" \
+        $TR_TRAIN --validation-limit 20000
 
     # ------------------------------------------------------------ output paths, checked first
     # A path that cannot be written is an error before the first step (no "Epoch" line), not

@@ -1,8 +1,9 @@
 /*
  * main.c - the command line of a built model:
  *
- *   PROGRAM train   [--data DIR] [--epochs N] [--limit N] [--no-shuffle] [--seed N] [--threads N]
- *                   [--load CKPT] [--save CKPT] [--history FILE.csv] [--plot FILE.png] [--quiet]
+ *   PROGRAM train   [--data DIR] [--epochs N] [--limit N] [--validation-limit N] [--batch-size N]
+ *                   [--learning-rate X] [--no-shuffle] [--seed N] [--threads N] [--load CKPT]
+ *                   [--save CKPT] [--history FILE.csv] [--plot FILE.png] [--quiet]
  *   PROGRAM eval    --load CKPT [--data DIR] [--threads N] [--confusion FILE.png]
  *                   [--mistakes FILE.png]
  *   PROGRAM predict --load CKPT IMAGE...
@@ -15,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +47,8 @@ typedef struct cli {
 static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
-            "usage: %s train   [--data DIR] [--epochs N] [--limit N] [--no-shuffle] [--seed N]\n"
+            "usage: %s train   [--data DIR] [--epochs N] [--limit N] [--validation-limit N]\n"
+            "                  [--batch-size N] [--learning-rate X] [--no-shuffle] [--seed N]\n"
             "                  [--threads N] [--load CKPT] [--save CKPT] [--history FILE.csv]\n"
             "                  [--plot FILE.png] [--quiet]\n"
             "       %s eval    --load CKPT [--data DIR] [--threads N] [--confusion FILE.png]\n"
@@ -66,6 +69,10 @@ static void help(const cli *c)
            "              --data DIR         the four IDX files of the data set\n"
            "              --epochs N         train up to epoch N (default: the model's epochs)\n"
            "              --limit N          train on the first N training images only\n"
+           "              --validation-limit N  validate on the first N validation images only\n"
+           "              --batch-size N     batches of N images, at most the compiled %d\n"
+           "              --learning-rate X  the optimizer's learning rate instead of the\n"
+           "                                 model's (%g)\n"
            "              --no-shuffle       keep the training images in file order\n"
            "              --seed N           seed of initialisation, shuffling and dropout\n"
            "              --threads N        worker threads (default: every core)\n"
@@ -83,7 +90,7 @@ static void help(const cli *c)
            "              --confusion FILE   draw the confusion matrix (.png, .svg or .pdf)\n"
            "              --mistakes FILE    draw the first %d misclassified test images\n"
            "  predict   class and probabilities of %dx%d grey PGM or PNG images\n",
-           MAX_MISTAKES, m->in_w, m->in_h);
+           m->batch, m->train.learning_rate, MAX_MISTAKES, m->in_w, m->in_h);
 }
 
 /* Reports a bad command line: the one error line, then the usage. Returns EXIT_USAGE. */
@@ -221,16 +228,35 @@ static int plot_format_known(const char *path)
                    strcasecmp(dot, ".pdf") == 0);
 }
 
+/* A positive, finite real, all of `text`; -1 after reporting anything else. */
+static int parse_positive_real(const cli *c, const char *option, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (*text == '\0' || isspace((unsigned char)*text) || *end != '\0' || errno == ERANGE ||
+        !(v > 0) || !isfinite(v)) {
+        usage_error(c, "%s needs a positive number, such as 0.001, not '%s'", option, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 static int cmd_train(cli *c)
 {
     cnn_train_options opt;
     memset(&opt, 0, sizeof opt);
-    long long epochs = 0, limit = 0, threads = 0, seed = 0;
+    long long epochs = 0, limit = 0, threads = 0, seed = 0, val_limit = 0, batch = 0;
     int no_shuffle = 0, quiet = 0;
+    const char *rate = NULL;
     const option_spec specs[] = {
         {"--data", &opt.data_dir, NULL, 0, 0, NULL, NULL},
         {"--epochs", NULL, &epochs, 1, MAX_EPOCHS, NULL, NULL},
         {"--limit", NULL, &limit, 1, INT_MAX, NULL, NULL},
+        {"--validation-limit", NULL, &val_limit, 1, INT_MAX, NULL, NULL},
+        {"--batch-size", NULL, &batch, 1, INT_MAX, NULL, NULL},
+        {"--learning-rate", &rate, NULL, 0, 0, NULL, NULL},
         {"--no-shuffle", NULL, NULL, 0, 0, &no_shuffle, NULL},
         {"--seed", NULL, &seed, LLONG_MIN, LLONG_MAX, NULL, &opt.has_seed},
         {"--threads", NULL, &threads, 1, MAX_THREADS, NULL, NULL},
@@ -253,8 +279,19 @@ static int cmd_train(cli *c)
         (opt.plot && cnn_check_output("--plot", opt.plot, "curves.png") < 0))
         return 1;
 
+    if (rate && parse_positive_real(c, "--learning-rate", rate, &opt.learning_rate) < 0)
+        return EXIT_USAGE;
+    /* The generated code's buffers hold the compiled batch: a larger one cannot run. */
+    if (batch > c->m->batch)
+        return usage_error(c, "--batch-size %lld is larger than the batch of %d that model '%s' "
+                           "was compiled for, which sizes its buffers; any batch from 1 to %d "
+                           "works, or set batch_size %lld in the model file and build it again",
+                           batch, c->m->batch, c->m->name, c->m->batch, batch);
+
     opt.epochs = (int)epochs;
     opt.limit = (int)limit;
+    opt.validation_limit = (int)val_limit;
+    opt.batch_size = (int)batch;
     opt.threads = (int)threads;
     opt.shuffle = no_shuffle ? 0 : -1;
     opt.quiet = quiet;
