@@ -23,6 +23,8 @@
 int rt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* `PROGRAM: warning: ` and the message: something the user should know, the work goes on. */
 void rt_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* `PROGRAM: note: ` and the message: a remark about the input that may explain a result. */
+void rt_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rt_set_program_name(const char *name);
 const char *rt_program_name(void);
 void *rt_malloc(size_t n);           /* reports and returns NULL when out of memory */
@@ -120,11 +122,14 @@ typedef struct cnn_history_row {
     int epoch;
     double loss, accuracy, val_loss, val_accuracy; /* val_* are NaN without validation */
     double seconds;
+    int has_val;            /* the epoch was validated (its val_* may still be NaN) */
 } cnn_history_row;
 
-/* `epoch,loss,accuracy,val_loss,val_accuracy,seconds`; empty cells where there is no validation. */
+/* `epoch,loss,accuracy,val_loss,val_accuracy,seconds`; empty val_* cells where there is no
+ * validation, `nan` for a value that is not a number. */
 int cnn_history_write(const char *path, const cnn_history_row *rows, int n);
-/* Reads what cnn_history_write writes; a malformed line is an error naming its line number. */
+/* Reads what cnn_history_write writes, and Keras' CSVLogger files (columns by name, epochs
+ * from 0 made to count from 1); a malformed line is an error naming its line number. */
 int cnn_history_read(const char *path, cnn_history_row **rows, int *n);
 
 /* ------------------------------------------------------------------ pgm.c */

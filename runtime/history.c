@@ -4,16 +4,22 @@
  *   epoch,loss,accuracy,val_loss,val_accuracy,seconds
  *   1,0.145012,0.956500,0.048731,0.984100,6.021
  *
- * Metrics have six decimals (what Keras prints is four) and seconds three. A NaN is written as
- * an empty cell, so a run without validation has empty val_* cells, and an empty cell reads
- * back as NaN. The reader is strict, since plots and tests rely on it: each problem is reported
- * as `FILE:LINE: error: ...` like a compiler diagnostic.
+ * Metrics have six decimals (what Keras prints is four) and seconds three. A run without
+ * validation has empty val_* cells; a value that is not a number is written `nan` (or `inf`),
+ * so that a diverged epoch is told apart from one that was not validated.
+ *
+ * The reader is strict, since plots and tests rely on it: each problem is reported as
+ * `FILE:LINE: error: ...` like a compiler diagnostic. It also reads what Keras'
+ * CSVLogger writes (`epoch,accuracy,loss,val_accuracy,val_loss`, epochs from 0): columns are
+ * found by their names, `acc` and `val_acc` (older Keras) are accepted, other columns (`lr`)
+ * are ignored, and epochs counted from 0 are counted from 1 as cnnc and Keras' progress do.
  */
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cnnrt.h"
 #include "rt_io.h"
@@ -25,8 +31,8 @@
 static void put_real(rt_buf *b, double x, int decimals)
 {
     if (isnan(x))
-        return;
-    if (isinf(x))
+        rt_buf_printf(b, "nan");
+    else if (isinf(x))
         rt_buf_printf(b, "%s", x < 0 ? "-inf" : "inf");
     else
         rt_buf_printf(b, "%.*f", decimals, x);
@@ -43,9 +49,11 @@ int cnn_history_write(const char *path, const cnn_history_row *rows, int n)
         rt_buf_append(&b, ",", 1);
         put_real(&b, r->accuracy, 6);
         rt_buf_append(&b, ",", 1);
-        put_real(&b, r->val_loss, 6);
+        if (r->has_val)
+            put_real(&b, r->val_loss, 6);
         rt_buf_append(&b, ",", 1);
-        put_real(&b, r->val_accuracy, 6);
+        if (r->has_val)
+            put_real(&b, r->val_accuracy, 6);
         rt_buf_append(&b, ",", 1);
         put_real(&b, r->seconds, 3);
         rt_buf_append(&b, "\n", 1);
@@ -68,7 +76,8 @@ static int line_error(const char *path, int line, const char *fmt, ...)
     return -1;
 }
 
-/* A decimal real as %f or %e write it, or inf; the empty cell is NaN. */
+/* A decimal real as %f, %e or Python write it, or inf or nan (in any case); the empty cell
+ * is NaN. */
 static int parse_real(const char *s, double *out)
 {
     if (*s == '\0') {
@@ -78,8 +87,12 @@ static int parse_real(const char *s, double *out)
     const char *p = s;
     if (*p == '-' || *p == '+')
         p++;
-    if (strcmp(p, "inf") == 0) {
+    if (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0) {
         *out = s[0] == '-' ? -INFINITY : INFINITY;
+        return 0;
+    }
+    if (strcasecmp(p, "nan") == 0) {
+        *out = NAN;
         return 0;
     }
     int digits = 0;
@@ -111,44 +124,103 @@ static int parse_epoch(const char *s, int *out)
     if (*s == '\0')
         return -1;
     for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (INT_MAX - (*p - '0')) / 10)
+        if (*p < '0' || *p > '9' || v > (INT_MAX - 1 - (*p - '0')) / 10)
             return -1;
         v = v * 10 + (*p - '0');
     }
-    if (v < 1)
-        return -1;
     *out = (int)v;
     return 0;
 }
+
+enum { F_EPOCH, F_LOSS, F_ACCURACY, F_VAL_LOSS, F_VAL_ACCURACY, F_SECONDS };
+#define MAX_COLUMNS 64
+
+/* The columns a history is read from, by name; -1 for a column that is not one of them. */
+typedef struct columns {
+    int n;
+    int field[MAX_COLUMNS];
+    int where[HISTORY_FIELDS];  /* the column of each field, or -1 */
+    int keras;                  /* not cnnc's header: epochs may count from 0 */
+} columns;
 
 static const char *const field_names[HISTORY_FIELDS] = {
     "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds",
 };
 
-/* Parses one data line (NUL-terminated, no newline) into *r. */
-static int parse_row(const char *path, int lineno, char *line, cnn_history_row *r)
+/* Splits a line at its commas, in place; returns the number of fields, or -1 when there are
+ * more than `max`. */
+static int split(char *line, char **field, int max)
 {
-    char *field[HISTORY_FIELDS];
     int n = 0;
-    char *p = line;
-    for (;;) {
+    for (char *p = line;;) {
         char *comma = strchr(p, ',');
-        if (n == HISTORY_FIELDS)
-            return line_error(path, lineno, "more than %d fields", HISTORY_FIELDS);
+        if (n == max)
+            return -1;
         field[n++] = p;
         if (!comma)
-            break;
+            return n;
         *comma = '\0';
         p = comma + 1;
     }
-    if (n != HISTORY_FIELDS)
-        return line_error(path, lineno, "%d fields, expected %d (%s)", n, HISTORY_FIELDS, HISTORY_HEADER);
-    if (parse_epoch(field[0], &r->epoch) != 0)
-        return line_error(path, lineno, "epoch '%s' is not a positive integer", field[0]);
-    double *reals[HISTORY_FIELDS - 1] = {&r->loss, &r->accuracy, &r->val_loss, &r->val_accuracy, &r->seconds};
-    for (int i = 1; i < HISTORY_FIELDS; i++)
-        if (parse_real(field[i], reals[i - 1]) != 0)
-            return line_error(path, lineno, "%s '%s' is not a number", field_names[i], field[i]);
+}
+
+static int parse_header(const char *path, char *line, columns *c)
+{
+    char *name[MAX_COLUMNS];
+    int keras = strcmp(line, HISTORY_HEADER) != 0;
+    c->n = split(line, name, MAX_COLUMNS);
+    if (c->n < 0)
+        return line_error(path, 1, "more than %d columns", MAX_COLUMNS);
+    c->keras = keras;
+    for (int f = 0; f < HISTORY_FIELDS; f++)
+        c->where[f] = -1;
+    for (int i = 0; i < c->n; i++) {
+        int f = -1;
+        for (int k = 0; k < HISTORY_FIELDS; k++)
+            if (strcmp(name[i], field_names[k]) == 0)
+                f = k;
+        if (strcmp(name[i], "acc") == 0)
+            f = F_ACCURACY;
+        if (strcmp(name[i], "val_acc") == 0)
+            f = F_VAL_ACCURACY;
+        if (f >= 0 && c->where[f] >= 0)
+            return line_error(path, 1, "two columns hold %s", field_names[f]);
+        c->field[i] = f;
+        if (f >= 0)
+            c->where[f] = i;
+    }
+    if (c->where[F_EPOCH] < 0 || c->where[F_LOSS] < 0)
+        return line_error(path, 1, "the header names no '%s' column: a cnnc history starts '%s', and "
+                          "a Keras CSVLogger file names its columns (epoch,accuracy,loss,...)",
+                          c->where[F_EPOCH] < 0 ? "epoch" : "loss", HISTORY_HEADER);
+    return 0;
+}
+
+/* Parses one data line (NUL-terminated, no newline) into *r. */
+static int parse_row(const char *path, int lineno, char *line, const columns *c, cnn_history_row *r)
+{
+    char *field[MAX_COLUMNS];
+    int n = split(line, field, c->n);
+    if (n < 0)
+        return line_error(path, lineno, "more than %d fields", c->n);
+    if (n != c->n)
+        return line_error(path, lineno, "%d fields, expected %d", n, c->n);
+    double *reals[HISTORY_FIELDS] = {NULL, &r->loss, &r->accuracy, &r->val_loss, &r->val_accuracy, &r->seconds};
+    for (int f = 1; f < HISTORY_FIELDS; f++)
+        *reals[f] = NAN;
+    r->has_val = 0;
+    for (int i = 0; i < n; i++) {
+        int f = c->field[i];
+        if (f == F_EPOCH) {
+            if (parse_epoch(field[i], &r->epoch) != 0 || (r->epoch < 1 && !c->keras))
+                return line_error(path, lineno, "epoch '%s' is not a positive integer", field[i]);
+        } else if (f > 0) {
+            if (parse_real(field[i], reals[f]) != 0)
+                return line_error(path, lineno, "%s '%s' is not a number", field_names[f], field[i]);
+            if ((f == F_VAL_LOSS || f == F_VAL_ACCURACY) && field[i][0] != '\0')
+                r->has_val = 1;
+        }
+    }
     return 0;
 }
 
@@ -163,6 +235,7 @@ int cnn_history_read(const char *path, cnn_history_row **rows, int *n)
         return rt_error("%s: not a text file (it holds a NUL byte)", path);
     }
     cnn_history_row *out = NULL;
+    columns cols = {0};
     int count = 0, cap = 0, lineno = 0, rc = -1;
     char *line = text;
     while (line < text + len) {
@@ -175,10 +248,8 @@ int cnn_history_read(const char *path, cnn_history_row **rows, int *n)
             line[l - 1] = '\0';
         lineno++;
         if (lineno == 1) {
-            if (strcmp(line, HISTORY_HEADER) != 0) {
-                line_error(path, lineno, "the header is not '%s'", HISTORY_HEADER);
+            if (parse_header(path, line, &cols) != 0)
                 goto done;
-            }
         } else {
             if (line[0] == '\0') {
                 line_error(path, lineno, "empty line");
@@ -194,7 +265,7 @@ int cnn_history_read(const char *path, cnn_history_row **rows, int *n)
                 out = nr;
                 cap = ncap;
             }
-            if (parse_row(path, lineno, line, &out[count]) != 0)
+            if (parse_row(path, lineno, line, &cols, &out[count]) != 0)
                 goto done;
             if (count > 0 && out[count].epoch <= out[count - 1].epoch) {
                 line_error(path, lineno, "epoch %d does not follow epoch %d", out[count].epoch,
@@ -209,6 +280,10 @@ int cnn_history_read(const char *path, cnn_history_row **rows, int *n)
         rt_error("%s: no epochs", path);
         goto done;
     }
+    /* Keras' CSVLogger counts epochs from 0, its progress from 1, as cnnc does. */
+    if (out[0].epoch == 0)
+        for (int i = 0; i < count; i++)
+            out[i].epoch++;
     *rows = out;
     *n = count;
     out = NULL;

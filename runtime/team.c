@@ -19,7 +19,12 @@
 
 int cnn_thread_count(const cnn_model *m, int requested)
 {
-    int n = requested > 0 ? requested : cnn_core_count();
+    int cores = cnn_core_count();
+    int n = requested > 0 ? requested : cores;
+    if (requested > cores)
+        rt_warning("--threads %d is more than the %d cores of this machine: the threads beyond "
+                   "them only take turns with the others%s", requested, cores,
+                   requested > m->batch ? ", and a batch gives work to one thread per image at most" : "");
     return n > m->batch ? m->batch : n;
 }
 

@@ -93,7 +93,10 @@ static int choose_sets(train_run *r)
 {
     const cnn_model *m = r->m;
     int n = r->all.n;
-    if (r->opt->limit > 0 && r->opt->limit < n)
+    if (r->opt->limit > n)
+        rt_warning("--limit %d is more than the %d training images; training on all of them",
+                   r->opt->limit, n);
+    else if (r->opt->limit > 0)
         n = r->opt->limit;
     r->train = r->all;
     r->train.n = n;
@@ -252,6 +255,7 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
     row->loss = loss_sum / n;
     row->accuracy = (double)correct / n;
     row->val_loss = row->val_accuracy = NAN;
+    row->has_val = r->has_val;
     if (r->has_val) {
         cnn_team_evaluate(&r->team, r->params, &r->val, r->val_x, &r->val_result, NULL);
         row->val_loss = r->val_result.loss;

@@ -51,6 +51,14 @@ void rt_warning(const char *fmt, ...)
     va_end(ap);
 }
 
+void rt_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report("note", fmt, ap);
+    va_end(ap);
+}
+
 void *rt_malloc(size_t n)
 {
     /* malloc(0) may return NULL, which would look like a failure. */

@@ -139,7 +139,9 @@ if [ $tr_built = 1 ]; then
     tr_expect "trainer/cli/version" 0 "toy (built by cnnc 0.1.0)" "$TOY" --version
     tr_expect "trainer/cli/no-command" 2 "toy: error: no command given" "$TOY"
     tr_expect "trainer/cli/unknown-command" 2 "toy: error: unknown command 'frobnicate'" "$TOY" frobnicate
-    tr_expect "trainer/cli/unknown-option" 2 "toy: error: unknown option '--epoch'" "$TOY" train --epoch 3
+    tr_expect "trainer/cli/unknown-option" 2 "toy: error: unknown option '--epoch'; did you mean '--epochs'?" "$TOY" train --epoch 3
+    tr_expect "trainer/cli/unknown-command-close" 2 "toy: error: unknown command 'evaluate'; did you mean 'eval'?" "$TOY" evaluate
+    tr_expect "trainer/cli/unknown-option-typo" 2 "toy: error: unknown option '--hsitory'; did you mean '--history'?" "$TOY" train --hsitory h.csv
     tr_expect "trainer/cli/epochs-word" 2 "toy: error: --epochs needs a whole number from 1 to 1000000, not 'x'" "$TOY" train --epochs x
     tr_expect "trainer/cli/epochs-negative" 2 "not '-3'" "$TOY" train --epochs -3
     tr_expect "trainer/cli/epochs-overflow" 2 "not '99999999999999999999'" "$TOY" train --epochs 99999999999999999999
@@ -231,6 +233,10 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
             fail "trainer/validation-limit" "$(cat "$TR_DIR/vl.csv")"
         fi
     fi
+    tr_expect "trainer/limit-above" 0 "toy: warning: --limit 100000 is more than the 60000 training images; training on all of them" \
+        "$TOY" train --data "$TR_DATA" --limit 100000 --epochs 1 --validation-limit 100
+    tr_expect "trainer/threads-above" 0 "toy: warning: --threads 1000 is more than the $(getconf _NPROCESSORS_ONLN) cores of this machine" \
+        $TR_TRAIN --threads 1000
     tr_expect "trainer/validation-limit-above" 0 "toy: warning: --validation-limit 20000 is more than the 10000 validation images; validating on all of them" \
         $TR_TRAIN --validation-limit 20000
 
@@ -323,6 +329,32 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
     tr_expect "trainer/predict-size" 1 "narrow.pgm: the image is 27x28 but model 'toy' takes 28x28 images" "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/seven.pgm" "$TR_DIR/narrow.pgm"
     if grep -q "seven.pgm: 7" "$TR_DIR/out"; then pass "trainer/predict-goes-on"; else fail "trainer/predict-goes-on" "$(cat "$TR_DIR/out")"; fi
     tr_expect "trainer/predict-missing" 1 "missing.pgm" "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/missing.pgm"
+    tr_expect "trainer/predict-directory" 1 "toy: error: $TR_DIR/a-dir: is a directory; give the image files in it (PGM or PNG), such as $TR_DIR/a-dir/*.png" \
+        "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/a-dir"
+    # The seven in colour (an RGB PNG, every channel the grey value) and inverted (a dark
+    # digit on white): a note, once, that colour is made grey, and a hint to invert.
+    python3 - "$TR_DIR/seven.pgm" "$TR_DIR/seven-rgb.png" "$TR_DIR/seven-inverted.pgm" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()[-784:]
+rows = b"".join(b"\0" + bytes(v for p in data[y * 28:(y + 1) * 28] for v in (p, p, p)) for y in range(28))
+chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 2, 0, 0, 0)) + \
+    chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+open(sys.argv[2], "wb").write(png)
+open(sys.argv[3], "wb").write(b"P5\n28 28\n255\n" + bytes(255 - p for p in data))
+PY
+    if tr_run "trainer/predict-colour" 0 "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/seven-rgb.png" "$TR_DIR/seven-rgb.png"; then
+        if grep -q "^$TR_DIR/seven-rgb.png: 7 " "$TR_DIR/out" &&
+            [ "$(grep -c "toy: note: $TR_DIR/seven-rgb.png is in colour: predict makes every colour image grey" "$TR_DIR/err")" = 1 ]; then
+            pass "trainer/predict-colour"
+        else
+            fail "trainer/predict-colour" "$(cat "$TR_DIR/out" "$TR_DIR/err")"
+        fi
+    fi
+    tr_expect "trainer/predict-inverted" 0 "toy: note: $TR_DIR/seven-inverted.pgm is mostly light (mean " \
+        "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/seven-inverted.pgm"
+    if grep -q 'note' "$TR_DIR/err" && tr_run "trainer/predict-no-note" 0 "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/seven.pgm" &&
+        [ ! -s "$TR_DIR/err" ]; then pass "trainer/predict-no-note"; else fail "trainer/predict-no-note" "$(cat "$TR_DIR/err")"; fi
 
     # ------------------------------------------------------------ validation split(0.1)
     # The last 100 of 1000 images are held out: 900 to train on, in 29 steps (28 of 32, 1 of 4).

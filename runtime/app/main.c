@@ -107,6 +107,53 @@ static int usage_error(const cli *c, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+/* The edit distance of two short words (insertions, deletions, substitutions). */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int row[65];
+    if (la > 64 || lb > 64)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The candidate a mistyped word most likely meant: one the word begins (`--epoch` for
+ * `--epochs`) or that begins it (`eval` in `evaluate`), else the nearest within two edits;
+ * NULL when none is close. */
+static const char *did_you_mean(const char *word, const char *const *candidates, int n)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (int i = 0; i < n; i++) {
+        size_t lw = strlen(word), lc = strlen(candidates[i]);
+        size_t shorter = lw < lc ? lw : lc;
+        if (shorter >= 3 && strncmp(word, candidates[i], shorter) == 0)
+            return candidates[i];
+        int d = distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best;
+}
+
 /* The value of the option at argv[i], given as `--opt VALUE` or `--opt=VALUE`; NULL when
  * argv[i] is not `name`. Sets *missing when the value is absent. */
 static const char *option_value(cli *c, const char *name, int *missing)
@@ -208,8 +255,16 @@ static int parse_options(cli *c, const option_spec *specs, const char **position
             int r = match_option(c, specs);
             if (r < 0)
                 return EXIT_USAGE;
-            if (r == 0)
+            if (r == 0) {
+                const char *names[64];
+                int n = 0;
+                for (const option_spec *s = specs; s->name && n < 64; s++)
+                    names[n++] = s->name;
+                const char *hint = did_you_mean(arg, names, n);
+                if (hint)
+                    return usage_error(c, "unknown option '%s'; did you mean '%s'?", arg, hint);
                 return usage_error(c, "unknown option '%s'", arg);
+            }
             continue;
         }
         if (!positional)
@@ -389,19 +444,36 @@ done:
     return status;
 }
 
-/* Classifies one image file and prints its class and probabilities; -1 if it cannot. */
+/* Above this mean (of 255) an image is mostly light: MNIST's digits are light on black. */
+#define LIGHT_MEAN 127
+
+/* Classifies one image file and prints its class and probabilities; -1 if it cannot. The
+ * first colour image of a run gets a note that it is made grey; an image that is mostly
+ * light, a hint that it may be a dark digit on white. */
 static int predict_one(const cnn_model *m, const float *params, float *ws, float *x,
-                       float *probs, const char *path)
+                       float *probs, const char *path, int *colour_noted)
 {
     unsigned char *pixels = NULL;
-    int w, h;
-    if (cnn_image_read(path, &pixels, &w, &h) < 0)
+    int w, h, colour;
+    if (cnn_image_load(path, &pixels, &w, &h, &colour) < 0)
         return -1;
     if (w != m->in_w || h != m->in_h) {
         free(pixels);
         return rt_error("%s: the image is %dx%d but model '%s' takes %dx%d images", path, w, h,
                         m->name, m->in_w, m->in_h);
     }
+    if (colour && !*colour_noted) {
+        rt_note("%s is in colour: predict makes every colour image grey (Rec. 709 weights)", path);
+        *colour_noted = 1;
+    }
+    unsigned long sum = 0;
+    for (int i = 0; i < w * h; i++)
+        sum += pixels[i];
+    unsigned long mean = sum / (unsigned long)(w * h);
+    if (mean > LIGHT_MEAN)
+        rt_note("%s is mostly light (mean %lu of 255): the model learnt light digits on black, as "
+                "MNIST has them; if this is a dark digit on white, invert it (e.g. with ImageMagick: "
+                "convert IN -negate OUT)", path, mean);
     int cls = cnn_classify(m, params, ws, x, pixels, probs);
     free(pixels);
     printf("%s: %d (p=%.4f)\n", path, cls, probs[cls]);
@@ -446,9 +518,10 @@ static int cmd_predict(cli *c)
     float *x = rt_malloc(m->in_size * sizeof *x);
     float *probs = rt_malloc((size_t)m->classes * sizeof *probs);
     if (params && ws && x && probs && cnn_checkpoint_load(load, m, params, NULL, NULL, NULL) == 0) {
+        int colour_noted = 0;
         status = 0;
         for (int i = 0; i < n_images; i++)
-            if (predict_one(m, params, ws, x, probs, images[i]) < 0)
+            if (predict_one(m, params, ws, x, probs, images[i], &colour_noted) < 0)
                 status = 1;
     }
     free(params);
@@ -494,5 +567,9 @@ int cnn_program_main(const cnn_model *m, int argc, char **argv)
                         "`cnnc build --bench`\n", c.prog);
         return 2;
     }
+    static const char *const commands[] = {"train", "eval", "predict", "bench"};
+    const char *hint = did_you_mean(cmd, commands, 4);
+    if (hint)
+        return usage_error(&c, "unknown command '%s'; did you mean '%s'?", cmd, hint);
     return usage_error(&c, "unknown command '%s'", cmd);
 }

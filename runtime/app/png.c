@@ -60,6 +60,11 @@ static void release(png_ctx *ctx)
 
 int cnn_png_read(const char *path, unsigned char **pixels, int *w, int *h)
 {
+    return cnn_png_read_colour(path, pixels, w, h, NULL);
+}
+
+int cnn_png_read_colour(const char *path, unsigned char **pixels, int *w, int *h, int *colour)
+{
     png_ctx *ctx = rt_calloc(1, sizeof *ctx);
     if (!ctx)
         return -1;
@@ -130,6 +135,8 @@ int cnn_png_read(const char *path, unsigned char **pixels, int *w, int *h)
     *pixels = ctx->pixels;
     *w = (int)width;
     *h = (int)height;
+    if (colour)
+        *colour = (color & PNG_COLOR_MASK_COLOR) != 0;
     ctx->pixels = NULL;
     release(ctx);
     return 0;

@@ -24,31 +24,35 @@ int main(int argc, char **argv)
         return 2;
     }
     io_dir = argv[1];
-    cnn_history_row rows[3] = {
-        {1, 0.145012, 0.9565, 0.048731, 0.9841, 6.021},
-        {2, 0.046, 0.98575, NAN, NAN, 5.5},
-        {4, 0.031, 0.990, 0.035, 0.9888, 12.25},
+    cnn_history_row rows[4] = {
+        {1, 0.145012, 0.9565, 0.048731, 0.9841, 6.021, 1},
+        {2, 0.046, 0.98575, NAN, NAN, 5.5, 0},
+        {4, 0.031, 0.990, 0.035, 0.9888, 12.25, 1},
+        {5, 0.030, 0.991, NAN, 0.098, 1.5, 1},
     };
     char *p = io_path("history.csv");
-    CHECK("history: write", cnn_history_write(p, rows, 3) == 0);
+    CHECK("history: write", cnn_history_write(p, rows, 4) == 0);
     char *text = NULL;
     size_t len;
     int rc = rt_read_all(p, 1 << 20, &text, &len);
     CHECK("history: the file's text", rc == 0 && strcmp(text, HEADER
                                                    "1,0.145012,0.956500,0.048731,0.984100,6.021\n"
                                                    "2,0.046000,0.985750,,,5.500\n"
-                                                   "4,0.031000,0.990000,0.035000,0.988800,12.250\n") == 0);
+                                                   "4,0.031000,0.990000,0.035000,0.988800,12.250\n"
+                                                   "5,0.030000,0.991000,nan,0.098000,1.500\n") == 0);
     free(text);
 
     cnn_history_row *got = NULL;
     int n = 0;
     rc = cnn_history_read(p, &got, &n);
-    CHECK("history: read back", rc == 0 && n == 3);
-    if (rc == 0 && n == 3) {
+    CHECK("history: read back", rc == 0 && n == 4);
+    if (rc == 0 && n == 4) {
         CHECK("history: values", got[0].epoch == 1 && fabs(got[0].loss - 0.145012) < 1e-9 &&
                                      fabs(got[2].seconds - 12.25) < 1e-9 && got[2].epoch == 4);
         CHECK("history: empty cells read as NaN", isnan(got[1].val_loss) && isnan(got[1].val_accuracy) &&
                                                       !isnan(got[1].loss));
+        CHECK("history: no validation and NaN told apart", !got[1].has_val && got[3].has_val &&
+                                                               isnan(got[3].val_loss) && got[0].has_val);
     }
     free(got);
 
@@ -62,16 +66,37 @@ int main(int argc, char **argv)
 
     EXPECT_ERROR("history: empty file", read_text("empty.csv", "", &got, &n), "empty.csv: no epochs");
     EXPECT_ERROR("history: header only", read_text("header.csv", HEADER, &got, &n), "header.csv: no epochs");
-    EXPECT_ERROR("history: wrong header", read_text("bad-header.csv", "epoch,loss\n1,2\n", &got, &n),
-                 "bad-header.csv:1: error: the header is not 'epoch,loss,accuracy,val_loss,val_accuracy,seconds'");
+    EXPECT_ERROR("history: a header without loss", read_text("bad-header.csv", "step,value\n1,2\n", &got, &n),
+                 "bad-header.csv:1: error: the header names no 'epoch' column: a cnnc history starts "
+                 "'epoch,loss,accuracy,val_loss,val_accuracy,seconds', and a Keras CSVLogger file names its columns");
     EXPECT_ERROR("history: too few fields", read_text("few.csv", HEADER "1,0.5,0.8,,,1\n2,0.4,0.9\n", &got, &n),
                  "few.csv:3: error: 3 fields, expected 6");
     EXPECT_ERROR("history: too many fields", read_text("many.csv", HEADER "1,0.5,0.8,,,1,7\n", &got, &n),
                  "many.csv:2: error: more than 6 fields");
     EXPECT_ERROR("history: bad number", read_text("num.csv", HEADER "1,0.5,0.8x,,,1\n", &got, &n),
                  "num.csv:2: error: accuracy '0.8x' is not a number");
-    EXPECT_ERROR("history: nan text is not a number", read_text("nan.csv", HEADER "1,nan,0.8,,,1\n", &got, &n),
-                 "nan.csv:2: error: loss 'nan' is not a number");
+    rc = read_text("nan.csv", HEADER "1,nan,0.8,NaN,-nan,1\n", &got, &n);
+    CHECK("history: nan reads as NaN", rc == 0 && n == 1 && isnan(got[0].loss) && isnan(got[0].val_loss) &&
+                                           isnan(got[0].val_accuracy) && got[0].has_val);
+    free(got);
+    EXPECT_ERROR("history: other words are not numbers", read_text("nanx.csv", HEADER "1,nanx,0.8,,,1\n", &got, &n),
+                 "nanx.csv:2: error: loss 'nanx' is not a number");
+
+    /* Keras' CSVLogger: its own column order, epochs from 0, extra columns, no seconds. */
+    rc = read_text("keras.csv", "epoch,accuracy,loss,lr,val_accuracy,val_loss\n"
+                                "0,0.9565000534057617,0.14501,0.001,0.9840999841690063,0.048731\n"
+                                "1,0.98575,0.046,0.001,0.9871,0.0401\n", &got, &n);
+    CHECK("history: a Keras CSVLogger file", rc == 0 && n == 2 && got[0].epoch == 1 && got[1].epoch == 2 &&
+                                                 fabs(got[0].loss - 0.14501) < 1e-12 &&
+                                                 fabs(got[1].val_accuracy - 0.9871) < 1e-12 &&
+                                                 got[0].has_val && isnan(got[0].seconds));
+    free(got);
+    rc = read_text("keras-old.csv", "epoch,acc,loss\n0,0.5,1.5\n", &got, &n);
+    CHECK("history: old Keras names, no validation", rc == 0 && n == 1 && got[0].accuracy == 0.5 &&
+                                                         !got[0].has_val && isnan(got[0].val_loss));
+    free(got);
+    EXPECT_ERROR("history: a column twice", read_text("twice.csv", "epoch,loss,acc,accuracy\n0,1,2,3\n", &got, &n),
+                 "twice.csv:1: error: two columns hold accuracy");
     EXPECT_ERROR("history: bad epoch", read_text("epoch.csv", HEADER "0,0.5,0.8,,,1\n", &got, &n),
                  "epoch.csv:2: error: epoch '0' is not a positive integer");
     EXPECT_ERROR("history: huge epoch", read_text("bigepoch.csv", HEADER "99999999999,0.5,0.8,,,1\n", &got, &n),
