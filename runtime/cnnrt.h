@@ -152,6 +152,7 @@ typedef struct cnn_train_options {
     double learning_rate;   /* --learning-rate: overrides the model's; 0: the model's */
     int validation_limit;   /* --validation-limit: first N validation images, 0 = all */
     int batch_size;         /* --batch-size: 1 to the compiled batch; 0: the compiled batch */
+    int save_weights_only;  /* --save-weights-only: no optimizer tensors in the checkpoint */
 } cnn_train_options;
 
 typedef struct cnn_eval_result {

@@ -387,6 +387,8 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     /* The checkpoint records the epochs finished: a run stopped within an epoch resumes at
      * that epoch's start, with the weights and the optimizer as they were when it stopped. */
     cnn_train_state st = {r.opt_m, r.opt_v, r.step, r.done, r.learning_rate};
+    if (opt->save_weights_only)
+        st.opt_m = st.opt_v = NULL; /* the epoch and the optimizer's name are still recorded */
     if ((status == 0 || status == CNN_TRAIN_INTERRUPTED) && opt->save &&
         cnn_checkpoint_save_state(opt->save, m, r.params, &st) < 0)
         status = -1;

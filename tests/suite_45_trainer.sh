@@ -356,6 +356,26 @@ PY
     if grep -q 'note' "$TR_DIR/err" && tr_run "trainer/predict-no-note" 0 "$TOY" predict --load "$TR_DIR/a.ckpt" "$TR_DIR/seven.pgm" &&
         [ ! -s "$TR_DIR/err" ]; then pass "trainer/predict-no-note"; else fail "trainer/predict-no-note" "$(cat "$TR_DIR/err")"; fi
 
+    # ------------------------------------------------------------ --save-weights-only
+    # The weights and nothing of the optimizer: a PyTorch user loads every tensor of it.
+    if tr_run "trainer/weights-only" 0 $TR_TRAIN --save "$TR_DIR/w.ckpt" --save-weights-only; then
+        tr_hl=$(od -An -tu8 -N8 "$TR_DIR/w.ckpt" | tr -d ' ')
+        if [ "$(wc -c <"$TR_DIR/w.ckpt")" = $((8 + tr_hl + 7850 * 4)) ] && ! head -c $((8 + tr_hl)) "$TR_DIR/w.ckpt" | grep -q 'optimizer\.'; then
+            pass "trainer/weights-only"
+        else
+            fail "trainer/weights-only" "$(head -c $((8 + tr_hl)) "$TR_DIR/w.ckpt")"
+        fi
+        if cmp -s "$TR_DIR/w.ckpt" "$TR_DIR/a.ckpt"; then fail "trainer/weights-only-differs" "the same file as a full checkpoint"
+        else pass "trainer/weights-only-differs"; fi
+        tr_expect "trainer/weights-only-predicts" 0 "seven.pgm: 7 (p=" "$TOY" predict --load "$TR_DIR/w.ckpt" "$TR_DIR/seven.pgm"
+        # Resuming from it: the epoch count goes on, the optimizer starts afresh without a word.
+        if tr_run "trainer/weights-only-resumes" 0 $TR_TRAIN --epochs 2 --load "$TR_DIR/w.ckpt" && grep -q '^Epoch 2/2$' "$TR_DIR/out" &&
+            [ ! -s "$TR_DIR/err" ]; then pass "trainer/weights-only-resumes"
+        else fail "trainer/weights-only-resumes" "$(cat "$TR_DIR/out" "$TR_DIR/err")"; fi
+    fi
+    tr_expect "trainer/weights-only-needs-save" 2 "toy: error: --save-weights-only says what --save CKPT writes, and there is no --save" \
+        "$TOY" train --save-weights-only
+
     # ------------------------------------------------------------ validation split(0.1)
     # The last 100 of 1000 images are held out: 900 to train on, in 29 steps (28 of 32, 1 of 4).
     if tr_run "trainer/split" 0 "$TR_BIN/toy_split" train --data "$TR_DATA" --limit 1000; then

@@ -3,7 +3,8 @@
  *
  *   PROGRAM train   [--data DIR] [--epochs N] [--limit N] [--validation-limit N] [--batch-size N]
  *                   [--learning-rate X] [--no-shuffle] [--seed N] [--threads N] [--load CKPT]
- *                   [--save CKPT] [--history FILE.csv] [--plot FILE.png] [--quiet]
+ *                   [--save CKPT] [--save-weights-only] [--history FILE.csv] [--plot FILE.png]
+ *                   [--quiet]
  *   PROGRAM eval    --load CKPT [--data DIR] [--threads N] [--confusion FILE.png]
  *                   [--mistakes FILE.png]
  *   PROGRAM predict --load CKPT IMAGE...
@@ -49,8 +50,8 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s train   [--data DIR] [--epochs N] [--limit N] [--validation-limit N]\n"
             "                  [--batch-size N] [--learning-rate X] [--no-shuffle] [--seed N]\n"
-            "                  [--threads N] [--load CKPT] [--save CKPT] [--history FILE.csv]\n"
-            "                  [--plot FILE.png] [--quiet]\n"
+            "                  [--threads N] [--load CKPT] [--save CKPT] [--save-weights-only]\n"
+            "                  [--history FILE.csv] [--plot FILE.png] [--quiet]\n"
             "       %s eval    --load CKPT [--data DIR] [--threads N] [--confusion FILE.png]\n"
             "                  [--mistakes FILE.png]\n"
             "       %s predict --load CKPT IMAGE...\n"
@@ -80,6 +81,8 @@ static void help(const cli *c)
            "                                 count and its optimizer state (when it is the\n"
            "                                 model's optimizer's); appends to --history\n"
            "              --save CKPT        write a checkpoint after training\n"
+           "              --save-weights-only  without the optimizer's state (for other\n"
+           "                                 frameworks; --load of it starts the optimizer afresh)\n"
            "              --history FILE.csv the loss and accuracy of every epoch\n"
            "              --plot FILE.png    draw the training curves (.png, .svg or .pdf)\n"
            "              --quiet            print no progress\n"
@@ -317,6 +320,7 @@ static int cmd_train(cli *c)
         {"--threads", NULL, &threads, 1, MAX_THREADS, NULL, NULL},
         {"--load", &opt.load, NULL, 0, 0, NULL, NULL},
         {"--save", &opt.save, NULL, 0, 0, NULL, NULL},
+        {"--save-weights-only", NULL, NULL, 0, 0, &opt.save_weights_only, NULL},
         {"--history", &opt.history, NULL, 0, 0, NULL, NULL},
         {"--plot", &opt.plot, NULL, 0, 0, NULL, NULL},
         {"--quiet", NULL, NULL, 0, 0, &quiet, NULL},
@@ -327,6 +331,8 @@ static int cmd_train(cli *c)
         return r == 1 ? 0 : r;
     if (opt.plot && !plot_format_known(opt.plot))
         return usage_error(c, "--plot writes .png, .svg or .pdf files, not '%s'", opt.plot);
+    if (opt.save_weights_only && !opt.save)
+        return usage_error(c, "--save-weights-only says what --save CKPT writes, and there is no --save");
     /* Before the first step: a path that cannot be written would otherwise fail only once
      * the training it was meant to keep is done. */
     if ((opt.save && cnn_check_output("--save", opt.save, "model.safetensors") < 0) ||
