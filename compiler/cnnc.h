@@ -6,10 +6,12 @@
  *   front/  lexer.l + parser.y (.cnn) ─┐
  *           yaml_reader.c     (.yaml) ─┴─> Ast
  *   check/  Ast ──> Model (the IR): names, arguments, defaults, shapes, the memory plan
- *   layers/ one file per layer kind: its passes as C
+ *   layers/ one file per layer kind: its passes as C, and as ONNX nodes
  *   emit/   Model ──> C: the placement of every tensor, the drivers, the loss, the optimizer,
  *           the register-blocked kernels, the inference-only predictor
- *   cmd/    the command line: check, summary, emit, build, plot
+ *   cmd/    the command line: check, summary, emit, build, plot, import, export
+ *   onnx/   ONNX <──> model file + checkpoint (`cnnc import`, `cnnc export`; onnx/onnx.h):
+ *           libcnnonnx.a with protobuf-c, in cnnc only
  *   base/   memory helpers, files, "did you mean", diagnostics
  *
  * Everything a user can get wrong is found by check/ at a located position;

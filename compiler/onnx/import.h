@@ -31,8 +31,9 @@ typedef struct ImValue {
      * it reorders its kernel rows to H, W, C. chw is the shape before the flatten. */
     bool chw_order;
     Shape chw;
-    int layer;       /* the layer that wrote it, -1 for the graph's input */
-    bool direct;     /* written by `layer` itself, not through a Transpose or Identity */
+    /* The layer that wrote it, -1 for the graph's input; Transpose, Identity and a zero Pad
+     * pass it on, since they move values without changing them. */
+    int layer;
     int uses;        /* how many node inputs read it (the graph's output not counted) */
 } ImValue;
 

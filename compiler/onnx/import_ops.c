@@ -379,7 +379,7 @@ static bool op_conv(Importer *im, const Onnx__NodeProto *n)
                     L->kernel[(((size_t)ky * k[1] + kx) * cin + ci) * cout + co] =
                         w[(((size_t)co * cin + ci) * k[0] + ky) * k[1] + kx];
     free(w);
-    return set_output(im, n, (ImValue){.layout = LAYOUT_NCHW, .shape = out, .layer = im->nlayers - 1, .direct = true});
+    return set_output(im, n, (ImValue){.layout = LAYOUT_NCHW, .shape = out, .layer = im->nlayers - 1});
 }
 
 /* ------------------------------------------------------------------ MaxPool, AveragePool */
@@ -432,7 +432,7 @@ static bool op_pool(Importer *im, const Onnx__NodeProto *n)
     L->sh = s[0];
     L->sw = s[1];
     L->padding = pad;
-    return set_output(im, n, (ImValue){.layout = LAYOUT_NCHW, .shape = out, .layer = im->nlayers - 1, .direct = true});
+    return set_output(im, n, (ImValue){.layout = LAYOUT_NCHW, .shape = out, .layer = im->nlayers - 1});
 }
 
 /* ------------------------------------------------------------------ activations */
@@ -460,12 +460,12 @@ static LayerKind standalone_kind(Activation a)
     unreachable();
 }
 
-/* Whether the activation can be the `activation=` of the layer that wrote x: conv2d or dense,
- * none yet, x read only here. cnnc's own files name a fused activation's node
+/* Whether the activation can be the `activation=` of the layer that wrote x (through
+ * Transposes too, as tf2onnx places them): conv2d or dense, none yet, x read only here. cnnc's own files name a fused activation's node
  * "<layer>/<activation>"; one named otherwise was a layer of its own and stays one. */
 static bool can_fold(const Importer *im, const Onnx__NodeProto *n, const ImValue *x)
 {
-    if (x->layer < 0 || x->layer != im->nlayers - 1 || !x->direct || x->uses != 1)
+    if (x->layer < 0 || x->layer != im->nlayers - 1 || x->uses != 1)
         return false;
     const ImLayer *L = &im->layers[x->layer];
     if ((L->kind != LAYER_CONV2D && L->kind != LAYER_DENSE) || L->act != ACT_NONE)
@@ -505,7 +505,6 @@ static bool op_activation(Importer *im, const Onnx__NodeProto *n)
     } else {
         new_layer(im, n, standalone_kind(act), x->shape, x->shape);
         out.layer = im->nlayers - 1;
-        out.direct = true;
     }
     return set_output(im, n, out);
 }
@@ -525,14 +524,12 @@ static bool flatten_value(Importer *im, const Onnx__NodeProto *n, ImValue *x)
         }
         Shape flat = {.rank = 1, .h = 1, .w = 1, .c = (int)units};
         new_layer(im, n, LAYER_FLATTEN, x->shape, flat);
-        out = (ImValue){.layout = LAYOUT_FLAT, .shape = flat, .layer = im->nlayers - 1, .direct = true};
+        out = (ImValue){.layout = LAYOUT_FLAT, .shape = flat, .layer = im->nlayers - 1};
         /* Channels-first values flatten as C, H, W; that differs from H, W, C unless one side is 1. */
         if (x->layout == LAYOUT_NCHW && x->shape.c > 1 && x->shape.h * x->shape.w > 1) {
             out.chw_order = true;
             out.chw = x->shape;
         }
-    } else {
-        out.direct = false;
     }
     return set_output(im, n, out);
 }
@@ -657,7 +654,7 @@ static bool op_gemm(Importer *im, const Onnx__NodeProto *n)
     L->use_bias = b != NULL;
     L->bias = b;
     L->bias_count = b != NULL ? units : 0;
-    return set_output(im, n, (ImValue){.layout = LAYOUT_FLAT, .shape = L->out, .layer = im->nlayers - 1, .direct = true});
+    return set_output(im, n, (ImValue){.layout = LAYOUT_FLAT, .shape = L->out, .layer = im->nlayers - 1});
 }
 
 static bool op_matmul(Importer *im, const Onnx__NodeProto *n)
@@ -684,7 +681,7 @@ static bool op_matmul(Importer *im, const Onnx__NodeProto *n)
     }
     ImLayer *L = dense_layer(im, n, x, w, (int)wd[1], false);
     free(w);
-    return set_output(im, n, (ImValue){.layout = LAYOUT_FLAT, .shape = L->out, .layer = im->nlayers - 1, .direct = true});
+    return set_output(im, n, (ImValue){.layout = LAYOUT_FLAT, .shape = L->out, .layer = im->nlayers - 1});
 }
 
 /* The graph layers of contract section 6: one entry each, to be filled when they exist. */
@@ -714,7 +711,7 @@ static bool op_add(Importer *im, const Onnx__NodeProto *n)
     ImValue *x = data_input(im, n, (size_t)(1 - ci));
     if (x == NULL)
         return false;
-    ImLayer *L = x->layer >= 0 && x->layer == im->nlayers - 1 && x->direct ? &im->layers[x->layer] : NULL;
+    ImLayer *L = x->layer >= 0 && x->layer == im->nlayers - 1 ? &im->layers[x->layer] : NULL;
     if (L == NULL || L->kind != LAYER_DENSE || L->use_bias || L->act != ACT_NONE || x->uses != 1) {
         node_error(im, n, "adds a constant to a tensor that is not a MatMul's product; cnnc adds biases only in "
                    "its layers");
@@ -782,7 +779,6 @@ static bool op_dropout(Importer *im, const Onnx__NodeProto *n)
     L->seed = seed;
     ImValue out = *x;
     out.layer = im->nlayers - 1;
-    out.direct = true;
     return set_output(im, n, out);
 }
 
@@ -794,9 +790,7 @@ static bool op_identity(Importer *im, const Onnx__NodeProto *n)
     ImValue *x = data_input(im, n, 0);
     if (x == NULL)
         return false;
-    ImValue out = *x;
-    out.direct = false;
-    return set_output(im, n, out);
+    return set_output(im, n, *x);
 }
 
 static bool op_transpose(Importer *im, const Onnx__NodeProto *n)
@@ -814,7 +808,6 @@ static bool op_transpose(Importer *im, const Onnx__NodeProto *n)
     if (x->layout == LAYOUT_IMAGE)
         resolve_image(x, to_nchw ? LAYOUT_NHWC : LAYOUT_NCHW);
     ImValue out = *x;
-    out.direct = false;
     if (x->layout == LAYOUT_NHWC && to_nchw)
         out.layout = LAYOUT_NCHW;
     else if (x->layout == LAYOUT_NCHW && to_nhwc)
@@ -854,9 +847,7 @@ static bool op_pad(Importer *im, const Onnx__NodeProto *n)
                        "windows, as Keras same", mode);
             return false;
         }
-    ImValue out = *x;
-    out.direct = false;
-    return set_output(im, n, out);
+    return set_output(im, n, *x);
 }
 
 static bool op_constant(Importer *im, const Onnx__NodeProto *n)

@@ -135,6 +135,11 @@ def main():
     nodes[5].op_type = "Flatten"
     del nodes[5].input[1]
     nodes[5].attribute.extend([helper.make_attribute("axis", 1)])
+    # As tf2onnx leaves them: the activation between a Transpose pair, still conv2d's own.
+    nodes[1].output[0] = "c_nchw"
+    nodes.insert(2, helper.make_node("Transpose", ["c_nchw"], ["c"], name="conv_to_nhwc", perm=[0, 2, 3, 1]))
+    nodes.insert(4, helper.make_node("Transpose", ["r"], ["r_nchw"], name="relu_to_nchw", perm=[0, 3, 1, 2]))
+    nodes[5].input[0] = "r_nchw"
     g = helper.make_graph(nodes, "nhwc", [x], [y], inits[:3])
     save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), f"{out}/good_nhwc.onnx")
 
