@@ -749,8 +749,9 @@ int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *param
         float bad;
         const cnn_tensor *t = present[s] ? non_finite(m, tmp[s], &bad, at, sizeof at) : NULL;
         if (t) {
-            rt_error("%s: tensor '%s%s' holds %s at %s: the model diverged before it was saved, "
-                     "and cannot be used", path, prefixes[s], t->name, non_finite_name(bad), at);
+            rt_error("%s: tensor '%s%s' holds %s at %s, a non-finite value: the model diverged "
+                     "before it was saved, and cannot be used", path, prefixes[s], t->name,
+                     non_finite_name(bad), at);
             goto done;
         }
     }
