@@ -255,6 +255,7 @@ typedef enum InitKind { INIT_GLOROT_UNIFORM, INIT_HE_NORMAL, INIT_HE_UNIFORM } I
 typedef struct TrainConfig {
     DatasetKind dataset;
     char *idx_paths[4]; /* DATASET_IDX: train images, train labels, test images, test labels */
+    char *idx_files[4]; /* idx_paths resolved against the model file's folder: what the program opens */
     LossKind loss;
     OptimizerKind optimizer;
     double learning_rate;

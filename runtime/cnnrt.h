@@ -74,9 +74,11 @@ void cnn_dataset_free(cnn_dataset *d);
 /* ------------------------------------------------------------------ data.c */
 
 /* Finds and loads the training and test sets for a model: `data_dir` (--data) if given,
- * else the model's dataset: mnist from $CNNC_DATA_DIR or build/data/mnist (cwd-relative),
- * fashion_mnist from Debian's dataset-fashion-mnist, idx(...) paths as written.
- * Checks that the images are in_h x in_w. */
+ * else the model's dataset: mnist from $CNNC_DATA_DIR, else from the data step's folder
+ * (data/mnist or build/data/mnist) found from the program's own place, whatever the working
+ * directory; fashion_mnist from Debian's dataset-fashion-mnist; idx(...) from the paths the
+ * generated code records (resolved by cnnc against the model file's folder). Checks that the
+ * images are in_h x in_w. */
 int cnn_data_load(const cnn_model *m, const char *data_dir, cnn_dataset *train, cnn_dataset *test);
 /* 8-bit pixels to floats in [0, 1] (v / 255): training, eval and predict share it. */
 void cnn_scale_pixels(const unsigned char *src, float *dst, size_t n);

@@ -3,21 +3,28 @@
  *
  * Where the four IDX files are looked for, first match wins:
  *   1. `--data DIR` (data_dir), whatever the model's dataset;
- *   2. dataset mnist: $CNNC_DATA_DIR, else build/data/mnist relative to the current directory
- *      (where `make data` puts it; built programs are normally run from the repository root);
+ *   2. dataset mnist: $CNNC_DATA_DIR; else the folder the data step fills (`make data`:
+ *      BUILD/data/mnist), found from the program's own place as cnnc finds the runtime: in
+ *      the program's folder and the folders above it, DIR/data/mnist or DIR/build/data/mnist.
+ *      So a program runs from any working directory;
  *   3. dataset fashion_mnist: /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist);
- *   4. dataset idx(...): the four paths of the model file, as written.
- * In a directory each file has its usual name, raw or with `.gz`.
+ *   4. dataset idx(...): the four paths of the model file, which cnnc resolved against the
+ *      model file's folder and wrote into the generated code.
+ * In a directory each file has its usual name, raw or with `.gz`. When nothing is found, the
+ * error lists every place looked in, by absolute path, with a hint that works from anywhere.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cnnrt.h"
 
-#define MNIST_DEFAULT_DIR "build/data/mnist"
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+/* How many folders above the program's own are searched for the data step's folder. */
+#define DATA_SEARCH_DEPTH 4
 
 static const char *const idx_names[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -28,6 +35,17 @@ static int is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Whether dir holds the first of the four files, raw or gzipped. */
+static int holds_idx(const char *dir)
+{
+    char path[PATH_MAX + 128];
+    for (int gz = 0; gz < 2; gz++)
+        if ((size_t)snprintf(path, sizeof path, "%s/%s%s", dir, idx_names[0], gz ? ".gz" : "") < sizeof path &&
+            is_file(path))
+            return 1;
+    return 0;
 }
 
 /* Sets *out to DIR/NAME or DIR/NAME.gz, whichever exists (the raw one when both do). */
@@ -52,6 +70,36 @@ static int find_in_dir(const char *dir, const char *name, const char *hint, char
     return 0;
 }
 
+/* The data step's MNIST folder, looked for from the program's own place (written into dir,
+ * PATH_MAX + 64 bytes); the places looked in are appended to `tried`. 0 when found. */
+static int find_data_step_dir(char *dir, char *tried, size_t tried_size)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    for (int depth = 0; depth <= DATA_SEARCH_DEPTH; depth++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        static const char *const below[2] = {"data/mnist", "build/data/mnist"};
+        for (int k = 0; k < 2; k++) {
+            if ((size_t)snprintf(dir, PATH_MAX + 64, "%s/%s", exe, below[k]) >= PATH_MAX + 64)
+                continue;
+            if (holds_idx(dir))
+                return 0;
+            size_t used = strlen(tried);
+            if ((size_t)snprintf(tried + used, tried_size - used, "\n  %s", dir) >= tried_size - used)
+                tried[used] = '\0'; /* the list is cut rather than the path */
+        }
+        if (!*exe)
+            break;
+    }
+    return -1;
+}
+
 static int check_images(const cnn_model *m, const char *path, const cnn_dataset *d)
 {
     if (d->h != m->in_h || d->w != m->in_w)
@@ -64,6 +112,7 @@ int cnn_data_load(const cnn_model *m, const char *data_dir, cnn_dataset *train, 
 {
     const char *dir = data_dir;
     const char *hint = "";
+    char found[PATH_MAX + 64];
     char *paths[4] = {0};
     int rc = -1;
 
@@ -74,13 +123,25 @@ int cnn_data_load(const cnn_model *m, const char *data_dir, cnn_dataset *train, 
                         m->name, m->in_c);
     if (!dir) {
         switch (m->train.dataset) {
-        case CNN_DATASET_MNIST:
+        case CNN_DATASET_MNIST: {
             dir = getenv("CNNC_DATA_DIR");
-            if (!dir || !*dir)
-                dir = MNIST_DEFAULT_DIR;
-            hint = "\nhint: run: make data  (DATA_MIRROR=DIR_OR_URL to copy it from elsewhere),"
-                   " or pass --data DIR or set CNNC_DATA_DIR";
-            break;
+            hint = "\nhint: pass --data DIR (a folder of the four MNIST IDX files, gzipped or not), or "
+                   "set CNNC_DATA_DIR=DIR";
+            if (dir && *dir) {
+                hint = "\nhint: this folder is $CNNC_DATA_DIR's: set it to a folder of the four "
+                       "MNIST IDX files (gzipped or not), or pass --data DIR";
+                break;
+            }
+            char tried[2048] = "";
+            if (find_data_step_dir(found, tried, sizeof tried) == 0) {
+                dir = found;
+                break;
+            }
+            return rt_error("model '%s' trains on MNIST, and no folder holds it: not --data, not "
+                            "$CNNC_DATA_DIR (not set), and not the folders of the data step near "
+                            "this program:%s%s; or, in the cnnc repository, `make data` fetches it "
+                            "into build/data/mnist", m->name, tried, hint);
+        }
         case CNN_DATASET_FASHION_MNIST:
             dir = FASHION_MNIST_DIR;
             hint = "\nhint: run: apt-get install dataset-fashion-mnist, or pass --data DIR";

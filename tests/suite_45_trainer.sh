@@ -199,6 +199,29 @@ if [ $tr_built = 1 ] && [ -n "$TR_DATA" ]; then
         if cmp -s "$TR_DIR/a.ckpt" "$TR_DIR/s8.ckpt"; then fail "trainer/other-seed" "--seed changed nothing"; else pass "trainer/other-seed"; fi
     fi
 
+    # ------------------------------------------------------------ finding the data from anywhere
+    # Without --data and $CNNC_DATA_DIR, a program looks for the data step's folder from its
+    # own place (DIR/data/mnist or DIR/build/data/mnist, DIR its folder or one above it), not
+    # from the working directory: a copy of the toy in prog/bin/ with the data in
+    # prog/build/data/mnist trains when run from /. One with no data near it says where it
+    # looked, with absolute paths, and how to point it at the data.
+    mkdir -p "$TR_DIR/prog/bin" "$TR_DIR/prog/build/data" "$TR_DIR/lonely"
+    cp "$TOY" "$TR_DIR/prog/bin/toy"
+    cp "$TOY" "$TR_DIR/lonely/toy"
+    ln -sf "$(cd "$TR_DATA" && pwd)" "$TR_DIR/prog/build/data/mnist"
+    tr_expect "trainer/data/near-the-program" 0 "32/32 [" \
+        env -u CNNC_DATA_DIR sh -c "cd / && '$TR_DIR/prog/bin/toy' train --limit 1000 --validation-limit 100"
+    tr_expect "trainer/data/none-says-where" 1 "no folder holds it: not --data, not \$CNNC_DATA_DIR (not set), and not the folders of the data step near this program:" \
+        env -u CNNC_DATA_DIR sh -c "cd / && '$TR_DIR/lonely/toy' train --limit 1000"
+    if grep -qF "$TR_DIR/lonely/data/mnist" "$TR_DIR/err" && grep -qF "$TR_DIR/lonely/build/data/mnist" "$TR_DIR/err" &&
+        grep -qF "hint: pass --data DIR (a folder of the four MNIST IDX files, gzipped or not), or set CNNC_DATA_DIR=DIR" "$TR_DIR/err"; then
+        pass "trainer/data/none-hint"
+    else
+        fail "trainer/data/none-hint" "$(cat "$TR_DIR/err")"
+    fi
+    tr_expect "trainer/data/env" 0 "32/32 [" \
+        env CNNC_DATA_DIR="$(cd "$TR_DATA" && pwd)" sh -c "cd / && '$TR_DIR/lonely/toy' train --limit 1000 --validation-limit 100"
+
     # ------------------------------------------------------------ --learning-rate, --batch-size, --validation-limit
     # --learning-rate gives the run of a model built with that rate: the same loss and
     # accuracy, for Adam and for SGD with momentum, and the checkpoint records the rate used.

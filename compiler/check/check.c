@@ -311,6 +311,8 @@ void model_free(Model *m)
     free(m->layers);
     for (int i = 0; i < 4; i++)
         free(m->train.idx_paths[i]);
+    for (int i = 0; i < 4; i++)
+        free(m->train.idx_files[i]);
     free(m->name);
     free(m);
 }

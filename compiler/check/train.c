@@ -10,11 +10,15 @@
  *     }
  *
  * Every setting is optional; the contract's defaults fill in the rest. Unknown settings,
- * values and hyper-parameters are located errors with a did-you-mean.
+ * values and hyper-parameters are located errors with a did-you-mean. The paths of idx(...)
+ * are relative to the model file (idx_files holds them resolved).
  */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check/check.h"
 
@@ -84,6 +88,31 @@ static bool check_number(const Value *v, const char *what, double *out)
     return true;
 }
 
+/* A path of idx(...) as the program will open it: relative paths are relative to the model
+ * file's folder, not to where cnnc or the program runs, and the generated code records them
+ * absolute (the working directory joined to a relative model path). */
+static char *resolve_against_model(const char *model_file, const char *path)
+{
+    if (path[0] == '/' || !model_file)
+        return xstrdup(path);
+    /* The model file's folder: "" for the root, "." for a bare file name. */
+    const char *slash = strrchr(model_file, '/');
+    char *dir = slash == NULL ? xstrdup(".") : xstrndup(model_file, (size_t)(slash - model_file));
+    char cwd[PATH_MAX] = ".";
+    if (model_file[0] != '/' && !getcwd(cwd, sizeof cwd))
+        strcpy(cwd, ".");
+    size_t n = strlen(cwd) + strlen(dir) + strlen(path) + 3;
+    char *out = xmalloc(n);
+    if (model_file[0] == '/')
+        snprintf(out, n, "%s/%s", dir, path);
+    else if (strcmp(dir, ".") == 0)
+        snprintf(out, n, "%s/%s", cwd, path);
+    else
+        snprintf(out, n, "%s/%s/%s", cwd, dir, path);
+    free(dir);
+    return out;
+}
+
 /* dataset idx("train-images.gz", "train-labels.gz", "test-images.gz", "test-labels.gz") */
 static bool check_idx(const Value *v, TrainConfig *tc)
 {
@@ -104,8 +133,10 @@ static bool check_idx(const Value *v, TrainConfig *tc)
     }
     if (!ok)
         return false;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         tc->idx_paths[i] = xstrdup(v->items[i].value.s);
+        tc->idx_files[i] = resolve_against_model(v->items[i].value.loc.file, v->items[i].value.s);
+    }
     return true;
 }
 

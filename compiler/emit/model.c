@@ -539,7 +539,7 @@ static void write_train_config(Writer *w, const TrainConfig *t)
         fprintf(w->f, "%*s.idx_paths = {", 4 * w->indent, "");
         for (int i = 0; i < 4; i++) {
             fputs(i > 0 ? ", " : "", w->f);
-            put_c_string(w->f, t->idx_paths[i] != NULL ? t->idx_paths[i] : "");
+            put_c_string(w->f, t->idx_files[i] != NULL ? t->idx_files[i] : "");
         }
         fputs("},\n", w->f);
     } else {

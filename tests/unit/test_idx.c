@@ -229,8 +229,8 @@ static void test_data_load(void)
     setenv("CNNC_DATA_DIR", io_path("no-such-dir"), 1);
     EXPECT_ERROR("data: missing mnist dir names it", cnn_data_load(&m, NULL, &tr, &te),
                  "no-such-dir: cannot open the data directory");
-    EXPECT_ERROR("data: missing mnist gives the make data hint", cnn_data_load(&m, NULL, &tr, &te),
-                 "hint: run: make data");
+    EXPECT_ERROR("data: missing mnist says where the folder came from", cnn_data_load(&m, NULL, &tr, &te),
+                 "hint: this folder is $CNNC_DATA_DIR's: set it to a folder of the four MNIST IDX files");
     unsetenv("CNNC_DATA_DIR");
 
     mkdir(io_path("partial"), 0755);
