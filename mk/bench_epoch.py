@@ -14,6 +14,9 @@
 - the time `cnnc build` takes and the size of the generated source.
 
 usage: bench_epoch.py --cnnc CNNC --model MODEL.cnn --data DIR --out DIR --layers LAYERS.json
+                      [--target NAME] [--cflags FLAGS]
+--target and --cflags go to every `cnnc build` (its --target and $CFLAGS; by default the
+machine's own target and cnnc build's own options) and are recorded with the figures.
 Writes OUT/epoch.json and prints a table.
 """
 import argparse
@@ -42,6 +45,20 @@ def run(cmd, **kw):
     return seconds, p.stdout
 
 
+def cnnc_build(args, model, program):
+    """`cnnc build MODEL -o PROGRAM` with the target and options asked for; its wall seconds."""
+    cmd = [args.cnnc, "build", model, "-o", program] + (["--target", args.target] if args.target else [])
+    env = dict(os.environ, CFLAGS=args.cflags) if args.cflags else None
+    seconds, _ = run(cmd, env=env)
+    return seconds
+
+
+def build_options(args):
+    """What the JSON records of how the programs were built."""
+    return {"target_requested": args.target or "host",
+            "cflags": args.cflags if args.cflags else os.environ.get("CFLAGS", "cnnc build's default")}
+
+
 def without_validation(text):
     """The model file with `validation none;` in its train block."""
     new, n = re.subn(r"\bvalidation\s+[^;]*;", "validation none;", text)
@@ -56,6 +73,8 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("--cnnc", "--model", "--data", "--out", "--layers"):
         ap.add_argument(a, required=True)
+    ap.add_argument("--target", default="")
+    ap.add_argument("--cflags", default="")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--epochs", type=int, default=3)
     args = ap.parse_args()
@@ -72,9 +91,9 @@ def main():
 
     # The compiler: the time of a plain build, and the size of what it writes.
     prog = os.path.join(args.out, name + "-plain")
-    build_seconds, _ = run([args.cnnc, "build", args.model, "-o", prog])
+    build_seconds = cnnc_build(args, args.model, prog)
     gen = os.path.join(args.out, "gen")
-    run([args.cnnc, "emit", args.model, "-o", gen])
+    run([args.cnnc, "emit", args.model, "-o", gen] + (["--target", target] if target != "unknown" else []))
     source = {}
     for ext in (".c", ".h"):
         path = os.path.join(gen, name + ext)
@@ -86,7 +105,7 @@ def main():
     with open(noval, "w") as f:
         f.write(without_validation(open(args.model).read()))
     trainer = os.path.join(args.out, name + "-train")
-    run([args.cnnc, "build", noval, "-o", trainer])
+    cnnc_build(args, noval, trainer)
     epochs = []
     for threads in (int(t) for t in args.threads.split(",")):
         hist = os.path.join(args.out, f"history-{threads}t.csv")
@@ -113,7 +132,8 @@ def main():
                        "test_accuracy": float(m.group(1)) if m else None, "peak_rss_kb": rss_kb})
 
     inf = layers["inference"]
-    result = {"model": name, "target": target, "peak_isa": peak_isa, "peak_gflops_per_core": peak,
+    result = {"model": name, "target": target, **build_options(args), "peak_isa": peak_isa,
+              "peak_gflops_per_core": peak,
               "peak_gflops_two_cores": peak_two, "training_flop_per_image": flop_per_image,
               "epoch_gflop": flop_per_image * 60000 / 1e9, "epochs": epochs,
               "inference_one_image_ms": inf["one_image"]["median_ms"],
@@ -124,7 +144,8 @@ def main():
         json.dump(result, f, indent=2)
 
     print(f"{name}: one epoch of 60000 images = {result['epoch_gflop']:.1f} GFLOP; "
-          f"target {target}; peak {peak:.1f} GFLOP/s on one core, {peak_two:.1f} on two ({peak_isa} probe)")
+          f"target {target}; peak {peak:.1f} GFLOP/s on one core, {peak_two:.1f} on two ({peak_isa} probe); "
+          f"CFLAGS {result['cflags']}")
     print(f"median of {args.epochs} epochs; test accuracy after the last")
     print(f"{'threads':>7} {'s/epoch':>8} {'images/s':>9} {'GFLOP/s':>8} {'of peak':>8} {'test acc':>8} "
           f"{'peak RSS':>9}  epochs (s)")

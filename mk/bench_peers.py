@@ -7,6 +7,7 @@ test set. PyTorch (examples/pytorch/train_mnist.py, run with /usr/bin/python3 fo
 python3-torch) exits 77 when torch is missing: then its row says skipped.
 
 usage: bench_peers.py --cnnc CNNC --model MODEL.cnn --data DIR --out DIR [--threads N] [--epochs N]
+                      [--target NAME] [--cflags FLAGS]   (as bench_epoch.py)
 Writes OUT/peers.json and prints a table.
 """
 import argparse
@@ -17,13 +18,15 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_epoch import run, without_validation  # noqa: E402
+from bench_epoch import build_options, cnnc_build, run, without_validation  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     for a in ("--cnnc", "--model", "--data", "--out"):
         ap.add_argument(a, required=True)
+    ap.add_argument("--target", default="")
+    ap.add_argument("--cflags", default="")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=2)
     args = ap.parse_args()
@@ -35,7 +38,7 @@ def main():
     with open(noval, "w") as f:
         f.write(without_validation(open(args.model).read()))
     trainer = os.path.join(args.out, name + "-train")
-    run([args.cnnc, "build", noval, "-o", trainer])
+    cnnc_build(args, noval, trainer)
     hist = os.path.join(args.out, "peers-history.csv")
     ckpt = os.path.join(args.out, "peers.safetensors")
     run([trainer, "train", "--data", args.data, "--epochs", str(args.epochs), "--threads", str(args.threads),
@@ -46,7 +49,11 @@ def main():
     seconds = statistics.median(per_epoch)
     _, out = run([trainer, "eval", "--data", args.data, "--load", ckpt, "--threads", str(args.threads)])
     m = re.search(r"accuracy: ([0-9.]+)", out)
-    rows.append({"name": "cnnc", "version": "generated C", "seconds": seconds, "epoch_seconds": per_epoch,
+    # The target the program was built for, as cnnc summary names it for the same options.
+    _, summary = run([args.cnnc, "summary", noval, "--format", "json"] + (["--target", args.target] if args.target else []))
+    target = json.loads(summary).get("target", "unknown")
+    rows.append({"name": "cnnc", "version": f"generated C, {target}", "target": target,
+                 "seconds": seconds, "epoch_seconds": per_epoch,
                  "test_accuracy": float(m.group(1)) if m else None})
 
     torch_json = os.path.join(args.out, "pytorch.json")
@@ -76,7 +83,8 @@ def main():
         acc = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
         print(f"{r['name']:<9} {r['version']:<22} {r['seconds']:>8.2f} {acc:>8} {r['cnnc_speedup']:>13.2f}x")
     with open(os.path.join(args.out, "peers.json"), "w") as f:
-        json.dump({"model": name, "threads": args.threads, "images": 60000, "rows": rows}, f, indent=2)
+        json.dump({"model": name, "threads": args.threads, "images": 60000, **build_options(args), "rows": rows},
+                  f, indent=2)
     print(f"JSON: {os.path.join(args.out, 'peers.json')}")
 
 
