@@ -1,6 +1,8 @@
 # Suite 46: what a new user of the compiler hit (issue 16): idx(...) paths relative to the
 # model file, recorded absolute in the generated code, so that the program trains from any
-# directory.
+# directory; a UTF-8 byte order mark at the start of a .cnn file; "did you mean" for
+# hyper-parameters spelt as other frameworks spell them (adam(lr=...)); `cnnc plot` of a
+# Keras CSVLogger file.
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
 
 NU_DIR=$T_TMP/new_user
@@ -61,3 +63,28 @@ CNN
         fail "new-user/idx: builds" "$out"
     fi
 fi
+
+# ---------------------------------------------------------------- a byte order mark
+# Editors on Windows start UTF-8 files with EF BB BF; it is not part of the model.
+{ printf '\357\273\277'; cat models/mnist_cnn.cnn; } >"$NU_DIR/bom.cnn"
+nu_expect "new-user/bom: a .cnn file with a BOM checks" 0 '' "$CNNC" check "$NU_DIR/bom.cnn"
+nu_expect "new-user/bom: and emits the same C" 0 '' "$CNNC" emit "$NU_DIR/bom.cnn" -o "$NU_DIR/bom"
+same_file "new-user/bom: the same C" generated/mnist_cnn.c "$NU_DIR/bom/mnist_cnn.c"
+# Only at the very start: elsewhere it is a stray character, located.
+{ cat models/mnist_cnn.cnn; printf '\357\273\277\n'; } >"$NU_DIR/bom-late.cnn"
+nu_expect "new-user/bom: not in the middle" 1 "bom-late.cnn:" "$CNNC" check "$NU_DIR/bom-late.cnn"
+
+# ---------------------------------------------------------------- did you mean
+sed 's/adam(learning_rate=0.001)/adam(lr=0.001)/' models/mnist_cnn.cnn >"$NU_DIR/lr.cnn"
+nu_expect "new-user/did-you-mean: adam(lr=)" 1 "unknown argument 'lr' for adam; did you mean 'learning_rate'?" \
+    "$CNNC" check "$NU_DIR/lr.cnn"
+sed 's/adam(learning_rate=0.001)/adam(learning_rate=0.001, eps=1e-8, beta1=0.8)/' models/mnist_cnn.cnn >"$NU_DIR/eps.cnn"
+nu_expect "new-user/did-you-mean: adam(eps=)" 1 "unknown argument 'eps' for adam; did you mean 'epsilon'?" \
+    "$CNNC" check "$NU_DIR/eps.cnn"
+nu_expect "new-user/did-you-mean: adam(beta1=)" 1 "unknown argument 'beta1' for adam; did you mean 'beta_1'?" \
+    "$CNNC" check "$NU_DIR/eps.cnn"
+
+# ---------------------------------------------------------------- cnnc plot of a Keras history
+nu_expect "new-user/plot: a Keras CSVLogger file" 0 '' "$CNNC" plot tests/train/keras_csvlogger.csv -o "$NU_DIR/keras.png"
+if [ "$(head -c 4 "$NU_DIR/keras.png" 2>/dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; then pass "new-user/plot: a PNG"
+else fail "new-user/plot: a PNG" "no PNG written"; fi

@@ -43,6 +43,21 @@ static const char *const init_names[] = {[INIT_GLOROT_UNIFORM] = "glorot_uniform
                                          [INIT_HE_UNIFORM] = "he_uniform", NULL};
 static const char *const sgd_params[] = {"learning_rate", "momentum", "nesterov", NULL};
 static const char *const adam_params[] = {"learning_rate", "beta_1", "beta_2", "epsilon", NULL};
+/* Hyper-parameters as PyTorch and older Keras spell them, too far from ours for the edit
+ * distance of did_you_mean: adam(lr=0.001) gets "did you mean 'learning_rate'?". */
+static const char *const hyper_aliases[][2] = {
+    {"lr", "learning_rate"}, {"eps", "epsilon"}, {"beta1", "beta_1"}, {"beta2", "beta_2"},
+};
+
+/* The name `name` may stand for among `params`: the nearest by spelling, else its alias. */
+static const char *hyper_hint(const char *name, const char *const *params)
+{
+    const char *hint = did_you_mean(name, params);
+    for (size_t i = 0; !hint && i < sizeof hyper_aliases / sizeof hyper_aliases[0]; i++)
+        if (strcmp(name, hyper_aliases[i][0]) == 0 && name_index(hyper_aliases[i][1], params) >= 0)
+            hint = hyper_aliases[i][1];
+    return hint;
+}
 
 /* A name among `names` given as a bare identifier; `what` names the setting in messages. */
 static bool check_word(const Value *v, const char *what, const char *const *names, int *out)
@@ -237,7 +252,7 @@ static bool check_optimizer(const Value *v, TrainConfig *tc)
         }
         int p = name_index(a->name, params);
         if (p < 0) {
-            const char *hint = did_you_mean(a->name, params);
+            const char *hint = hyper_hint(a->name, params);
             const char *const *other = i == OPT_SGD ? adam_params : sgd_params;
             if (hint)
                 error_at(a->name_loc, "unknown argument '%s' for %s; did you mean '%s'?",
