@@ -8,7 +8,10 @@
  * any working directory. $CC (cc), $CFLAGS (-O3 -march=native) and $LDFLAGS choose the C
  * compiler and its options. Everything is written in a temporary directory beside the program
  * and the program is renamed into place only when the compiler succeeded: a failed build
- * leaves nothing half-written.
+ * leaves nothing half-written. The path of the program is checked before anything is compiled.
+ * The build says what it compiles (file, size, compiler, options) and, every few seconds,
+ * that it is still at it; a failure that the options cause even on an empty program is
+ * blamed on them rather than on the generated code.
  *
  * `--bench` also links libcnnbench.a and OpenBLAS, and its main.c sends `PROGRAM bench` to
  * cnn_bench_main: only such programs carry the hand-written layers they are timed against.
@@ -20,6 +23,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/driver.h"
@@ -144,6 +149,77 @@ static int write_main(const char *path, const char *name, bool bench)
     return 0;
 }
 
+/* The C options a build uses when $CFLAGS is not set: the one place to change them. */
+#define DEFAULT_CFLAGS "-O3 -march=native"
+
+/* A line on stderr every PROGRESS_SECONDS while the C compiler runs: a large model at -O3 can
+ * take minutes, and a silent build looks hung. */
+#define PROGRESS_SECONDS 5
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs `cmd` with /bin/sh as system() does (the caller ignoring Ctrl-C while the child
+ * has it), saying every PROGRESS_SECONDS that `what` is still being compiled. Returns the
+ * wait status, or -1 when the shell cannot be started. */
+static int run_compiler(const char *cmd, const char *what)
+{
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, old_int, old_quit;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGINT, &ignore, &old_int);
+    sigaction(SIGQUIT, &ignore, &old_quit);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int status = -1;
+    double start = now_seconds(), next = start + PROGRESS_SECONDS;
+    while (pid > 0) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR) {
+            status = -1;
+            break;
+        }
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        if (now_seconds() >= next) {
+            fprintf(stderr, "cnnc: still compiling %s (%.0f s)\n", what, now_seconds() - start);
+            next += PROGRESS_SECONDS;
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    return status;
+}
+
+/* Whether CC with CFLAGS and LDFLAGS builds an empty program: when it does not, a failed
+ * build is the options' fault, not the generated code's. */
+static bool options_work(const char *cc, const char *cflags, const char *ldflags, const char *tmp)
+{
+    char *src = format("%s/probe.c", tmp), *t = shell_quote(tmp);
+    FILE *f = fopen(src, "w");
+    bool ok = false;
+    if (f != NULL) {
+        fputs("int main(void) { return 0; }\n", f);
+        if (fclose(f) == 0) {
+            char *cmd = format("%s %s -o %s/probe %s/probe.c %s >/dev/null 2>&1", cc, cflags, t, t, ldflags);
+            ok = system(cmd) == 0;
+            free(cmd);
+        }
+    }
+    free(src);
+    free(t);
+    return ok;
+}
+
 /* Runs the C compiler; on failure shows what it said. */
 static int compile(const char *tmp, const char *name, const char *libdir, const char *repo, bool bench)
 {
@@ -153,7 +229,7 @@ static int compile(const char *tmp, const char *name, const char *libdir, const 
     if (cc == NULL || cc[0] == '\0')
         cc = "cc";
     if (cflags == NULL)
-        cflags = "-O3 -march=native";
+        cflags = DEFAULT_CFLAGS;
     char *t = shell_quote(tmp), *l = shell_quote(libdir), *r = shell_quote(repo), *nm = shell_quote(name);
     char *log = format("%s/compile.log", tmp);
     char *qlog = shell_quote(log);
@@ -164,7 +240,16 @@ static int compile(const char *tmp, const char *name, const char *libdir, const 
                        cc, cflags, t, r, r, r, t, nm, t, nm, t, benchlib, l, l, l, ldflags,
                        bench ? "-lopenblas -ldnnl -lgomp" : "", qlog);
     free(benchlib);
-    int status = system(cmd);
+    /* What is compiled, how big it is and how: the one line of a build that works. */
+    char *source = format("%s/%s.c", tmp, name);
+    struct stat st;
+    fprintf(stderr, "cnnc: compiling %s.c (%lld bytes) with %s %s%s%s\n", name,
+            stat(source, &st) == 0 ? (long long)st.st_size : 0LL, cc, cflags, *ldflags ? " and LDFLAGS " : "",
+            ldflags);
+    free(source);
+    char *what = format("%s.c", name);
+    int status = run_compiler(cmd, what);
+    free(what);
     int rc = 0;
     if (status != 0) {
         size_t len = 0;
@@ -176,8 +261,13 @@ static int compile(const char *tmp, const char *name, const char *libdir, const 
             error_plain("could not run the C compiler '%s'", cc);
         else if (WEXITSTATUS(status) == 127)
             error_plain("the C compiler '%s' was not found", cc);
+        else if (!options_work(cc, cflags, ldflags, tmp))
+            error_plain("the C compiler '%s' failed with CFLAGS '%s' and LDFLAGS '%s' even on an empty "
+                        "program: they or the compiler are at fault, not the generated code (cnnc build --help)",
+                        cc, cflags, ldflags);
         else
-            error_plain("the C compiler '%s' failed on the generated code (exit status %d)", cc, WEXITSTATUS(status));
+            error_plain("the C compiler '%s' failed on the generated code (exit status %d), which it "
+                        "should never do: please report it with the model file", cc, WEXITSTATUS(status));
         rc = -1;
     }
     free(t);
@@ -198,8 +288,8 @@ static void remove_temp_dir(const char *tmp, const char *name)
         unlink(path);
         free(path);
     }
-    const char *const fixed[] = {"main.c", "compile.log"};
-    for (int i = 0; i < 2; i++) {
+    const char *const fixed[] = {"main.c", "compile.log", "probe.c", "probe"};
+    for (int i = 0; i < 4; i++) {
         char *path = format("%s/%s", tmp, fixed[i]);
         unlink(path);
         free(path);
@@ -216,6 +306,36 @@ static char *dir_of(const char *path)
     if (slash == path)
         return xstrdup("/");
     return xstrndup(path, (size_t)(slash - path));
+}
+
+/* The program's path, checked before anything is compiled: not a folder, in a folder that
+ * exists (that a file can be created in shows when the temporary folder is made there). */
+static bool output_ok(const char *output, const char *name)
+{
+    struct stat st;
+    if (stat(output, &st) == 0 && S_ISDIR(st.st_mode)) {
+        error_plain("cannot write the program '%s': it is a folder; give a file name, such as '%s%s%s'",
+                    output, output, output[strlen(output) - 1] == '/' ? "" : "/", name);
+        return false;
+    }
+    char *dir = dir_of(output);
+    bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!ok)
+        error_plain("cannot write the program '%s': the folder '%s' does not exist", output, dir);
+    free(dir);
+    return ok;
+}
+
+/* `cnnc build --help`: the usage, then the environment it reads. */
+static void print_build_help(void)
+{
+    print_command_usage("build", stdout);
+    printf("  environment:\n"
+           "    CC       the C compiler (default: cc)\n"
+           "    CFLAGS   its options (default: %s)\n"
+           "    LDFLAGS  options for the link (default: none)\n"
+           "  cnnc prints what it compiles and how, and a line every %d seconds while it runs\n",
+           DEFAULT_CFLAGS, PROGRESS_SECONDS);
 }
 
 static int build_model(const Model *m, const char *output, bool bench)
@@ -262,7 +382,7 @@ int cmd_build(int argc, char **argv)
     bool bench = false;
     for (int i = 1; i < argc; i++) {
         if (is_help_option(argv[i])) {
-            print_command_usage("build", stdout);
+            print_build_help();
             return 0;
         }
         int m = match_value_option(argc, argv, &i, "build", "-o", &output);
@@ -286,6 +406,10 @@ int cmd_build(int argc, char **argv)
         return usage_error("build", "the program name given with -o is empty");
     LoadedModel lm = load_model(path);
     if (!lm.model) {
+        loaded_model_free(&lm);
+        return 1;
+    }
+    if (output != NULL && !output_ok(output, lm.model->name)) {
         loaded_model_free(&lm);
         return 1;
     }
