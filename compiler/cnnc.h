@@ -244,6 +244,10 @@ typedef struct Layer {
     long long kernel_size, bias_size; /* floats of each tensor (bias_size 0 without bias) */
     long long macs;       /* multiply-accumulates of the forward pass, per image */
     long long aux_size;   /* floats per image the forward keeps for backward (max-pool argmax, dropout mask) */
+    /* Where the layer's buffers lie in a training thread's workspace, in floats (the memory
+     * plan): its output, what forward keeps for backward, and the gradient of its output; each
+     * [batch][...]. A view (flatten) has its input's; -1 where there is none. */
+    long long ws_out, ws_aux, ws_dout;
 } Layer;
 
 typedef enum DatasetKind { DATASET_MNIST, DATASET_FASHION_MNIST, DATASET_IDX } DatasetKind;
@@ -274,9 +278,11 @@ typedef struct TrainConfig {
 /* Memory of a build, in bytes, as `cnnc summary` reports and the generated code allocates. */
 typedef struct MemoryPlan {
     long long params;        /* 4 * total params */
-    long long activations;   /* 4 * batch * (input + every layer's output) */
+    long long activations;   /* 4 * batch * (input + every output a layer writes; views write none) */
     long long aux;           /* 4 * batch * every layer's aux_size */
-    long long act_grads;     /* 4 * batch * every layer's output (the gradient flowing back) */
+    long long act_grads;     /* 4 * batch * every output gradient (the gradient flowing back) */
+    long long ws_input;      /* the batch's input in a thread's workspace: at 0 */
+    long long ws_floats;     /* a training thread's workspace: (activations + aux + act_grads) / 4 */
     long long param_grads;   /* 4 * total params */
     long long optimizer;     /* adam: 8 * params; sgd with momentum: 4 * params; plain sgd: 0 */
     long long training_total;
@@ -305,16 +311,28 @@ const char *layer_kind_name(LayerKind k);     /* "conv2d" (layers/table.c) */
 const char *activation_name(Activation a);    /* "relu" */
 const char *padding_name(Padding p);          /* "valid" */
 
+/* ------------------------------------------------------------------ emit/target.c */
+
+/* A target of the generated code (emit/target.c). */
+typedef struct Target Target;
+const Target *target_named(const char *name);  /* NULL if there is none */
+const char *const *target_names(void);         /* every name, then NULL */
+const Target *target_host(void);               /* the machine cnnc runs on */
+const Target *target_generic(void);            /* plain C99 */
+const char *target_name(const Target *t);
+const char *target_cflags(const Target *t);    /* what gives a C compiler its instructions */
+
 /* ------------------------------------------------------------------ cmd/summary.c */
 
 typedef enum SummaryFormat { SUMMARY_TABLE, SUMMARY_YAML, SUMMARY_JSON } SummaryFormat;
-int print_summary(const Model *m, SummaryFormat fmt, FILE *out);
+/* The model's table (or YAML, JSON) as built for target t. */
+int print_summary(const Model *m, const Target *t, SummaryFormat fmt, FILE *out);
 
 /* ------------------------------------------------------------------ emit/ */
 
-/* Writes DIR/<name>.h and DIR/<name>.c. Returns 0, or -1 after reporting an I/O error;
- * on failure nothing is left under the final names. */
-int emit_model(const Model *m, const char *dir);
+/* Writes DIR/<name>.h and DIR/<name>.c for target t. Returns 0, or -1 after reporting an I/O
+ * error; on failure nothing is left under the final names. */
+int emit_model(const Model *m, const Target *t, const char *dir);
 
 /* ------------------------------------------------------------------ cmd/driver.c */
 

@@ -46,7 +46,7 @@ fi
 
 # The small models of tests/codegen cover what models/ does not: every layer kind, same
 # padding with strides, bias-free layers, mean squared error, cross-entropy without softmax.
-for model in tests/codegen/*.cnn; do
+for model in tests/codegen/*.cnn tests/models/*.cnn; do
     check "codegen: emit $model" "$CNNC" emit "$model" -o "$T_TMP/gen"
 done
 
@@ -62,18 +62,20 @@ for cc in gcc clang; do
     done
 done
 
-# The kernel window is unrolled: no loop runs over kh or kw. The seed model's first
-# convolution runs its 3x3 window as one loop per kernel row in each of its two pixel blocks
-# (12 and 2 pixels of a 26-pixel row) and its kernel gradient as one call per tap.
+# The kernel window is unrolled: no loop runs over kh or kw. For AVX-512, the seed model's
+# first convolution runs its 3x3 window as one loop per kernel row in each of its two pixel
+# blocks (12 and 2 pixels of a 26-pixel row) and its kernel gradient as one call per tap.
 if grep -n -E 'for \(int k[hw]\b' "$T_TMP"/gen/*.c >"$T_TMP/out"; then
     fail "codegen: kernel windows are unrolled" "$(cat "$T_TMP/out")"
 else
     pass "codegen: kernel windows are unrolled"
 fi
-taps=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'kernel row [012], columns 0\.\.2 \*/')
+"$CNNC" emit models/mnist_cnn.cnn --target avx512 -o "$T_TMP/avx512" >"$T_TMP/out" 2>&1 ||
+    fail "codegen: emit --target avx512" "$(cat "$T_TMP/out")"
+taps=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'kernel row [012], columns 0\.\.2 \*/')
 # One input channel: the nine taps' rows of the kernel gradient share one register block.
-wtaps=$(sed -n '/^static void conv2d_1_backward/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'conv2d_1_wgrad[0-9]*(')
-wrows=$(sed -n '/^static void conv2d_1_wgrad0/,/^}/p' "$T_TMP/gen/mnist_cnn.c" | grep -c 'const float x[0-9]* = x\[at')
+wtaps=$(sed -n '/^static void conv2d_1_backward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'conv2d_1_wgrad[0-9]*(')
+wrows=$(sed -n '/^static void conv2d_1_wgrad0/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'VF_SET1(x[0-9]*, x\[at')
 if [ "$taps" = 6 ] && [ "$wtaps" = 1 ] && [ "$wrows" = 9 ]; then
     pass "codegen: 3x3 window is three row loops per block, nine gradient taps in one block"
 else
@@ -81,12 +83,13 @@ else
         "forward $taps, backward calls $wtaps, rows $wrows"
 fi
 # Same padding: lenet5's 5x5 convolution on 28x28 has 5 runs of rows times 5 of columns,
-# each with its own literal bounds, and the corner run covers only the 3x3 taps inside.
+# each with its own literal bounds, and the corner run covers only the 3x3 taps inside: three
+# kernel rows of three columns each.
 runs=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" | grep -c '/\* rows ')
 corner=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" |
-    sed -n '/rows 0\.\.0, columns 0\.\.0/,/rows 0\.\.0, columns 1\.\.1/p' | grep -c 'conv2d_1_tap(')
-if [ "$runs" = 25 ] && [ "$corner" = 9 ]; then pass "codegen: same padding split into border runs"
-else fail "codegen: same padding split into border runs" "runs $runs, corner taps $corner"; fi
+    sed -n '/rows 0\.\.0, columns 0\.\.0/,/rows 0\.\.0, columns 1\.\.1/p' | grep -c 'kernel row [234], columns 2\.\.4 \*/')
+if [ "$runs" = 25 ] && [ "$corner" = 3 ]; then pass "codegen: same padding split into border runs"
+else fail "codegen: same padding split into border runs" "runs $runs, corner kernel rows $corner"; fi
 # No allocation in generated code.
 if grep -n -E '\b(malloc|calloc|realloc|free)\(' "$T_TMP"/gen/*.c >"$T_TMP/out"; then
     fail "codegen: generated code does not allocate" "$(cat "$T_TMP/out")"
@@ -94,9 +97,33 @@ else
     pass "codegen: generated code does not allocate"
 fi
 
+# Undefined behaviour: every model of models/, tests/models/ and tests/codegen, generated for
+# the plain-C target, has all its passes run once under UBSan with pointer-overflow, so that no
+# pass forms a pointer outside its buffer, even one it never dereferences.
+for src in "$T_TMP"/gen/*.c; do
+    name=$(basename "$src" .c)
+    if gcc -std=c99 -O0 -g -fsanitize=undefined,pointer-overflow -fno-sanitize-recover=all \
+        -DMODEL="${name}_model" -Iruntime -o "$T_TMP/run_passes" tests/unit/run_passes.c "$src" -lm \
+        >"$T_TMP/out" 2>&1; then
+        check "codegen: $name passes run clean under UBSan with pointer-overflow" "$T_TMP/run_passes"
+    else
+        fail "codegen: build $name under UBSan" "$(cat "$T_TMP/out")"
+    fi
+done
+
+# UBSan's pointer-overflow only sees arithmetic that wraps; a pointer formed before the start
+# of a buffer (`dx + at + 12` with `at` negative in the padding) is undefined all the same, so
+# the window index is always added to its offset before the pointer: `dx + (at + 12)`.
+if grep -n -E '[A-Za-z_]+ \+ at \+ [0-9]' "$T_TMP"/gen/*.c >"$T_TMP/out"; then
+    fail "codegen: no pointer is formed from a negative window index" "$(head -5 "$T_TMP/out")"
+else
+    pass "codegen: no pointer is formed from a negative window index"
+fi
+
 # Numerical checks through the cnn_model struct: gradients against finite differences, a
 # split batch against the whole, one optimizer step against Keras' formulas. In double every
-# model is checked exactly; in float the small models with a coarser step.
+# model is checked exactly; in float the small models with a coarser step, under the
+# sanitizers.
 for src in "$T_TMP"/gen/*.c; do
     name=$(basename "$src" .c)
     if gcc -std=c99 -O2 -Dfloat=double -Dexpf=exp -Dtanhf=tanh -Dsqrtf=sqrt -DGRADCHECK_STEP=1e-6 \

@@ -75,41 +75,48 @@ if n55_cc numerics/harness_wrong -DINJECT_GRADIENT_ERROR -o "$N55_DIR/harness_wr
     fi
 fi
 
-# Where the compiler targets AVX-512 on this host, the small models and the seed model are also
-# compiled as cnnc build compiles them, so that the vector-extension kernels are checked too.
-N55_NATIVE=""
-if echo | $N55_CC -march=native -dM -E - 2>/dev/null | grep -q __AVX512F__; then
-    N55_NATIVE="-O2 -march=native"
-fi
-
-# The generated models: the small test models, then the seed models at their real size. The generated C is compiled as users compile it (C99); the harness and
-# the reference layers with our own warnings.
+# Every target this machine runs (tests/difftest/lib.sh: generic and x86-64, avx2 and avx512
+# where the CPU has them, neon through qemu-aarch64 with the cross compiler). Each model is
+# generated for each, compiled as users compile it (strict C99, the target's own flags) and
+# checked against the reference layers; the harness and the reference layers are compiled with
+# our own warnings, for the same machine. The two largest models are checked on the plain-C
+# target and the host's only, to keep the suite short.
+. tests/difftest/lib.sh
+N55_TARGETS=""
+for n55_t in generic x86-64 avx2 avx512 neon; do
+    dt_runnable "$n55_t" && N55_TARGETS="$N55_TARGETS $n55_t"
+done
+N55_HOST=$("$CNNC" summary models/mnist_cnn.cnn --format json 2>/dev/null | sed -n 's/.*"target": "\([^"]*\)".*/\1/p')
 for n55_model in tests/models/t_*.cnn models/mnist_cnn.cnn models/lenet5.cnn models/mlp.cnn \
     models/fashion_cnn.cnn; do
     [ -e "$n55_model" ] || continue
     n55_base=$(basename "$n55_model" .cnn)
-    if ! "$CNNC" emit "$n55_model" -o "$N55_DIR/gen" >"$N55_DIR/emit.log" 2>&1; then
-        fail "numerics/$n55_base: cnnc emit" "$(head -30 "$N55_DIR/emit.log")"
-        continue
-    fi
-    # Dropout masks may hash with the runtime's helpers: link the runtime when it is built.
-    n55_rt=""
-    [ -f "$BUILD/libcnnrt.a" ] && n55_rt="$BUILD/libcnnrt.a -lz -lpthread"
-    # shellcheck disable=SC2086
-    if n55_cc "numerics/$n55_base" -std=c99 -Iruntime -c -o "$N55_DIR/$n55_base.o" "$N55_DIR/gen/$n55_base.c" &&
-        n55_cc "numerics/$n55_base" -std=c11 -Wall -Wextra -Werror -Iruntime -Itests/unit \
-            -DMODEL_SYM="${n55_base}_model" -o "$N55_DIR/$n55_base" tests/unit/test_generated.c \
-            $N55_REF "$N55_DIR/$n55_base.o" $n55_rt; then
-        n55_run numerics/ "numerics/$n55_base" "$N55_DIR/$n55_base"
-    fi
-    case $n55_base in t_* | mnist_cnn) ;; *) continue ;; esac
-    [ -n "$N55_NATIVE" ] || continue
-    # shellcheck disable=SC2086
-    if n55_cc "numerics/native/$n55_base" -std=c99 $N55_NATIVE -Iruntime -c -o "$N55_DIR/$n55_base.o" \
-        "$N55_DIR/gen/$n55_base.c" &&
-        n55_cc "numerics/native/$n55_base" -std=c11 -Wall -Wextra -Werror -Iruntime -Itests/unit \
-            -DMODEL_SYM="${n55_base}_model" -o "$N55_DIR/$n55_base" tests/unit/test_generated.c \
-            $N55_REF "$N55_DIR/$n55_base.o" $n55_rt; then
-        n55_run "numerics/native: " "numerics/native/$n55_base" "$N55_DIR/$n55_base"
-    fi
+    for n55_t in $N55_TARGETS; do
+        case $n55_base in mlp | fashion_cnn) [ "$n55_t" = generic ] || [ "$n55_t" = "$N55_HOST" ] || continue ;; esac
+        n55_name="numerics/$n55_t/$n55_base"
+        if ! "$CNNC" emit "$n55_model" --target "$n55_t" -o "$N55_DIR/gen/$n55_t" >"$N55_DIR/emit.log" 2>&1; then
+            fail "$n55_name: cnnc emit" "$(head -30 "$N55_DIR/emit.log")"
+            continue
+        fi
+        # The model at -O1, to keep the suite short; the cross-built programs without this
+        # machine's sanitizer flags.
+        n55_tcc=$(dt_cc "$n55_t" | sed 's/-O2/-O1/')
+        n55_harness="-std=c11 -Wall -Wextra -Werror -Iruntime -Itests/unit -DMODEL_SYM=${n55_base}_model
+            -o $N55_DIR/$n55_base tests/unit/test_generated.c $N55_REF $N55_DIR/$n55_base.o"
+        # shellcheck disable=SC2086
+        if ! $n55_tcc -std=c99 -Iruntime -c -o "$N55_DIR/$n55_base.o" "$N55_DIR/gen/$n55_t/$n55_base.c" \
+            >"$N55_DIR/cc.log" 2>&1; then
+            fail "$n55_name: compile" "$(head -30 "$N55_DIR/cc.log")"
+        elif [ "$n55_t" = neon ]; then
+            # shellcheck disable=SC2086
+            if $n55_tcc $n55_harness -lm >"$N55_DIR/cc.log" 2>&1; then
+                n55_run "numerics/$n55_t/" "$n55_name" dt_run "$n55_t" "$N55_DIR/$n55_base"
+            else
+                fail "$n55_name: compile" "$(head -30 "$N55_DIR/cc.log")"
+            fi
+        else
+            # shellcheck disable=SC2086
+            n55_cc "$n55_name" $n55_harness && n55_run "numerics/$n55_t/" "$n55_name" "$N55_DIR/$n55_base"
+        fi
+    done
 done

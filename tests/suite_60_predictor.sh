@@ -7,7 +7,9 @@
 # 1e-6 per output; predict and predict_u8 agree; two threads at once agree with one; the
 # embed example classifies the same images as PGM files. The files compile without a
 # warning under gcc and clang -std=c99 -pedantic, and gcc -m32; the stack stays under
-# 64 KiB; --logits needs no libm. A checkpoint that does not fit writes nothing.
+# 64 KiB; --logits needs no libm. A checkpoint that does not fit writes nothing. Then, for
+# every target this machine runs (neon under qemu), the predictor generated for it against the
+# model generated for it, compiled alike, on the same images: the same bits.
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
 
 PR_DIR=$T_TMP/predictor
@@ -102,6 +104,8 @@ pr_model() {
     echo "  note predictor/$m latency: $ref_time; $(cat "$PR_DIR/err")"
     pr_compare "predictor/$m: $PR_N images as the full program classifies them" "$d/ref.txt" "$d/got.txt"
 
+    pr_run "predictor/$m: raw parameters" "$d/infer_ref" params "$d/ck.safetensors" "$d/params.f32" || return 0
+
     # examples/embed on the same images as PGM files.
     pr_run "predictor/$m: make the embed example" make -s -C examples/embed MODEL=$m GEN="$d/gen" \
         OUT="$d/classify" CC="${CC:-cc}" CFLAGS="$PR_CFLAGS" LDFLAGS="${LDFLAGS:-}" || return 0
@@ -111,12 +115,45 @@ pr_model() {
     pr_compare "predictor/$m: the embed example on $PR_N PGM files" "$d/ref.txt" "$d/embed.txt"
 }
 
+# pr_target NAME TARGET: the predictor generated for TARGET against the model's own forward pass
+# generated for TARGET (tests/unit/model_forward.c, no runtime), both compiled with the target's
+# flags, on pr_model's images and checkpoint: identical lines.
+pr_target() {
+    m=$1 t=$2
+    d=$PR_DIR/$m
+    td=$d/$t
+    [ -e "$d/params.f32" ] || return 0
+    mkdir -p "$td"
+    cc=$(dt_cc "$t")
+    up=$(echo "$m" | tr a-z A-Z)
+    pr_run "predictor/$t/$m: emit" sh -c "\"$CNNC\" emit models/$m.cnn --target $t -o \"$td/full\" &&
+        \"$CNNC\" emit models/$m.cnn --target $t --inference-only --weights \"$d/ck.safetensors\" -o \"$td/gen\"" ||
+        return 0
+    # shellcheck disable=SC2086
+    pr_run "predictor/$t/$m: build" sh -c "$cc -std=c11 -Iruntime -DMODEL_SYM=${m}_model -o \"$td/forward\" \
+        tests/unit/model_forward.c \"$td/full/$m.c\" -lm &&
+        $cc $PR_STRICT -I\"$td/gen\" -DMODEL=$m -DMODEL_UPPER=$up -o \"$td/test_infer\" tests/unit/test_infer.c \
+        \"$td/gen/${m}_infer.c\" -lm -pthread" || return 0
+    pr_run "predictor/$t/$m: the model's forward" dt_run "$t" "$td/forward" "$d/params.f32" "$d/img/images.u8" $PR_N ||
+        return 0
+    cp "$PR_DIR/out" "$td/ref.txt"
+    pr_run "predictor/$t/$m: the predictor" dt_run "$t" "$td/test_infer" "$d/img/images.u8" $PR_N || return 0
+    cp "$PR_DIR/out" "$td/got.txt"
+    if cmp -s "$td/ref.txt" "$td/got.txt" && [ -s "$td/ref.txt" ]; then
+        pass "predictor/$t/$m: $PR_N images, the same bits as the model generated for $t"
+    else
+        fail "predictor/$t/$m: $PR_N images, the same bits as the model generated for $t" \
+            "$(diff "$td/ref.txt" "$td/got.txt" | head -6)"
+    fi
+}
+
 # pr_seed_checks: on the seed model exported by pr_model, what does not depend on the model.
 pr_seed_checks() {
     d=$PR_DIR/mnist_cnn
     src=$d/gen/mnist_cnn_infer.c
     [ -e "$src" ] && [ -e "$d/ref.txt" ] || return 0
-    # Portable C99 with either compiler and on a 32-bit target; gcc-multilib gives -m32 its libc.
+    # Portable C99 with either compiler and on a 32-bit target; gcc-12-multilib gives -m32 its libc
+    # (not the gcc-multilib package, which Debian makes conflict with the AArch64 cross compiler).
     for cc in gcc clang; do
         if command -v $cc >/dev/null 2>&1; then
             # shellcheck disable=SC2086
@@ -124,13 +161,13 @@ pr_seed_checks() {
                 pass "predictor: $cc $PR_STRICT"
         fi
     done
-    if sh mk/deps.sh gcc-multilib >"$PR_DIR/deps" 2>&1; then
+    if sh mk/deps.sh gcc-12-multilib >"$PR_DIR/deps" 2>&1; then
         # The machine may not run 32-bit programs; compiling and linking one is the check.
         # shellcheck disable=SC2086
         pr_run "predictor: gcc -m32" gcc -m32 $PR_STRICT -O2 -I"$d/gen" -DMODEL=mnist_cnn -DMODEL_UPPER=MNIST_CNN \
             -o "$d/classify32" examples/embed/classify.c "$src" -lm && pass "predictor: gcc -m32 $PR_STRICT"
     else
-        fail "predictor: gcc -m32 needs gcc-multilib" "$(cat "$PR_DIR/deps")"
+        fail "predictor: gcc -m32 needs gcc-12-multilib" "$(cat "$PR_DIR/deps")"
     fi
 
     # The stack: every function's frame from -fstack-usage, summed (an upper bound on the
@@ -229,4 +266,13 @@ else
     pr_model lenet5 500
     pr_model mlp 500
     pr_seed_checks
+    # Every target this machine runs for the seed model and LeNet-5; mlp for the host's.
+    . tests/difftest/lib.sh
+    pr_host=$("$CNNC" summary models/mlp.cnn --format json | sed -n 's/.*"target": "\([^"]*\)".*/\1/p')
+    for pr_t in generic x86-64 avx2 avx512 neon; do
+        dt_runnable "$pr_t" || continue
+        pr_target mnist_cnn "$pr_t"
+        pr_target lenet5 "$pr_t"
+        [ "$pr_t" = "$pr_host" ] && pr_target mlp "$pr_t"
+    done
 fi

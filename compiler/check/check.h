@@ -93,8 +93,10 @@ bool check_train(const Ast *ast, TrainConfig *tc, bool *data_ok);
  * runs, so that errors come out in the order of the file. */
 int peek_batch_size(const Ast *ast);
 
-/* memory_plan.c: fills m->mem, total_params and total_macs. Returns false after reporting
- * sizes that overflow or exceed what a build may allocate. */
+/* memory_plan.c: fills m->mem, every layer's place in a thread's workspace (ws_out, ws_aux,
+ * ws_dout), total_params and total_macs: the one computation of the workspace that the
+ * summary reports and the generated code allocates. Returns false after reporting sizes that
+ * overflow or exceed what a build may allocate. */
 bool plan_memory(Model *m, Loc where);
 
 #endif

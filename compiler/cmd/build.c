@@ -5,8 +5,9 @@
  * The runtime is found next to the cnnc executable: its directory holds libcnnrt.a,
  * libcnnplot.a and libcnnapp.a (make puts them there), and the first directory above it that
  * holds runtime/cnn_model.h is the source tree with the headers. So `cnnc build` works from
- * any working directory. $CC (cc), $CFLAGS (-O3 -march=native) and $LDFLAGS choose the C
- * compiler and its options. Everything is written in a temporary directory beside the program
+ * any working directory. $CC (cc), $CFLAGS (DEFAULT_CFLAGS) and $LDFLAGS choose the C
+ * compiler and its options; the target's own flags (-mavx2 -mfma for avx2) are always added.
+ * The target is this machine's unless --target names another. Everything is written in a temporary directory beside the program
  * and the program is renamed into place only when the compiler succeeded: a failed build
  * leaves nothing half-written. The path of the program is checked before anything is compiled.
  * The build says what it compiles (file, size, compiler, options) and, every few seconds,
@@ -149,8 +150,9 @@ static int write_main(const char *path, const char *name, bool bench)
     return 0;
 }
 
-/* The C options a build uses when $CFLAGS is not set: the one place to change them. */
-#define DEFAULT_CFLAGS "-O3 -march=native"
+/* The optimisation a build uses when $CFLAGS is not set, the same for every target: chosen by
+ * measuring compile time and speed (README, "Performance"). */
+#define DEFAULT_CFLAGS "-O2"
 
 /* A line on stderr every PROGRESS_SECONDS while the C compiler runs: a large model at -O3 can
  * take minutes, and a silent build looks hung. */
@@ -221,15 +223,15 @@ static bool options_work(const char *cc, const char *cflags, const char *ldflags
 }
 
 /* Runs the C compiler; on failure shows what it said. */
-static int compile(const char *tmp, const char *name, const char *libdir, const char *repo, bool bench)
+static int compile(const char *tmp, const char *name, const char *libdir, const char *repo, bool bench,
+                   const Target *target)
 {
-    const char *cc = getenv("CC"), *cflags = getenv("CFLAGS"), *ldflags = getenv("LDFLAGS");
+    const char *cc = getenv("CC"), *user_cflags = getenv("CFLAGS"), *ldflags = getenv("LDFLAGS");
     if (ldflags == NULL)
         ldflags = "";
     if (cc == NULL || cc[0] == '\0')
         cc = "cc";
-    if (cflags == NULL)
-        cflags = DEFAULT_CFLAGS;
+    char *cflags = format("%s %s", user_cflags != NULL ? user_cflags : DEFAULT_CFLAGS, target_cflags(target));
     char *t = shell_quote(tmp), *l = shell_quote(libdir), *r = shell_quote(repo), *nm = shell_quote(name);
     char *log = format("%s/compile.log", tmp);
     char *qlog = shell_quote(log);
@@ -263,8 +265,10 @@ static int compile(const char *tmp, const char *name, const char *libdir, const 
             error_plain("the C compiler '%s' was not found", cc);
         else if (!options_work(cc, cflags, ldflags, tmp))
             error_plain("the C compiler '%s' failed with CFLAGS '%s' and LDFLAGS '%s' even on an empty "
-                        "program: they or the compiler are at fault, not the generated code (cnnc build --help)",
-                        cc, cflags, ldflags);
+                        "program: they or the compiler are at fault, not the generated code (cnnc build --help); "
+                        "the target %s adds '%s'",
+                        cc, user_cflags != NULL ? user_cflags : DEFAULT_CFLAGS, ldflags, target_name(target),
+                        target_cflags(target));
         else
             error_plain("the C compiler '%s' failed on the generated code (exit status %d), which it "
                         "should never do: please report it with the model file", cc, WEXITSTATUS(status));
@@ -277,6 +281,7 @@ static int compile(const char *tmp, const char *name, const char *libdir, const 
     free(log);
     free(qlog);
     free(cmd);
+    free(cflags);
     return rc;
 }
 
@@ -338,7 +343,7 @@ static void print_build_help(void)
            DEFAULT_CFLAGS, PROGRESS_SECONDS);
 }
 
-static int build_model(const Model *m, const char *output, bool bench)
+static int build_model(const Model *m, const Target *target, const char *output, bool bench)
 {
     char *libdir = NULL, *repo = NULL;
     if (!find_runtime(&libdir, &repo))
@@ -358,8 +363,8 @@ static int build_model(const Model *m, const char *output, bool bench)
     } else {
         char *main_c = format("%s/main.c", tmp);
         char *program = format("%s/%s", tmp, m->name);
-        if (emit_model(m, tmp) == 0 && write_main(main_c, m->name, bench) == 0 &&
-            compile(tmp, m->name, libdir, repo, bench) == 0) {
+        if (emit_model(m, target, tmp) == 0 && write_main(main_c, m->name, bench) == 0 &&
+            compile(tmp, m->name, libdir, repo, bench, target) == 0) {
             if (rename(program, output) != 0)
                 error_plain("cannot write '%s': %s", output, strerror(errno));
             else
@@ -378,7 +383,7 @@ static int build_model(const Model *m, const char *output, bool bench)
 
 int cmd_build(int argc, char **argv)
 {
-    const char *path = NULL, *output = NULL;
+    const char *path = NULL, *output = NULL, *target_arg = NULL;
     bool bench = false;
     for (int i = 1; i < argc; i++) {
         if (is_help_option(argv[i])) {
@@ -386,6 +391,8 @@ int cmd_build(int argc, char **argv)
             return 0;
         }
         int m = match_value_option(argc, argv, &i, "build", "-o", &output);
+        if (m == 0)
+            m = match_value_option(argc, argv, &i, "build", "--target", &target_arg);
         if (m < 0)
             return 2;
         if (m > 0)
@@ -404,6 +411,9 @@ int cmd_build(int argc, char **argv)
         return usage_error("build", "build needs a model file");
     if (output != NULL && output[0] == '\0')
         return usage_error("build", "the program name given with -o is empty");
+    const Target *target = target_host();
+    if (target_arg != NULL && !(target = find_target("build", target_arg)))
+        return 2;
     LoadedModel lm = load_model(path);
     if (!lm.model) {
         loaded_model_free(&lm);
@@ -424,7 +434,7 @@ int cmd_build(int argc, char **argv)
         default_output = format("build/%s", lm.model->name);
         output = default_output;
     }
-    int rc = build_model(lm.model, output, bench);
+    int rc = build_model(lm.model, target, output, bench);
     free(default_output);
     loaded_model_free(&lm);
     return rc;

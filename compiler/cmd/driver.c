@@ -17,14 +17,16 @@
 static const Command commands[] = {
     {"check", cmd_check, "MODEL...",
      "parse and check each model file; print nothing and exit 0 when all are correct"},
-    {"summary", cmd_summary, "MODEL [--format table|yaml|json]",
-     "print each layer's output shape, parameters, multiply-accumulates and the memory of a build"},
-    {"emit", cmd_emit, "MODEL [-o DIR] [--inference-only --weights CKPT [--logits]]",
-     "write DIR/<name>.h and DIR/<name>.c, the model as C (DIR: generated/); with\n"
+    {"summary", cmd_summary, "MODEL [--format table|yaml|json] [--target NAME]",
+     "print each layer's output shape, parameters, multiply-accumulates and the memory of a build\n"
+     "      for the target (NAME: this machine's, as for build)"},
+    {"emit", cmd_emit, "MODEL [-o DIR] [--target NAME] [--inference-only --weights CKPT [--logits]]",
+     "write DIR/<name>.h and DIR/<name>.c, the model as C (DIR: generated/) for the target\n"
+     "      (NAME: generic, x86-64, avx2, avx512 or neon; generic by default); with\n"
      "      --inference-only, DIR/<name>_infer.[ch]: a predictor with the weights inlined"},
-    {"build", cmd_build, "MODEL [-o PROGRAM] [--bench]",
-     "emit, then compile with the runtime into a program that trains (PROGRAM: build/<name>);\n"
-     "      --bench adds the layer benchmark (links OpenBLAS)"},
+    {"build", cmd_build, "MODEL [-o PROGRAM] [--target NAME] [--bench]",
+     "emit, then compile with the runtime into a program that trains (PROGRAM: build/<name>;\n"
+     "      NAME: this machine's target by default); --bench adds the layer benchmark"},
     {"plot", cmd_plot, "HISTORY.csv [-o curves.png] [--model NAME]",
      "draw accuracy and loss against epochs from a training history (.png, .svg or .pdf)"},
     {"export", cmd_export, "MODEL --weights CKPT [-o FILE.onnx] [--opset N] [--logits]",
@@ -170,13 +172,15 @@ static const char *const format_names[] = {[SUMMARY_TABLE] = "table", [SUMMARY_Y
 /* cnnc summary MODEL [--format table|yaml|json] */
 int cmd_summary(int argc, char **argv)
 {
-    const char *path = NULL, *format = "table";
+    const char *path = NULL, *format = "table", *target_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (is_help_option(argv[i])) {
             print_command_usage("summary", stdout);
             return 0;
         }
         int m = match_value_option(argc, argv, &i, "summary", "--format", &format);
+        if (m == 0)
+            m = match_value_option(argc, argv, &i, "summary", "--target", &target_arg);
         if (m < 0)
             return 2;
         if (m > 0)
@@ -201,6 +205,9 @@ int cmd_summary(int argc, char **argv)
                                hint);
         return usage_error("summary", "unknown format '%s' (table, yaml or json)", format);
     }
+    const Target *target = target_host();
+    if (target_arg != NULL && !(target = find_target("summary", target_arg)))
+        return 2;
 
     LoadedModel lm = load_model(path);
     if (!lm.model) {
@@ -215,7 +222,7 @@ int cmd_summary(int argc, char **argv)
         loaded_model_free(&lm);
         return 1;
     }
-    int rc = print_summary(lm.model, (SummaryFormat)fmt, out);
+    int rc = print_summary(lm.model, target, (SummaryFormat)fmt, out);
     if (fclose(out) != 0 && rc == 0) {
         error_plain("cannot write the summary: %s", strerror(errno));
         rc = 1;

@@ -47,6 +47,10 @@ int usage_error(const char *command, const char *fmt, ...) __attribute__((format
 int match_value_option(int argc, char **argv, int *i, const char *command, const char *opt,
                        const char **value);
 
+/* The target named by --target NAME, or NULL after a usage error listing the names (with a
+ * did-you-mean). */
+const Target *find_target(const char *command, const char *name);
+
 /* True for `--help` and `-h`: a command given either prints its usage to stdout, exits 0. */
 bool is_help_option(const char *arg);
 /* Prints "usage: cnnc COMMAND ARGS" and the command's help to `out`. */

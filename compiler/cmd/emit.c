@@ -4,6 +4,9 @@
  *
  * `cnnc emit MODEL --inference-only --weights CKPT [--logits] [-o DIR]` writes the predictor
  * DIR/<name>_infer.h and DIR/<name>_infer.c instead, with the checkpoint's weights inlined.
+ *
+ * `--target NAME` chooses what the C is written for; emit's default is `generic`, plain C99
+ * that any compiler takes, so that emitted files do not depend on the machine that wrote them.
  */
 #include <string.h>
 
@@ -12,7 +15,7 @@
 
 int cmd_emit(int argc, char **argv)
 {
-    const char *path = NULL, *dir = "generated", *weights = NULL;
+    const char *path = NULL, *dir = "generated", *weights = NULL, *target_arg = NULL;
     bool inference = false, logits = false;
     for (int i = 1; i < argc; i++) {
         if (is_help_option(argv[i])) {
@@ -30,6 +33,8 @@ int cmd_emit(int argc, char **argv)
         int m = match_value_option(argc, argv, &i, "emit", "-o", &dir);
         if (m == 0)
             m = match_value_option(argc, argv, &i, "emit", "--weights", &weights);
+        if (m == 0)
+            m = match_value_option(argc, argv, &i, "emit", "--target", &target_arg);
         if (m < 0)
             return 2;
         if (m > 0)
@@ -50,11 +55,14 @@ int cmd_emit(int argc, char **argv)
         return usage_error("emit", "%s only goes with --inference-only", weights != NULL ? "--weights" : "--logits");
     if (weights != NULL && weights[0] == '\0')
         return usage_error("emit", "the checkpoint given with --weights is empty");
+    const Target *target = target_generic();
+    if (target_arg != NULL && !(target = find_target("emit", target_arg)))
+        return 2;
     LoadedModel lm = load_model(path);
     int status = 1;
     if (lm.model) {
-        InferOptions opt = {.weights = weights, .logits = logits};
-        int rc = inference ? emit_inference(lm.model, dir, &opt) : emit_model(lm.model, dir);
+        InferOptions opt = {.target = target, .weights = weights, .logits = logits};
+        int rc = inference ? emit_inference(lm.model, dir, &opt) : emit_model(lm.model, target, dir);
         status = rc == 0 ? 0 : 1;
     }
     loaded_model_free(&lm);

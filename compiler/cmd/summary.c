@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "layers/layer.h"
+#include "emit/writer.h"
 
 /* Keras' class names, so the table reads like model.summary(). */
 
@@ -103,8 +104,12 @@ static void format_keras_shape(char *buf, size_t size, Shape s)
         snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
 }
 
+/* The bytes of a layer's output for a batch; none for a view (flatten), whose output is its
+ * input's. */
 static long long activation_bytes(const Model *m, const Layer *L)
 {
+    if (layer_ops(L->kind)->is_view)
+        return 0;
     return 4LL * m->train.batch_size * shape_size(L->out);
 }
 
@@ -148,7 +153,7 @@ static const char *optimizer_state_label(const Model *m)
     return m->mem.optimizer > 0 ? "optimizer state (sgd: velocity)" : "optimizer state (sgd: none)";
 }
 
-static int print_table(const Model *m, FILE *out)
+static int print_table(const Model *m, const Target *t, FILE *out)
 {
     Row *rows = xcalloc(m->nlayers > 0 ? (size_t)m->nlayers : 1, sizeof *rows);
     int wname = (int)strlen("Layer (type)"), wshape = (int)strlen("Output Shape");
@@ -176,6 +181,7 @@ static int print_table(const Model *m, FILE *out)
     format_keras_shape(input, sizeof input, m->input);
     fprintf(out, "Model: \"%s\"\n", m->name);
     fprintf(out, "Input: %s, compiled batch size %d\n", input, m->train.batch_size);
+    fprintf(out, "Target: %s (%s)\n", t->name, t->summary);
     print_rule(out, '_', width);
     fprintf(out, " %-*s   %-*s   %*s   %*s   %*s\n", wname, "Layer (type)", wshape, "Output Shape",
             wparams, "Param #", wmacs, "MACs", wmem, "Memory");
@@ -586,10 +592,11 @@ static void out_train(Out *o, const TrainConfig *t)
     out_end(o, true);
 }
 
-static void out_model(Out *o, const Model *m)
+static void out_model(Out *o, const Model *m, const Target *t)
 {
     out_begin(o, true, false);
     out_string(o, "model", m->name);
+    out_string(o, "target", t->name);
     out_shape(o, "input", m->input);
     out_int(o, "classes", m->classes);
     out_key(o, "layers");
@@ -610,7 +617,7 @@ static void out_model(Out *o, const Model *m)
     out_end(o, true);
 }
 
-static int print_yaml(const Model *m, FILE *file)
+static int print_yaml(const Model *m, const Target *t, FILE *file)
 {
     Out o = {.fmt = SUMMARY_YAML, .file = file};
     if (!yaml_emitter_initialize(&o.emitter))
@@ -621,7 +628,7 @@ static int print_yaml(const Model *m, FILE *file)
     yaml_event_t ev;
     yaml_emit(&o, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
     yaml_emit(&o, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
-    out_model(&o, m);
+    out_model(&o, m, t);
     yaml_emit(&o, &ev, yaml_document_end_event_initialize(&ev, 1));
     yaml_emit(&o, &ev, yaml_stream_end_event_initialize(&ev));
     if (!o.failed && !yaml_emitter_flush(&o.emitter))
@@ -630,20 +637,20 @@ static int print_yaml(const Model *m, FILE *file)
     return o.failed || ferror(file) ? -1 : 0;
 }
 
-static int print_json(const Model *m, FILE *file)
+static int print_json(const Model *m, const Target *t, FILE *file)
 {
     Out o = {.fmt = SUMMARY_JSON, .file = file};
-    out_model(&o, m);
+    out_model(&o, m, t);
     fputc('\n', file);
     return ferror(file) ? -1 : 0;
 }
 
-int print_summary(const Model *m, SummaryFormat fmt, FILE *out)
+int print_summary(const Model *m, const Target *t, SummaryFormat fmt, FILE *out)
 {
     switch (fmt) {
-    case SUMMARY_TABLE: return print_table(m, out);
-    case SUMMARY_YAML: return print_yaml(m, out);
-    case SUMMARY_JSON: return print_json(m, out);
+    case SUMMARY_TABLE: return print_table(m, t, out);
+    case SUMMARY_YAML: return print_yaml(m, t, out);
+    case SUMMARY_JSON: return print_json(m, t, out);
     }
     unreachable();
 }

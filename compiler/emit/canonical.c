@@ -177,6 +177,8 @@ void write_banner(Writer *w, const Model *m, const char *file, const char *canon
            CNNC_VERSION);
     w_line(w, " * file and run `cnnc emit` again.");
     w_line(w, " *");
+    w_line(w, " * Target %s: %s.", w->target->name, w->target->summary);
+    w_line(w, " *");
     w_line(w, " * Model %s, hash fnv1a64:%016llx of this canonical text:", m->name,
            (unsigned long long)fnv1a64(canon));
     w_line(w, " *");

@@ -1,15 +1,15 @@
 /*
- * emit/dense_simd.c - the dense layer's three products in register blocks, for layers whose
- * units are a multiple of the vector width.
+ * emit/dense_simd.c - the dense layer's three products in register blocks, sized for the
+ * target like the convolutions' (emit/simd.c).
  *
  * One image at a time, a dense layer reads every weight once per multiply-add, so it runs at
  * the speed of the cache, not of the arithmetic; blocked over images each weight loaded feeds
  * several. Forward keeps the sums of a few images in registers; the kernel gradient keeps a
  * few rows of it while summing over the images; the input gradient, a dot product per input
- * per image, puts 16 images side by side in a vector instead (the output gradient transposed,
- * a few KiB), so that each kernel value is broadcast once to 16 images and no vector ever
- * has to be summed across its lanes. Image counts are known only at run time, so every
- * shorter block is written out too and chosen by a switch.
+ * per image, puts a vector's worth of images side by side instead (the output gradient
+ * transposed, a few KiB), so that each kernel value is broadcast once to many images and no
+ * vector ever has to be summed across its lanes. Image counts are known only at run time, so
+ * every shorter block is written out too and chosen by a switch.
  */
 #include "emit/writer.h"
 
@@ -18,53 +18,83 @@
 
 /* ------------------------------------------------------------------ forward */
 
-/* y[p] = act(bias + x[p] . kernel) for `np` images starting at image b. */
-static void forward_block(Writer *w, const Layer *l, int np)
+typedef struct DenseCtx {
+    const Layer *l;
+    int np; /* images (forward) or kernel rows (kernel gradient) of the block */
+} DenseCtx;
+
+/* y[p] = act(bias + x[p] . kernel) for `np` images starting at image b, one chunk of units. */
+static void forward_chunk(Writer *w, const SimdShape *s, const char *c0, int rem, void *vctx)
 {
-    const DenseAttrs *a = &l->u.dense;
+    const DenseCtx *dx = vctx;
+    const Layer *l = dx->l;
     long long in = shape_size(l->in);
-    int units = a->units, cb = simd_chunk_vectors(units);
-    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", in);
-    w_line(w, "float *restrict y = out + (size_t)b * %d;", units);
-    simd_open_chunks(w, units);
+    int units = l->u.dense.units, cb = s->cb, lanes = s->lanes, np = dx->np;
+    char name[32], k[EMIT_EXPR_MAX];
     for (int p = 0; p < np; p++)
         for (int v = 0; v < cb; v++) {
-            if (a->use_bias)
-                w_line(w, "cnn_vf a%d_%d; VF_LOAD(a%d_%d, bias + c0 + %d);", p, v, p, v, v * SIMD_LANES);
+            snprintf(name, sizeof name, "a%d_%d", p, v);
+            w_line(w, "cnn_vf %s;", name);
+            if (l->u.dense.use_bias)
+                simd_load(w, name, "bias", c0, (long long)v * lanes, rem && v == cb - 1, rem);
             else
-                w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", p, v, p, v);
+                w_line(w, "VF_ZERO(%s);", name);
         }
     w_open(w, "for (int i = 0; i < %lld; i++)", in);
-    w_line(w, "const float *restrict k = kernel + (size_t)i * %d + c0;", units);
-    for (int v = 0; v < cb; v++)
-        w_line(w, "cnn_vf w%d; VF_LOAD(w%d, k + %d);", v, v, v * SIMD_LANES);
+    simd_expr(k, sizeof k, "", c0, 0);
+    w_line(w, "const float *restrict k = kernel + (size_t)i * %d%s;", units, k);
+    for (int v = 0; v < cb; v++) {
+        snprintf(name, sizeof name, "w%d", v);
+        w_line(w, "cnn_vf %s;", name);
+        simd_load(w, name, "k", NULL, (long long)v * lanes, rem && v == cb - 1, rem);
+    }
     for (int p = 0; p < np; p++) {
-        w_line(w, "const float x%d = x[%lld + i];", p, p * in);
+        char xv[EMIT_EXPR_MAX];
+        simd_expr(xv, sizeof xv, "i", NULL, p * in);
+        w_line(w, "cnn_vf x%d; VF_SET1(x%d, x[%s]);", p, p, xv);
         for (int v = 0; v < cb; v++)
             w_line(w, "VF_FMA(a%d_%d, w%d, x%d);", p, v, v, p);
     }
     w_close(w);
     for (int p = 0; p < np; p++)
-        for (int v = 0; v < cb; v++)
-            w_line(w, "VF_STORE(y + c0 + %d, a%d_%d);", p * units + v * SIMD_LANES, p, v);
+        for (int v = 0; v < cb; v++) {
+            snprintf(name, sizeof name, "a%d_%d", p, v);
+            simd_store(w, "y", c0, (long long)p * units + (long long)v * lanes, name, rem && v == cb - 1, rem);
+        }
     if (l->act != ACT_NONE && l->act != ACT_SOFTMAX) {
-        char buf[160];
-        w_open(w, "for (int p = 0; p < %d; p++)", np);
-        w_line(w, "float *restrict q = y + c0 + p * %d;", units);
-        w_line(w, "for (int i = 0; i < %d; i++)", cb * SIMD_LANES);
+        char buf[160], q[EMIT_EXPR_MAX];
+        int valid = rem ? (cb - 1) * lanes + rem : cb * lanes;
+        simd_expr(q, sizeof q, "y", c0, 0);
+        if (np > 1) {
+            w_open(w, "for (int p = 0; p < %d; p++)", np);
+            w_line(w, "float *restrict q = %s + p * %d;", q, units);
+        } else {
+            w_open_block(w);
+            w_line(w, "float *restrict q = %s;", q);
+        }
+        w_line(w, "for (int i = 0; i < %d; i++)", valid);
         w_line(w, "    q[i] = %s;", activation_expr(l->act, "q[i]", buf, sizeof buf));
         w_close(w);
     }
-    w_close(w);
 }
 
-/* Writes the statements of `for` + `switch` over blocks of images: `block(w, l, np)` writes
- * one block of np images starting at image b. */
-static void image_blocks(Writer *w, const Layer *l, int np, void (*block)(Writer *, const Layer *, int))
+static void forward_block(Writer *w, const Layer *l, const SimdShape *s, int np)
 {
+    DenseCtx dx = {.l = l, .np = np};
+    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
+    w_line(w, "float *restrict y = out + (size_t)b * %d;", l->u.dense.units);
+    simd_chunks(w, s, forward_chunk, &dx);
+}
+
+/* Writes the statements of `for` + `switch` over blocks of images: `block(w, l, s, np)` writes
+ * one block of np images starting at image b. */
+static void image_blocks(Writer *w, const Layer *l, const SimdShape *s,
+                         void (*block)(Writer *, const Layer *, const SimdShape *, int))
+{
+    int np = s->outputs;
     w_line(w, "int b = 0;");
     w_open(w, "for (; b + %d <= n; b += %d)", np, np);
-    block(w, l, np);
+    block(w, l, s, np);
     w_close(w);
     if (np == 1)
         return;
@@ -72,7 +102,7 @@ static void image_blocks(Writer *w, const Layer *l, int np, void (*block)(Writer
     for (int k = np - 1; k >= 1; k--) {
         w_line(w, "case %d: {", k);
         w->indent++;
-        block(w, l, k);
+        block(w, l, s, k);
         w_line(w, "break;");
         w->indent--;
         w_line(w, "}");
@@ -82,59 +112,80 @@ static void image_blocks(Writer *w, const Layer *l, int np, void (*block)(Writer
     w_line(w, "}");
 }
 
-void emit_dense_simd_forward(Writer *w, const Layer *l)
+void emit_dense_simd_forward(Writer *w, const Layer *l, int batch)
 {
-    image_blocks(w, l, simd_block_outputs(l->u.dense.units), forward_block);
+    SimdShape s = simd_shape(w->target, l->u.dense.units, batch);
+    image_blocks(w, l, &s, forward_block);
 }
 
 /* ------------------------------------------------------------------ kernel gradient */
 
-/* dkernel rows [i, i + nr) += sum over the n images of x[b][i + r] * dz[b]. */
-static void kernel_grad_block(Writer *w, const Layer *l, int nr)
+/* dkernel rows [i, i + nr) += sum over the n images of x[b][i + r] * dz[b], one chunk. */
+static void kernel_grad_chunk(Writer *w, const SimdShape *s, const char *c0, int rem, void *vctx)
 {
+    const DenseCtx *dx = vctx;
+    const Layer *l = dx->l;
     long long in = shape_size(l->in);
-    int units = l->u.dense.units, cb = simd_chunk_vectors(units);
-    simd_open_chunks(w, units);
+    int units = l->u.dense.units, cb = s->cb, lanes = s->lanes, nr = dx->np;
+    char g[EMIT_EXPR_MAX], dk[EMIT_EXPR_MAX];
     for (int r = 0; r < nr; r++)
         for (int v = 0; v < cb; v++)
             w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", r, v, r, v);
     w_open(w, "for (int b = 0; b < n; b++)");
-    w_line(w, "const float *restrict g = dout + (size_t)b * %d + c0;", units);
+    simd_expr(g, sizeof g, "", c0, 0);
+    w_line(w, "const float *restrict g = dout + (size_t)b * %d%s;", units, g);
     w_line(w, "const float *restrict x = in + (size_t)b * %lld + i;", in);
-    for (int v = 0; v < cb; v++)
-        w_line(w, "cnn_vf g%d; VF_LOAD(g%d, g + %d);", v, v, v * SIMD_LANES);
+    for (int v = 0; v < cb; v++) {
+        char gv[16];
+        snprintf(gv, sizeof gv, "g%d", v);
+        w_line(w, "cnn_vf %s;", gv);
+        simd_load(w, gv, "g", NULL, (long long)v * lanes, rem && v == cb - 1, rem);
+    }
     for (int r = 0; r < nr; r++) {
-        w_line(w, "const float x%d = x[%d];", r, r);
+        w_line(w, "cnn_vf x%d; VF_SET1(x%d, x[%d]);", r, r, r);
         for (int v = 0; v < cb; v++)
             w_line(w, "VF_FMA(a%d_%d, g%d, x%d);", r, v, v, r);
     }
     w_close(w);
-    w_line(w, "float *restrict dk = dkernel + (size_t)i * %d + c0;", units);
+    simd_expr(dk, sizeof dk, "", c0, 0);
+    w_line(w, "float *restrict dk = dkernel + (size_t)i * %d%s;", units, dk);
     for (int r = 0; r < nr; r++)
         for (int v = 0; v < cb; v++) {
-            int off = r * units + v * SIMD_LANES;
-            w_line(w, "cnn_vf s%d_%d; VF_LOAD(s%d_%d, dk + %d);", r, v, r, v, off);
-            w_line(w, "VF_ADD(s%d_%d, a%d_%d);", r, v, r, v);
-            w_line(w, "VF_STORE(dk + %d, s%d_%d);", off, r, v);
+            char sv[32], av[32];
+            long long off = (long long)r * units + (long long)v * lanes;
+            bool partial = rem && v == cb - 1;
+            snprintf(sv, sizeof sv, "s%d_%d", r, v);
+            snprintf(av, sizeof av, "a%d_%d", r, v);
+            w_line(w, "cnn_vf %s;", sv);
+            simd_load(w, sv, "dk", NULL, off, partial, rem);
+            w_line(w, "VF_ADD(%s, %s);", sv, av);
+            simd_store(w, "dk", NULL, off, sv, partial, rem);
         }
-    w_close(w);
 }
 
 void emit_dense_simd_kernel_grad(Writer *w, const Layer *l)
 {
     long long in = shape_size(l->in);
-    int nr = simd_block_outputs(l->u.dense.units);
+    SimdShape s = simd_shape(w->target, l->u.dense.units, SIMD_MAX_OUTPUTS);
+    int nr = s.outputs;
     long long full = in / nr * nr;
     w_line(w, "/* The kernel gradient, %d rows at a time held in registers over the n images. */", nr);
     if (full > 0) {
-        w_open(w, "for (int i = 0; i < %lld; i += %d)", full, nr);
-        kernel_grad_block(w, l, nr);
+        DenseCtx dx = {.l = l, .np = nr};
+        if (full > nr) {
+            w_open(w, "for (int i = 0; i < %lld; i += %d)", full, nr);
+        } else {
+            w_open_block(w);
+            w_line(w, "const int i = 0;");
+        }
+        simd_chunks(w, &s, kernel_grad_chunk, &dx);
         w_close(w);
     }
     if (in > full) {
+        DenseCtx dx = {.l = l, .np = (int)(in - full)};
         w_open_block(w);
         w_line(w, "const int i = %lld;", full);
-        kernel_grad_block(w, l, (int)(in - full));
+        simd_chunks(w, &s, kernel_grad_chunk, &dx);
         w_close(w);
     }
 }
@@ -142,40 +193,58 @@ void emit_dense_simd_kernel_grad(Writer *w, const Layer *l)
 /* ------------------------------------------------------------------ input gradient */
 
 /* The transposed output gradient's row length: the batch, rounded up to whole vectors. */
-static int padded_batch(int batch)
+static int padded_batch(int batch, int lanes)
 {
-    return (batch + SIMD_LANES - 1) / SIMD_LANES * SIMD_LANES;
+    return (batch + lanes - 1) / lanes * lanes;
 }
 
-bool dense_simd_input_grad_fits(const Layer *l, int batch)
+bool dense_simd_input_grad_fits(const Target *t, const Layer *l, int batch)
 {
-    return (long long)l->u.dense.units * padded_batch(batch) <= MAX_TRANSPOSED;
+    return (long long)l->u.dense.units * padded_batch(batch, t->lanes) <= MAX_TRANSPOSED;
+}
+
+/* The most vectors of images a block of the input gradient holds, and the rows with them. */
+static int input_grad_rows(const Target *t, int nv)
+{
+    int rows = (t->registers - nv - 1 - (t->fma ? 0 : 1) - 1) / nv;
+    return rows < 1 ? 1 : rows > SIMD_MAX_OUTPUTS ? SIMD_MAX_OUTPUTS : rows;
 }
 
 /* din[b0 + b][i + r] for r < nr and the `count` images of a group of nv vectors of images:
- * nv * 16 image sums per row in registers, then written image by image. */
+ * nv * lanes image sums per row in registers, then written image by image. */
 static void input_grad_block(Writer *w, const Layer *l, int nv, int nr, int stride)
 {
     long long in = shape_size(l->in);
-    int units = l->u.dense.units;
+    int units = l->u.dense.units, lanes = w->target->lanes;
     w_open_block(w);
     for (int r = 0; r < nr; r++)
         for (int v = 0; v < nv; v++)
             w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", r, v, r, v);
     w_line(w, "const float *restrict k = kernel + (size_t)i * %d;", units);
     w_open(w, "for (int u = 0; u < %d; u++)", units);
-    for (int v = 0; v < nv; v++)
-        w_line(w, "cnn_vf d%d; VF_LOAD(d%d, dzt + u * %d + b0 + %d);", v, v, stride, v * SIMD_LANES);
+    for (int v = 0; v < nv; v++) {
+        char at[EMIT_EXPR_MAX];
+        snprintf(at, sizeof at, "dzt + u * %d + b0", stride);
+        char dv[16];
+        snprintf(dv, sizeof dv, "d%d", v);
+        w_line(w, "cnn_vf %s;", dv);
+        simd_load(w, dv, at, NULL, (long long)v * lanes, false, 0);
+    }
     for (int r = 0; r < nr; r++) {
-        w_line(w, "const float k%d = k[%d + u];", r, r * units);
+        char kv[EMIT_EXPR_MAX];
+        simd_expr(kv, sizeof kv, "u", NULL, (long long)r * units);
+        w_line(w, "cnn_vf k%d; VF_SET1(k%d, k[%s]);", r, r, kv);
         for (int v = 0; v < nv; v++)
             w_line(w, "VF_FMA(a%d_%d, d%d, k%d);", r, v, v, r);
     }
     w_close(w);
-    w_line(w, "float t[%d][%d] CNN_STACK_ALIGN;", nr, nv * SIMD_LANES);
+    w_line(w, "float t[%d][%d] CNN_STACK_ALIGN;", nr, nv * lanes);
     for (int r = 0; r < nr; r++)
-        for (int v = 0; v < nv; v++)
-            w_line(w, "VF_STORE(&t[%d][%d], a%d_%d);", r, v * SIMD_LANES, r, v);
+        for (int v = 0; v < nv; v++) {
+            char at[64];
+            snprintf(at, sizeof at, "&t[%d][%d]", r, v * lanes);
+            w_line(w, "VF_STORE(%s, a%d_%d);", at, r, v);
+        }
     w_open(w, "for (int b = 0; b < count; b++)");
     w_line(w, "float *restrict dx = din + (size_t)(b0 + b) * %lld + i;", in);
     w_line(w, "for (int r = 0; r < %d; r++)", nr);
@@ -188,10 +257,15 @@ static void input_grad_block(Writer *w, const Layer *l, int nv, int nr, int stri
 static void input_grad_group(Writer *w, const Layer *l, int nv, int stride)
 {
     long long in = shape_size(l->in);
-    int nr = SIMD_ACCUMULATORS / nv;
+    int nr = input_grad_rows(w->target, nv);
     long long full = in / nr * nr;
     if (full > 0) {
-        w_open(w, "for (int i = 0; i < %lld; i += %d)", full, nr);
+        if (full > nr) {
+            w_open(w, "for (int i = 0; i < %lld; i += %d)", full, nr);
+        } else {
+            w_open_block(w);
+            w_line(w, "const int i = 0;");
+        }
         input_grad_block(w, l, nv, nr, stride);
         w_close(w);
     }
@@ -205,20 +279,21 @@ static void input_grad_group(Writer *w, const Layer *l, int nv, int stride)
 
 void emit_dense_simd_input_grad(Writer *w, const Layer *l, int batch)
 {
-    int units = l->u.dense.units, stride = padded_batch(batch);
-    int max_nv = stride / SIMD_LANES < 4 ? stride / SIMD_LANES : 4;
-    w_line(w, "/* The input gradient, 16 images to a vector: dout transposed to [%d][%d], zero past", units, stride);
-    w_line(w, " * image n, so that each kernel value is broadcast to 16 images at once. */");
+    int units = l->u.dense.units, lanes = w->target->lanes, stride = padded_batch(batch, lanes);
+    int max_nv = stride / lanes < 4 ? stride / lanes : 4;
+    w_line(w, "/* The input gradient, %d images to a vector: dout transposed to [%d][%d], zero past", lanes, units,
+           stride);
+    w_line(w, " * image n, so that each kernel value is broadcast to %d images at once. */", lanes);
     w_line(w, "float dzt[%d] CNN_STACK_ALIGN;", units * stride);
     w_line(w, "for (int u = 0; u < %d; u++)", units);
     w_line(w, "    for (int b = 0; b < %d; b++)", stride);
     w_line(w, "        dzt[u * %d + b] = b < n ? dout[(size_t)b * %d + u] : 0.0f;", stride, units);
-    w_open(w, "for (int b0 = 0; b0 < n; b0 += %d)", max_nv * SIMD_LANES);
-    w_line(w, "const int count = n - b0 < %d ? n - b0 : %d;", max_nv * SIMD_LANES, max_nv * SIMD_LANES);
+    w_open(w, "for (int b0 = 0; b0 < n; b0 += %d)", max_nv * lanes);
+    w_line(w, "const int count = n - b0 < %d ? n - b0 : %d;", max_nv * lanes, max_nv * lanes);
     if (max_nv == 1) {
         input_grad_group(w, l, 1, stride);
     } else {
-        w_line(w, "switch ((count + %d) / %d) {", SIMD_LANES - 1, SIMD_LANES);
+        w_line(w, "switch ((count + %d) / %d) {", lanes - 1, lanes);
         for (int nv = max_nv; nv >= 1; nv--) {
             if (nv == max_nv)
                 w_line(w, "default: {");

@@ -280,24 +280,13 @@ static void write_infer_source(Writer *w, const InferPlan *p, const char *canon,
     if (p->needs_math)
         w_line(w, "#include <math.h>");
     w_line(w, "#include <stddef.h>");
-#ifdef SIMD_LANES
-    w_line(w, "#include <float.h>");
     w_line(w, "#include <string.h>");
-    w_blank(w);
-    /* Where float arithmetic runs in long double (x87, as with gcc -m32), GNU C refuses a
-     * vector times a scalar that is wider than its lanes; the plain arrays work everywhere. */
-    w_line(w, "#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0 && !defined(CNN_NO_VECTOR_EXTENSIONS)");
-    w_line(w, "#define CNN_NO_VECTOR_EXTENSIONS");
-    w_line(w, "#endif");
-#endif
     w_blank(w);
     w_line(w, "#include \"%s_infer.h\"", m->name);
     w_blank(w);
-#ifdef SIMD_LANES
-    /* The vector macros the conv2d and dense passes are written with, where emit_writer.h has
-     * them (emit/simd.c). They copy with memcpy: <string.h> is header-only use, no library. */
+    /* The vector macros the conv2d and dense passes are written with (emit/target.c). The
+     * plain-C target copies with memcpy: <string.h> is header-only use, no library. */
     emit_simd_prelude(w);
-#endif
     for (int i = 0, ti = 0; i < m->nlayers; i++) {
         const EmitLayer *e = &p->emit[i];
         for (int k = 0; k < EMIT_MAX_TENSORS && e->param[k][0] != '\0' && ti < ntensors; k++)
@@ -331,7 +320,7 @@ int emit_inference(const Model *m, const char *dir, const InferOptions *opt)
     OutFile h = {0}, c = {0};
     int rc = -1;
     if (out_open(&h, dir, hname) == 0 && out_open(&c, dir, cname) == 0) {
-        Writer wh = {.f = h.f}, wc = {.f = c.f};
+        Writer wh = {.f = h.f, .target = opt->target}, wc = {.f = c.f, .target = opt->target};
         write_infer_header(&wh, &plan, canon, opt->logits);
         write_infer_source(&wc, &plan, canon, t, ntensors, params);
         rc = out_commit_pair(&h, &c);

@@ -8,6 +8,7 @@
 #include "cnnc.h"
 
 typedef struct InferOptions {
+    const Target *target; /* what the predictor is generated for */
     const char *weights; /* the checkpoint whose values are inlined */
     bool logits;         /* leave out the last layer's softmax: no <math.h> where nothing else needs it */
 } InferOptions;

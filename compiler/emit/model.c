@@ -34,8 +34,6 @@ typedef struct Plan {
     TensorSpec (*tensors)[EMIT_MAX_TENSORS];
     int *ntensors;
     long long (*tensor_off)[EMIT_MAX_TENSORS];
-    long long *act_off, *aux_off, *grad_off; /* into ws, per layer; -1 where none */
-    long long input_off, used_floats, workspace_floats;
     bool params_in_backward;         /* some backward reads the parameters */
     bool has_training_mode;          /* some forward behaves differently in training (dropout) */
 } Plan;
@@ -51,22 +49,16 @@ static bool is_softmax_output(const Layer *l)
     return l->act == ACT_SOFTMAX && shape_size(l->out) == l->out.c;
 }
 
+/* The parameter tensors of every layer and their offsets; the workspace is the memory plan's
+ * (check/memory_plan.c). */
 static void plan_layout(const Model *m, Plan *p)
 {
     int nl = m->nlayers;
-    long long batch = m->train.batch_size;
     p->layers = xcalloc((size_t)nl, sizeof *p->layers);
     p->tensors = xcalloc((size_t)nl, sizeof *p->tensors);
     p->ntensors = xcalloc((size_t)nl, sizeof *p->ntensors);
     p->tensor_off = xcalloc((size_t)nl, sizeof *p->tensor_off);
-    p->act_off = xcalloc((size_t)nl, sizeof(long long));
-    p->aux_off = xcalloc((size_t)nl, sizeof(long long));
-    p->grad_off = xcalloc((size_t)nl, sizeof(long long));
     to_upper(p->upper, sizeof p->upper, m->name);
-
-    long long ws = 0;
-    p->input_off = ws;
-    ws += batch * shape_size(m->input);
     int nt = 0;
     ModelTensor *mt = model_tensors(m, &nt);
     for (int k = 0; k < nt; k++) {
@@ -75,39 +67,8 @@ static void plan_layout(const Model *m, Plan *p)
         p->tensor_off[i][t] = mt[k].offset;
     }
     free(mt);
-    for (int i = 0; i < nl; i++) {
-        const Layer *l = &m->layers[i];
-        const LayerOps *ops = layer_ops(l->kind);
-        if (ops->is_view) {
-            p->act_off[i] = -1; /* a view of its input */
-        } else {
-            p->act_off[i] = ws;
-            ws += batch * shape_size(l->out);
-        }
-    }
-    for (int i = 0; i < nl; i++) {
-        const Layer *l = &m->layers[i];
-        p->aux_off[i] = -1;
-        if (l->aux_size > 0) {
-            p->aux_off[i] = ws;
-            ws += batch * shape_size(l->out);
-        }
-        p->has_training_mode |= layer_ops(l->kind)->identity_at_inference;
-    }
-    for (int i = 0; i < nl; i++) {
-        const Layer *l = &m->layers[i];
-        p->grad_off[i] = -1;
-        if (!layer_ops(l->kind)->is_view || i == 0) {
-            p->grad_off[i] = ws;
-            ws += batch * shape_size(l->out);
-        }
-    }
-    p->used_floats = ws;
-    /* The memory plan is what `cnnc summary` promises; flatten's slots are counted there but
-     * unused here, as it is a view. Never allocate less than the layout uses. */
-    p->workspace_floats = (m->mem.activations + m->mem.aux + m->mem.act_grads) / 4;
-    if (p->workspace_floats < ws)
-        p->workspace_floats = ws;
+    for (int i = 0; i < nl; i++)
+        p->has_training_mode |= layer_ops(m->layers[i].kind)->identity_at_inference;
 }
 
 /* "KERNEL" for the tensor suffix "kernel": the named constants of a tensor's place. */
@@ -138,7 +99,7 @@ static void plan_expressions(const Model *m, Plan *p)
             snprintf(e->out, sizeof e->out, "%s", e->in);
         else
             snprintf(e->out, sizeof e->out, "ws + %s_WS_%s_ACT", U, e->upper);
-        if (p->aux_off[i] >= 0)
+        if (l->ws_aux >= 0)
             snprintf(e->aux, sizeof e->aux, "ws + %s_WS_%s_AUX", U, e->upper);
         /* A gradient flows into a layer's input only if some layer before it has parameters. */
         e->has_din = params_before;
@@ -170,9 +131,6 @@ static void plan_free(Plan *p)
     free(p->tensors);
     free(p->ntensors);
     free(p->tensor_off);
-    free(p->act_off);
-    free(p->aux_off);
-    free(p->grad_off);
 }
 
 bool emit_runs_backward(const EmitLayer *e)
@@ -214,6 +172,19 @@ static void header_layer_constants(Writer *w, const Plan *p, const EmitLayer *e)
     w_blank(w);
 }
 
+/* Whether a layer's output, and its output's gradient, have places of their own in the
+ * workspace (check/memory_plan.c): a view's are its input's, but for the first layer's
+ * gradient. */
+static bool owns_output(const Model *m, int i)
+{
+    return !layer_ops(m->layers[i].kind)->is_view;
+}
+
+static bool owns_gradient(const Model *m, int i)
+{
+    return owns_output(m, i) || i == 0;
+}
+
 static void header_workspace(Writer *w, const Model *m, const Plan *p)
 {
     const char *U = p->upper;
@@ -224,26 +195,26 @@ static void header_workspace(Writer *w, const Model *m, const Plan *p)
     w_line(w, " * forward keeps for backward (max-pool argmax, dropout masks), then the gradients of");
     w_line(w, " * the outputs. flatten is a view of its input's buffers. */");
     shape_comment(shape, sizeof shape, m->input, lead);
-    w_line(w, "#define %s_WS_INPUT %lld /* %s */", U, p->input_off, shape);
+    w_line(w, "#define %s_WS_INPUT %lld /* %s */", U, m->mem.ws_input, shape);
     for (int i = 0; i < m->nlayers; i++) {
-        if (p->act_off[i] < 0)
+        if (!owns_output(m, i))
             continue;
         shape_comment(shape, sizeof shape, m->layers[i].out, lead);
-        w_line(w, "#define %s_WS_%s_ACT %lld /* %s */", U, p->layers[i].upper, p->act_off[i], shape);
+        w_line(w, "#define %s_WS_%s_ACT %lld /* %s */", U, p->layers[i].upper, m->layers[i].ws_out, shape);
     }
     for (int i = 0; i < m->nlayers; i++) {
-        if (p->aux_off[i] < 0)
+        if (m->layers[i].ws_aux < 0)
             continue;
         shape_comment(shape, sizeof shape, m->layers[i].out, lead);
-        w_line(w, "#define %s_WS_%s_AUX %lld /* %s */", U, p->layers[i].upper, p->aux_off[i], shape);
+        w_line(w, "#define %s_WS_%s_AUX %lld /* %s */", U, p->layers[i].upper, m->layers[i].ws_aux, shape);
     }
     for (int i = 0; i < m->nlayers; i++) {
-        if (p->grad_off[i] < 0)
+        if (!owns_gradient(m, i))
             continue;
         shape_comment(shape, sizeof shape, m->layers[i].out, lead);
-        w_line(w, "#define %s_WS_%s_GRAD %lld /* %s */", U, p->layers[i].upper, p->grad_off[i], shape);
+        w_line(w, "#define %s_WS_%s_GRAD %lld /* %s */", U, p->layers[i].upper, m->layers[i].ws_dout, shape);
     }
-    w_line(w, "#define %s_WORKSPACE_FLOATS %lld", U, p->workspace_floats);
+    w_line(w, "#define %s_WORKSPACE_FLOATS %lld", U, m->mem.ws_floats);
     w_blank(w);
 }
 
@@ -292,13 +263,14 @@ static void write_tensors(Writer *w, const Model *m, const Plan *p)
         for (int t = 0; t < p->ntensors[i]; t++) {
             const TensorSpec *ts = &p->tensors[i][t];
             char shape[96], T[32];
-            size_t len = (size_t)snprintf(shape, sizeof shape, "%d, {", ts->ndim);
+            size_t len = (size_t)snprintf(shape, sizeof shape, "{");
             for (int d = 0; d < ts->ndim; d++)
                 len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%d", d > 0 ? ", " : "", ts->shape[d]);
             snprintf(shape + len, sizeof shape - len, "}");
             tensor_upper(T, sizeof T, ts);
-            w_line(w, "{\"%s.%s\", %s, %s_%s_%s_OFFSET, %lld, %d, %d, %d},", l->name, ts->suffix, shape, U,
-                   p->layers[i].upper, T, ts->count, ts->fan_in, ts->fan_out, ts->is_bias ? 1 : 0);
+            w_line(w, "{.name = \"%s.%s\", .ndim = %d, .shape = %s, .offset = %s_%s_%s_OFFSET, .count = %lld,", l->name,
+                   ts->suffix, ts->ndim, shape, U, p->layers[i].upper, T, ts->count);
+            w_line(w, " .fan_in = %d, .fan_out = %d, .is_bias = %d},", ts->fan_in, ts->fan_out, ts->is_bias ? 1 : 0);
         }
     }
     w->indent--;
@@ -408,11 +380,35 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
 
 /* ------------------------------------------------------------------ the layer table */
 
+/* "MNIST_CNN_WS_CONV2D_1_ACT" for "ws + MNIST_CNN_WS_CONV2D_1_ACT": a buffer's place in the
+ * workspace as the header names it. */
+static const char *ws_place(const char *expr)
+{
+    return strncmp(expr, "ws + ", 5) == 0 ? expr + 5 : expr;
+}
+
 /* The runtime's spelling of a name of the language: "CNN_LAYER_" + "conv2d" -> CNN_LAYER_CONV2D. */
 static void runtime_enum(char *buf, size_t size, const char *prefix, const char *name)
 {
     size_t n = (size_t)snprintf(buf, size, "%s", prefix);
     to_upper(buf + n, size - n, name);
+}
+
+/* Whether some argument of a pass reads `name` ("ws", or "ws + MODEL_WS_..."). */
+static bool pass_reads(const PassParams *ps, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < ps->n; i++)
+        if (strncmp(ps->p[i].arg, name, len) == 0 && (ps->p[i].arg[len] == '\0' || ps->p[i].arg[len] == ' '))
+            return true;
+    return false;
+}
+
+/* `(void)name;` for a wrapper's parameter that its pass does not read. */
+static void mark_unused(Writer *w, const PassParams *ps, const char *name)
+{
+    if (!pass_reads(ps, name))
+        w_line(w, "(void)%s;", name);
 }
 
 /* Each layer's pass on its own, for the benchmark: the same call the model's drivers make,
@@ -424,10 +420,13 @@ static void write_layer_wrappers(Writer *w, const Model *m, const Plan *p)
         const EmitLayer *e = &p->layers[i];
         const Layer *l = e->layer;
         const LayerOps *ops = layer_ops(l->kind);
+        PassParams fp = {0};
+        if (!ops->is_view)
+            ops->forward_params(e, &fp);
         w_begin_function(w, "static void %s_fwd_alone(const float *params, float *ws, int n)", l->name);
-        w_line(w, "(void)params;");
-        w_line(w, "(void)ws;");
-        w_line(w, "(void)n;");
+        mark_unused(w, &fp, "params");
+        mark_unused(w, &fp, "ws");
+        mark_unused(w, &fp, "n");
         if (ops->identity_at_inference) {
             /* Training mode with a fixed key: the benchmark times the pass that trains. */
             w_line(w, "const int training = 1;");
@@ -439,10 +438,12 @@ static void write_layer_wrappers(Writer *w, const Model *m, const Plan *p)
         w_blank(w);
         if (!emit_runs_backward(e))
             continue;
+        PassParams bp = {0};
+        ops->backward_params(e, &bp);
         w_begin_function(w, "static void %s_bwd_alone(const float *params, float *grads, float *ws, int n)", l->name);
-        w_line(w, "(void)params;");
-        w_line(w, "(void)grads;");
-        w_line(w, "(void)ws;");
+        mark_unused(w, &bp, "params");
+        if (p->ntensors[i] == 0)
+            mark_unused(w, &bp, "grads");
         /* The model's backward zeroes every gradient first; the layer's passes may add to theirs. */
         for (int t = 0; t < p->ntensors[i]; t++) {
             char T[32];
@@ -458,7 +459,6 @@ static void write_layer_wrappers(Writer *w, const Model *m, const Plan *p)
 
 static void write_layer_table(Writer *w, const Model *m, const Plan *p)
 {
-    long long *out = xcalloc((size_t)m->nlayers, sizeof *out), *dout = xcalloc((size_t)m->nlayers, sizeof *dout);
     write_layer_wrappers(w, m, p);
     w_line(w, "/* Every layer with its shapes, its place in the parameters and the workspace, and its passes. */");
     w_line(w, "static const cnn_layer layers[] = {");
@@ -467,10 +467,6 @@ static void write_layer_table(Writer *w, const Model *m, const Plan *p)
         const EmitLayer *e = &p->layers[i];
         const Layer *l = e->layer;
         const LayerOps *ops = layer_ops(l->kind);
-        long long in = i > 0 ? out[i - 1] : p->input_off;
-        long long din = e->has_din ? dout[i - 1] : -1;
-        out[i] = ops->is_view ? in : p->act_off[i];
-        dout[i] = ops->is_view && i > 0 ? dout[i - 1] : p->grad_off[i];
         RuntimeRow r = {0};
         if (ops->runtime_row)
             ops->runtime_row(l, &r);
@@ -479,12 +475,14 @@ static void write_layer_table(Writer *w, const Model *m, const Plan *p)
         runtime_enum(kind, sizeof kind, "CNN_LAYER_", ops->name);
         runtime_enum(act, sizeof act, "CNN_ACT_", activation_name(l->act));
         /* The first tensor is the kernel, a bias tensor the bias, as cnn_layer has them. */
-        long long kernel_off = -1, bias_off = -1;
+        char kernel_off[EMIT_EXPR_MAX] = "-1", bias_off[EMIT_EXPR_MAX] = "-1";
         for (int t = 0; t < p->ntensors[i]; t++) {
+            char T[32];
+            tensor_upper(T, sizeof T, &p->tensors[i][t]);
             if (p->tensors[i][t].is_bias)
-                bias_off = p->tensor_off[i][t];
-            else if (kernel_off < 0)
-                kernel_off = p->tensor_off[i][t];
+                snprintf(bias_off, sizeof bias_off, "%s_%s_%s_OFFSET", p->upper, e->upper, T);
+            else if (strcmp(kernel_off, "-1") == 0)
+                snprintf(kernel_off, sizeof kernel_off, "%s_%s_%s_OFFSET", p->upper, e->upper, T);
         }
         w_line(w, "{");
         w->indent++;
@@ -495,9 +493,10 @@ static void write_layer_table(Writer *w, const Model *m, const Plan *p)
         w_line(w, ".pad_top = %d, .pad_left = %d, .pad_bottom = %d, .pad_right = %d,", r.pad_top, r.pad_left,
                r.pad_bottom, r.pad_right);
         w_line(w, ".activation = %s, .units = %d, .use_bias = %d, .rate = %s,", act, r.units, r.use_bias, rate);
-        w_line(w, ".kernel_offset = %lld, .bias_offset = %lld, .macs = %lldLL,", kernel_off, bias_off, l->macs);
-        w_line(w, ".in = %lld, .out = %lld, .din = %lld, .dout = %lld, .aux = %lld,", in, out[i], din, dout[i],
-               p->aux_off[i]);
+        w_line(w, ".kernel_offset = %s, .bias_offset = %s, .macs = %lldLL,", kernel_off, bias_off, l->macs);
+        w_line(w, ".in = %s, .out = %s,", ws_place(e->in), ws_place(e->out));
+        w_line(w, ".din = %s, .dout = %s, .aux = %s,", e->has_din ? ws_place(e->din) : "-1", ws_place(e->dout),
+               l->ws_aux >= 0 ? ws_place(e->aux) : "-1");
         w_line(w, ".grad_is_logits = %d,", e->grad_is_logits ? 1 : 0);
         w_line(w, ".forward = %s_fwd_alone,", l->name);
         if (emit_runs_backward(e))
@@ -510,8 +509,6 @@ static void write_layer_table(Writer *w, const Model *m, const Plan *p)
     w->indent--;
     w_line(w, "};");
     w_blank(w);
-    free(out);
-    free(dout);
 }
 
 static const char *const dataset_enum[] = {
@@ -594,6 +591,7 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
     w_line(w, ".num_layers = %d,", m->nlayers);
     w_line(w, ".layers = layers,");
     w_line(w, ".update_range = optimizer_update,");
+    w_line(w, ".target = \"%s\",", w->target->name);
     w->indent--;
     w_line(w, "};");
 }
@@ -621,7 +619,7 @@ static void write_source(Writer *w, const Model *m, const Plan *p, const char *c
     write_model_struct(w, m, p);
 }
 
-int emit_model(const Model *m, const char *dir)
+int emit_model(const Model *m, const Target *t, const char *dir)
 {
     if (m->nlayers == 0)
         unreachable(); /* check_model refuses a model without layers */
@@ -637,7 +635,7 @@ int emit_model(const Model *m, const char *dir)
     OutFile h = {0}, c = {0};
     int rc = -1;
     if (out_open(&h, dir, hname) == 0 && out_open(&c, dir, cname) == 0) {
-        Writer wh = {.f = h.f}, wc = {.f = c.f};
+        Writer wh = {.f = h.f, .target = t}, wc = {.f = c.f, .target = t};
         write_header(&wh, m, &plan, canon);
         write_source(&wc, m, &plan, canon);
         rc = out_commit_pair(&h, &c);

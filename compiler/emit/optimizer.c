@@ -46,10 +46,11 @@ static void sgd(Writer *w, const Model *m)
     w_close(w);
 }
 
-/* Adam's square root and division keep a plain loop scalar: sqrtf may set errno, so the
- * compilers will not vectorize it unless told -fno-math-errno. Where the target has AVX-512
- * the loop runs 16 parameters at a time with the vector square root, which is correctly
- * rounded like sqrtf; the same expressions in the same order elsewhere. */
+/* Adam runs a vector of the target's parameters at a time, with the vector square root and
+ * division, which are correctly rounded like sqrtf and /, and the same products and sums in
+ * the same order as the scalar loop that finishes the range: a parameter's update does not
+ * depend on where the threads' ranges split the vectors. (A plain loop would stay scalar:
+ * sqrtf may set errno, so compilers do not vectorise it unless told -fno-math-errno.) */
 static void adam(Writer *w, const Model *m)
 {
     const TrainConfig *t = &m->train;
@@ -64,31 +65,48 @@ static void adam(Writer *w, const Model *m)
     w_float_literal(one_b2, sizeof one_b2, 1.0 - t->beta_2);
     char eps_text[48];
     w_double_literal(eps_text, sizeof eps_text, t->epsilon);
-    w_line(w, "#ifdef CNN_VF_IS_VECTOR");
-    w_line(w, "#include <immintrin.h>");
-    w_line(w, "#define CNN_VECTOR_SQRT(x) ((cnn_vf)_mm512_sqrt_ps((__m512)(x)))");
-    w_line(w, "#endif");
-    w_blank(w);
+    int lanes = w->target->lanes;
     w_line(w, "/* Adam, learning rate %s, beta_1 %s, beta_2 %s, epsilon %s. */", lr, b1, b2, eps_text);
     w_begin_function(w, UPDATE_SIGNATURE);
     w_line(w, "const double t = (double)step;");
     w_line(w, "const float alpha = (float)(%s * sqrt(1.0 - pow(%s, t)) / (1.0 - pow(%s, t)));", lr, b2, b1);
     w_line(w, "size_t i = lo;");
-    w_directive(w, "#ifdef CNN_VECTOR_SQRT");
-    w_open(w, "for (; i + %d <= hi; i += %d)", SIMD_LANES, SIMD_LANES);
-    w_line(w, "cnn_vf g, mi, vi, p;");
+    w_line(w, "cnn_vf beta_1, one_beta_1, beta_2, one_beta_2, rate, epsilon;");
+    w_line(w, "VF_SET1(beta_1, %s);", b1f);
+    w_line(w, "VF_SET1(one_beta_1, %s);", one_b1);
+    w_line(w, "VF_SET1(beta_2, %s);", b2f);
+    w_line(w, "VF_SET1(one_beta_2, %s);", one_b2);
+    w_line(w, "VF_SET1(rate, alpha);");
+    w_line(w, "VF_SET1(epsilon, %s);", eps);
+    w_open(w, "for (; i + %d <= hi; i += %d)", lanes, lanes);
+    w_line(w, "cnn_vf g, mi, vi, p, u, d;");
     w_line(w, "VF_LOAD(g, grads + i);");
     w_line(w, "VF_LOAD(mi, m + i);");
     w_line(w, "VF_LOAD(vi, v + i);");
     w_line(w, "VF_LOAD(p, params + i);");
-    w_line(w, "mi = %s * mi + %s * g;", b1f, one_b1);
-    w_line(w, "vi = %s * vi + %s * g * g;", b2f, one_b2);
-    w_line(w, "p -= alpha * mi / (CNN_VECTOR_SQRT(vi) + %s);", eps);
+    w_line(w, "/* m = beta_1 * m + (1 - beta_1) * g */");
+    w_line(w, "VF_MUL(mi, beta_1);");
+    w_line(w, "VF_COPY(u, g);");
+    w_line(w, "VF_MUL(u, one_beta_1);");
+    w_line(w, "VF_ADD(mi, u);");
+    w_line(w, "/* v = beta_2 * v + (1 - beta_2) * g * g */");
+    w_line(w, "VF_MUL(vi, beta_2);");
+    w_line(w, "VF_COPY(u, g);");
+    w_line(w, "VF_MUL(u, one_beta_2);");
+    w_line(w, "VF_MUL(u, g);");
+    w_line(w, "VF_ADD(vi, u);");
+    w_line(w, "/* w -= alpha * m / (sqrt(v) + epsilon) */");
+    w_line(w, "VF_COPY(d, vi);");
+    w_line(w, "VF_SQRT(d);");
+    w_line(w, "VF_ADD(d, epsilon);");
+    w_line(w, "VF_COPY(u, mi);");
+    w_line(w, "VF_MUL(u, rate);");
+    w_line(w, "VF_DIV(u, d);");
+    w_line(w, "VF_SUB(p, u);");
     w_line(w, "VF_STORE(m + i, mi);");
     w_line(w, "VF_STORE(v + i, vi);");
     w_line(w, "VF_STORE(params + i, p);");
     w_close(w);
-    w_directive(w, "#endif");
     w_open(w, "for (; i < hi; i++)");
     w_line(w, "const float g = grads[i];");
     w_line(w, "m[i] = %s * m[i] + %s * g;", b1f, one_b1);

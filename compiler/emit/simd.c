@@ -1,38 +1,49 @@
 /*
- * emit/simd.c - the register-blocked kernels that conv2d and dense are built from.
+ * emit/simd.c - the register-blocked kernels that conv2d and dense are built from, sized for
+ * the target (emit/target.c).
  *
  * The hot passes are small matrix products. Written as one output at a time they reload every
  * accumulator from memory for each multiply-add and reach about a tenth of the machine's
- * peak; here a block of P outputs (pixels or images) times up to 64 channels stays in vector
- * registers for the whole reduction, so each loaded weight vector feeds P multiply-adds and
- * each broadcast input feeds up to four. The generated code uses a vector of 16 floats (one
- * AVX-512 register) through five macros: GNU C vector extensions where the compiler has
- * them and the target has AVX-512, plain loops over a float[16] otherwise, with the same operations in the
- * same order, so both give the same results. Macros rather than inline functions keep vector
- * values out of function signatures, whose ABI depends on the target's vector width.
+ * peak; here a block of P outputs (pixels, images or kernel rows) times cb vectors of
+ * channels stays in vector registers for the whole reduction, so each loaded weight vector
+ * feeds P multiply-adds and each broadcast input feeds cb. P and cb come from the target's
+ * registers: the P * cb accumulators, the cb weights and the broadcast (and, without FMA, the
+ * product) must all fit, or the compiler spills them to the stack. Channels that do not fill
+ * the last vector load and store it partially (VF_LOADN, VF_STOREN), so every channel count
+ * takes the vector path.
  */
 #include <stdlib.h>
 
 #include "emit/writer.h"
 
+/* ------------------------------------------------------------------ the prelude */
+
 void emit_simd_prelude(Writer *w)
 {
-    w_line(w, "/* A vector of %d floats: GNU C vector extensions where the target has AVX-512, whose 32", SIMD_LANES);
-    w_line(w, " * registers the blocks are sized for; elsewhere a plain array, with the same results (and");
-    w_line(w, " * compiled far faster for narrower targets). Loads and stores go through memcpy, so no");
-    w_line(w, " * pointer needs any alignment. */");
-    w_line(w, "#if defined(__GNUC__) && defined(__AVX512F__) && !defined(CNN_NO_VECTOR_EXTENSIONS)");
-    w_line(w, "#define CNN_VF_IS_VECTOR 1");
-    w_line(w, "__extension__ typedef float cnn_vf __attribute__((vector_size(%d * sizeof(float))));", SIMD_LANES);
-    w_line(w, "#define VF_FMA(acc, v, s) ((acc) += (v) * (s))");
-    w_line(w, "#define VF_ADD(acc, v) ((acc) += (v))");
-    w_line(w, "#else");
-    w_line(w, "typedef float cnn_vf[%d];", SIMD_LANES);
-    w_line(w, "#define VF_FMA(acc, v, s) do { for (int l_ = 0; l_ < %d; l_++) (acc)[l_] += (v)[l_] * (s); } while (0)",
-           SIMD_LANES);
-    w_line(w, "#define VF_ADD(acc, v) do { for (int l_ = 0; l_ < %d; l_++) (acc)[l_] += (v)[l_]; } while (0)",
-           SIMD_LANES);
-    w_line(w, "#endif");
+    const Target *t = w->target;
+    w_line(w, "/* Rounding: every multiply-add of the kernels is spelled VF_FMA, and nothing else may be");
+    w_line(w, " * contracted into one, whatever -ffp-contract or -std the file is compiled with, so that");
+    w_line(w, " * the same target always computes the same floats. */");
+    w_directive(w, "#if defined(__clang__)");
+    w_directive(w, "#pragma STDC FP_CONTRACT OFF");
+    w_directive(w, "#elif defined(__GNUC__)");
+    w_directive(w, "#pragma GCC optimize (\"fp-contract=off\")");
+    w_directive(w, "#endif");
+    if (t->check != NULL) {
+        w_line(w, "/* Target %s: %s. */", t->name, t->summary);
+        w_line(w, "#if !(%s)", t->check);
+        if (t->cflags[0] != '\0')
+            w_line(w, "#error \"generated for the %s target: compile with %s (or -march=native on a CPU that has "
+                      "them), or generate for another with cnnc --target\"", t->name, t->cflags);
+        else
+            w_line(w, "#error \"generated for the %s target (%s): compile with a compiler for it, or generate for "
+                      "another with cnnc --target\"", t->name, t->summary);
+        w_line(w, "#endif");
+    } else {
+        w_line(w, "/* Target %s: %s. */", t->name, t->summary);
+    }
+    for (int i = 0; t->prelude[i] != NULL; i++)
+        w_directive(w, t->prelude[i]);
     w_line(w, "/* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with");
     w_line(w, " * aligned vector instructions without aligning the stack first (a crash). */");
     w_line(w, "#if defined(__GNUC__)");
@@ -40,48 +51,108 @@ void emit_simd_prelude(Writer *w)
     w_line(w, "#else");
     w_line(w, "#define CNN_STACK_ALIGN");
     w_line(w, "#endif");
-    w_line(w, "#define VF_ZERO(v) memset(&(v), 0, sizeof(cnn_vf))");
-    w_line(w, "#define VF_LOAD(v, p) memcpy(&(v), (p), sizeof(cnn_vf))");
-    w_line(w, "#define VF_STORE(p, v) memcpy((p), &(v), sizeof(cnn_vf))");
     w_blank(w);
 }
 
-/* At most SIMD_ACCUMULATORS accumulators: 1 to 4 vectors of channels, the most that divides them. */
-int simd_chunk_vectors(int channels)
+/* ------------------------------------------------------------------ register blocks */
+
+/* Registers a block leaves free beyond its accumulators, weights and broadcast: the compilers
+ * keep an address or two in vector registers' company, and a block one register too large
+ * spills on every step. */
+#define SPARE_REGISTERS 1
+
+SimdShape simd_shape(const Target *t, int channels, int max_outputs)
 {
-    int nv = channels / SIMD_LANES;
-    for (int c = 4; c > 1; c--)
-        if (nv % c == 0)
-            return c;
-    return 1;
+    SimdShape s = {.lanes = t->lanes, .channels = channels};
+    s.nv = (channels + t->lanes - 1) / t->lanes;
+    s.rem = channels % t->lanes;
+    double best = 1e30;
+    /* Each step of the reduction loads cb weight vectors and P inputs for P * cb multiply-adds:
+     * the fewest loads per multiply-add, 1/P + 1/cb, within the registers. */
+    for (int cb = 1; cb <= 4 && cb <= s.nv; cb++) {
+        if (s.nv % cb != 0)
+            continue;
+        int free_regs = t->registers - cb - 1 - SPARE_REGISTERS - (t->fma ? 0 : 1);
+        int p = free_regs / cb;
+        if (p > max_outputs)
+            p = max_outputs;
+        if (p > SIMD_MAX_OUTPUTS)
+            p = SIMD_MAX_OUTPUTS;
+        if (p < 1)
+            continue;
+        double cost = 1.0 / p + 1.0 / cb;
+        if (cost < best - 1e-12) {
+            best = cost;
+            s.cb = cb;
+            s.outputs = p;
+        }
+    }
+    s.chunks = s.nv / s.cb;
+    return s;
 }
 
-int simd_block_outputs(int channels)
+void simd_expr(char *buf, size_t size, const char *base, const char *c0, long long off)
 {
-    return SIMD_ACCUMULATORS / simd_chunk_vectors(channels);
+    int n = snprintf(buf, size, "%s", base);
+    if (c0 != NULL && n >= 0 && (size_t)n < size)
+        n += snprintf(buf + n, size - (size_t)n, " + %s", c0);
+    if (off != 0 && n >= 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, " + %lld", off);
 }
 
-bool simd_fits(long long channels)
+void simd_chunks(Writer *w, const SimdShape *s, SimdChunkBody body, void *ctx)
 {
-    return channels > 0 && channels % SIMD_LANES == 0;
-}
-
-void simd_open_chunks(Writer *w, int channels)
-{
-    int cb = simd_chunk_vectors(channels);
-    if (channels == cb * SIMD_LANES) {
-        w_open_block(w);
-        w_line(w, "const int c0 = 0;");
+    int step = s->cb * s->lanes;
+    if (s->chunks == 1) {
+        body(w, s, NULL, s->rem, ctx);
         return;
     }
-    w_open(w, "for (int c0 = 0; c0 < %d; c0 += %d)", channels, cb * SIMD_LANES);
+    /* The full chunks in a loop; the last one apart when its last vector is partial. */
+    int full = s->rem == 0 ? s->chunks : s->chunks - 1;
+    if (full == 1) {
+        w_open_block(w);
+        body(w, s, NULL, 0, ctx);
+        w_close(w);
+    } else {
+        w_open(w, "for (int c0 = 0; c0 < %d; c0 += %d)", full * step, step);
+        body(w, s, "c0", 0, ctx);
+        w_close(w);
+    }
+    if (s->rem != 0) {
+        w_open_block(w);
+        w_line(w, "const int c0 = %d;", full * step);
+        body(w, s, "c0", s->rem, ctx);
+        w_close(w);
+    }
+}
+
+void simd_load(Writer *w, const char *var, const char *base, const char *c0, long long off, bool partial, int rem)
+{
+    char at[EMIT_EXPR_MAX];
+    simd_expr(at, sizeof at, base, c0, off);
+    if (partial)
+        w_line(w, "VF_LOADN(%s, %s, %d);", var, at, rem);
+    else
+        w_line(w, "VF_LOAD(%s, %s);", var, at);
+}
+
+void simd_store(Writer *w, const char *base, const char *c0, long long off, const char *var, bool partial, int rem)
+{
+    char at[EMIT_EXPR_MAX];
+    simd_expr(at, sizeof at, base, c0, off);
+    if (partial)
+        w_line(w, "VF_STOREN(%s, %s, %d);", at, var, rem);
+    else
+        w_line(w, "VF_STORE(%s, %s);", at, var);
 }
 
 /* ------------------------------------------------------------------ gather: forward */
 
 typedef struct GatherCtx {
     const SimdConv *c;
-    int cb; /* vectors of output channels per block */
+    const SimdShape *s;
+    const char *c0;
+    int rem;
 } GatherCtx;
 
 static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, int npix,
@@ -89,15 +160,18 @@ static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const 
 {
     const GatherCtx *gx = vctx;
     const SimdConv *c = gx->c;
-    int cb = gx->cb, cout = c->cout, cin = g->in_c;
+    int cb = gx->s->cb, lanes = gx->s->lanes, cout = c->cout, cin = g->in_c;
     long long pstride = step.in;
+    char name[32];
     w_line(w, "float *restrict py = %s + (size_t)o * %d;", c->y, cout);
     for (int p = 0; p < npix; p++) {
         for (int v = 0; v < cb; v++) {
+            snprintf(name, sizeof name, "a%d_%d", p, v);
+            w_line(w, "cnn_vf %s;", name);
             if (c->bias != NULL)
-                w_line(w, "cnn_vf a%d_%d; VF_LOAD(a%d_%d, %s + c0 + %d);", p, v, p, v, c->bias, v * SIMD_LANES);
+                simd_load(w, name, c->bias, gx->c0, (long long)v * lanes, gx->rem && v == cb - 1, gx->rem);
             else
-                w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", p, v, p, v);
+                w_line(w, "VF_ZERO(%s);", name);
         }
     }
     /* For one kernel row the valid columns and all their input channels are one contiguous run
@@ -108,15 +182,25 @@ static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const 
     for (int kh = rr->k_lo; kh <= rr->k_hi && len > 0; kh++) {
         long long xoff = window_tap_offset(g, kh, cr->k_lo);
         long long koff = ((long long)kh * g->kw + cr->k_lo) * cin * cout;
+        char xr[EMIT_EXPR_MAX], kr[EMIT_EXPR_MAX];
+        simd_expr(xr, sizeof xr, "at", NULL, xoff);
+        simd_expr(kr, sizeof kr, c->k, gx->c0, koff);
         w_open_block(w);
         w_line(w, "/* kernel row %d, columns %d..%d */", kh, cr->k_lo, cr->k_hi);
-        w_line(w, "const float *restrict xr = %s + (at + %lld);", c->x, xoff);
-        w_line(w, "const float *restrict kr = %s + %lld + c0;", c->k, koff);
+        w_line(w, "const float *restrict xr = %s + %s%s%s;", c->x, xoff ? "(" : "", xr, xoff ? ")" : "");
+        w_line(w, "const float *restrict kr = %s;", kr);
         w_open(w, "for (int j = 0; j < %d; j++)", len);
-        for (int v = 0; v < cb; v++)
-            w_line(w, "cnn_vf w%d; VF_LOAD(w%d, kr + j * %d + %d);", v, v, cout, v * SIMD_LANES);
+        for (int v = 0; v < cb; v++) {
+            char wv[16], base[32];
+            snprintf(wv, sizeof wv, "w%d", v);
+            snprintf(base, sizeof base, "kr + j * %d", cout);
+            w_line(w, "cnn_vf %s;", wv);
+            simd_load(w, wv, base, NULL, (long long)v * lanes, gx->rem && v == cb - 1, gx->rem);
+        }
         for (int p = 0; p < npix; p++) {
-            w_line(w, "const float x%d = xr[j + %lld];", p, p * pstride);
+            char xv[EMIT_EXPR_MAX];
+            simd_expr(xv, sizeof xv, "j", NULL, p * pstride);
+            w_line(w, "cnn_vf x%d; VF_SET1(x%d, xr[%s]);", p, p, xv);
             for (int v = 0; v < cb; v++)
                 w_line(w, "VF_FMA(a%d_%d, w%d, x%d);", p, v, v, p);
         }
@@ -124,26 +208,39 @@ static void gather_block(Writer *w, const Window *g, const WindowRun *rr, const 
         w_close(w);
     }
     for (int p = 0; p < npix; p++)
-        for (int v = 0; v < cb; v++)
-            w_line(w, "VF_STORE(py + c0 + %lld, a%d_%d);", (long long)p * step.out * cout + v * SIMD_LANES, p, v);
+        for (int v = 0; v < cb; v++) {
+            snprintf(name, sizeof name, "a%d_%d", p, v);
+            simd_store(w, "py", gx->c0, (long long)p * step.out * cout + (long long)v * lanes, name,
+                         gx->rem && v == cb - 1, gx->rem);
+        }
     if (c->act != ACT_NONE && c->act != ACT_SOFTMAX) {
-        char buf[160], src[64];
-        snprintf(src, sizeof src, "q[i]");
-        w_open(w, "for (int p = 0; p < %d; p++)", npix);
-        w_line(w, "float *restrict q = py + c0 + p * %lld;", (long long)step.out * cout);
-        w_line(w, "for (int i = 0; i < %d; i++)", cb * SIMD_LANES);
-        w_line(w, "    q[i] = %s;", activation_expr(c->act, src, buf, sizeof buf));
+        char buf[160], q[EMIT_EXPR_MAX];
+        int valid = gx->rem ? (cb - 1) * lanes + gx->rem : cb * lanes;
+        simd_expr(q, sizeof q, "py", gx->c0, 0);
+        if (npix > 1) {
+            w_open(w, "for (int p = 0; p < %d; p++)", npix);
+            w_line(w, "float *restrict q = %s + p * %lld;", q, (long long)step.out * cout);
+        } else {
+            w_open_block(w);
+            w_line(w, "float *restrict q = %s;", q);
+        }
+        w_line(w, "for (int i = 0; i < %d; i++)", valid);
+        w_line(w, "    q[i] = %s;", activation_expr(c->act, "q[i]", buf, sizeof buf));
         w_close(w);
     }
 }
 
+static void gather_chunk(Writer *w, const SimdShape *s, const char *c0, int rem, void *vctx)
+{
+    const SimdConv *c = vctx;
+    GatherCtx gx = {.c = c, .s = s, .c0 = c0, .rem = rem};
+    emit_window_blocks(w, &c->g, s->outputs, gather_block, &gx);
+}
+
 void emit_simd_gather(Writer *w, const SimdConv *c)
 {
-    GatherCtx gx = {.c = c, .cb = simd_chunk_vectors(c->cout)};
-    int npix = simd_block_outputs(c->cout);
-    simd_open_chunks(w, c->cout);
-    emit_window_blocks(w, &c->g, npix, gather_block, &gx);
-    w_close(w);
+    SimdShape s = simd_shape(w->target, c->cout, SIMD_MAX_OUTPUTS);
+    simd_chunks(w, &s, gather_chunk, (void *)c);
 }
 
 /* ------------------------------------------------------------------ kernel gradient */
@@ -171,7 +268,7 @@ static void tap_range(int in, int out, int k, int s, int pad, int *lo, int *hi)
 typedef struct WBlock {
     int nr;
     int oh_lo, oh_hi, ow_lo, ow_hi;
-    long long rel[SIMD_ACCUMULATORS];
+    long long rel[SIMD_MAX_OUTPUTS];
 } WBlock;
 
 static bool same_block(const WBlock *a, const WBlock *b)
@@ -245,45 +342,79 @@ static void plan_blocks(const Window *g, int per_block, WPlan *p)
     }
 }
 
+typedef struct WGradCtx {
+    const SimdConv *c;
+    const WBlock *b;
+} WGradCtx;
+
+static void wgrad_chunk(Writer *w, const SimdShape *s, const char *c0, int rem, void *vctx)
+{
+    const WGradCtx *wx = vctx;
+    const SimdConv *c = wx->c;
+    const WBlock *b = wx->b;
+    const Window *g = &c->g;
+    int cb = s->cb, lanes = s->lanes, cout = c->cout, cin = g->in_c;
+    char row[64], col[64], gp[EMIT_EXPR_MAX];
+    for (int r = 0; r < b->nr; r++)
+        for (int v = 0; v < cb; v++)
+            w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", r, v, r, v);
+    w_open_range(w, "oh", b->oh_lo, b->oh_hi);
+    w_open_range(w, "ow", b->ow_lo, b->ow_hi);
+    window_start_expr(row, sizeof row, "oh", g->sh, g->pad_top);
+    window_start_expr(col, sizeof col, "ow", g->sw, g->pad_left);
+    if (cin == 1)
+        w_line(w, "const int at = %s * %d + %s + off;", row, g->in_w, col);
+    else
+        w_line(w, "const int at = (%s * %d + %s) * %d + off;", row, g->in_w, col, cin);
+    char o[64];
+    snprintf(o, sizeof o, "dz + (oh * %d + ow) * %d", g->out_w, cout);
+    simd_expr(gp, sizeof gp, o, c0, 0);
+    w_line(w, "const float *restrict gp = %s;", gp);
+    for (int v = 0; v < cb; v++) {
+        char gv[16];
+        snprintf(gv, sizeof gv, "g%d", v);
+        w_line(w, "cnn_vf %s;", gv);
+        simd_load(w, gv, "gp", NULL, (long long)v * lanes, rem && v == cb - 1, rem);
+    }
+    for (int r = 0; r < b->nr; r++) {
+        char xv[EMIT_EXPR_MAX];
+        simd_expr(xv, sizeof xv, "at", NULL, b->rel[r]);
+        w_line(w, "cnn_vf x%d; VF_SET1(x%d, x[%s]);", r, r, xv);
+        for (int v = 0; v < cb; v++)
+            w_line(w, "VF_FMA(a%d_%d, g%d, x%d);", r, v, v, r);
+    }
+    w_close(w);
+    w_close(w);
+    for (int r = 0; r < b->nr; r++) {
+        for (int v = 0; v < cb; v++) {
+            char sv[32], av[32];
+            bool partial = rem && v == cb - 1;
+            long long off = (long long)r * cout + (long long)v * lanes;
+            snprintf(sv, sizeof sv, "s%d_%d", r, v);
+            snprintf(av, sizeof av, "a%d_%d", r, v);
+            w_line(w, "cnn_vf %s;", sv);
+            simd_load(w, sv, "dk", c0, off, partial, rem);
+            w_line(w, "VF_ADD(%s, %s);", sv, av);
+            simd_store(w, "dk", c0, off, sv, partial, rem);
+        }
+    }
+}
+
 void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv *c)
 {
     const Window *g = &c->g;
-    int cb = simd_chunk_vectors(c->cout), per_block = simd_block_outputs(c->cout), cin = g->in_c, cout = c->cout;
+    SimdShape s = simd_shape(w->target, c->cout, SIMD_MAX_OUTPUTS);
     WPlan p;
-    plan_blocks(g, per_block, &p);
-    for (int s = 0; s < p.nshapes; s++) {
-        const WBlock *b = &p.shapes[s];
+    plan_blocks(g, s.outputs, &p);
+    for (int i = 0; i < p.nshapes; i++) {
+        const WBlock *b = &p.shapes[i];
         w_line(w, "/* %s, %d rows of the kernel gradient held in registers over output rows %d..%d, columns %d..%d:",
                name, b->nr, b->oh_lo, b->oh_hi, b->ow_lo, b->ow_hi);
         w_line(w, " * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */");
         w_begin_function(w, "static void %s_wgrad%d(float *restrict dk, const float *restrict x, const float *restrict dz, int off)",
-                         name, s);
-        simd_open_chunks(w, cout);
-        for (int r = 0; r < b->nr; r++)
-            for (int v = 0; v < cb; v++)
-                w_line(w, "cnn_vf a%d_%d; VF_ZERO(a%d_%d);", r, v, r, v);
-        w_open(w, "for (int oh = %d; oh <= %d; oh++)", b->oh_lo, b->oh_hi);
-        w_open(w, "for (int ow = %d; ow <= %d; ow++)", b->ow_lo, b->ow_hi);
-        w_line(w, "const int at = ((oh * %d - %d) * %d + (ow * %d - %d)) * %d + off;", g->sh, g->pad_top, g->in_w, g->sw,
-               g->pad_left, cin);
-        w_line(w, "const float *restrict gp = dz + (oh * %d + ow) * %d + c0;", g->out_w, cout);
-        for (int v = 0; v < cb; v++)
-            w_line(w, "cnn_vf g%d; VF_LOAD(g%d, gp + %d);", v, v, v * SIMD_LANES);
-        for (int r = 0; r < b->nr; r++) {
-            w_line(w, "const float x%d = x[at + %lld];", r, b->rel[r]);
-            for (int v = 0; v < cb; v++)
-                w_line(w, "VF_FMA(a%d_%d, g%d, x%d);", r, v, v, r);
-        }
-        w_close(w);
-        w_close(w);
-        for (int r = 0; r < b->nr; r++) {
-            for (int v = 0; v < cb; v++) {
-                w_line(w, "cnn_vf s%d_%d; VF_LOAD(s%d_%d, dk + c0 + %d);", r, v, r, v, r * cout + v * SIMD_LANES);
-                w_line(w, "VF_ADD(s%d_%d, a%d_%d);", r, v, r, v);
-                w_line(w, "VF_STORE(dk + c0 + %d, s%d_%d);", r * cout + v * SIMD_LANES, r, v);
-            }
-        }
-        w_close(w);
+                         name, i);
+        WGradCtx wx = {.c = c, .b = b};
+        simd_chunks(w, &s, wgrad_chunk, &wx);
         w_close(w);
         w_blank(w);
     }
@@ -293,13 +424,16 @@ void emit_simd_kernel_grad_functions(Writer *w, const char *name, const SimdConv
 
 void emit_simd_kernel_grad_calls(Writer *w, const char *name, const SimdConv *c)
 {
+    SimdShape s = simd_shape(w->target, c->cout, SIMD_MAX_OUTPUTS);
     WPlan p;
-    plan_blocks(&c->g, simd_block_outputs(c->cout), &p);
+    plan_blocks(&c->g, s.outputs, &p);
     for (int i = 0; i < p.ncalls; i++) {
         const WCall *k = &p.calls[i];
+        char dk[EMIT_EXPR_MAX];
         if (k->shape < 0)
             continue; /* a tap that never falls inside the input has no gradient */
-        w_line(w, "%s_wgrad%d(%s + %lld, %s, %s, %lld);", name, k->shape, c->k, k->row * c->cout, c->x, c->y, k->xoff);
+        simd_expr(dk, sizeof dk, c->k, NULL, k->row * c->cout);
+        w_line(w, "%s_wgrad%d(%s, %s, %s, %lld);", name, k->shape, dk, c->x, c->y, k->xoff);
     }
     free(p.shapes);
     free(p.calls);

@@ -39,8 +39,7 @@ void format_stride(char *buf, size_t size, int sh, int sw)
         snprintf(buf, size, "%dx%d", sh, sw);
 }
 
-/* "oh", "oh * 2", "(oh - 1)" or "(oh * 2 - 1)": the first input row or column of a window. */
-static void start_expr(char *buf, size_t size, const char *var, int stride, int pad)
+void window_start_expr(char *buf, size_t size, const char *var, int stride, int pad)
 {
     if (stride == 1 && pad == 0)
         snprintf(buf, size, "%s", var);
@@ -53,7 +52,7 @@ static void start_expr(char *buf, size_t size, const char *var, int stride, int 
 }
 
 /* `at`, the input index of the window's top-left tap, and `o`, the output pixel's index, from
- * oh and ow; row and col are start_expr's first input row and column. */
+ * oh and ow; row and col are window_start_expr's first input row and column. */
 static void window_indices(Writer *w, const Window *g, const char *row, const char *col)
 {
     if (g->in_c == 1)
@@ -70,15 +69,15 @@ void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx)
     int nrows = window_runs(g->in_h, g->out_h, g->kh, g->sh, g->pad_top, rows);
     int ncols = window_runs(g->in_w, g->out_w, g->kw, g->sw, g->pad_left, cols);
     char row[64], col[64];
-    start_expr(row, sizeof row, "oh", g->sh, g->pad_top);
-    start_expr(col, sizeof col, "ow", g->sw, g->pad_left);
+    window_start_expr(row, sizeof row, "oh", g->sh, g->pad_top);
+    window_start_expr(col, sizeof col, "ow", g->sw, g->pad_left);
     for (int r = 0; r < nrows; r++) {
         for (int c = 0; c < ncols; c++) {
             const WindowRun *rr = &rows[r], *cr = &cols[c];
             w_line(w, "/* rows %d..%d, columns %d..%d: window rows %d..%d, columns %d..%d */",
                    rr->o_lo, rr->o_hi, cr->o_lo, cr->o_hi, rr->k_lo, rr->k_hi, cr->k_lo, cr->k_hi);
-            w_open(w, "for (int oh = %d; oh < %d; oh++)", rr->o_lo, rr->o_hi + 1);
-            w_open(w, "for (int ow = %d; ow < %d; ow++)", cr->o_lo, cr->o_hi + 1);
+            w_open_range(w, "oh", rr->o_lo, rr->o_hi);
+            w_open_range(w, "ow", cr->o_lo, cr->o_hi);
             window_indices(w, g, row, col);
             body(w, g, rr, cr, ctx);
             w_close(w);
@@ -106,7 +105,7 @@ static void run_blocks(Writer *w, const Window *g, const WindowRun *rr, const Wi
 
     w_line(w, "/* rows %d..%d, columns %d..%d: window rows %d..%d, columns %d..%d%s */", rr->o_lo, rr->o_hi,
            cr->o_lo, cr->o_hi, rr->k_lo, rr->k_hi, cr->k_lo, cr->k_hi, down ? "; blocks down the columns" : "");
-    w_open(w, "for (int %s = %d; %s < %d; %s++)", ov, outer->o_lo, ov, outer->o_hi + 1, ov);
+    w_open_range(w, ov, outer->o_lo, outer->o_hi);
     /* Full blocks in a loop (or once), then the shorter block that ends the run. */
     for (int part = 0; part < 2; part++) {
         int npix = part == 0 ? block : rest;
@@ -132,8 +131,8 @@ void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody b
     int nrows = window_runs(g->in_h, g->out_h, g->kh, g->sh, g->pad_top, rows);
     int ncols = window_runs(g->in_w, g->out_w, g->kw, g->sw, g->pad_left, cols);
     char row[64], col[64];
-    start_expr(row, sizeof row, "oh", g->sh, g->pad_top);
-    start_expr(col, sizeof col, "ow", g->sw, g->pad_left);
+    window_start_expr(row, sizeof row, "oh", g->sh, g->pad_top);
+    window_start_expr(col, sizeof col, "ow", g->sw, g->pad_left);
     for (int r = 0; r < nrows; r++)
         for (int c = 0; c < ncols; c++)
             run_blocks(w, g, &rows[r], &cols[c], block, row, col, body, ctx);

@@ -65,6 +65,16 @@ void w_begin_function(Writer *w, const char *fmt, ...)
     w->indent++;
 }
 
+void w_open_range(Writer *w, const char *var, int lo, int hi)
+{
+    if (lo == hi) {
+        w_open_block(w);
+        w_line(w, "const int %s = %d;", var, lo);
+    } else {
+        w_open(w, "for (int %s = %d; %s <= %d; %s++)", var, lo, var, hi, var);
+    }
+}
+
 void w_close(Writer *w)
 {
     w->indent--;

@@ -10,11 +10,29 @@
 
 #include "cnnc.h"
 
+/* ------------------------------------------------------------------ emit/target.c */
+
+/* A target of the generated code: what the kernels are sized from, and how C spells a vector
+ * of it (the prelude's lines: cnn_vf and the VF_ macros, see target.c). */
+struct Target {
+    const char *name;     /* "avx2", as --target takes it and the banner names it */
+    const char *summary;  /* "AVX2 and FMA: 8 lanes, 16 registers" */
+    int lanes;            /* floats in one vector */
+    int registers;        /* vector registers: the accumulators of a register block, and what
+                             they multiply, must fit */
+    bool fma;             /* VF_FMA is one instruction; without it a product needs a register */
+    const char *cflags;   /* what gives a compiler the target's instructions: "-mavx2 -mfma" */
+    const char *check;    /* the preprocessor condition that holds when it has them; NULL: always */
+    const char *const *prelude; /* the lines that define cnn_vf and the VF_ macros, NULL-ended */
+};
+
+
 /* ------------------------------------------------------------------ emit/writer.c */
 
 typedef struct Writer {
     FILE *f;
-    int indent; /* in levels of four spaces */
+    int indent;           /* in levels of four spaces */
+    const Target *target; /* what the code is generated for */
 } Writer;
 
 /* One line at the current indentation, with a newline added. An empty format writes a blank line. */
@@ -30,6 +48,9 @@ void w_directive(Writer *w, const char *text);
 /* A function definition: the signature (continuation lines after a '\n' carry their own
  * indentation), then "{" on a line of its own, and one more level of indentation. */
 void w_begin_function(Writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `for (int VAR = LO; VAR <= HI; VAR++) {`, or `{ const int VAR = LO;` when LO == HI: a
+ * loop that would run once is written as the block it is. Closed with w_close. */
+void w_open_range(Writer *w, const char *var, int lo, int hi);
 /* Closes a block opened with w_open: "}" one level out. */
 void w_close(Writer *w);
 /* Writes the declaration of `float sum`, the dot product of a[0..n) and b[0..n), for two
@@ -72,6 +93,9 @@ void emit_window_loops(Writer *w, const Window *g, WindowBody body, void *ctx);
 long long window_tap_offset(const Window *g, int kh, int kw);
 /* "2" or "1x2": a window's strides as its comment shows them. */
 void format_stride(char *buf, size_t size, int sh, int sw);
+/* "oh", "oh * 2", "(oh - 1)" or "(oh * 2 - 1)": the first input row (or column) of the window
+ * of output `var`. */
+void window_start_expr(char *buf, size_t size, const char *var, int stride, int pad);
 
 /* Like emit_window_loops, but `body` writes a block of `npix` output pixels (npix <= block)
  * along a row or down a column, the first at `at` and `o`; pixel p's window starts step.in
@@ -87,23 +111,35 @@ void emit_window_blocks(Writer *w, const Window *g, int block, WindowBlockBody b
 
 /* ------------------------------------------------------------------ emit/simd.c */
 
-/* The floats in one vector of the generated code: an AVX-512 register. */
-#define SIMD_LANES 16
-/* Accumulator vectors one register block holds: AVX-512 has 32 registers, the rest hold the
- * weights and inputs of a multiply-add step. */
-#define SIMD_ACCUMULATORS 24
+/* The most outputs (pixels, images, kernel rows) one register block holds. */
+#define SIMD_MAX_OUTPUTS 32
 
-/* Writes the vector type and its macros once at the top of a generated source. */
+/* Writes what every generated source starts with after its includes: the rounding rule (no
+ * contraction of a * b + c beyond the VF_FMA the kernels write), the check that the compiler
+ * was given the target's instructions, and the target's vector type and macros. */
 void emit_simd_prelude(Writer *w);
-/* Whether a dimension of this many channels takes the vector kernels (a multiple of the lanes). */
-bool simd_fits(long long channels);
-/* How many vectors of channels one register block holds, and how many outputs (pixels,
- * images) it holds them for: SIMD_ACCUMULATORS / simd_chunk_vectors. */
-int simd_chunk_vectors(int channels);
-int simd_block_outputs(int channels);
-/* Opens a loop over chunks of simd_chunk_vectors vectors of channels when they do not all fit
- * in one block, or a bare block otherwise; either way the chunk's first channel is `c0`. */
-void simd_open_chunks(Writer *w, int channels);
+
+/* How the register blocks of a product cover `channels` channels on a target: nv vectors, the
+ * last holding rem floats (0: full); chunks of cb vectors, each in blocks of `outputs`
+ * outputs. Chosen for the fewest loads per multiply-add that fit the target's registers. */
+typedef struct SimdShape {
+    int lanes, channels;
+    int nv, rem;
+    int cb, chunks;
+    int outputs;
+} SimdShape;
+SimdShape simd_shape(const Target *t, int channels, int max_outputs);
+/* "base", "base + c0", "base + 16" or "base + c0 + 16": c0 may be NULL, off 0. */
+void simd_expr(char *buf, size_t size, const char *base, const char *c0, long long off);
+/* Writes body once for each distinct chunk of channels: for a single chunk once, with c0
+ * NULL (channel 0); else in a loop over the full chunks, and once more for a last chunk whose
+ * last vector holds `rem` floats. */
+typedef void (*SimdChunkBody)(Writer *w, const SimdShape *s, const char *c0, int rem, void *ctx);
+void simd_chunks(Writer *w, const SimdShape *s, SimdChunkBody body, void *ctx);
+/* `VAR = base[c0 + off ...]` as a vector, or the first `rem` floats of it where `partial`;
+ * and the store of VAR there. */
+void simd_load(Writer *w, const char *var, const char *base, const char *c0, long long off, bool partial, int rem);
+void simd_store(Writer *w, const char *base, const char *c0, long long off, const char *var, bool partial, int rem);
 
 /* A convolution-shaped product for the vector kernels. The window g slides over x, an image of
  * [in_h][in_w][in_c]; y is [out_h][out_w][cout]; k is [kh][kw][in_c][cout]; each names a
@@ -128,13 +164,13 @@ void emit_simd_kernel_grad_calls(Writer *w, const char *name, const SimdConv *c)
 
 /* ------------------------------------------------------------------ emit/dense_simd.c */
 
-/* The statements of a dense layer's passes in register blocks, for units a multiple of the
- * lanes (simd_fits): forward over `in` into `out` (before any softmax), the kernel gradient
- * from `in` and `dout` into `dkernel`, and the input gradient from `dout` and `kernel` into
- * `din`, which needs the batch's output gradient transposed on the stack (..._fits). */
-void emit_dense_simd_forward(Writer *w, const Layer *l);
+/* The statements of a dense layer's passes in register blocks: forward over `in` into `out`
+ * (before any softmax) for n <= batch images, the kernel gradient from `in` and `dout` into
+ * `dkernel`, and the input gradient from `dout` and `kernel` into `din`, which needs the
+ * batch's output gradient transposed on the stack (..._fits). */
+void emit_dense_simd_forward(Writer *w, const Layer *l, int batch);
 void emit_dense_simd_kernel_grad(Writer *w, const Layer *l);
-bool dense_simd_input_grad_fits(const Layer *l, int batch);
+bool dense_simd_input_grad_fits(const Target *t, const Layer *l, int batch);
 void emit_dense_simd_input_grad(Writer *w, const Layer *l, int batch);
 
 /* ------------------------------------------------------------------ emit/activation.c */

@@ -3,24 +3,20 @@
  *
  *     conv2d(filters=32, kernel=3, stride=1, padding=valid, activation=relu, use_bias=true);
  *
- * Its passes are specialised to the layer's shapes.
- * The layout is chosen for vectorisation: activations are [H][W][C] and the kernel
- * [KH][KW][CIN][COUT], so the innermost loop of every pass runs over the output channels with
- * unit stride in the kernel and in the output. Where the channels fill whole vectors the
- * passes are emit/simd.c's register blocks: forward and the input gradient (a convolution of
- * the output gradient under the flipped kernel) gather blocks of output pixels, the kernel
- * gradient keeps blocks of its rows in registers; border runs of a padded window get their
- * own blocks with the taps outside the image left out. Other shapes (a few filters, strided
- * input gradients) fall back to one output pixel at a time through small per-layer tap
- * functions. Backward works image by image, so that each image's output gradient is still
- * in cache when the products read it.
+ * Its passes are specialised to the layer's shapes and the target. The layout is chosen for
+ * vectorisation: activations are [H][W][C] and the kernel [KH][KW][CIN][COUT], so the innermost
+ * loop of every pass runs over the output channels with unit stride in the kernel and in the
+ * output. The passes are emit/simd.c's register blocks: forward and the input gradient (a
+ * convolution of the output gradient under the flipped kernel) gather blocks of output
+ * pixels, the kernel gradient keeps blocks of its rows in registers; border runs of a padded
+ * window get their own blocks with the taps outside the image left out. Only a strided
+ * convolution's input gradient scatters one output pixel at a time through small per-layer
+ * tap functions. Backward works image by image, so that each image's output gradient is
+ * still in cache when the products read it.
  */
 #include <stdlib.h>
 
 #include "layers/layer.h"
-
-/* Above this many filters the accumulator lives in the output instead of on the stack. */
-#define MAX_LOCAL_ACC 1024
 
 /* ------------------------------------------------------------------ check */
 
@@ -155,47 +151,30 @@ static void conv_comment(Writer *w, const Layer *l)
            a->use_bias ? "" : ", no bias");
 }
 
-/* The three small kernels every pass is built from, one tap of the window at a time. */
-static void emit_tap_functions(Writer *w, const Layer *l)
-{
-    int cin = l->in.c, cout = l->u.conv.filters;
-    w_line(w, "/* %s, one tap of the window: acc[co] += sum over ci of x[ci] * k[ci][co]. */", l->name);
-    w_begin_function(w, "static void %s_tap(float *restrict acc, const float *restrict x, const float *restrict k)", l->name);
-    w_open(w, "for (int ci = 0; ci < %d; ci++)", cin);
-    w_line(w, "const float xv = x[ci];");
-    w_line(w, "for (int co = 0; co < %d; co++)", cout);
-    w_line(w, "    acc[co] += xv * k[ci * %d + co];", cout);
-    w_close(w);
-    w_close(w);
-    w_blank(w);
-}
-
-/* The input gradient runs fastest over a kernel with its channel axes swapped, CIN innermost
- * as COUT is in forward. backward builds that copy on the stack, up to this many floats
- * (256 KiB); larger kernels take the slower dot products instead. */
+/* The input gradient of a stride-1 convolution is itself one: the output gradient, padded by
+ * the kernel size less the forward padding, under the kernel flipped in both axes with its
+ * channel axes swapped. That lets it share the forward's register-blocked gather, over a
+ * flipped copy of the kernel on the stack of up to this many floats (256 KiB). A strided
+ * convolution's input gradient scatters each output pixel's gradient through the taps
+ * instead, over the same copy unflipped, or over the kernel itself with dot products where
+ * the copy would not fit. */
 #define MAX_TRANSPOSED_KERNEL 65536
+
+static bool gathers_input_grad(const Layer *l)
+{
+    const ConvAttrs *a = &l->u.conv;
+    return a->sh == 1 && a->sw == 1 && l->kernel_size <= MAX_TRANSPOSED_KERNEL;
+}
 
 static bool transposes_kernel(const Layer *l)
 {
     return l->kernel_size <= MAX_TRANSPOSED_KERNEL;
 }
 
-static void emit_backward_tap_functions(Writer *w, const Layer *l, bool with_dk, bool with_din)
+/* The scatter of a strided input gradient, one tap of the window at a time. */
+static void emit_xtap_function(Writer *w, const Layer *l)
 {
     int cin = l->in.c, cout = l->u.conv.filters;
-    if (with_dk) {
-        w_line(w, "/* %s, one tap of the kernel gradient: dk[ci][co] += x[ci] * dz[co]. */", l->name);
-        w_begin_function(w, "static void %s_wtap(float *restrict dk, const float *restrict x, const float *restrict dz)", l->name);
-        w_open(w, "for (int ci = 0; ci < %d; ci++)", cin);
-        w_line(w, "const float xv = x[ci];");
-        w_line(w, "for (int co = 0; co < %d; co++)", cout);
-        w_line(w, "    dk[ci * %d + co] += xv * dz[co];", cout);
-        w_close(w);
-        w_close(w);
-        w_blank(w);
-    }
-    if (!with_din)
-        return;
     if (transposes_kernel(l)) {
         w_line(w, "/* %s, one tap of the input gradient: dx[ci] += sum over co of kt[co][ci] * dz[co]. */", l->name);
         w_begin_function(w, "static void %s_xtap(float *restrict dx, const float *restrict kt, const float *restrict dz)", l->name);
@@ -217,53 +196,23 @@ static void emit_backward_tap_functions(Writer *w, const Layer *l, bool with_dk,
     w_blank(w);
 }
 
-typedef struct ConvCtx {
-    const Layer *l;
-    bool local_acc;
-    bool with_dk;  /* backward_pixel writes the kernel and bias gradients */
-    bool with_din; /* backward_pixel writes the input gradient */
-} ConvCtx;
-
-static void forward_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *vctx)
+/* Output pixel o's gradient through every tap inside the input. `at` may be negative where
+ * the window starts in the padding, so it is added to the tap's offset before the pointer. */
+static void scatter_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *vctx)
 {
-    const ConvCtx *cx = vctx;
-    const ConvAttrs *a = &cx->l->u.conv;
-    int cout = a->filters;
-    char buf[128];
-    const char *acc = cx->local_acc ? "acc" : "py";
-    if (cx->local_acc)
-        w_line(w, "float acc[%d] CNN_STACK_ALIGN;", cout);
-    else
-        w_line(w, "float *restrict py = y + (size_t)o * %d;", cout);
-    w_line(w, "for (int co = 0; co < %d; co++)", cout);
-    w_line(w, "    %s[co] = %s;", acc, a->use_bias ? "bias[co]" : "0.0f");
-    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++)
-        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++)
-            w_line(w, "%s_tap(%s, x + at + %lld, kernel + %lld);", cx->l->name, acc,
-                   window_tap_offset(g, kh, kw), ((long long)kh * a->kw + kw) * g->in_c * cout);
-    if (cx->local_acc) {
-        w_line(w, "float *restrict py = y + (size_t)o * %d;", cout);
-        w_line(w, "for (int co = 0; co < %d; co++)", cout);
-        w_line(w, "    py[co] = %s;", activation_expr(cx->l->act, "acc[co]", buf, sizeof buf));
-    } else if (cx->l->act != ACT_NONE && cx->l->act != ACT_SOFTMAX) {
-        w_line(w, "for (int co = 0; co < %d; co++)", cout);
-        w_line(w, "    py[co] = %s;", activation_expr(cx->l->act, "py[co]", buf, sizeof buf));
-    }
-}
-
-/* The vector kernels take the layer when its filters fill whole vectors. */
-static bool fast_forward(const Layer *l)
-{
-    return simd_fits(l->u.conv.filters);
-}
-
-/* The input gradient of a stride-1 convolution is itself one: the output gradient, padded by
- * the kernel size less the forward padding, under the kernel flipped in both axes with its
- * channel axes swapped. That lets it share the forward's register-blocked gather. */
-static bool fast_input_grad(const Layer *l)
-{
+    const Layer *l = vctx;
     const ConvAttrs *a = &l->u.conv;
-    return a->sh == 1 && a->sw == 1 && simd_fits(l->in.c) && l->kernel_size <= MAX_TRANSPOSED_KERNEL;
+    int cout = a->filters;
+    w_line(w, "const float *restrict g = dz + (size_t)o * %d;", cout);
+    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++) {
+        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
+            char dx[EMIT_EXPR_MAX], k[EMIT_EXPR_MAX];
+            simd_expr(dx, sizeof dx, "at", NULL, window_tap_offset(g, kh, kw));
+            simd_expr(k, sizeof k, transposes_kernel(l) ? "kt" : "kernel", NULL,
+                      ((long long)kh * a->kw + kw) * g->in_c * cout);
+            w_line(w, "%s_xtap(dx + (%s), %s, g);", l->name, dx, k);
+        }
+    }
 }
 
 static void conv_forward_params(const EmitLayer *e, PassParams *p)
@@ -280,15 +229,11 @@ static void conv_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const ConvAttrs *a = &l->u.conv;
-    Window g = conv_window(l);
-    ConvCtx cx = {.l = l, .local_acc = a->filters <= MAX_LOCAL_ACC};
-    if (!fast_forward(l))
-        emit_tap_functions(w, l);
-    conv_comment(w, l);
     PassParams params = {0};
     char fname[EMIT_NAME_MAX + 16];
     conv_forward_params(e, &params);
     snprintf(fname, sizeof fname, "%s_forward", l->name);
+    conv_comment(w, l);
     w_pass_begin(w, fname, &params);
     char bias[32] = "";
     if (a->use_bias)
@@ -299,13 +244,9 @@ static void conv_forward(Writer *w, const EmitLayer *e)
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
-    if (fast_forward(l)) {
-        SimdConv c = {.g = g, .cout = a->filters, .x = "x", .y = "y", .k = "kernel",
-                      .bias = a->use_bias ? "bias" : NULL, .act = l->act};
-        emit_simd_gather(w, &c);
-    } else {
-        emit_window_loops(w, &g, forward_pixel, &cx);
-    }
+    SimdConv c = {.g = conv_window(l), .cout = a->filters, .x = "x", .y = "y", .k = "kernel",
+                  .bias = a->use_bias ? "bias" : NULL, .act = l->act};
+    emit_simd_gather(w, &c);
     if (l->act == ACT_SOFTMAX) {
         char rows[32];
         snprintf(rows, sizeof rows, "%d", l->out.h * l->out.w);
@@ -314,29 +255,6 @@ static void conv_forward(Writer *w, const EmitLayer *e)
     w_close(w);
     w_close(w);
     w_blank(w);
-}
-
-static void backward_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *vctx)
-{
-    const ConvCtx *cx = vctx;
-    const ConvAttrs *a = &cx->l->u.conv;
-    int cout = a->filters;
-    w_line(w, "const float *restrict g = dz + (size_t)o * %d;", cout);
-    if (a->use_bias && cx->with_dk) {
-        w_line(w, "for (int co = 0; co < %d; co++)", cout);
-        w_line(w, "    dbias[co] += g[co];");
-    }
-    for (int kh = rr->k_lo; kh <= rr->k_hi; kh++) {
-        for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
-            long long xoff = window_tap_offset(g, kh, kw);
-            long long koff = ((long long)kh * a->kw + kw) * g->in_c * cout;
-            if (cx->with_dk)
-                w_line(w, "%s_wtap(dkernel + %lld, x + at + %lld, g);", cx->l->name, koff, xoff);
-            if (cx->with_din)
-                w_line(w, "%s_xtap(dx + at + %lld, %s + %lld, g);", cx->l->name, xoff,
-                       transposes_kernel(cx->l) ? "kt" : "kernel", koff);
-        }
-    }
 }
 
 static bool uses_out(const EmitLayer *e)
@@ -407,21 +325,41 @@ static void conv_backward_params(const EmitLayer *e, PassParams *p)
     pass_n(p);
 }
 
+/* The kernel with its channel axes swapped, [KH][KW][COUT][CIN], on the stack as `name`;
+ * flipped in both window axes too where `flip`. */
+static void transposed_kernel(Writer *w, const Layer *l, const char *name, bool flip)
+{
+    const ConvAttrs *a = &l->u.conv;
+    int taps = a->kh * a->kw, cin = l->in.c, cout = a->filters;
+    if (flip)
+        w_line(w, "/* The kernel flipped in both axes, as [%d][%d][%d][%d]: output channels before input channels. */",
+               a->kh, a->kw, cout, cin);
+    else
+        w_line(w, "/* The kernel as [%d][%d][%d][%d], output channels before input channels. */", a->kh, a->kw, cout,
+               cin);
+    w_line(w, "float %s[%lld] CNN_STACK_ALIGN;", name, l->kernel_size);
+    w_open(w, "for (int t = 0; t < %d; t++)", taps);
+    if (flip)
+        w_line(w, "const float *restrict tap = kernel + (%d - t) * %d;", taps - 1, cin * cout);
+    else
+        w_line(w, "const float *restrict tap = kernel + t * %d;", cin * cout);
+    w_line(w, "for (int ci = 0; ci < %d; ci++)", cin);
+    w_line(w, "    for (int co = 0; co < %d; co++)", cout);
+    w_line(w, "        %s[(t * %d + co) * %d + ci] = tap[ci * %d + co];", name, cout, cin, cout);
+    w_close(w);
+}
+
 static void conv_backward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
     const ConvAttrs *a = &l->u.conv;
     Window g = conv_window(l);
     bool with_din = e->has_din;
-    bool fast_dk = fast_forward(l), fast_din = with_din && fast_input_grad(l);
-    ConvCtx cx = {.l = l, .with_dk = !fast_dk, .with_din = with_din && !fast_din};
-    bool old_transposed = cx.with_din && transposes_kernel(l);
-    int taps = a->kh * a->kw;
+    bool gather_din = with_din && gathers_input_grad(l), scatter_din = with_din && !gather_din;
     SimdConv dk = {.g = g, .cout = a->filters, .x = "x", .y = "dz", .k = "dkernel", .act = ACT_NONE};
-    if (cx.with_dk || cx.with_din)
-        emit_backward_tap_functions(w, l, cx.with_dk, cx.with_din);
-    if (fast_dk)
-        emit_simd_kernel_grad_functions(w, l->name, &dk);
+    if (scatter_din)
+        emit_xtap_function(w, l);
+    emit_simd_kernel_grad_functions(w, l->name, &dk);
     conv_comment(w, l);
     PassParams params = {0};
     char fname[EMIT_NAME_MAX + 16];
@@ -430,30 +368,14 @@ static void conv_backward(Writer *w, const EmitLayer *e)
     w_pass_begin(w, fname, &params);
     w_line(w, "/* dout%s: [n][%d][%d][%d], %sin: [n][%d][%d][%d] */", uses_out(e) ? ", out" : "",
            l->out.h, l->out.w, l->out.c, with_din ? "din, " : "", l->in.h, l->in.w, l->in.c);
-    if (cx.with_din) {
+    if (scatter_din) {
         w_line(w, "for (int i = 0; i < n * %lld; i++)", shape_size(l->in));
         w_line(w, "    din[i] = 0.0f;");
+        if (transposes_kernel(l))
+            transposed_kernel(w, l, "kt", false);
     }
-    if (old_transposed) {
-        w_line(w, "/* The kernel as [%d][%d][%d][%d], output channels before input channels. */", a->kh, a->kw,
-               a->filters, l->in.c);
-        w_line(w, "float kt[%lld] CNN_STACK_ALIGN;", l->kernel_size);
-        w_line(w, "for (int t = 0; t < %d; t++)", taps);
-        w_line(w, "    for (int ci = 0; ci < %d; ci++)", l->in.c);
-        w_line(w, "        for (int co = 0; co < %d; co++)", a->filters);
-        w_line(w, "            kt[(t * %d + co) * %d + ci] = kernel[(t * %d + ci) * %d + co];", a->filters, l->in.c,
-               l->in.c, a->filters);
-    }
-    if (fast_din) {
-        w_line(w, "/* The kernel flipped in both axes, as [%d][%d][%d][%d]: output channels before input channels. */",
-               a->kh, a->kw, a->filters, l->in.c);
-        w_line(w, "float kf[%lld] CNN_STACK_ALIGN;", l->kernel_size);
-        w_line(w, "for (int t = 0; t < %d; t++)", taps);
-        w_line(w, "    for (int ci = 0; ci < %d; ci++)", l->in.c);
-        w_line(w, "        for (int co = 0; co < %d; co++)", a->filters);
-        w_line(w, "            kf[(t * %d + co) * %d + ci] = kernel[(%d - t) * %d + ci * %d + co];", a->filters, l->in.c,
-               taps - 1, l->in.c * a->filters, a->filters);
-    }
+    if (gather_din)
+        transposed_kernel(w, l, "kf", true);
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
     if (with_din)
@@ -462,15 +384,14 @@ static void conv_backward(Writer *w, const EmitLayer *e)
     /* Image by image, so that its output gradient is still in cache for the products. */
     if (uses_out(e))
         w_line(w, "const float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
-    if (fast_dk && a->use_bias)
+    if (a->use_bias)
         activation_and_bias_grad(w, e);
     else
         image_activation_grad(w, e);
-    if (cx.with_dk || cx.with_din)
-        emit_window_loops(w, &g, backward_pixel, &cx);
-    if (fast_dk)
-        emit_simd_kernel_grad_calls(w, l->name, &dk);
-    if (fast_din) {
+    emit_simd_kernel_grad_calls(w, l->name, &dk);
+    if (scatter_din)
+        emit_window_loops(w, &g, scatter_pixel, (void *)l);
+    if (gather_din) {
         /* Input pixel i gathers output pixel i + pad - k under tap k: a window with padding
          * k - 1 - pad over the output gradient. */
         Window gd = {.in_h = l->out.h, .in_w = l->out.w, .in_c = a->filters, .out_h = l->in.h, .out_w = l->in.w,

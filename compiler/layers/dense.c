@@ -4,17 +4,13 @@
  *     dense(units=64, activation=relu, use_bias=true);
  *
  * The kernel is [IN][OUT] as in Keras, so every inner loop runs over the outputs with unit
- * stride. Where the units fill whole vectors the three products are emit/dense_simd.c's
- * register blocks over the images of the batch; otherwise forward broadcasts one input and
- * accumulates a row of the kernel into a local array of OUT floats, the kernel gradient is an
- * outer product row by row, and the input gradient a dot product over a row.
+ * stride. The three products are emit/dense_simd.c's register blocks over the images of the
+ * batch; only an input gradient too large for its transposed block on the stack takes dot
+ * products over the kernel's rows.
  */
 #include <stdlib.h>
 
 #include "layers/layer.h"
-
-/* Above this many units the accumulator lives in the output instead of on the stack. */
-#define MAX_LOCAL_ACC 1024
 
 /* ------------------------------------------------------------------ check */
 
@@ -126,12 +122,8 @@ static void dense_forward_params(const EmitLayer *e, PassParams *p)
 static void dense_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
-    const DenseAttrs *a = &l->u.dense;
     long long in = shape_size(l->in);
-    int units = a->units;
-    bool local = units <= MAX_LOCAL_ACC;
-    const char *acc = local ? "acc" : "y";
-    char buf[128];
+    int units = l->u.dense.units;
     PassParams params = {0};
     char fname[EMIT_NAME_MAX + 16];
     dense_forward_params(e, &params);
@@ -139,34 +131,7 @@ static void dense_forward(Writer *w, const EmitLayer *e)
     dense_comment(w, l);
     w_pass_begin(w, fname, &params);
     w_line(w, "/* out: [n][%d], in: [n][%lld], kernel: [%lld][%d] */", units, in, in, units);
-    if (simd_fits(units)) {
-        emit_dense_simd_forward(w, l);
-        if (l->act == ACT_SOFTMAX)
-            emit_softmax_rows(w, "out", "n", units);
-        w_close(w);
-        w_blank(w);
-        return;
-    }
-    w_open(w, "for (int b = 0; b < n; b++)");
-    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", in);
-    w_line(w, "float *restrict y = out + (size_t)b * %d;", units);
-    if (local)
-        w_line(w, "float acc[%d] CNN_STACK_ALIGN;", units);
-    w_line(w, "for (int o = 0; o < %d; o++)", units);
-    w_line(w, "    %s[o] = %s;", acc, a->use_bias ? "bias[o]" : "0.0f");
-    w_open(w, "for (int i = 0; i < %lld; i++)", in);
-    w_line(w, "const float xv = x[i];");
-    w_line(w, "const float *restrict k = kernel + (size_t)i * %d;", units);
-    w_line(w, "for (int o = 0; o < %d; o++)", units);
-    w_line(w, "    %s[o] += xv * k[o];", acc);
-    w_close(w);
-    if (local || (l->act != ACT_NONE && l->act != ACT_SOFTMAX)) {
-        char src[16];
-        snprintf(src, sizeof src, "%s[o]", acc);
-        w_line(w, "for (int o = 0; o < %d; o++)", units);
-        w_line(w, "    y[o] = %s;", activation_expr(l->act, src, buf, sizeof buf));
-    }
-    w_close(w);
+    emit_dense_simd_forward(w, l, e->model->train.batch_size);
     if (l->act == ACT_SOFTMAX)
         emit_softmax_rows(w, "out", "n", units);
     w_close(w);
@@ -188,34 +153,6 @@ static void dot_input_grad(Writer *w, const Layer *l)
     emit_dot(w, "k", "dz", l->u.dense.units);
     w_line(w, "dx[i] = sum;");
     w_close(w);
-}
-
-/* The backward statements after the activation for the register-blocked kernels: the input
- * gradient too where its transposed output gradient fits on the stack, else by dot products. */
-static void simd_backward(Writer *w, const EmitLayer *e)
-{
-    const Model *m = e->model;
-    const Layer *l = e->layer;
-    const DenseAttrs *a = &l->u.dense;
-    int units = a->units;
-    if (a->use_bias) {
-        w_line(w, "for (int b = 0; b < n; b++)");
-        w_line(w, "    for (int o = 0; o < %d; o++)", units);
-        w_line(w, "        dbias[o] += dout[(size_t)b * %d + o];", units);
-    }
-    emit_dense_simd_kernel_grad(w, l);
-    if (e->has_din) {
-        if (dense_simd_input_grad_fits(l, m->train.batch_size)) {
-            emit_dense_simd_input_grad(w, l, m->train.batch_size);
-        } else {
-            w_open(w, "for (int b = 0; b < n; b++)");
-            w_line(w, "const float *restrict dz = dout + (size_t)b * %d;", units);
-            dot_input_grad(w, l);
-            w_close(w);
-        }
-    }
-    w_close(w);
-    w_blank(w);
 }
 
 /* Gradients first (the input's where one flows back, the kernel's, the bias's), then what they
@@ -254,27 +191,23 @@ static void dense_backward(Writer *w, const EmitLayer *e)
            with_din ? "din, " : "", in, in, units);
     snprintf(count, sizeof count, "n * %d", units);
     emit_activation_grad_inplace(w, l->act, e->grad_is_logits, "dout", "out", count, units);
-    if (simd_fits(units)) {
-        simd_backward(w, e);
-        return;
+    if (l->u.dense.use_bias) {
+        w_line(w, "for (int b = 0; b < n; b++)");
+        w_line(w, "    for (int o = 0; o < %d; o++)", units);
+        w_line(w, "        dbias[o] += dout[(size_t)b * %d + o];", units);
     }
-    w_open(w, "for (int b = 0; b < n; b++)");
-    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", in);
-    w_line(w, "const float *restrict dz = dout + (size_t)b * %d;", units);
-    if (a->use_bias) {
-        w_line(w, "for (int o = 0; o < %d; o++)", units);
-        w_line(w, "    dbias[o] += dz[o];");
-    }
-    w_open(w, "for (int i = 0; i < %lld; i++)", in);
-    w_line(w, "const float xv = x[i];");
-    w_line(w, "float *restrict dk = dkernel + (size_t)i * %d;", units);
-    w_line(w, "for (int o = 0; o < %d; o++)", units);
-    w_line(w, "    dk[o] += xv * dz[o];");
-    w_close(w);
-    if (with_din) {
+    emit_dense_simd_kernel_grad(w, l);
+    /* The input gradient in register blocks where the transposed output gradient fits on the
+     * stack, else by dot products. */
+    int batch = e->model->train.batch_size;
+    if (with_din && dense_simd_input_grad_fits(w->target, l, batch)) {
+        emit_dense_simd_input_grad(w, l, batch);
+    } else if (with_din) {
+        w_open(w, "for (int b = 0; b < n; b++)");
+        w_line(w, "const float *restrict dz = dout + (size_t)b * %d;", units);
         dot_input_grad(w, l);
+        w_close(w);
     }
-    w_close(w);
     w_close(w);
     w_blank(w);
 }

@@ -103,6 +103,16 @@ static Window pool_window(const Layer *l)
     };
 }
 
+/* "at + c" or "at + 12 + c": channel c of tap `off` of the window at `at`. */
+static const char *tap_at(char buf[48], long long off)
+{
+    if (off == 0)
+        snprintf(buf, 48, "at + c");
+    else
+        snprintf(buf, 48, "at + %lld + c", off);
+    return buf;
+}
+
 static void pool_comment(Writer *w, const Layer *l)
 {
     const PoolAttrs *a = &l->u.pool;
@@ -126,17 +136,18 @@ static void max_pixel(Writer *w, const Window *g, const WindowRun *rr, const Win
     w_open(w, "for (int c = 0; c < %d; c++)", g->in_c);
     for (int kh = rr->k_lo; kh <= rr->k_hi; kh++) {
         for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
-            long long off = window_tap_offset(g, kh, kw);
+            char at[48];
+            tap_at(at, window_tap_offset(g, kh, kw));
             if (first) {
-                w_line(w, "float best = x[at + %lld + c];", off);
+                w_line(w, "float best = x[%s];", at);
                 if (keep)
-                    w_line(w, "int32_t where = at + %lld + c;", off);
+                    w_line(w, "int32_t where = %s;", at);
                 first = false;
             } else if (keep) {
                 /* A strict comparison keeps the first maximum, as TensorFlow does. */
-                w_line(w, "if (x[at + %lld + c] > best) { best = x[at + %lld + c]; where = at + %lld + c; }", off, off, off);
+                w_line(w, "if (x[%s] > best) { best = x[%s]; where = %s; }", at, at, at);
             } else {
-                w_line(w, "if (x[at + %lld + c] > best) best = x[at + %lld + c];", off, off);
+                w_line(w, "if (x[%s] > best) best = x[%s];", at, at);
             }
         }
     }
@@ -204,8 +215,9 @@ static void tile_pixel(Writer *w, const Window *g, const WindowRun *rr, const Wi
     w_line(w, "memcpy(&where, &pa[c], sizeof where);");
     for (int kh = rr->k_lo; kh <= rr->k_hi; kh++)
         for (int kw = cr->k_lo; kw <= cr->k_hi; kw++) {
-            long long off = window_tap_offset(g, kh, kw);
-            w_line(w, "dx[at + %lld + c] = where == at + %lld + c ? g[c] : 0.0f;", off, off);
+            char at[48];
+            tap_at(at, window_tap_offset(g, kh, kw));
+            w_line(w, "dx[%s] = where == %s ? g[c] : 0.0f;", at, at);
         }
     w_close(w);
 }
@@ -303,7 +315,7 @@ static int cells(const WindowRun *rr, const WindowRun *cr)
 static void avg_pixel(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *ctx)
 {
     int count = cells(rr, cr);
-    char div[48];
+    char div[48], at[48];
     (void)ctx;
     w_float_literal(div, sizeof div, (double)(count > 0 ? count : 1));
     w_line(w, "float *restrict py = y + (size_t)o * %d;", g->in_c);
@@ -311,7 +323,7 @@ static void avg_pixel(Writer *w, const Window *g, const WindowRun *rr, const Win
     w_line(w, "float sum = 0.0f;");
     for (int kh = rr->k_lo; kh <= rr->k_hi; kh++)
         for (int kw = cr->k_lo; kw <= cr->k_hi; kw++)
-            w_line(w, "sum += x[at + %lld + c];", window_tap_offset(g, kh, kw));
+            w_line(w, "sum += x[%s];", tap_at(at, window_tap_offset(g, kh, kw)));
     w_line(w, "py[c] = sum / %s;", div);
     w_close(w);
 }
@@ -319,7 +331,7 @@ static void avg_pixel(Writer *w, const Window *g, const WindowRun *rr, const Win
 static void avg_pixel_backward(Writer *w, const Window *g, const WindowRun *rr, const WindowRun *cr, void *ctx)
 {
     int count = cells(rr, cr);
-    char div[48];
+    char div[48], at[48];
     (void)ctx;
     w_float_literal(div, sizeof div, (double)(count > 0 ? count : 1));
     w_line(w, "const float *restrict g = dy + (size_t)o * %d;", g->in_c);
@@ -327,7 +339,7 @@ static void avg_pixel_backward(Writer *w, const Window *g, const WindowRun *rr, 
     w_line(w, "const float share = g[c] / %s;", div);
     for (int kh = rr->k_lo; kh <= rr->k_hi; kh++)
         for (int kw = cr->k_lo; kw <= cr->k_hi; kw++)
-            w_line(w, "dx[at + %lld + c] += share;", window_tap_offset(g, kh, kw));
+            w_line(w, "dx[%s] += share;", tap_at(at, window_tap_offset(g, kh, kw)));
     if (count == 0)
         w_line(w, "(void)share;");
     w_close(w);

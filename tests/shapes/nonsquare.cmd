@@ -1,1 +1,1 @@
-summary tests/shapes/nonsquare.cnn --format json
+summary tests/shapes/nonsquare.cnn --format json --target avx2

@@ -1,1 +1,1 @@
-summary tests/shapes/pool_same.cnn --format json
+summary tests/shapes/pool_same.cnn --format json --target avx2

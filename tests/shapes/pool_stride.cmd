@@ -1,1 +1,1 @@
-summary tests/shapes/pool_stride.cnn --format json
+summary tests/shapes/pool_stride.cnn --format json --target avx2

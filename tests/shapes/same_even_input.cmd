@@ -1,1 +1,1 @@
-summary tests/shapes/same_even_input.cnn --format json
+summary tests/shapes/same_even_input.cnn --format json --target avx2

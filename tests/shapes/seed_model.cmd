@@ -1,1 +1,1 @@
-summary tests/shapes/seed_model.cnn --format json
+summary tests/shapes/seed_model.cnn --format json --target avx2

@@ -1,1 +1,1 @@
-summary tests/shapes/valid_odd_input.cnn --format json
+summary tests/shapes/valid_odd_input.cnn --format json --target avx2

@@ -1,1 +1,1 @@
-summary tests/shapes/valid_stride.cnn --format json
+summary tests/shapes/valid_stride.cnn --format json --target avx2

@@ -1,1 +1,1 @@
-summary models/fashion_cnn.cnn
+summary models/fashion_cnn.cnn --target avx2

@@ -1,1 +1,1 @@
-summary tests/yaml/idx_dataset.yaml --format json
+summary tests/yaml/idx_dataset.yaml --format json --target avx2

@@ -1,1 +1,1 @@
-summary models/lenet5.cnn
+summary models/lenet5.cnn --target avx2

@@ -1,1 +1,1 @@
-summary models/lenet5.cnn --format json
+summary models/lenet5.cnn --format json --target avx2

@@ -1,1 +1,1 @@
-summary models/mlp.cnn
+summary models/mlp.cnn --target avx2

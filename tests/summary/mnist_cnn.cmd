@@ -1,1 +1,1 @@
-summary models/mnist_cnn.cnn
+summary models/mnist_cnn.cnn --target avx2

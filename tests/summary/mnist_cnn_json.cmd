@@ -1,1 +1,1 @@
-summary models/mnist_cnn.cnn --format json
+summary models/mnist_cnn.cnn --format json --target avx2

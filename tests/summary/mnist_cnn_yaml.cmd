@@ -1,1 +1,1 @@
-summary models/mnist_cnn.yaml --format yaml
+summary models/mnist_cnn.yaml --format yaml --target avx2

@@ -1,1 +1,1 @@
-summary tests/errors/yaml/unknown_layer.yaml
+summary tests/errors/yaml/unknown_layer.yaml --target avx2

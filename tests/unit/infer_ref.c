@@ -11,6 +11,9 @@
  *       the first N images as DIR/images.u8 (raw pixels) and DIR/NNNN.pgm; on stdout, one
  *       line per image: the class and the outputs with 9 digits, from cnn_classify (what
  *       `PROGRAM predict` runs); on stderr, the time per image of forward with n = 1
+ *   infer_ref params CKPT FILE
+ *       the checkpoint's parameters as raw floats in the model's order, for model_forward.c
+ *       (which has no checkpoint reader: it runs where the runtime is not built)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -172,6 +175,15 @@ int main(int argc, char **argv)
     if (argc == 6 && strcmp(argv[1], "dump") == 0) {
         float *params = load(m, argv[2]);
         int status = params ? dump(m, params, argv[3], atoi(argv[4]), argv[5]) : 1;
+        free(params);
+        return status;
+    }
+    if (argc == 4 && strcmp(argv[1], "params") == 0) {
+        float *params = load(m, argv[2]);
+        FILE *f = params ? fopen(argv[3], "wb") : NULL;
+        int status = f && fwrite(params, sizeof *params, m->num_params, f) == m->num_params ? 0 : 1;
+        if (f && fclose(f) != 0)
+            status = 1;
         free(params);
         return status;
     }

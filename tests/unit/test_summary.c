@@ -136,7 +136,7 @@ static char *render(const Model *m, SummaryFormat fmt, int *rc)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         abort();
-    *rc = print_summary(m, fmt, f);
+    *rc = print_summary(m, target_generic(), fmt, f);
     fclose(f);
     return buf;
 }
@@ -281,7 +281,7 @@ static void test_write_errors(const Model *m)
         CHECK(f != NULL);
         if (!f)
             return;
-        CHECK(print_summary(m, (SummaryFormat)fmt, f) == -1);
+        CHECK(print_summary(m, target_generic(), (SummaryFormat)fmt, f) == -1);
         fclose(f);
     }
 }
@@ -304,7 +304,7 @@ int main(int argc, char **argv)
                 fmt = i;
         Ast *ast = fmt >= 0 ? parse_model_file(argv[2]) : NULL;
         Model *m = ast && diag_error_count() == 0 ? check_model(ast) : NULL;
-        int status = m && print_summary(m, (SummaryFormat)fmt, stdout) == 0 ? 0 : 1;
+        int status = m && print_summary(m, target_generic(), (SummaryFormat)fmt, stdout) == 0 ? 0 : 1;
         model_free(m);
         ast_free(ast);
         return status;
