@@ -59,7 +59,7 @@ static const char *const sse2_lines[] = {
     "#define VF_LOAD(v, p) ((v) = _mm_loadu_ps(p))",
     "#define VF_STORE(p, v) _mm_storeu_ps((p), (v))",
     "#define VF_LOAD1_(p) _mm_load_ss(p)",
-    "#define VF_LOAD2_(p) _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(p)))",
+    "#define VF_LOAD2_(p) _mm_castsi128_ps(_mm_loadl_epi64((const void *)(p))) /* its pointer may alias; _mm_load_sd's may not */",
     "#define VF_LOAD3_(p) _mm_movelh_ps(VF_LOAD2_(p), _mm_load_ss((p) + 2))",
     "#define VF_LOADN(v, p, n) ((v) = VF_LOAD##n##_(p))",
     "#define VF_STORE1_(p, v) _mm_store_ss((p), (v))",
