@@ -188,6 +188,10 @@ typedef enum LayerKind {
     LAYER_SIGMOID,
     LAYER_TANH,
     LAYER_SOFTMAX,
+    LAYER_ADD,
+    LAYER_CONCAT,
+    LAYER_GLOBALAVGPOOL2D,
+    LAYER_BATCHNORM,
     LAYER_KIND_COUNT
 } LayerKind;
 
@@ -220,6 +224,11 @@ typedef struct DenseAttrs {
     bool use_bias;
 } DenseAttrs;
 
+typedef struct BatchnormAttrs {
+    double momentum, epsilon;
+    bool center, scale; /* beta and gamma exist */
+} BatchnormAttrs;
+
 typedef struct DropoutAttrs {
     double rate;
     bool has_seed;
@@ -230,7 +239,12 @@ typedef struct Layer {
     LayerKind kind;
     char *name;     /* given with name=, or <kind>_<n> */
     Loc loc;        /* of the kind token in the model file */
-    Shape in, out;  /* per image */
+    /* The layers whose outputs it reads, -1 being the model's input: the layer before it (or the
+     * input), or the one from= names; add and concat read a second, the one with= names. */
+    int inputs[2];
+    int ninputs;
+    Shape in, out;  /* per image; `in` is the first input's shape */
+    Shape in2;      /* the second input's (add, concat) */
     /* The activation applied to the output: conv2d's and dense's `activation=`, or the
      * standalone activation layers' own (ACT_NONE for the rest). */
     Activation act;
@@ -239,8 +253,10 @@ typedef struct Layer {
         PoolAttrs pool;
         DenseAttrs dense;
         DropoutAttrs dropout;
+        BatchnormAttrs batchnorm;
     } u;
-    long long params;     /* trainable floats: kernel + bias */
+    long long params;     /* trainable floats: kernel + bias (batchnorm: gamma + beta) */
+    long long state_size; /* floats of state that is not trained: batchnorm's moving statistics */
     long long kernel_size, bias_size; /* floats of each tensor (bias_size 0 without bias) */
     long long macs;       /* multiply-accumulates of the forward pass, per image */
     long long aux_size;   /* floats per image the forward keeps for backward (max-pool argmax, dropout mask) */
@@ -248,6 +264,16 @@ typedef struct Layer {
      * plan): its output, what forward keeps for backward, and the gradient of its output; each
      * [batch][...]. A view (flatten) has its input's; -1 where there is none. */
     long long ws_out, ws_aux, ws_dout;
+    /* Where backward writes the gradient of each input: its producer's ws_dout, or, where
+     * another reader of that output wrote there first, a scratch buffer that is then added to
+     * it (din_adds). -1 where no gradient flows back: nothing that input depends on trains. */
+    long long ws_din[2];
+    bool din_adds[2];
+    bool trains;          /* it, or a layer it depends on, has parameters */
+    int readers;          /* the inputs of later layers that read its output */
+    /* The inference-only predictor's buffer of its output, in floats into its scratch: reused
+     * once the last reader of what was there has run. */
+    long long infer_out;
 } Layer;
 
 typedef enum DatasetKind { DATASET_MNIST, DATASET_FASHION_MNIST, DATASET_IDX } DatasetKind;
@@ -283,10 +309,14 @@ typedef struct MemoryPlan {
     long long act_grads;     /* 4 * batch * every output gradient (the gradient flowing back) */
     long long ws_input;      /* the batch's input in a thread's workspace: at 0 */
     long long ws_floats;     /* a training thread's workspace: (activations + aux + act_grads) / 4 */
+    /* The scratch buffers gradients are summed through where an output has several readers
+     * (offsets into the workspace, and floats per image: 0 where unused). */
+    long long ws_scratch[2], scratch_size[2];
     long long param_grads;   /* 4 * total params */
     long long optimizer;     /* adam: 8 * params; sgd with momentum: 4 * params; plain sgd: 0 */
     long long training_total;
-    long long infer_scratch; /* 4 * 2 * max(input, every output): two ping-pong buffers */
+    int infer_buffers;       /* the predictor's buffers of the widest output: 2 for a chain */
+    long long infer_scratch; /* 4 * infer_buffers * max(input, every output) */
     long long infer_total;   /* params + infer_scratch */
 } MemoryPlan;
 
@@ -298,7 +328,8 @@ typedef struct Model {
     int nlayers;
     TrainConfig train;
     int classes;           /* 10 for MNIST and Fashion-MNIST */
-    long long total_params;
+    long long total_params;  /* trainable */
+    long long total_state;   /* not trainable (moving statistics), after the trainable ones */
     long long total_macs;  /* forward, per image */
     MemoryPlan mem;
 } Model;

@@ -104,7 +104,8 @@ static float dropout_uniform(uint64_t image_key, uint64_t element)
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, relu */
-static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                             const float *restrict bias, int n)
 {
     /* out: [n][28][28][32], in: [n][28][28][1], kernel: [3][3][1][32], bias: [32] */
     for (int b = 0; b < n; b++) {
@@ -1415,7 +1416,8 @@ static void conv2d_1_wgrad8(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, relu */
-static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, int n)
+static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout,
+                              const float *restrict out, const float *restrict in, int n)
 {
     /* dout, out: [n][28][28][32], in: [n][28][28][1] */
     for (int b = 0; b < n; b++) {
@@ -1479,7 +1481,8 @@ static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_1: 2x2, stride 2, valid, 28x28x32 -> 14x14x32 */
-static void maxpool2d_1_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
+static void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
+                                 const float *restrict argmax, int n)
 {
     /* din: [n][28][28][32], dout, argmax: [n][14][14][32] */
     for (int b = 0; b < n; b++) {
@@ -1508,7 +1511,8 @@ static void maxpool2d_1_backward(float *restrict din, const float *restrict dout
 }
 
 /* conv2d_2: 3x3, stride 1, valid, 32 -> 64, relu */
-static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                             const float *restrict bias, int n)
 {
     /* out: [n][12][12][64], in: [n][14][14][32], kernel: [3][3][32][64], bias: [64] */
     for (int b = 0; b < n; b++) {
@@ -2021,7 +2025,9 @@ static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_2: 3x3, stride 1, valid, 32 -> 64, relu */
-static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                              float *restrict dout, const float *restrict out, const float *restrict in,
+                              const float *restrict kernel, int n)
 {
     /* dout, out: [n][12][12][64], din, in: [n][14][14][32] */
     /* The kernel flipped in both axes, as [3][3][64][32]: output channels before input channels. */
@@ -3634,7 +3640,8 @@ static void maxpool2d_2_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_2: 2x2, stride 2, valid, 12x12x64 -> 6x6x64 */
-static void maxpool2d_2_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
+static void maxpool2d_2_backward(float *restrict din, const float *restrict dout,
+                                 const float *restrict argmax, int n)
 {
     /* din: [n][12][12][64], dout, argmax: [n][6][6][64] */
     for (int b = 0; b < n; b++) {
@@ -3664,7 +3671,7 @@ static void maxpool2d_2_backward(float *restrict din, const float *restrict dout
 
 /* dropout_1: rate 0.25, keep with probability 0.75 and scale by 1 / 0.75 */
 static void dropout_1_forward(float *restrict out, float *restrict mask, const float *restrict in, int n,
-    int training, uint64_t dropout_key, int first)
+                              int training, uint64_t dropout_key, int first)
 {
     /* out, mask, in: [n][2304] */
     if (!training) {
@@ -3685,7 +3692,8 @@ static void dropout_1_forward(float *restrict out, float *restrict mask, const f
 }
 
 /* dropout_1 */
-static void dropout_1_backward(float *restrict din, const float *restrict dout, const float *restrict mask, int n)
+static void dropout_1_backward(float *restrict din, const float *restrict dout, const float *restrict mask,
+                               int n)
 {
     /* din, dout, mask: [n][2304] */
     for (int i = 0; i < n * 2304; i++)
@@ -3693,7 +3701,8 @@ static void dropout_1_backward(float *restrict din, const float *restrict dout, 
 }
 
 /* dense_1: 2304 -> 128, relu */
-static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][128], in: [n][2304], kernel: [2304][128] */
     int b = 0;
@@ -3933,7 +3942,9 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_1: 2304 -> 128, relu */
-static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict out, const float *restrict in,
+                             const float *restrict kernel, int n)
 {
     /* dout, out: [n][128], din, in: [n][2304], dkernel: [2304][128] */
     /* Through the relu: the gradient of the pre-activation, in place. */
@@ -4370,7 +4381,8 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
 }
 
 /* dense_2: 128 -> 10, softmax */
-static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][10], in: [n][128], kernel: [128][10] */
     int b = 0;
@@ -4513,7 +4525,9 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_2: 128 -> 10, softmax */
-static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict in, const float *restrict kernel, int n)
+static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict in, const float *restrict kernel,
+                             int n)
 {
     /* dout: [n][10], din, in: [n][128], dkernel: [128][10] */
     for (int b = 0; b < n; b++)
@@ -5078,19 +5092,30 @@ static void optimizer_step(float *params, const float *grads, float *m, float *v
     optimizer_update(params, grads, m, v, step, 0, 315146);
 }
 
-/* The forward pass of n <= 32 images; `training` turns dropout on. */
+/* The forward pass of n <= 32 images, the images [first, first + n) of a batch; `training`
+ * turns dropout and the batch's statistics on; sync joins the threads that split the batch. */
 static void forward_pass(const float *params, float *ws, const float *x, int n, int training,
-                         uint64_t dropout_key, int first)
+                         uint64_t dropout_key, int first, const cnn_sync *sync)
 {
+    (void)sync;
     memcpy(ws + FASHION_CNN_WS_INPUT, x, sizeof(float) * (size_t)n * 784);
-    conv2d_1_forward(ws + FASHION_CNN_WS_CONV2D_1_ACT, ws + FASHION_CNN_WS_INPUT, params + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_1_BIAS_OFFSET, n);
-    maxpool2d_1_forward(ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX, ws + FASHION_CNN_WS_CONV2D_1_ACT, n);
-    conv2d_2_forward(ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_2_BIAS_OFFSET, n);
-    maxpool2d_2_forward(ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX, ws + FASHION_CNN_WS_CONV2D_2_ACT, n);
+    conv2d_1_forward(ws + FASHION_CNN_WS_CONV2D_1_ACT, ws + FASHION_CNN_WS_INPUT,
+                     params + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_1_BIAS_OFFSET,
+                     n);
+    maxpool2d_1_forward(ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX,
+                        ws + FASHION_CNN_WS_CONV2D_1_ACT, n);
+    conv2d_2_forward(ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT,
+                     params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_2_BIAS_OFFSET,
+                     n);
+    maxpool2d_2_forward(ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX,
+                        ws + FASHION_CNN_WS_CONV2D_2_ACT, n);
     /* flatten_1: [6][6][64] read as [2304], in place */
-    dropout_1_forward(ws + FASHION_CNN_WS_DROPOUT_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_AUX, ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, n, training, dropout_key, first);
-    dense_1_forward(ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT, params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, params + FASHION_CNN_DENSE_1_BIAS_OFFSET, n);
-    dense_2_forward(ws + FASHION_CNN_WS_DENSE_2_ACT, ws + FASHION_CNN_WS_DENSE_1_ACT, params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, params + FASHION_CNN_DENSE_2_BIAS_OFFSET, n);
+    dropout_1_forward(ws + FASHION_CNN_WS_DROPOUT_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_AUX,
+                      ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, n, training, dropout_key, first);
+    dense_1_forward(ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT,
+                    params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, params + FASHION_CNN_DENSE_1_BIAS_OFFSET, n);
+    dense_2_forward(ws + FASHION_CNN_WS_DENSE_2_ACT, ws + FASHION_CNN_WS_DENSE_1_ACT,
+                    params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, params + FASHION_CNN_DENSE_2_BIAS_OFFSET, n);
 }
 
 /* The outputs of the last forward pass: [n][10]. */
@@ -5102,26 +5127,42 @@ static const float *output_of(const float *ws)
 /* After forward_pass on the same ws: grads = scale * d(sum of the n losses)/d(params),
  * and the sum of the n losses. */
 static double backward_pass(const float *params, float *grads, float *ws, const float *x,
-                            const unsigned char *labels, int n, float scale)
+                            const unsigned char *labels, int n, float scale, const cnn_sync *sync)
 {
     /* forward_pass kept its own copy of the input in the workspace. */
     (void)x;
+    (void)sync;
     for (long i = 0; i < 315146; i++)
         grads[i] = 0.0f;
     const double loss = loss_and_gradient(ws + FASHION_CNN_WS_DENSE_2_GRAD, ws + FASHION_CNN_WS_DENSE_2_ACT, labels, n, scale);
-    dense_2_backward(ws + FASHION_CNN_WS_DENSE_1_GRAD, grads + FASHION_CNN_DENSE_2_KERNEL_OFFSET, grads + FASHION_CNN_DENSE_2_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_2_GRAD, ws + FASHION_CNN_WS_DENSE_1_ACT, params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, n);
-    dense_1_backward(ws + FASHION_CNN_WS_DROPOUT_1_GRAD, grads + FASHION_CNN_DENSE_1_KERNEL_OFFSET, grads + FASHION_CNN_DENSE_1_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_1_GRAD, ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT, params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, n);
-    dropout_1_backward(ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD, ws + FASHION_CNN_WS_DROPOUT_1_GRAD, ws + FASHION_CNN_WS_DROPOUT_1_AUX, n);
-    maxpool2d_2_backward(ws + FASHION_CNN_WS_CONV2D_2_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX, n);
-    conv2d_2_backward(ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD, grads + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, grads + FASHION_CNN_CONV2D_2_BIAS_OFFSET, ws + FASHION_CNN_WS_CONV2D_2_GRAD, ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, n);
-    maxpool2d_1_backward(ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX, n);
-    conv2d_1_backward(grads + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, grads + FASHION_CNN_CONV2D_1_BIAS_OFFSET, ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_CONV2D_1_ACT, ws + FASHION_CNN_WS_INPUT, n);
+    dense_2_backward(ws + FASHION_CNN_WS_DENSE_1_GRAD, grads + FASHION_CNN_DENSE_2_KERNEL_OFFSET,
+                     grads + FASHION_CNN_DENSE_2_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_2_GRAD,
+                     ws + FASHION_CNN_WS_DENSE_1_ACT, params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, n);
+    dense_1_backward(ws + FASHION_CNN_WS_DROPOUT_1_GRAD, grads + FASHION_CNN_DENSE_1_KERNEL_OFFSET,
+                     grads + FASHION_CNN_DENSE_1_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_1_GRAD,
+                     ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT,
+                     params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, n);
+    dropout_1_backward(ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD, ws + FASHION_CNN_WS_DROPOUT_1_GRAD,
+                       ws + FASHION_CNN_WS_DROPOUT_1_AUX, n);
+    maxpool2d_2_backward(ws + FASHION_CNN_WS_CONV2D_2_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD,
+                         ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX, n);
+    conv2d_2_backward(ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD, grads + FASHION_CNN_CONV2D_2_KERNEL_OFFSET,
+                      grads + FASHION_CNN_CONV2D_2_BIAS_OFFSET, ws + FASHION_CNN_WS_CONV2D_2_GRAD,
+                      ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT,
+                      params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, n);
+    maxpool2d_1_backward(ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD,
+                         ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX, n);
+    conv2d_1_backward(grads + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, grads + FASHION_CNN_CONV2D_1_BIAS_OFFSET,
+                      ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_CONV2D_1_ACT,
+                      ws + FASHION_CNN_WS_INPUT, n);
     return loss;
 }
 
 static void conv2d_1_fwd_alone(const float *params, float *ws, int n)
 {
-    conv2d_1_forward(ws + FASHION_CNN_WS_CONV2D_1_ACT, ws + FASHION_CNN_WS_INPUT, params + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_1_BIAS_OFFSET, n);
+    conv2d_1_forward(ws + FASHION_CNN_WS_CONV2D_1_ACT, ws + FASHION_CNN_WS_INPUT,
+                     params + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_1_BIAS_OFFSET,
+                     n);
 }
 
 static void conv2d_1_bwd_alone(const float *params, float *grads, float *ws, int n)
@@ -5129,45 +5170,56 @@ static void conv2d_1_bwd_alone(const float *params, float *grads, float *ws, int
     (void)params;
     memset(grads + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, 0, sizeof(float) * 288);
     memset(grads + FASHION_CNN_CONV2D_1_BIAS_OFFSET, 0, sizeof(float) * 32);
-    conv2d_1_backward(grads + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, grads + FASHION_CNN_CONV2D_1_BIAS_OFFSET, ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_CONV2D_1_ACT, ws + FASHION_CNN_WS_INPUT, n);
+    conv2d_1_backward(grads + FASHION_CNN_CONV2D_1_KERNEL_OFFSET, grads + FASHION_CNN_CONV2D_1_BIAS_OFFSET,
+                      ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_CONV2D_1_ACT,
+                      ws + FASHION_CNN_WS_INPUT, n);
 }
 
 static void maxpool2d_1_fwd_alone(const float *params, float *ws, int n)
 {
     (void)params;
-    maxpool2d_1_forward(ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX, ws + FASHION_CNN_WS_CONV2D_1_ACT, n);
+    maxpool2d_1_forward(ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX,
+                        ws + FASHION_CNN_WS_CONV2D_1_ACT, n);
 }
 
 static void maxpool2d_1_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     (void)params;
     (void)grads;
-    maxpool2d_1_backward(ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX, n);
+    maxpool2d_1_backward(ws + FASHION_CNN_WS_CONV2D_1_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD,
+                         ws + FASHION_CNN_WS_MAXPOOL2D_1_AUX, n);
 }
 
 static void conv2d_2_fwd_alone(const float *params, float *ws, int n)
 {
-    conv2d_2_forward(ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_2_BIAS_OFFSET, n);
+    conv2d_2_forward(ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT,
+                     params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_2_BIAS_OFFSET,
+                     n);
 }
 
 static void conv2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, 0, sizeof(float) * 18432);
     memset(grads + FASHION_CNN_CONV2D_2_BIAS_OFFSET, 0, sizeof(float) * 64);
-    conv2d_2_backward(ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD, grads + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, grads + FASHION_CNN_CONV2D_2_BIAS_OFFSET, ws + FASHION_CNN_WS_CONV2D_2_GRAD, ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT, params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, n);
+    conv2d_2_backward(ws + FASHION_CNN_WS_MAXPOOL2D_1_GRAD, grads + FASHION_CNN_CONV2D_2_KERNEL_OFFSET,
+                      grads + FASHION_CNN_CONV2D_2_BIAS_OFFSET, ws + FASHION_CNN_WS_CONV2D_2_GRAD,
+                      ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT,
+                      params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, n);
 }
 
 static void maxpool2d_2_fwd_alone(const float *params, float *ws, int n)
 {
     (void)params;
-    maxpool2d_2_forward(ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX, ws + FASHION_CNN_WS_CONV2D_2_ACT, n);
+    maxpool2d_2_forward(ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX,
+                        ws + FASHION_CNN_WS_CONV2D_2_ACT, n);
 }
 
 static void maxpool2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     (void)params;
     (void)grads;
-    maxpool2d_2_backward(ws + FASHION_CNN_WS_CONV2D_2_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX, n);
+    maxpool2d_2_backward(ws + FASHION_CNN_WS_CONV2D_2_GRAD, ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD,
+                         ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX, n);
 }
 
 static void flatten_1_fwd_alone(const float *params, float *ws, int n)
@@ -5184,38 +5236,47 @@ static void dropout_1_fwd_alone(const float *params, float *ws, int n)
     const int training = 1;
     const uint64_t dropout_key = CNN_BENCH_DROPOUT_KEY;
     const int first = 0;
-    dropout_1_forward(ws + FASHION_CNN_WS_DROPOUT_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_AUX, ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, n, training, dropout_key, first);
+    dropout_1_forward(ws + FASHION_CNN_WS_DROPOUT_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_AUX,
+                      ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, n, training, dropout_key, first);
 }
 
 static void dropout_1_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     (void)params;
     (void)grads;
-    dropout_1_backward(ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD, ws + FASHION_CNN_WS_DROPOUT_1_GRAD, ws + FASHION_CNN_WS_DROPOUT_1_AUX, n);
+    dropout_1_backward(ws + FASHION_CNN_WS_MAXPOOL2D_2_GRAD, ws + FASHION_CNN_WS_DROPOUT_1_GRAD,
+                       ws + FASHION_CNN_WS_DROPOUT_1_AUX, n);
 }
 
 static void dense_1_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_1_forward(ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT, params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, params + FASHION_CNN_DENSE_1_BIAS_OFFSET, n);
+    dense_1_forward(ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT,
+                    params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, params + FASHION_CNN_DENSE_1_BIAS_OFFSET, n);
 }
 
 static void dense_1_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + FASHION_CNN_DENSE_1_KERNEL_OFFSET, 0, sizeof(float) * 294912);
     memset(grads + FASHION_CNN_DENSE_1_BIAS_OFFSET, 0, sizeof(float) * 128);
-    dense_1_backward(ws + FASHION_CNN_WS_DROPOUT_1_GRAD, grads + FASHION_CNN_DENSE_1_KERNEL_OFFSET, grads + FASHION_CNN_DENSE_1_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_1_GRAD, ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT, params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, n);
+    dense_1_backward(ws + FASHION_CNN_WS_DROPOUT_1_GRAD, grads + FASHION_CNN_DENSE_1_KERNEL_OFFSET,
+                     grads + FASHION_CNN_DENSE_1_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_1_GRAD,
+                     ws + FASHION_CNN_WS_DENSE_1_ACT, ws + FASHION_CNN_WS_DROPOUT_1_ACT,
+                     params + FASHION_CNN_DENSE_1_KERNEL_OFFSET, n);
 }
 
 static void dense_2_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_2_forward(ws + FASHION_CNN_WS_DENSE_2_ACT, ws + FASHION_CNN_WS_DENSE_1_ACT, params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, params + FASHION_CNN_DENSE_2_BIAS_OFFSET, n);
+    dense_2_forward(ws + FASHION_CNN_WS_DENSE_2_ACT, ws + FASHION_CNN_WS_DENSE_1_ACT,
+                    params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, params + FASHION_CNN_DENSE_2_BIAS_OFFSET, n);
 }
 
 static void dense_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + FASHION_CNN_DENSE_2_KERNEL_OFFSET, 0, sizeof(float) * 1280);
     memset(grads + FASHION_CNN_DENSE_2_BIAS_OFFSET, 0, sizeof(float) * 10);
-    dense_2_backward(ws + FASHION_CNN_WS_DENSE_1_GRAD, grads + FASHION_CNN_DENSE_2_KERNEL_OFFSET, grads + FASHION_CNN_DENSE_2_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_2_GRAD, ws + FASHION_CNN_WS_DENSE_1_ACT, params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, n);
+    dense_2_backward(ws + FASHION_CNN_WS_DENSE_1_GRAD, grads + FASHION_CNN_DENSE_2_KERNEL_OFFSET,
+                     grads + FASHION_CNN_DENSE_2_BIAS_OFFSET, ws + FASHION_CNN_WS_DENSE_2_GRAD,
+                     ws + FASHION_CNN_WS_DENSE_1_ACT, params + FASHION_CNN_DENSE_2_KERNEL_OFFSET, n);
 }
 
 /* Every layer with its shapes, its place in the parameters and the workspace, and its passes. */
@@ -5230,6 +5291,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_INPUT, .out = FASHION_CNN_WS_CONV2D_1_ACT,
         .din = -1, .dout = FASHION_CNN_WS_CONV2D_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = conv2d_1_fwd_alone,
         .backward = conv2d_1_bwd_alone,
     },
@@ -5243,6 +5305,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_CONV2D_1_ACT, .out = FASHION_CNN_WS_MAXPOOL2D_1_ACT,
         .din = FASHION_CNN_WS_CONV2D_1_GRAD, .dout = FASHION_CNN_WS_MAXPOOL2D_1_GRAD, .aux = FASHION_CNN_WS_MAXPOOL2D_1_AUX,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = maxpool2d_1_fwd_alone,
         .backward = maxpool2d_1_bwd_alone,
     },
@@ -5256,6 +5319,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_MAXPOOL2D_1_ACT, .out = FASHION_CNN_WS_CONV2D_2_ACT,
         .din = FASHION_CNN_WS_MAXPOOL2D_1_GRAD, .dout = FASHION_CNN_WS_CONV2D_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = conv2d_2_fwd_alone,
         .backward = conv2d_2_bwd_alone,
     },
@@ -5269,6 +5333,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_CONV2D_2_ACT, .out = FASHION_CNN_WS_MAXPOOL2D_2_ACT,
         .din = FASHION_CNN_WS_CONV2D_2_GRAD, .dout = FASHION_CNN_WS_MAXPOOL2D_2_GRAD, .aux = FASHION_CNN_WS_MAXPOOL2D_2_AUX,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = maxpool2d_2_fwd_alone,
         .backward = maxpool2d_2_bwd_alone,
     },
@@ -5282,6 +5347,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_MAXPOOL2D_2_ACT, .out = FASHION_CNN_WS_MAXPOOL2D_2_ACT,
         .din = FASHION_CNN_WS_MAXPOOL2D_2_GRAD, .dout = FASHION_CNN_WS_MAXPOOL2D_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = flatten_1_fwd_alone,
         .backward = NULL,
     },
@@ -5295,6 +5361,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_MAXPOOL2D_2_ACT, .out = FASHION_CNN_WS_DROPOUT_1_ACT,
         .din = FASHION_CNN_WS_MAXPOOL2D_2_GRAD, .dout = FASHION_CNN_WS_DROPOUT_1_GRAD, .aux = FASHION_CNN_WS_DROPOUT_1_AUX,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dropout_1_fwd_alone,
         .backward = dropout_1_bwd_alone,
     },
@@ -5308,6 +5375,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_DROPOUT_1_ACT, .out = FASHION_CNN_WS_DENSE_1_ACT,
         .din = FASHION_CNN_WS_DROPOUT_1_GRAD, .dout = FASHION_CNN_WS_DENSE_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_1_fwd_alone,
         .backward = dense_1_bwd_alone,
     },
@@ -5321,6 +5389,7 @@ static const cnn_layer layers[] = {
         .in = FASHION_CNN_WS_DENSE_1_ACT, .out = FASHION_CNN_WS_DENSE_2_ACT,
         .din = FASHION_CNN_WS_DENSE_1_GRAD, .dout = FASHION_CNN_WS_DENSE_2_GRAD, .aux = -1,
         .grad_is_logits = 1,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_2_fwd_alone,
         .backward = dense_2_bwd_alone,
     },

@@ -92,7 +92,8 @@ static const cnn_tensor tensors[] = {
 };
 
 /* conv2d_1: 5x5, stride 1, same, 1 -> 6, tanh */
-static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                             const float *restrict bias, int n)
 {
     /* out: [n][28][28][6], in: [n][28][28][1], kernel: [5][5][1][6], bias: [6] */
     for (int b = 0; b < n; b++) {
@@ -4568,7 +4569,8 @@ static void conv2d_1_wgrad24(float *restrict dk, const float *restrict x, const 
 }
 
 /* conv2d_1: 5x5, stride 1, same, 1 -> 6, tanh */
-static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, int n)
+static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout,
+                              const float *restrict out, const float *restrict in, int n)
 {
     /* dout, out: [n][28][28][6], in: [n][28][28][1] */
     for (int b = 0; b < n; b++) {
@@ -4671,7 +4673,8 @@ static void avgpool2d_1_backward(float *restrict din, const float *restrict dout
 }
 
 /* conv2d_2: 5x5, stride 1, valid, 6 -> 16, tanh */
-static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                             const float *restrict bias, int n)
 {
     /* out: [n][10][10][16], in: [n][14][14][6], kernel: [5][5][6][16], bias: [16] */
     for (int b = 0; b < n; b++) {
@@ -4939,7 +4942,9 @@ static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_2: 5x5, stride 1, valid, 6 -> 16, tanh */
-static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                              float *restrict dout, const float *restrict out, const float *restrict in,
+                              const float *restrict kernel, int n)
 {
     /* dout, out: [n][10][10][16], din, in: [n][14][14][6] */
     /* The kernel flipped in both axes, as [5][5][16][6]: output channels before input channels. */
@@ -11804,7 +11809,8 @@ static void avgpool2d_2_backward(float *restrict din, const float *restrict dout
 }
 
 /* dense_1: 400 -> 120, tanh */
-static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][120], in: [n][400], kernel: [400][120] */
     int b = 0;
@@ -11955,7 +11961,9 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_1: 400 -> 120, tanh */
-static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict out, const float *restrict in,
+                             const float *restrict kernel, int n)
 {
     /* dout, out: [n][120], din, in: [n][400], dkernel: [400][120] */
     /* Through the tanh: the gradient of the pre-activation, in place. */
@@ -12371,7 +12379,8 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
 }
 
 /* dense_2: 120 -> 84, tanh */
-static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][84], in: [n][120], kernel: [120][84] */
     int b = 0;
@@ -12522,7 +12531,9 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_2: 120 -> 84, tanh */
-static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict out, const float *restrict in,
+                             const float *restrict kernel, int n)
 {
     /* dout, out: [n][84], din, in: [n][120], dkernel: [120][84] */
     /* Through the tanh: the gradient of the pre-activation, in place. */
@@ -12841,7 +12852,8 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
 }
 
 /* dense_3: 84 -> 10, softmax */
-static void dense_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][10], in: [n][84], kernel: [84][10] */
     int b = 0;
@@ -12984,7 +12996,9 @@ static void dense_3_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_3: 84 -> 10, softmax */
-static void dense_3_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict in, const float *restrict kernel, int n)
+static void dense_3_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict in, const float *restrict kernel,
+                             int n)
 {
     /* dout: [n][10], din, in: [n][84], dkernel: [84][10] */
     for (int b = 0; b < n; b++)
@@ -13377,22 +13391,29 @@ static void optimizer_step(float *params, const float *grads, float *m, float *v
     optimizer_update(params, grads, m, v, step, 0, 61706);
 }
 
-/* The forward pass of n <= 32 images; `training` turns dropout on. */
+/* The forward pass of n <= 32 images, the images [first, first + n) of a batch; `training`
+ * turns dropout and the batch's statistics on; sync joins the threads that split the batch. */
 static void forward_pass(const float *params, float *ws, const float *x, int n, int training,
-                         uint64_t dropout_key, int first)
+                         uint64_t dropout_key, int first, const cnn_sync *sync)
 {
     (void)training;
     (void)dropout_key;
     (void)first;
+    (void)sync;
     memcpy(ws + LENET5_WS_INPUT, x, sizeof(float) * (size_t)n * 784);
-    conv2d_1_forward(ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT, params + LENET5_CONV2D_1_KERNEL_OFFSET, params + LENET5_CONV2D_1_BIAS_OFFSET, n);
+    conv2d_1_forward(ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT,
+                     params + LENET5_CONV2D_1_KERNEL_OFFSET, params + LENET5_CONV2D_1_BIAS_OFFSET, n);
     avgpool2d_1_forward(ws + LENET5_WS_AVGPOOL2D_1_ACT, ws + LENET5_WS_CONV2D_1_ACT, n);
-    conv2d_2_forward(ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT, params + LENET5_CONV2D_2_KERNEL_OFFSET, params + LENET5_CONV2D_2_BIAS_OFFSET, n);
+    conv2d_2_forward(ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT,
+                     params + LENET5_CONV2D_2_KERNEL_OFFSET, params + LENET5_CONV2D_2_BIAS_OFFSET, n);
     avgpool2d_2_forward(ws + LENET5_WS_AVGPOOL2D_2_ACT, ws + LENET5_WS_CONV2D_2_ACT, n);
     /* flatten_1: [5][5][16] read as [400], in place */
-    dense_1_forward(ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT, params + LENET5_DENSE_1_KERNEL_OFFSET, params + LENET5_DENSE_1_BIAS_OFFSET, n);
-    dense_2_forward(ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT, params + LENET5_DENSE_2_KERNEL_OFFSET, params + LENET5_DENSE_2_BIAS_OFFSET, n);
-    dense_3_forward(ws + LENET5_WS_DENSE_3_ACT, ws + LENET5_WS_DENSE_2_ACT, params + LENET5_DENSE_3_KERNEL_OFFSET, params + LENET5_DENSE_3_BIAS_OFFSET, n);
+    dense_1_forward(ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT,
+                    params + LENET5_DENSE_1_KERNEL_OFFSET, params + LENET5_DENSE_1_BIAS_OFFSET, n);
+    dense_2_forward(ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT,
+                    params + LENET5_DENSE_2_KERNEL_OFFSET, params + LENET5_DENSE_2_BIAS_OFFSET, n);
+    dense_3_forward(ws + LENET5_WS_DENSE_3_ACT, ws + LENET5_WS_DENSE_2_ACT,
+                    params + LENET5_DENSE_3_KERNEL_OFFSET, params + LENET5_DENSE_3_BIAS_OFFSET, n);
 }
 
 /* The outputs of the last forward pass: [n][10]. */
@@ -13404,26 +13425,40 @@ static const float *output_of(const float *ws)
 /* After forward_pass on the same ws: grads = scale * d(sum of the n losses)/d(params),
  * and the sum of the n losses. */
 static double backward_pass(const float *params, float *grads, float *ws, const float *x,
-                            const unsigned char *labels, int n, float scale)
+                            const unsigned char *labels, int n, float scale, const cnn_sync *sync)
 {
     /* forward_pass kept its own copy of the input in the workspace. */
     (void)x;
+    (void)sync;
     for (long i = 0; i < 61706; i++)
         grads[i] = 0.0f;
     const double loss = loss_and_gradient(ws + LENET5_WS_DENSE_3_GRAD, ws + LENET5_WS_DENSE_3_ACT, labels, n, scale);
-    dense_3_backward(ws + LENET5_WS_DENSE_2_GRAD, grads + LENET5_DENSE_3_KERNEL_OFFSET, grads + LENET5_DENSE_3_BIAS_OFFSET, ws + LENET5_WS_DENSE_3_GRAD, ws + LENET5_WS_DENSE_2_ACT, params + LENET5_DENSE_3_KERNEL_OFFSET, n);
-    dense_2_backward(ws + LENET5_WS_DENSE_1_GRAD, grads + LENET5_DENSE_2_KERNEL_OFFSET, grads + LENET5_DENSE_2_BIAS_OFFSET, ws + LENET5_WS_DENSE_2_GRAD, ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT, params + LENET5_DENSE_2_KERNEL_OFFSET, n);
-    dense_1_backward(ws + LENET5_WS_AVGPOOL2D_2_GRAD, grads + LENET5_DENSE_1_KERNEL_OFFSET, grads + LENET5_DENSE_1_BIAS_OFFSET, ws + LENET5_WS_DENSE_1_GRAD, ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT, params + LENET5_DENSE_1_KERNEL_OFFSET, n);
+    dense_3_backward(ws + LENET5_WS_DENSE_2_GRAD, grads + LENET5_DENSE_3_KERNEL_OFFSET,
+                     grads + LENET5_DENSE_3_BIAS_OFFSET, ws + LENET5_WS_DENSE_3_GRAD,
+                     ws + LENET5_WS_DENSE_2_ACT, params + LENET5_DENSE_3_KERNEL_OFFSET, n);
+    dense_2_backward(ws + LENET5_WS_DENSE_1_GRAD, grads + LENET5_DENSE_2_KERNEL_OFFSET,
+                     grads + LENET5_DENSE_2_BIAS_OFFSET, ws + LENET5_WS_DENSE_2_GRAD,
+                     ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT,
+                     params + LENET5_DENSE_2_KERNEL_OFFSET, n);
+    dense_1_backward(ws + LENET5_WS_AVGPOOL2D_2_GRAD, grads + LENET5_DENSE_1_KERNEL_OFFSET,
+                     grads + LENET5_DENSE_1_BIAS_OFFSET, ws + LENET5_WS_DENSE_1_GRAD,
+                     ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT,
+                     params + LENET5_DENSE_1_KERNEL_OFFSET, n);
     avgpool2d_2_backward(ws + LENET5_WS_CONV2D_2_GRAD, ws + LENET5_WS_AVGPOOL2D_2_GRAD, n);
-    conv2d_2_backward(ws + LENET5_WS_AVGPOOL2D_1_GRAD, grads + LENET5_CONV2D_2_KERNEL_OFFSET, grads + LENET5_CONV2D_2_BIAS_OFFSET, ws + LENET5_WS_CONV2D_2_GRAD, ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT, params + LENET5_CONV2D_2_KERNEL_OFFSET, n);
+    conv2d_2_backward(ws + LENET5_WS_AVGPOOL2D_1_GRAD, grads + LENET5_CONV2D_2_KERNEL_OFFSET,
+                      grads + LENET5_CONV2D_2_BIAS_OFFSET, ws + LENET5_WS_CONV2D_2_GRAD,
+                      ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT,
+                      params + LENET5_CONV2D_2_KERNEL_OFFSET, n);
     avgpool2d_1_backward(ws + LENET5_WS_CONV2D_1_GRAD, ws + LENET5_WS_AVGPOOL2D_1_GRAD, n);
-    conv2d_1_backward(grads + LENET5_CONV2D_1_KERNEL_OFFSET, grads + LENET5_CONV2D_1_BIAS_OFFSET, ws + LENET5_WS_CONV2D_1_GRAD, ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT, n);
+    conv2d_1_backward(grads + LENET5_CONV2D_1_KERNEL_OFFSET, grads + LENET5_CONV2D_1_BIAS_OFFSET,
+                      ws + LENET5_WS_CONV2D_1_GRAD, ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT, n);
     return loss;
 }
 
 static void conv2d_1_fwd_alone(const float *params, float *ws, int n)
 {
-    conv2d_1_forward(ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT, params + LENET5_CONV2D_1_KERNEL_OFFSET, params + LENET5_CONV2D_1_BIAS_OFFSET, n);
+    conv2d_1_forward(ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT,
+                     params + LENET5_CONV2D_1_KERNEL_OFFSET, params + LENET5_CONV2D_1_BIAS_OFFSET, n);
 }
 
 static void conv2d_1_bwd_alone(const float *params, float *grads, float *ws, int n)
@@ -13431,7 +13466,8 @@ static void conv2d_1_bwd_alone(const float *params, float *grads, float *ws, int
     (void)params;
     memset(grads + LENET5_CONV2D_1_KERNEL_OFFSET, 0, sizeof(float) * 150);
     memset(grads + LENET5_CONV2D_1_BIAS_OFFSET, 0, sizeof(float) * 6);
-    conv2d_1_backward(grads + LENET5_CONV2D_1_KERNEL_OFFSET, grads + LENET5_CONV2D_1_BIAS_OFFSET, ws + LENET5_WS_CONV2D_1_GRAD, ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT, n);
+    conv2d_1_backward(grads + LENET5_CONV2D_1_KERNEL_OFFSET, grads + LENET5_CONV2D_1_BIAS_OFFSET,
+                      ws + LENET5_WS_CONV2D_1_GRAD, ws + LENET5_WS_CONV2D_1_ACT, ws + LENET5_WS_INPUT, n);
 }
 
 static void avgpool2d_1_fwd_alone(const float *params, float *ws, int n)
@@ -13449,14 +13485,18 @@ static void avgpool2d_1_bwd_alone(const float *params, float *grads, float *ws, 
 
 static void conv2d_2_fwd_alone(const float *params, float *ws, int n)
 {
-    conv2d_2_forward(ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT, params + LENET5_CONV2D_2_KERNEL_OFFSET, params + LENET5_CONV2D_2_BIAS_OFFSET, n);
+    conv2d_2_forward(ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT,
+                     params + LENET5_CONV2D_2_KERNEL_OFFSET, params + LENET5_CONV2D_2_BIAS_OFFSET, n);
 }
 
 static void conv2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + LENET5_CONV2D_2_KERNEL_OFFSET, 0, sizeof(float) * 2400);
     memset(grads + LENET5_CONV2D_2_BIAS_OFFSET, 0, sizeof(float) * 16);
-    conv2d_2_backward(ws + LENET5_WS_AVGPOOL2D_1_GRAD, grads + LENET5_CONV2D_2_KERNEL_OFFSET, grads + LENET5_CONV2D_2_BIAS_OFFSET, ws + LENET5_WS_CONV2D_2_GRAD, ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT, params + LENET5_CONV2D_2_KERNEL_OFFSET, n);
+    conv2d_2_backward(ws + LENET5_WS_AVGPOOL2D_1_GRAD, grads + LENET5_CONV2D_2_KERNEL_OFFSET,
+                      grads + LENET5_CONV2D_2_BIAS_OFFSET, ws + LENET5_WS_CONV2D_2_GRAD,
+                      ws + LENET5_WS_CONV2D_2_ACT, ws + LENET5_WS_AVGPOOL2D_1_ACT,
+                      params + LENET5_CONV2D_2_KERNEL_OFFSET, n);
 }
 
 static void avgpool2d_2_fwd_alone(const float *params, float *ws, int n)
@@ -13482,38 +13522,49 @@ static void flatten_1_fwd_alone(const float *params, float *ws, int n)
 
 static void dense_1_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_1_forward(ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT, params + LENET5_DENSE_1_KERNEL_OFFSET, params + LENET5_DENSE_1_BIAS_OFFSET, n);
+    dense_1_forward(ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT,
+                    params + LENET5_DENSE_1_KERNEL_OFFSET, params + LENET5_DENSE_1_BIAS_OFFSET, n);
 }
 
 static void dense_1_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + LENET5_DENSE_1_KERNEL_OFFSET, 0, sizeof(float) * 48000);
     memset(grads + LENET5_DENSE_1_BIAS_OFFSET, 0, sizeof(float) * 120);
-    dense_1_backward(ws + LENET5_WS_AVGPOOL2D_2_GRAD, grads + LENET5_DENSE_1_KERNEL_OFFSET, grads + LENET5_DENSE_1_BIAS_OFFSET, ws + LENET5_WS_DENSE_1_GRAD, ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT, params + LENET5_DENSE_1_KERNEL_OFFSET, n);
+    dense_1_backward(ws + LENET5_WS_AVGPOOL2D_2_GRAD, grads + LENET5_DENSE_1_KERNEL_OFFSET,
+                     grads + LENET5_DENSE_1_BIAS_OFFSET, ws + LENET5_WS_DENSE_1_GRAD,
+                     ws + LENET5_WS_DENSE_1_ACT, ws + LENET5_WS_AVGPOOL2D_2_ACT,
+                     params + LENET5_DENSE_1_KERNEL_OFFSET, n);
 }
 
 static void dense_2_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_2_forward(ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT, params + LENET5_DENSE_2_KERNEL_OFFSET, params + LENET5_DENSE_2_BIAS_OFFSET, n);
+    dense_2_forward(ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT,
+                    params + LENET5_DENSE_2_KERNEL_OFFSET, params + LENET5_DENSE_2_BIAS_OFFSET, n);
 }
 
 static void dense_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + LENET5_DENSE_2_KERNEL_OFFSET, 0, sizeof(float) * 10080);
     memset(grads + LENET5_DENSE_2_BIAS_OFFSET, 0, sizeof(float) * 84);
-    dense_2_backward(ws + LENET5_WS_DENSE_1_GRAD, grads + LENET5_DENSE_2_KERNEL_OFFSET, grads + LENET5_DENSE_2_BIAS_OFFSET, ws + LENET5_WS_DENSE_2_GRAD, ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT, params + LENET5_DENSE_2_KERNEL_OFFSET, n);
+    dense_2_backward(ws + LENET5_WS_DENSE_1_GRAD, grads + LENET5_DENSE_2_KERNEL_OFFSET,
+                     grads + LENET5_DENSE_2_BIAS_OFFSET, ws + LENET5_WS_DENSE_2_GRAD,
+                     ws + LENET5_WS_DENSE_2_ACT, ws + LENET5_WS_DENSE_1_ACT,
+                     params + LENET5_DENSE_2_KERNEL_OFFSET, n);
 }
 
 static void dense_3_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_3_forward(ws + LENET5_WS_DENSE_3_ACT, ws + LENET5_WS_DENSE_2_ACT, params + LENET5_DENSE_3_KERNEL_OFFSET, params + LENET5_DENSE_3_BIAS_OFFSET, n);
+    dense_3_forward(ws + LENET5_WS_DENSE_3_ACT, ws + LENET5_WS_DENSE_2_ACT,
+                    params + LENET5_DENSE_3_KERNEL_OFFSET, params + LENET5_DENSE_3_BIAS_OFFSET, n);
 }
 
 static void dense_3_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + LENET5_DENSE_3_KERNEL_OFFSET, 0, sizeof(float) * 840);
     memset(grads + LENET5_DENSE_3_BIAS_OFFSET, 0, sizeof(float) * 10);
-    dense_3_backward(ws + LENET5_WS_DENSE_2_GRAD, grads + LENET5_DENSE_3_KERNEL_OFFSET, grads + LENET5_DENSE_3_BIAS_OFFSET, ws + LENET5_WS_DENSE_3_GRAD, ws + LENET5_WS_DENSE_2_ACT, params + LENET5_DENSE_3_KERNEL_OFFSET, n);
+    dense_3_backward(ws + LENET5_WS_DENSE_2_GRAD, grads + LENET5_DENSE_3_KERNEL_OFFSET,
+                     grads + LENET5_DENSE_3_BIAS_OFFSET, ws + LENET5_WS_DENSE_3_GRAD,
+                     ws + LENET5_WS_DENSE_2_ACT, params + LENET5_DENSE_3_KERNEL_OFFSET, n);
 }
 
 /* Every layer with its shapes, its place in the parameters and the workspace, and its passes. */
@@ -13528,6 +13579,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_INPUT, .out = LENET5_WS_CONV2D_1_ACT,
         .din = -1, .dout = LENET5_WS_CONV2D_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = conv2d_1_fwd_alone,
         .backward = conv2d_1_bwd_alone,
     },
@@ -13541,6 +13593,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_CONV2D_1_ACT, .out = LENET5_WS_AVGPOOL2D_1_ACT,
         .din = LENET5_WS_CONV2D_1_GRAD, .dout = LENET5_WS_AVGPOOL2D_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = avgpool2d_1_fwd_alone,
         .backward = avgpool2d_1_bwd_alone,
     },
@@ -13554,6 +13607,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_AVGPOOL2D_1_ACT, .out = LENET5_WS_CONV2D_2_ACT,
         .din = LENET5_WS_AVGPOOL2D_1_GRAD, .dout = LENET5_WS_CONV2D_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = conv2d_2_fwd_alone,
         .backward = conv2d_2_bwd_alone,
     },
@@ -13567,6 +13621,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_CONV2D_2_ACT, .out = LENET5_WS_AVGPOOL2D_2_ACT,
         .din = LENET5_WS_CONV2D_2_GRAD, .dout = LENET5_WS_AVGPOOL2D_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = avgpool2d_2_fwd_alone,
         .backward = avgpool2d_2_bwd_alone,
     },
@@ -13580,6 +13635,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_AVGPOOL2D_2_ACT, .out = LENET5_WS_AVGPOOL2D_2_ACT,
         .din = LENET5_WS_AVGPOOL2D_2_GRAD, .dout = LENET5_WS_AVGPOOL2D_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = flatten_1_fwd_alone,
         .backward = NULL,
     },
@@ -13593,6 +13649,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_AVGPOOL2D_2_ACT, .out = LENET5_WS_DENSE_1_ACT,
         .din = LENET5_WS_AVGPOOL2D_2_GRAD, .dout = LENET5_WS_DENSE_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_1_fwd_alone,
         .backward = dense_1_bwd_alone,
     },
@@ -13606,6 +13663,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_DENSE_1_ACT, .out = LENET5_WS_DENSE_2_ACT,
         .din = LENET5_WS_DENSE_1_GRAD, .dout = LENET5_WS_DENSE_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_2_fwd_alone,
         .backward = dense_2_bwd_alone,
     },
@@ -13619,6 +13677,7 @@ static const cnn_layer layers[] = {
         .in = LENET5_WS_DENSE_2_ACT, .out = LENET5_WS_DENSE_3_ACT,
         .din = LENET5_WS_DENSE_2_GRAD, .dout = LENET5_WS_DENSE_3_GRAD, .aux = -1,
         .grad_is_logits = 1,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_3_fwd_alone,
         .backward = dense_3_bwd_alone,
     },

@@ -98,7 +98,8 @@ static float dropout_uniform(uint64_t image_key, uint64_t element)
 }
 
 /* dense_1: 784 -> 256, relu */
-static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][256], in: [n][784], kernel: [784][256] */
     int b = 0;
@@ -338,7 +339,8 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_1: 784 -> 256, relu */
-static void dense_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, int n)
+static void dense_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout,
+                             const float *restrict out, const float *restrict in, int n)
 {
     /* dout, out: [n][256], in: [n][784], dkernel: [784][256] */
     /* Through the relu: the gradient of the pre-activation, in place. */
@@ -496,7 +498,7 @@ static void dense_1_backward(float *restrict dkernel, float *restrict dbias, flo
 
 /* dropout_1: rate 0.2, keep with probability 0.8 and scale by 1 / 0.8 */
 static void dropout_1_forward(float *restrict out, float *restrict mask, const float *restrict in, int n,
-    int training, uint64_t dropout_key, int first)
+                              int training, uint64_t dropout_key, int first)
 {
     /* out, mask, in: [n][256] */
     if (!training) {
@@ -517,7 +519,8 @@ static void dropout_1_forward(float *restrict out, float *restrict mask, const f
 }
 
 /* dropout_1 */
-static void dropout_1_backward(float *restrict din, const float *restrict dout, const float *restrict mask, int n)
+static void dropout_1_backward(float *restrict din, const float *restrict dout, const float *restrict mask,
+                               int n)
 {
     /* din, dout, mask: [n][256] */
     for (int i = 0; i < n * 256; i++)
@@ -525,7 +528,8 @@ static void dropout_1_backward(float *restrict din, const float *restrict dout, 
 }
 
 /* dense_2: 256 -> 128, relu */
-static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][128], in: [n][256], kernel: [256][128] */
     int b = 0;
@@ -765,7 +769,9 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_2: 256 -> 128, relu */
-static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict out, const float *restrict in,
+                             const float *restrict kernel, int n)
 {
     /* dout, out: [n][128], din, in: [n][256], dkernel: [256][128] */
     /* Through the relu: the gradient of the pre-activation, in place. */
@@ -1205,7 +1211,7 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
 
 /* dropout_2: rate 0.2, keep with probability 0.8 and scale by 1 / 0.8 */
 static void dropout_2_forward(float *restrict out, float *restrict mask, const float *restrict in, int n,
-    int training, uint64_t dropout_key, int first)
+                              int training, uint64_t dropout_key, int first)
 {
     /* out, mask, in: [n][128] */
     if (!training) {
@@ -1226,7 +1232,8 @@ static void dropout_2_forward(float *restrict out, float *restrict mask, const f
 }
 
 /* dropout_2 */
-static void dropout_2_backward(float *restrict din, const float *restrict dout, const float *restrict mask, int n)
+static void dropout_2_backward(float *restrict din, const float *restrict dout, const float *restrict mask,
+                               int n)
 {
     /* din, dout, mask: [n][128] */
     for (int i = 0; i < n * 128; i++)
@@ -1234,7 +1241,8 @@ static void dropout_2_backward(float *restrict din, const float *restrict dout, 
 }
 
 /* dense_3: 128 -> 10, softmax */
-static void dense_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][10], in: [n][128], kernel: [128][10] */
     int b = 0;
@@ -1377,7 +1385,9 @@ static void dense_3_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_3: 128 -> 10, softmax */
-static void dense_3_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict in, const float *restrict kernel, int n)
+static void dense_3_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict in, const float *restrict kernel,
+                             int n)
 {
     /* dout: [n][10], din, in: [n][128], dkernel: [128][10] */
     for (int b = 0; b < n; b++)
@@ -1942,17 +1952,24 @@ static void optimizer_step(float *params, const float *grads, float *m, float *v
     optimizer_update(params, grads, m, v, step, 0, 235146);
 }
 
-/* The forward pass of n <= 64 images; `training` turns dropout on. */
+/* The forward pass of n <= 64 images, the images [first, first + n) of a batch; `training`
+ * turns dropout and the batch's statistics on; sync joins the threads that split the batch. */
 static void forward_pass(const float *params, float *ws, const float *x, int n, int training,
-                         uint64_t dropout_key, int first)
+                         uint64_t dropout_key, int first, const cnn_sync *sync)
 {
+    (void)sync;
     memcpy(ws + MLP_WS_INPUT, x, sizeof(float) * (size_t)n * 784);
     /* flatten_1: [28][28][1] read as [784], in place */
-    dense_1_forward(ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, params + MLP_DENSE_1_KERNEL_OFFSET, params + MLP_DENSE_1_BIAS_OFFSET, n);
-    dropout_1_forward(ws + MLP_WS_DROPOUT_1_ACT, ws + MLP_WS_DROPOUT_1_AUX, ws + MLP_WS_DENSE_1_ACT, n, training, dropout_key, first);
-    dense_2_forward(ws + MLP_WS_DENSE_2_ACT, ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET, params + MLP_DENSE_2_BIAS_OFFSET, n);
-    dropout_2_forward(ws + MLP_WS_DROPOUT_2_ACT, ws + MLP_WS_DROPOUT_2_AUX, ws + MLP_WS_DENSE_2_ACT, n, training, dropout_key, first);
-    dense_3_forward(ws + MLP_WS_DENSE_3_ACT, ws + MLP_WS_DROPOUT_2_ACT, params + MLP_DENSE_3_KERNEL_OFFSET, params + MLP_DENSE_3_BIAS_OFFSET, n);
+    dense_1_forward(ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, params + MLP_DENSE_1_KERNEL_OFFSET,
+                    params + MLP_DENSE_1_BIAS_OFFSET, n);
+    dropout_1_forward(ws + MLP_WS_DROPOUT_1_ACT, ws + MLP_WS_DROPOUT_1_AUX, ws + MLP_WS_DENSE_1_ACT, n,
+                      training, dropout_key, first);
+    dense_2_forward(ws + MLP_WS_DENSE_2_ACT, ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET,
+                    params + MLP_DENSE_2_BIAS_OFFSET, n);
+    dropout_2_forward(ws + MLP_WS_DROPOUT_2_ACT, ws + MLP_WS_DROPOUT_2_AUX, ws + MLP_WS_DENSE_2_ACT, n,
+                      training, dropout_key, first);
+    dense_3_forward(ws + MLP_WS_DENSE_3_ACT, ws + MLP_WS_DROPOUT_2_ACT, params + MLP_DENSE_3_KERNEL_OFFSET,
+                    params + MLP_DENSE_3_BIAS_OFFSET, n);
 }
 
 /* The outputs of the last forward pass: [n][10]. */
@@ -1964,18 +1981,24 @@ static const float *output_of(const float *ws)
 /* After forward_pass on the same ws: grads = scale * d(sum of the n losses)/d(params),
  * and the sum of the n losses. */
 static double backward_pass(const float *params, float *grads, float *ws, const float *x,
-                            const unsigned char *labels, int n, float scale)
+                            const unsigned char *labels, int n, float scale, const cnn_sync *sync)
 {
     /* forward_pass kept its own copy of the input in the workspace. */
     (void)x;
+    (void)sync;
     for (long i = 0; i < 235146; i++)
         grads[i] = 0.0f;
     const double loss = loss_and_gradient(ws + MLP_WS_DENSE_3_GRAD, ws + MLP_WS_DENSE_3_ACT, labels, n, scale);
-    dense_3_backward(ws + MLP_WS_DROPOUT_2_GRAD, grads + MLP_DENSE_3_KERNEL_OFFSET, grads + MLP_DENSE_3_BIAS_OFFSET, ws + MLP_WS_DENSE_3_GRAD, ws + MLP_WS_DROPOUT_2_ACT, params + MLP_DENSE_3_KERNEL_OFFSET, n);
+    dense_3_backward(ws + MLP_WS_DROPOUT_2_GRAD, grads + MLP_DENSE_3_KERNEL_OFFSET,
+                     grads + MLP_DENSE_3_BIAS_OFFSET, ws + MLP_WS_DENSE_3_GRAD, ws + MLP_WS_DROPOUT_2_ACT,
+                     params + MLP_DENSE_3_KERNEL_OFFSET, n);
     dropout_2_backward(ws + MLP_WS_DENSE_2_GRAD, ws + MLP_WS_DROPOUT_2_GRAD, ws + MLP_WS_DROPOUT_2_AUX, n);
-    dense_2_backward(ws + MLP_WS_DROPOUT_1_GRAD, grads + MLP_DENSE_2_KERNEL_OFFSET, grads + MLP_DENSE_2_BIAS_OFFSET, ws + MLP_WS_DENSE_2_GRAD, ws + MLP_WS_DENSE_2_ACT, ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET, n);
+    dense_2_backward(ws + MLP_WS_DROPOUT_1_GRAD, grads + MLP_DENSE_2_KERNEL_OFFSET,
+                     grads + MLP_DENSE_2_BIAS_OFFSET, ws + MLP_WS_DENSE_2_GRAD, ws + MLP_WS_DENSE_2_ACT,
+                     ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET, n);
     dropout_1_backward(ws + MLP_WS_DENSE_1_GRAD, ws + MLP_WS_DROPOUT_1_GRAD, ws + MLP_WS_DROPOUT_1_AUX, n);
-    dense_1_backward(grads + MLP_DENSE_1_KERNEL_OFFSET, grads + MLP_DENSE_1_BIAS_OFFSET, ws + MLP_WS_DENSE_1_GRAD, ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, n);
+    dense_1_backward(grads + MLP_DENSE_1_KERNEL_OFFSET, grads + MLP_DENSE_1_BIAS_OFFSET,
+                     ws + MLP_WS_DENSE_1_GRAD, ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, n);
     return loss;
 }
 
@@ -1989,7 +2012,8 @@ static void flatten_1_fwd_alone(const float *params, float *ws, int n)
 
 static void dense_1_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_1_forward(ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, params + MLP_DENSE_1_KERNEL_OFFSET, params + MLP_DENSE_1_BIAS_OFFSET, n);
+    dense_1_forward(ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, params + MLP_DENSE_1_KERNEL_OFFSET,
+                    params + MLP_DENSE_1_BIAS_OFFSET, n);
 }
 
 static void dense_1_bwd_alone(const float *params, float *grads, float *ws, int n)
@@ -1997,7 +2021,8 @@ static void dense_1_bwd_alone(const float *params, float *grads, float *ws, int 
     (void)params;
     memset(grads + MLP_DENSE_1_KERNEL_OFFSET, 0, sizeof(float) * 200704);
     memset(grads + MLP_DENSE_1_BIAS_OFFSET, 0, sizeof(float) * 256);
-    dense_1_backward(grads + MLP_DENSE_1_KERNEL_OFFSET, grads + MLP_DENSE_1_BIAS_OFFSET, ws + MLP_WS_DENSE_1_GRAD, ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, n);
+    dense_1_backward(grads + MLP_DENSE_1_KERNEL_OFFSET, grads + MLP_DENSE_1_BIAS_OFFSET,
+                     ws + MLP_WS_DENSE_1_GRAD, ws + MLP_WS_DENSE_1_ACT, ws + MLP_WS_INPUT, n);
 }
 
 static void dropout_1_fwd_alone(const float *params, float *ws, int n)
@@ -2006,7 +2031,8 @@ static void dropout_1_fwd_alone(const float *params, float *ws, int n)
     const int training = 1;
     const uint64_t dropout_key = CNN_BENCH_DROPOUT_KEY;
     const int first = 0;
-    dropout_1_forward(ws + MLP_WS_DROPOUT_1_ACT, ws + MLP_WS_DROPOUT_1_AUX, ws + MLP_WS_DENSE_1_ACT, n, training, dropout_key, first);
+    dropout_1_forward(ws + MLP_WS_DROPOUT_1_ACT, ws + MLP_WS_DROPOUT_1_AUX, ws + MLP_WS_DENSE_1_ACT, n,
+                      training, dropout_key, first);
 }
 
 static void dropout_1_bwd_alone(const float *params, float *grads, float *ws, int n)
@@ -2018,14 +2044,17 @@ static void dropout_1_bwd_alone(const float *params, float *grads, float *ws, in
 
 static void dense_2_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_2_forward(ws + MLP_WS_DENSE_2_ACT, ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET, params + MLP_DENSE_2_BIAS_OFFSET, n);
+    dense_2_forward(ws + MLP_WS_DENSE_2_ACT, ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET,
+                    params + MLP_DENSE_2_BIAS_OFFSET, n);
 }
 
 static void dense_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + MLP_DENSE_2_KERNEL_OFFSET, 0, sizeof(float) * 32768);
     memset(grads + MLP_DENSE_2_BIAS_OFFSET, 0, sizeof(float) * 128);
-    dense_2_backward(ws + MLP_WS_DROPOUT_1_GRAD, grads + MLP_DENSE_2_KERNEL_OFFSET, grads + MLP_DENSE_2_BIAS_OFFSET, ws + MLP_WS_DENSE_2_GRAD, ws + MLP_WS_DENSE_2_ACT, ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET, n);
+    dense_2_backward(ws + MLP_WS_DROPOUT_1_GRAD, grads + MLP_DENSE_2_KERNEL_OFFSET,
+                     grads + MLP_DENSE_2_BIAS_OFFSET, ws + MLP_WS_DENSE_2_GRAD, ws + MLP_WS_DENSE_2_ACT,
+                     ws + MLP_WS_DROPOUT_1_ACT, params + MLP_DENSE_2_KERNEL_OFFSET, n);
 }
 
 static void dropout_2_fwd_alone(const float *params, float *ws, int n)
@@ -2034,7 +2063,8 @@ static void dropout_2_fwd_alone(const float *params, float *ws, int n)
     const int training = 1;
     const uint64_t dropout_key = CNN_BENCH_DROPOUT_KEY;
     const int first = 0;
-    dropout_2_forward(ws + MLP_WS_DROPOUT_2_ACT, ws + MLP_WS_DROPOUT_2_AUX, ws + MLP_WS_DENSE_2_ACT, n, training, dropout_key, first);
+    dropout_2_forward(ws + MLP_WS_DROPOUT_2_ACT, ws + MLP_WS_DROPOUT_2_AUX, ws + MLP_WS_DENSE_2_ACT, n,
+                      training, dropout_key, first);
 }
 
 static void dropout_2_bwd_alone(const float *params, float *grads, float *ws, int n)
@@ -2046,14 +2076,17 @@ static void dropout_2_bwd_alone(const float *params, float *grads, float *ws, in
 
 static void dense_3_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_3_forward(ws + MLP_WS_DENSE_3_ACT, ws + MLP_WS_DROPOUT_2_ACT, params + MLP_DENSE_3_KERNEL_OFFSET, params + MLP_DENSE_3_BIAS_OFFSET, n);
+    dense_3_forward(ws + MLP_WS_DENSE_3_ACT, ws + MLP_WS_DROPOUT_2_ACT, params + MLP_DENSE_3_KERNEL_OFFSET,
+                    params + MLP_DENSE_3_BIAS_OFFSET, n);
 }
 
 static void dense_3_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + MLP_DENSE_3_KERNEL_OFFSET, 0, sizeof(float) * 1280);
     memset(grads + MLP_DENSE_3_BIAS_OFFSET, 0, sizeof(float) * 10);
-    dense_3_backward(ws + MLP_WS_DROPOUT_2_GRAD, grads + MLP_DENSE_3_KERNEL_OFFSET, grads + MLP_DENSE_3_BIAS_OFFSET, ws + MLP_WS_DENSE_3_GRAD, ws + MLP_WS_DROPOUT_2_ACT, params + MLP_DENSE_3_KERNEL_OFFSET, n);
+    dense_3_backward(ws + MLP_WS_DROPOUT_2_GRAD, grads + MLP_DENSE_3_KERNEL_OFFSET,
+                     grads + MLP_DENSE_3_BIAS_OFFSET, ws + MLP_WS_DENSE_3_GRAD, ws + MLP_WS_DROPOUT_2_ACT,
+                     params + MLP_DENSE_3_KERNEL_OFFSET, n);
 }
 
 /* Every layer with its shapes, its place in the parameters and the workspace, and its passes. */
@@ -2068,6 +2101,7 @@ static const cnn_layer layers[] = {
         .in = MLP_WS_INPUT, .out = MLP_WS_INPUT,
         .din = -1, .dout = MLP_WS_FLATTEN_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = flatten_1_fwd_alone,
         .backward = NULL,
     },
@@ -2081,6 +2115,7 @@ static const cnn_layer layers[] = {
         .in = MLP_WS_INPUT, .out = MLP_WS_DENSE_1_ACT,
         .din = -1, .dout = MLP_WS_DENSE_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_1_fwd_alone,
         .backward = dense_1_bwd_alone,
     },
@@ -2094,6 +2129,7 @@ static const cnn_layer layers[] = {
         .in = MLP_WS_DENSE_1_ACT, .out = MLP_WS_DROPOUT_1_ACT,
         .din = MLP_WS_DENSE_1_GRAD, .dout = MLP_WS_DROPOUT_1_GRAD, .aux = MLP_WS_DROPOUT_1_AUX,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dropout_1_fwd_alone,
         .backward = dropout_1_bwd_alone,
     },
@@ -2107,6 +2143,7 @@ static const cnn_layer layers[] = {
         .in = MLP_WS_DROPOUT_1_ACT, .out = MLP_WS_DENSE_2_ACT,
         .din = MLP_WS_DROPOUT_1_GRAD, .dout = MLP_WS_DENSE_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_2_fwd_alone,
         .backward = dense_2_bwd_alone,
     },
@@ -2120,6 +2157,7 @@ static const cnn_layer layers[] = {
         .in = MLP_WS_DENSE_2_ACT, .out = MLP_WS_DROPOUT_2_ACT,
         .din = MLP_WS_DENSE_2_GRAD, .dout = MLP_WS_DROPOUT_2_GRAD, .aux = MLP_WS_DROPOUT_2_AUX,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dropout_2_fwd_alone,
         .backward = dropout_2_bwd_alone,
     },
@@ -2133,6 +2171,7 @@ static const cnn_layer layers[] = {
         .in = MLP_WS_DROPOUT_2_ACT, .out = MLP_WS_DENSE_3_ACT,
         .din = MLP_WS_DROPOUT_2_GRAD, .dout = MLP_WS_DENSE_3_GRAD, .aux = -1,
         .grad_is_logits = 1,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_3_fwd_alone,
         .backward = dense_3_bwd_alone,
     },

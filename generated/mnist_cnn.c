@@ -87,7 +87,8 @@ static const cnn_tensor tensors[] = {
 };
 
 /* conv2d_1: 3x3, stride 1, valid, 1 -> 32, relu */
-static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                             const float *restrict bias, int n)
 {
     /* out: [n][26][26][32], in: [n][28][28][1], kernel: [3][3][1][32], bias: [32] */
     for (int b = 0; b < n; b++) {
@@ -432,7 +433,8 @@ static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_1: 3x3, stride 1, valid, 1 -> 32, relu */
-static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, int n)
+static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, float *restrict dout,
+                              const float *restrict out, const float *restrict in, int n)
 {
     /* dout, out: [n][26][26][32], in: [n][28][28][1] */
     for (int b = 0; b < n; b++) {
@@ -489,7 +491,8 @@ static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_1: 2x2, stride 2, valid, 26x26x32 -> 13x13x32 */
-static void maxpool2d_1_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
+static void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
+                                 const float *restrict argmax, int n)
 {
     /* din: [n][26][26][32], dout, argmax: [n][13][13][32] */
     for (int b = 0; b < n; b++) {
@@ -518,7 +521,8 @@ static void maxpool2d_1_backward(float *restrict din, const float *restrict dout
 }
 
 /* conv2d_2: 3x3, stride 1, valid, 32 -> 64, relu */
-static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                             const float *restrict bias, int n)
 {
     /* out: [n][11][11][64], in: [n][13][13][32], kernel: [3][3][32][64], bias: [64] */
     for (int b = 0; b < n; b++) {
@@ -1016,7 +1020,9 @@ static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_2: 3x3, stride 1, valid, 32 -> 64, relu */
-static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                              float *restrict dout, const float *restrict out, const float *restrict in,
+                              const float *restrict kernel, int n)
 {
     /* dout, out: [n][11][11][64], din, in: [n][13][13][32] */
     /* The kernel flipped in both axes, as [3][3][64][32]: output channels before input channels. */
@@ -3391,7 +3397,8 @@ static void maxpool2d_2_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_2: 2x2, stride 2, valid, 11x11x64 -> 5x5x64 */
-static void maxpool2d_2_backward(float *restrict din, const float *restrict dout, const float *restrict argmax, int n)
+static void maxpool2d_2_backward(float *restrict din, const float *restrict dout,
+                                 const float *restrict argmax, int n)
 {
     /* din: [n][11][11][64], dout, argmax: [n][5][5][64] */
     for (int b = 0; b < n; b++) {
@@ -3423,7 +3430,8 @@ static void maxpool2d_2_backward(float *restrict din, const float *restrict dout
 }
 
 /* dense_1: 1600 -> 64, relu */
-static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][64], in: [n][1600], kernel: [1600][64] */
     int b = 0;
@@ -3663,7 +3671,9 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_1: 1600 -> 64, relu */
-static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict out, const float *restrict in,
+                             const float *restrict kernel, int n)
 {
     /* dout, out: [n][64], din, in: [n][1600], dkernel: [1600][64] */
     /* Through the relu: the gradient of the pre-activation, in place. */
@@ -4050,7 +4060,8 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
 }
 
 /* dense_2: 64 -> 10, softmax */
-static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
+                            const float *restrict bias, int n)
 {
     /* out: [n][10], in: [n][64], kernel: [64][10] */
     int b = 0;
@@ -4193,7 +4204,9 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_2: 64 -> 10, softmax */
-static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias, float *restrict dout, const float *restrict in, const float *restrict kernel, int n)
+static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                             float *restrict dout, const float *restrict in, const float *restrict kernel,
+                             int n)
 {
     /* dout: [n][10], din, in: [n][64], dkernel: [64][10] */
     for (int b = 0; b < n; b++)
@@ -4720,21 +4733,29 @@ static void optimizer_step(float *params, const float *grads, float *m, float *v
     optimizer_update(params, grads, m, v, step, 0, 121930);
 }
 
-/* The forward pass of n <= 32 images; `training` turns dropout on. */
+/* The forward pass of n <= 32 images, the images [first, first + n) of a batch; `training`
+ * turns dropout and the batch's statistics on; sync joins the threads that split the batch. */
 static void forward_pass(const float *params, float *ws, const float *x, int n, int training,
-                         uint64_t dropout_key, int first)
+                         uint64_t dropout_key, int first, const cnn_sync *sync)
 {
     (void)training;
     (void)dropout_key;
     (void)first;
+    (void)sync;
     memcpy(ws + MNIST_CNN_WS_INPUT, x, sizeof(float) * (size_t)n * 784);
-    conv2d_1_forward(ws + MNIST_CNN_WS_CONV2D_1_ACT, ws + MNIST_CNN_WS_INPUT, params + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_1_BIAS_OFFSET, n);
-    maxpool2d_1_forward(ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX, ws + MNIST_CNN_WS_CONV2D_1_ACT, n);
-    conv2d_2_forward(ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_2_BIAS_OFFSET, n);
-    maxpool2d_2_forward(ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX, ws + MNIST_CNN_WS_CONV2D_2_ACT, n);
+    conv2d_1_forward(ws + MNIST_CNN_WS_CONV2D_1_ACT, ws + MNIST_CNN_WS_INPUT,
+                     params + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_1_BIAS_OFFSET, n);
+    maxpool2d_1_forward(ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX,
+                        ws + MNIST_CNN_WS_CONV2D_1_ACT, n);
+    conv2d_2_forward(ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT,
+                     params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_2_BIAS_OFFSET, n);
+    maxpool2d_2_forward(ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX,
+                        ws + MNIST_CNN_WS_CONV2D_2_ACT, n);
     /* flatten_1: [5][5][64] read as [1600], in place */
-    dense_1_forward(ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, params + MNIST_CNN_DENSE_1_BIAS_OFFSET, n);
-    dense_2_forward(ws + MNIST_CNN_WS_DENSE_2_ACT, ws + MNIST_CNN_WS_DENSE_1_ACT, params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, params + MNIST_CNN_DENSE_2_BIAS_OFFSET, n);
+    dense_1_forward(ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT,
+                    params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, params + MNIST_CNN_DENSE_1_BIAS_OFFSET, n);
+    dense_2_forward(ws + MNIST_CNN_WS_DENSE_2_ACT, ws + MNIST_CNN_WS_DENSE_1_ACT,
+                    params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, params + MNIST_CNN_DENSE_2_BIAS_OFFSET, n);
 }
 
 /* The outputs of the last forward pass: [n][10]. */
@@ -4746,25 +4767,39 @@ static const float *output_of(const float *ws)
 /* After forward_pass on the same ws: grads = scale * d(sum of the n losses)/d(params),
  * and the sum of the n losses. */
 static double backward_pass(const float *params, float *grads, float *ws, const float *x,
-                            const unsigned char *labels, int n, float scale)
+                            const unsigned char *labels, int n, float scale, const cnn_sync *sync)
 {
     /* forward_pass kept its own copy of the input in the workspace. */
     (void)x;
+    (void)sync;
     for (long i = 0; i < 121930; i++)
         grads[i] = 0.0f;
     const double loss = loss_and_gradient(ws + MNIST_CNN_WS_DENSE_2_GRAD, ws + MNIST_CNN_WS_DENSE_2_ACT, labels, n, scale);
-    dense_2_backward(ws + MNIST_CNN_WS_DENSE_1_GRAD, grads + MNIST_CNN_DENSE_2_KERNEL_OFFSET, grads + MNIST_CNN_DENSE_2_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_2_GRAD, ws + MNIST_CNN_WS_DENSE_1_ACT, params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, n);
-    dense_1_backward(ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD, grads + MNIST_CNN_DENSE_1_KERNEL_OFFSET, grads + MNIST_CNN_DENSE_1_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_1_GRAD, ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, n);
-    maxpool2d_2_backward(ws + MNIST_CNN_WS_CONV2D_2_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX, n);
-    conv2d_2_backward(ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD, grads + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, grads + MNIST_CNN_CONV2D_2_BIAS_OFFSET, ws + MNIST_CNN_WS_CONV2D_2_GRAD, ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, n);
-    maxpool2d_1_backward(ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX, n);
-    conv2d_1_backward(grads + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, grads + MNIST_CNN_CONV2D_1_BIAS_OFFSET, ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_CONV2D_1_ACT, ws + MNIST_CNN_WS_INPUT, n);
+    dense_2_backward(ws + MNIST_CNN_WS_DENSE_1_GRAD, grads + MNIST_CNN_DENSE_2_KERNEL_OFFSET,
+                     grads + MNIST_CNN_DENSE_2_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_2_GRAD,
+                     ws + MNIST_CNN_WS_DENSE_1_ACT, params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, n);
+    dense_1_backward(ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD, grads + MNIST_CNN_DENSE_1_KERNEL_OFFSET,
+                     grads + MNIST_CNN_DENSE_1_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_1_GRAD,
+                     ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT,
+                     params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, n);
+    maxpool2d_2_backward(ws + MNIST_CNN_WS_CONV2D_2_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD,
+                         ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX, n);
+    conv2d_2_backward(ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD, grads + MNIST_CNN_CONV2D_2_KERNEL_OFFSET,
+                      grads + MNIST_CNN_CONV2D_2_BIAS_OFFSET, ws + MNIST_CNN_WS_CONV2D_2_GRAD,
+                      ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT,
+                      params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, n);
+    maxpool2d_1_backward(ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD,
+                         ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX, n);
+    conv2d_1_backward(grads + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, grads + MNIST_CNN_CONV2D_1_BIAS_OFFSET,
+                      ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_CONV2D_1_ACT,
+                      ws + MNIST_CNN_WS_INPUT, n);
     return loss;
 }
 
 static void conv2d_1_fwd_alone(const float *params, float *ws, int n)
 {
-    conv2d_1_forward(ws + MNIST_CNN_WS_CONV2D_1_ACT, ws + MNIST_CNN_WS_INPUT, params + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_1_BIAS_OFFSET, n);
+    conv2d_1_forward(ws + MNIST_CNN_WS_CONV2D_1_ACT, ws + MNIST_CNN_WS_INPUT,
+                     params + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_1_BIAS_OFFSET, n);
 }
 
 static void conv2d_1_bwd_alone(const float *params, float *grads, float *ws, int n)
@@ -4772,45 +4807,55 @@ static void conv2d_1_bwd_alone(const float *params, float *grads, float *ws, int
     (void)params;
     memset(grads + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, 0, sizeof(float) * 288);
     memset(grads + MNIST_CNN_CONV2D_1_BIAS_OFFSET, 0, sizeof(float) * 32);
-    conv2d_1_backward(grads + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, grads + MNIST_CNN_CONV2D_1_BIAS_OFFSET, ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_CONV2D_1_ACT, ws + MNIST_CNN_WS_INPUT, n);
+    conv2d_1_backward(grads + MNIST_CNN_CONV2D_1_KERNEL_OFFSET, grads + MNIST_CNN_CONV2D_1_BIAS_OFFSET,
+                      ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_CONV2D_1_ACT,
+                      ws + MNIST_CNN_WS_INPUT, n);
 }
 
 static void maxpool2d_1_fwd_alone(const float *params, float *ws, int n)
 {
     (void)params;
-    maxpool2d_1_forward(ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX, ws + MNIST_CNN_WS_CONV2D_1_ACT, n);
+    maxpool2d_1_forward(ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX,
+                        ws + MNIST_CNN_WS_CONV2D_1_ACT, n);
 }
 
 static void maxpool2d_1_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     (void)params;
     (void)grads;
-    maxpool2d_1_backward(ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX, n);
+    maxpool2d_1_backward(ws + MNIST_CNN_WS_CONV2D_1_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD,
+                         ws + MNIST_CNN_WS_MAXPOOL2D_1_AUX, n);
 }
 
 static void conv2d_2_fwd_alone(const float *params, float *ws, int n)
 {
-    conv2d_2_forward(ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_2_BIAS_OFFSET, n);
+    conv2d_2_forward(ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT,
+                     params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, params + MNIST_CNN_CONV2D_2_BIAS_OFFSET, n);
 }
 
 static void conv2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, 0, sizeof(float) * 18432);
     memset(grads + MNIST_CNN_CONV2D_2_BIAS_OFFSET, 0, sizeof(float) * 64);
-    conv2d_2_backward(ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD, grads + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, grads + MNIST_CNN_CONV2D_2_BIAS_OFFSET, ws + MNIST_CNN_WS_CONV2D_2_GRAD, ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT, params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, n);
+    conv2d_2_backward(ws + MNIST_CNN_WS_MAXPOOL2D_1_GRAD, grads + MNIST_CNN_CONV2D_2_KERNEL_OFFSET,
+                      grads + MNIST_CNN_CONV2D_2_BIAS_OFFSET, ws + MNIST_CNN_WS_CONV2D_2_GRAD,
+                      ws + MNIST_CNN_WS_CONV2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_1_ACT,
+                      params + MNIST_CNN_CONV2D_2_KERNEL_OFFSET, n);
 }
 
 static void maxpool2d_2_fwd_alone(const float *params, float *ws, int n)
 {
     (void)params;
-    maxpool2d_2_forward(ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX, ws + MNIST_CNN_WS_CONV2D_2_ACT, n);
+    maxpool2d_2_forward(ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX,
+                        ws + MNIST_CNN_WS_CONV2D_2_ACT, n);
 }
 
 static void maxpool2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     (void)params;
     (void)grads;
-    maxpool2d_2_backward(ws + MNIST_CNN_WS_CONV2D_2_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX, n);
+    maxpool2d_2_backward(ws + MNIST_CNN_WS_CONV2D_2_GRAD, ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD,
+                         ws + MNIST_CNN_WS_MAXPOOL2D_2_AUX, n);
 }
 
 static void flatten_1_fwd_alone(const float *params, float *ws, int n)
@@ -4823,26 +4868,33 @@ static void flatten_1_fwd_alone(const float *params, float *ws, int n)
 
 static void dense_1_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_1_forward(ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, params + MNIST_CNN_DENSE_1_BIAS_OFFSET, n);
+    dense_1_forward(ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT,
+                    params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, params + MNIST_CNN_DENSE_1_BIAS_OFFSET, n);
 }
 
 static void dense_1_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + MNIST_CNN_DENSE_1_KERNEL_OFFSET, 0, sizeof(float) * 102400);
     memset(grads + MNIST_CNN_DENSE_1_BIAS_OFFSET, 0, sizeof(float) * 64);
-    dense_1_backward(ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD, grads + MNIST_CNN_DENSE_1_KERNEL_OFFSET, grads + MNIST_CNN_DENSE_1_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_1_GRAD, ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT, params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, n);
+    dense_1_backward(ws + MNIST_CNN_WS_MAXPOOL2D_2_GRAD, grads + MNIST_CNN_DENSE_1_KERNEL_OFFSET,
+                     grads + MNIST_CNN_DENSE_1_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_1_GRAD,
+                     ws + MNIST_CNN_WS_DENSE_1_ACT, ws + MNIST_CNN_WS_MAXPOOL2D_2_ACT,
+                     params + MNIST_CNN_DENSE_1_KERNEL_OFFSET, n);
 }
 
 static void dense_2_fwd_alone(const float *params, float *ws, int n)
 {
-    dense_2_forward(ws + MNIST_CNN_WS_DENSE_2_ACT, ws + MNIST_CNN_WS_DENSE_1_ACT, params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, params + MNIST_CNN_DENSE_2_BIAS_OFFSET, n);
+    dense_2_forward(ws + MNIST_CNN_WS_DENSE_2_ACT, ws + MNIST_CNN_WS_DENSE_1_ACT,
+                    params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, params + MNIST_CNN_DENSE_2_BIAS_OFFSET, n);
 }
 
 static void dense_2_bwd_alone(const float *params, float *grads, float *ws, int n)
 {
     memset(grads + MNIST_CNN_DENSE_2_KERNEL_OFFSET, 0, sizeof(float) * 640);
     memset(grads + MNIST_CNN_DENSE_2_BIAS_OFFSET, 0, sizeof(float) * 10);
-    dense_2_backward(ws + MNIST_CNN_WS_DENSE_1_GRAD, grads + MNIST_CNN_DENSE_2_KERNEL_OFFSET, grads + MNIST_CNN_DENSE_2_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_2_GRAD, ws + MNIST_CNN_WS_DENSE_1_ACT, params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, n);
+    dense_2_backward(ws + MNIST_CNN_WS_DENSE_1_GRAD, grads + MNIST_CNN_DENSE_2_KERNEL_OFFSET,
+                     grads + MNIST_CNN_DENSE_2_BIAS_OFFSET, ws + MNIST_CNN_WS_DENSE_2_GRAD,
+                     ws + MNIST_CNN_WS_DENSE_1_ACT, params + MNIST_CNN_DENSE_2_KERNEL_OFFSET, n);
 }
 
 /* Every layer with its shapes, its place in the parameters and the workspace, and its passes. */
@@ -4857,6 +4909,7 @@ static const cnn_layer layers[] = {
         .in = MNIST_CNN_WS_INPUT, .out = MNIST_CNN_WS_CONV2D_1_ACT,
         .din = -1, .dout = MNIST_CNN_WS_CONV2D_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = conv2d_1_fwd_alone,
         .backward = conv2d_1_bwd_alone,
     },
@@ -4870,6 +4923,7 @@ static const cnn_layer layers[] = {
         .in = MNIST_CNN_WS_CONV2D_1_ACT, .out = MNIST_CNN_WS_MAXPOOL2D_1_ACT,
         .din = MNIST_CNN_WS_CONV2D_1_GRAD, .dout = MNIST_CNN_WS_MAXPOOL2D_1_GRAD, .aux = MNIST_CNN_WS_MAXPOOL2D_1_AUX,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = maxpool2d_1_fwd_alone,
         .backward = maxpool2d_1_bwd_alone,
     },
@@ -4883,6 +4937,7 @@ static const cnn_layer layers[] = {
         .in = MNIST_CNN_WS_MAXPOOL2D_1_ACT, .out = MNIST_CNN_WS_CONV2D_2_ACT,
         .din = MNIST_CNN_WS_MAXPOOL2D_1_GRAD, .dout = MNIST_CNN_WS_CONV2D_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = conv2d_2_fwd_alone,
         .backward = conv2d_2_bwd_alone,
     },
@@ -4896,6 +4951,7 @@ static const cnn_layer layers[] = {
         .in = MNIST_CNN_WS_CONV2D_2_ACT, .out = MNIST_CNN_WS_MAXPOOL2D_2_ACT,
         .din = MNIST_CNN_WS_CONV2D_2_GRAD, .dout = MNIST_CNN_WS_MAXPOOL2D_2_GRAD, .aux = MNIST_CNN_WS_MAXPOOL2D_2_AUX,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = maxpool2d_2_fwd_alone,
         .backward = maxpool2d_2_bwd_alone,
     },
@@ -4909,6 +4965,7 @@ static const cnn_layer layers[] = {
         .in = MNIST_CNN_WS_MAXPOOL2D_2_ACT, .out = MNIST_CNN_WS_MAXPOOL2D_2_ACT,
         .din = MNIST_CNN_WS_MAXPOOL2D_2_GRAD, .dout = MNIST_CNN_WS_MAXPOOL2D_2_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = flatten_1_fwd_alone,
         .backward = NULL,
     },
@@ -4922,6 +4979,7 @@ static const cnn_layer layers[] = {
         .in = MNIST_CNN_WS_MAXPOOL2D_2_ACT, .out = MNIST_CNN_WS_DENSE_1_ACT,
         .din = MNIST_CNN_WS_MAXPOOL2D_2_GRAD, .dout = MNIST_CNN_WS_DENSE_1_GRAD, .aux = -1,
         .grad_is_logits = 0,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_1_fwd_alone,
         .backward = dense_1_bwd_alone,
     },
@@ -4935,6 +4993,7 @@ static const cnn_layer layers[] = {
         .in = MNIST_CNN_WS_DENSE_1_ACT, .out = MNIST_CNN_WS_DENSE_2_ACT,
         .din = MNIST_CNN_WS_DENSE_1_GRAD, .dout = MNIST_CNN_WS_DENSE_2_GRAD, .aux = -1,
         .grad_is_logits = 1,
+        .ninputs = 1, .in2 = -1, .din2 = -1,
         .forward = dense_2_fwd_alone,
         .backward = dense_2_bwd_alone,
     },

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make bench-peers: the seed model in cnnc and in PyTorch, both on 2 threads and the same
+"""make bench-peers: the seed model (or --model: a residual network of models/) in cnnc and in PyTorch, both on 2 threads and the same
 MNIST files, side by side: the median seconds of --epochs epochs (2 by default; the second core
 of a shared machine comes and goes), the test accuracy after the last. cnnc trains a copy of the model with `validation none`
 so that its seconds are training only, like PyTorch's, then evaluates the checkpoint on the
@@ -57,9 +57,12 @@ def main():
                  "test_accuracy": float(m.group(1)) if m else None})
 
     torch_json = os.path.join(args.out, "pytorch.json")
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "pytorch", "train_mnist.py")
+    # The same network in PyTorch: the seed model's script, or the residual networks' one.
+    resnet = name in ("resnet_mnist", "resnet_fashion")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "pytorch",
+                          "train_resnet.py" if resnet else "train_mnist.py")
     p = subprocess.run(["/usr/bin/python3", script, "--data", args.data, "--epochs", str(args.epochs),
-                        "--threads", str(args.threads), "--json", torch_json],
+                        "--threads", str(args.threads), "--json", torch_json] + (["--model", name] if resnet else []),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if p.returncode == 77:
         rows.append({"name": "pytorch", "skipped": p.stdout.strip()})

@@ -7,7 +7,9 @@
  *
  * Memory layout shared by both sides:
  * - params, grads and each optimizer moment are flat float arrays of num_params, holding the
- *   tensors in model order (each layer's kernel, then its bias), at tensors[i].offset.
+ *   tensors in model order (each layer's kernel, then its bias), at tensors[i].offset. params
+ *   goes on with num_state floats of state that is not trained (batchnorm's moving statistics,
+ *   state_tensors), so it holds cnn_param_floats() floats.
  *   A conv2d kernel is [KH][KW][CIN][COUT] and a dense kernel [IN][OUT], as in Keras.
  * - a workspace is workspace_floats floats, private to one thread, that holds one batch's
  *   activations, what backward needs from forward, and the gradients flowing back.
@@ -30,7 +32,34 @@ typedef struct cnn_tensor {
     size_t count;       /* floats */
     int fan_in, fan_out; /* for initialisation: conv KH*KW*CIN and KH*KW*COUT, dense IN and OUT */
     int is_bias;
+    int init_ones;      /* starts at one (batchnorm's gamma and moving_variance) */
 } cnn_tensor;
+
+/* The threads that split a batch meet where a pass needs a sum over the whole batch (batchnorm's
+ * statistics in training). The runtime hands each slice its own; a call that has the whole batch
+ * passes NULL. */
+typedef struct cnn_sync cnn_sync;
+struct cnn_sync {
+    /* total[count] = the sum over every image of the batch of part[image][count], part holding
+     * this slice's n images. Every slice calls it at the same points with the same count, and the
+     * images are added in order, as cnn_sum_images adds them: the same floats whatever the split. */
+    void (*batch_sum)(const cnn_sync *s, const float *part, int n, int count, float *total);
+    int images;         /* in the whole batch */
+    int first;          /* this slice's first image */
+    int slice;          /* which slice this is */
+    void *runtime;      /* the runtime's */
+};
+
+/* total[c] = the sum of part[b][c] over images b in order, in double, then rounded once. */
+static inline void cnn_sum_images(const float *part, int images, int count, float *total)
+{
+    for (int c = 0; c < count; c++) {
+        double sum = 0.0;
+        for (int b = 0; b < images; b++)
+            sum += part[(size_t)b * (size_t)count + (size_t)c];
+        total[c] = (float)sum;
+    }
+}
 
 enum cnn_dataset_kind { CNN_DATASET_MNIST, CNN_DATASET_FASHION_MNIST, CNN_DATASET_IDX };
 enum cnn_loss { CNN_LOSS_SPARSE_XENT, CNN_LOSS_MSE };
@@ -87,7 +116,8 @@ static inline double cnn_mse(const float *y, int classes, int label)
 /* The same numbering as the model language's layer kinds and activations. */
 enum cnn_layer_kind {
     CNN_LAYER_CONV2D, CNN_LAYER_MAXPOOL2D, CNN_LAYER_AVGPOOL2D, CNN_LAYER_FLATTEN, CNN_LAYER_DENSE,
-    CNN_LAYER_DROPOUT, CNN_LAYER_RELU, CNN_LAYER_SIGMOID, CNN_LAYER_TANH, CNN_LAYER_SOFTMAX
+    CNN_LAYER_DROPOUT, CNN_LAYER_RELU, CNN_LAYER_SIGMOID, CNN_LAYER_TANH, CNN_LAYER_SOFTMAX,
+    CNN_LAYER_ADD, CNN_LAYER_CONCAT, CNN_LAYER_GLOBALAVGPOOL2D, CNN_LAYER_BATCHNORM
 };
 enum cnn_activation { CNN_ACT_NONE, CNN_ACT_RELU, CNN_ACT_SIGMOID, CNN_ACT_TANH, CNN_ACT_SOFTMAX };
 
@@ -120,6 +150,10 @@ typedef struct cnn_layer {
     /* From ws + dout (which it may overwrite) and what forward kept: overwrites ws + din and
      * the layer's own slices of grads. NULL where backward has nothing to do. */
     void (*backward)(const float *params, float *grads, float *ws, int n);
+    /* The outputs it reads: 1, or 2 for add and concat, whose second input and its gradient are
+     * in2 and din2 (-1 elsewhere, and din2 -1 where no gradient flows back). */
+    int ninputs;
+    long in2, din2;
 } cnn_layer;
 
 typedef struct cnn_model {
@@ -135,17 +169,19 @@ typedef struct cnn_model {
     size_t workspace_floats;     /* per thread */
     cnn_train_config train;
 
-    /* Forward pass over n <= batch images. `training` enables dropout; the dropout mask of
-     * image b is a pure function of (dropout_key, first + b), so that results do not depend
-     * on how a batch is split across threads. */
+    /* Forward pass over n <= batch images, the images [first, first + n) of a batch. `training`
+     * enables dropout and batchnorm's batch statistics; the dropout mask of image b is a pure
+     * function of (dropout_key, first + b), and batch statistics are summed through sync, so
+     * that results do not depend on how a batch is split across threads. sync is NULL when this
+     * call has the whole batch (or outside training). */
     void (*forward)(const float *params, float *ws, const float *x, int n, int training,
-                    uint64_t dropout_key, int first);
+                    uint64_t dropout_key, int first, const cnn_sync *sync);
     /* The [n][classes] outputs of the last forward (probabilities after a softmax). */
     const float *(*output)(const float *ws);
     /* After forward on the same ws: overwrites grads with scale * d(sum of the n losses)/d(params)
      * and returns the sum of the n per-image losses (the caller divides by the batch). */
     double (*backward)(const float *params, float *grads, float *ws, const float *x,
-                       const unsigned char *labels, int n, float scale);
+                       const unsigned char *labels, int n, float scale, const cnn_sync *sync);
     /* One optimizer step; `step` counts from 1. m and v are unused (may be NULL) where the
      * optimizer has no such state. */
     void (*update)(float *params, const float *grads, float *m, float *v, long step);
@@ -161,6 +197,21 @@ typedef struct cnn_model {
     /* The target the code was generated for ("avx512", "avx2", "x86-64", "neon", "generic");
      * NULL in code generated before targets existed. */
     const char *target;
+    /* State that is not trained, after the num_params parameters in params: batchnorm's moving
+     * statistics. update_state moves it, once a training step, from a training forward's
+     * workspace (any thread's). 0 and NULL where the model has none. */
+    size_t num_state;
+    int num_state_tensors;
+    const cnn_tensor *state_tensors;
+    void (*update_state)(float *params, const float *ws);
+    /* The most floats per image that a pass sums through cnn_sync (0: none does). */
+    int batch_sum_floats;
 } cnn_model;
+
+/* The floats of params: the parameters and the state after them. */
+static inline size_t cnn_param_floats(const cnn_model *m)
+{
+    return m->num_params + m->num_state;
+}
 
 #endif

@@ -142,7 +142,7 @@ int cnn_classify(const cnn_model *m, const float *params, float *ws, float *x,
                  const unsigned char *pixels, float *probs)
 {
     cnn_scale_pixels(pixels, x, m->in_size);
-    m->forward(params, ws, x, 1, 0, 0, 0);
+    m->forward(params, ws, x, 1, 0, 0, 0, NULL);
     const float *out = m->output(ws);
     memcpy(probs, out, (size_t)m->classes * sizeof *probs);
     return cnn_argmax(probs, m->classes);

@@ -45,6 +45,12 @@ static void fill_kernel(const cnn_tensor *t, int init, float *w, cnn_rng *r)
         w[i] = (float)(limit * (2.0 * cnn_rng_uniform(r) - 1.0));
 }
 
+static void fill_ones(float *w, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        w[i] = 1.0f;
+}
+
 void cnn_init_params(const cnn_model *m, float *params, uint64_t seed)
 {
     cnn_rng r;
@@ -54,7 +60,18 @@ void cnn_init_params(const cnn_model *m, float *params, uint64_t seed)
         float *w = params + t->offset;
         if (t->is_bias)
             memset(w, 0, t->count * sizeof *w);
+        else if (t->init_ones)
+            fill_ones(w, t->count);
         else
             fill_kernel(t, m->train.init, w, &r);
+    }
+    /* The state (moving mean and variance) starts at 0 and 1, as in Keras. */
+    for (int i = 0; i < m->num_state_tensors; i++) {
+        const cnn_tensor *t = &m->state_tensors[i];
+        float *w = params + t->offset;
+        if (t->init_ones)
+            fill_ones(w, t->count);
+        else
+            memset(w, 0, t->count * sizeof *w);
     }
 }

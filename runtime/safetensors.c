@@ -4,8 +4,9 @@
  * A file is an 8-byte little-endian header length, a JSON header, then the tensors' bytes:
  *   {"__metadata__": {"format_version": "1", "model": "mnist_cnn", ...},
  *    "conv2d_1.kernel": {"dtype": "F32", "shape": [3, 3, 1, 32], "data_offsets": [0, 1152]}, ...}
- * Model tensors are named as the model's cnn_tensor list says; optimizer moments, when saved,
- * are `optimizer.m.<name>` and `optimizer.v.<name>` (SGD's velocity is its m). A training
+ * Model tensors are named as the model's cnn_tensor lists say, the trainable ones and then the
+ * state (batchnorm's moving statistics); optimizer moments, when saved, are `optimizer.m.<name>`
+ * and `optimizer.v.<name>` of the trainable ones (SGD's velocity is its m). A training
  * checkpoint's metadata also records what resuming needs: the optimizer and its
  * hyper-parameters (`optimizer`, `learning_rate`, `beta_1`, `beta_2`, `epsilon` or
  * `momentum`, `nesterov`), the optimizer steps taken (`step`) and the epochs finished
@@ -35,6 +36,33 @@
 #define ST_FORMAT_VERSION "1"
 #define OPT_M_PREFIX "optimizer.m."
 #define OPT_V_PREFIX "optimizer.v."
+
+/* The model as its params array holds it: the trainable tensors, then the state, over
+ * cnn_param_floats() floats. The optimizer's moments hold only the trainable ones: the model
+ * itself. *view is a copy of m with both lists in one; returns that list to free (NULL when
+ * the model has no state), or sets *failed when memory ran out. */
+static cnn_tensor *params_view(const cnn_model *m, cnn_model *view, int *failed)
+{
+    *view = *m;
+    *failed = 0;
+    if (m->num_state_tensors <= 0)
+        return NULL;
+    cnn_tensor *all = rt_calloc((size_t)(m->num_tensors + m->num_state_tensors), sizeof *all);
+    if (!all) {
+        *failed = 1;
+        return NULL;
+    }
+    if (m->num_tensors > 0)
+        memcpy(all, m->tensors, (size_t)m->num_tensors * sizeof *all);
+    memcpy(all + m->num_tensors, m->state_tensors, (size_t)m->num_state_tensors * sizeof *all);
+    view->tensors = all;
+    view->num_tensors = m->num_tensors + m->num_state_tensors;
+    view->num_params = cnn_param_floats(m);
+    view->num_state = 0;
+    view->num_state_tensors = 0;
+    view->state_tensors = NULL;
+    return all;
+}
 
 /* ------------------------------------------------------------------ writing */
 
@@ -148,11 +176,12 @@ static void put_optimizer(rt_buf *h, const cnn_train_config *t, double learning_
                       learning_rate, t->momentum, t->nesterov ? "true" : "false");
 }
 
-int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float *params,
-                              const cnn_train_state *st)
+/* The checkpoint of params (in the model's params view pm) and of the optimizer's state. */
+static int save_checkpoint(const char *path, const cnn_model *m, const cnn_model *pm, const float *params,
+                           const cnn_train_state *st)
 {
     const float *opt_m = st ? st->opt_m : NULL, *opt_v = st ? st->opt_v : NULL;
-    if (check_model_layout(m) != 0)
+    if (check_model_layout(m) != 0 || check_model_layout(pm) != 0)
         return -1;
     /* A model that diverged is not one to keep: the previous checkpoint stays as it was. */
     const float *sets[3] = {params, opt_m, opt_v};
@@ -160,7 +189,7 @@ int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float 
     for (int s = 0; s < 3; s++) {
         char at[96];
         float bad;
-        const cnn_tensor *t = sets[s] ? non_finite(m, sets[s], &bad, at, sizeof at) : NULL;
+        const cnn_tensor *t = sets[s] ? non_finite(s == 0 ? pm : m, sets[s], &bad, at, sizeof at) : NULL;
         if (t)
             return rt_error("%s: not saved: tensor '%s%s' holds %s at %s", path, prefixes[s],
                             t->name, non_finite_name(bad), at);
@@ -178,8 +207,8 @@ int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float 
     }
     rt_buf_append(&h, "}", 1);
     size_t offset = 0;
-    for (int i = 0; i < m->num_tensors; i++)
-        put_tensor_entry(&h, "", &m->tensors[i], &offset);
+    for (int i = 0; i < pm->num_tensors; i++)
+        put_tensor_entry(&h, "", &pm->tensors[i], &offset);
     for (int i = 0; opt_m && i < m->num_tensors; i++)
         put_tensor_entry(&h, OPT_M_PREFIX, &m->tensors[i], &offset);
     for (int i = 0; opt_v && i < m->num_tensors; i++)
@@ -196,7 +225,7 @@ int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float 
     rt_buf_append(&file, len8, 8);
     if (!h.failed)
         rt_buf_append(&file, h.data, h.len);
-    put_tensor_data(&file, m, params);
+    put_tensor_data(&file, pm, params);
     if (opt_m)
         put_tensor_data(&file, m, opt_m);
     if (opt_v)
@@ -208,6 +237,19 @@ int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float 
         rc = rt_write_atomic(path, file.data, file.len);
     rt_buf_free(&h);
     rt_buf_free(&file);
+    return rc;
+}
+
+int cnn_checkpoint_save_state(const char *path, const cnn_model *m, const float *params,
+                              const cnn_train_state *st)
+{
+    cnn_model pm;
+    int failed;
+    cnn_tensor *all = params_view(m, &pm, &failed);
+    if (failed)
+        return rt_error("%s: out of memory building the checkpoint", path);
+    int rc = save_checkpoint(path, m, &pm, params, st);
+    free(all);
     return rc;
 }
 
@@ -671,8 +713,9 @@ static int same_optimizer(const st_file *sf, const cnn_train_config *t, char *wh
     return ok;
 }
 
-int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *params,
-                              cnn_train_state *st)
+/* Loads params (in the model's params view pm) and, where st asks, the optimizer's state. */
+static int load_checkpoint(const char *path, const cnn_model *m, const cnn_model *pm, float *params,
+                           cnn_train_state *st)
 {
     st_file sf;
     float *tmp[3] = {NULL, NULL, NULL};
@@ -684,18 +727,18 @@ int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *param
     char why[400];
     int rc = -1;
 
-    if (check_model_layout(m) != 0)
+    if (check_model_layout(m) != 0 || check_model_layout(pm) != 0)
         return -1;
     if (open_checkpoint(&sf, path) != 0)
         goto done;
-    for (int i = 0; i < m->num_tensors; i++) {
+    for (int i = 0; i < pm->num_tensors; i++) {
         st_tensor *ft;
-        if (match_tensor(&sf, "", &m->tensors[i], &ft) != 0)
+        if (match_tensor(&sf, "", &pm->tensors[i], &ft) != 0)
             goto done;
     }
     for (size_t i = 0; i < sf.n; i++) {
         const st_tensor *ft = &sf.tensors[i];
-        if (!is_model_tensor(m, ft, "") && strncmp(ft->name, "optimizer.", 10) != 0) {
+        if (!is_model_tensor(pm, ft, "") && strncmp(ft->name, "optimizer.", 10) != 0) {
             rt_error("%s: has a tensor '%s' that model '%s' does not have", path, ft->name, m->name);
             goto done;
         }
@@ -739,15 +782,16 @@ int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *param
     for (int s = 0; s < 3; s++) {
         if (!present[s])
             continue;
-        tmp[s] = rt_calloc(m->num_params, sizeof(float));
-        if (!tmp[s] || read_set(&sf, m, prefixes[s], tmp[s]) != 0)
+        const cnn_model *set = s == 0 ? pm : m;
+        tmp[s] = rt_calloc(set->num_params > 0 ? set->num_params : 1, sizeof(float));
+        if (!tmp[s] || read_set(&sf, set, prefixes[s], tmp[s]) != 0)
             goto done;
     }
     /* A diverged model would classify everything as NaN: refuse it, naming the tensor. */
     for (int s = 0; s < 3; s++) {
         char at[96];
         float bad;
-        const cnn_tensor *t = present[s] ? non_finite(m, tmp[s], &bad, at, sizeof at) : NULL;
+        const cnn_tensor *t = present[s] ? non_finite(s == 0 ? pm : m, tmp[s], &bad, at, sizeof at) : NULL;
         if (t) {
             rt_error("%s: tensor '%s%s' holds %s at %s, a non-finite value: the model diverged "
                      "before it was saved, and cannot be used", path, prefixes[s], t->name,
@@ -756,11 +800,13 @@ int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *param
         }
     }
     /* Only now, with everything read, are the caller's arrays overwritten. */
-    for (int s = 0; s < 3; s++)
+    for (int s = 0; s < 3; s++) {
+        const cnn_model *set = s == 0 ? pm : m;
         if (present[s])
-            for (int i = 0; i < m->num_tensors; i++)
-                memcpy(dst[s] + m->tensors[i].offset, tmp[s] + m->tensors[i].offset,
-                       m->tensors[i].count * sizeof(float));
+            for (int i = 0; i < set->num_tensors; i++)
+                memcpy(dst[s] + set->tensors[i].offset, tmp[s] + set->tensors[i].offset,
+                       set->tensors[i].count * sizeof(float));
+    }
     if (st) {
         /* Whatever optimizer state the file lacked or could not give starts at zero. */
         for (int s = 1; s < 3; s++)
@@ -777,6 +823,19 @@ done:
     close_checkpoint(&sf);
     for (int s = 0; s < 3; s++)
         free(tmp[s]);
+    return rc;
+}
+
+int cnn_checkpoint_load_state(const char *path, const cnn_model *m, float *params,
+                              cnn_train_state *st)
+{
+    cnn_model pm;
+    int failed;
+    cnn_tensor *all = params_view(m, &pm, &failed);
+    if (failed)
+        return rt_error("%s: out of memory reading the checkpoint", path);
+    int rc = load_checkpoint(path, m, &pm, params, st);
+    free(all);
     return rc;
 }
 

@@ -53,6 +53,43 @@ static void param_range(const cnn_team *t, int thread, size_t *lo, size_t *hi)
     *hi = thread + 1 == t->threads ? p : p * (size_t)(thread + 1) / (size_t)t->threads / 16 * 16;
 }
 
+/* cnn_sync's batch_sum: this slice's partials into the area at its first image, the barrier,
+ * then every slice adds all the batch's images in order, each getting the same floats. */
+static void team_batch_sum(const cnn_sync *s, const float *part, int n, int count, float *total)
+{
+    cnn_team *t = s->runtime;
+    float *area = t->sum_area[t->sum_calls[s->slice]++ & 1];
+    if (n > 0)
+        memcpy(area + (size_t)s->first * (size_t)count, part, (size_t)n * (size_t)count * sizeof(float));
+    pthread_barrier_wait(&t->barrier);
+    cnn_sum_images(area, s->images, count, total);
+}
+
+static int init_sums(cnn_team *t)
+{
+    const cnn_model *m = t->m;
+    if (m->batch_sum_floats <= 0)
+        return 0;
+    size_t area = (size_t)m->batch * (size_t)m->batch_sum_floats;
+    t->sum_calls = rt_calloc((size_t)t->threads, sizeof *t->sum_calls);
+    t->sum_area[0] = rt_malloc(area * sizeof(float));
+    t->sum_area[1] = rt_malloc(area * sizeof(float));
+    cnn_sync *syncs = rt_calloc((size_t)t->threads, sizeof *syncs);
+    if (!syncs || !t->sum_calls || !t->sum_area[0] || !t->sum_area[1]) {
+        free(syncs);
+        return -1;
+    }
+    /* syncs is set only with the barrier made: cnn_team_free destroys the one with the other. */
+    if (pthread_barrier_init(&t->barrier, NULL, (unsigned)t->threads) != 0) {
+        free(syncs);
+        return rt_error("cannot create a barrier for %d threads", t->threads);
+    }
+    for (int i = 0; i < t->threads; i++)
+        syncs[i] = (cnn_sync){.batch_sum = team_batch_sum, .slice = i, .runtime = t};
+    t->syncs = syncs;
+    return 0;
+}
+
 static void touch_task(void *ctx, int thread)
 {
     cnn_team *t = ctx;
@@ -92,6 +129,8 @@ int cnn_team_init(cnn_team *t, const cnn_model *m, int threads, int training)
             if (!(t->grads[i] = rt_malloc(params * sizeof(float))))
                 goto fail;
     }
+    if (training && init_sums(t) != 0)
+        goto fail;
     if (!(t->pool = cnn_pool_create(t->threads)))
         goto fail;
     cnn_pool_run(t->pool, touch_task, t);
@@ -116,6 +155,12 @@ void cnn_team_free(cnn_team *t)
     free(t->slices);
     free(t->image_loss);
     free(t->image_pred);
+    if (t->syncs)
+        pthread_barrier_destroy(&t->barrier);
+    free(t->syncs);
+    free(t->sum_calls);
+    free(t->sum_area[0]);
+    free(t->sum_area[1]);
     memset(t, 0, sizeof *t);
 }
 
@@ -135,18 +180,24 @@ static void train_task(void *ctx, int thread)
     cnn_team *t = p->t;
     const cnn_model *m = t->m;
     cnn_slice *s = &t->slices[thread];
-    if (s->count == 0)
+    cnn_sync *sync = t->syncs ? &t->syncs[thread] : NULL;
+    /* A slice without images still takes part in the batch's sums. */
+    if (s->count == 0 && !sync)
         return;
     const float *x = p->x + (size_t)s->first * m->in_size;
     const unsigned char *labels = p->labels + s->first;
     float *ws = t->ws[thread];
+    if (sync) {
+        sync->first = s->first;
+        sync->images = p->n;
+    }
 
-    m->forward(p->params, ws, x, s->count, 1, p->dropout_key, s->first);
+    m->forward(p->params, ws, x, s->count, 1, p->dropout_key, s->first, sync);
     /* Training accuracy is read from the training-mode outputs, as Keras reports it. */
     const float *out = m->output(ws);
     for (int b = 0; b < s->count; b++)
         s->correct += cnn_argmax(out + (size_t)b * m->classes, m->classes) == labels[b];
-    s->loss = m->backward(p->params, t->grads[thread], ws, x, labels, s->count, 1.0f / (float)p->n);
+    s->loss = m->backward(p->params, t->grads[thread], ws, x, labels, s->count, 1.0f / (float)p->n, sync);
 }
 
 double cnn_team_forward_backward(cnn_team *t, const float *params, const float *x,
@@ -237,6 +288,9 @@ int cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long
     size_t n = t->m->num_params;
     if (rate_scale != 1.0 && !t->before && !(t->before = rt_malloc((n > 0 ? n : 1) * sizeof(float))))
         return -1;
+    /* The state (moving statistics) from the step's forward, which every workspace holds. */
+    if (t->m->update_state)
+        t->m->update_state(params, t->ws[0]);
     if (t->m->update_range) {
         cnn_pool_run(t->pool, update_task, &pass);
         return 0;
@@ -274,7 +328,7 @@ static void eval_task(void *ctx, int thread)
     if (s->count == 0)
         return;
     const float *x = p->x + (size_t)s->first * m->in_size;
-    m->forward(p->params, t->ws[thread], x, s->count, 0, 0, s->first);
+    m->forward(p->params, t->ws[thread], x, s->count, 0, 0, s->first, NULL);
     const float *out = m->output(t->ws[thread]);
     for (int b = 0; b < s->count; b++) {
         const float *o = out + (size_t)b * m->classes;

@@ -10,6 +10,8 @@
 #ifndef CNN_TEAM_H
 #define CNN_TEAM_H
 
+#include <pthread.h>
+
 #include "cnnrt.h"
 #include "pool.h"
 
@@ -33,6 +35,14 @@ typedef struct cnn_team {
     cnn_slice *slices;   /* [threads]: the last pass's split of the batch */
     double *image_loss;  /* [batch]: per-image losses of the last evaluation batch */
     int *image_pred;     /* [batch]: predicted classes of the last evaluation batch */
+    /* Sums over the whole batch in a training pass (cnn_sync, for batchnorm), where the model
+     * has them: each slice's handle, and two [batch][batch_sum_floats] areas that the sums use
+     * in turn, so that one barrier a sum is enough (a thread can only come back to an area
+     * after every thread has passed the next sum's barrier, so has read it). */
+    cnn_sync *syncs;     /* [threads]; NULL without sums */
+    long *sum_calls;     /* [threads]: the sums each has made, whose parity picks the area */
+    float *sum_area[2];
+    pthread_barrier_t barrier;
 } cnn_team;
 
 /* `requested` threads, or every online core when 0; never more than the batch. */

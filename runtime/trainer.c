@@ -143,10 +143,11 @@ static int allocate_state(train_run *r)
 {
     const cnn_model *m = r->m;
     size_t params = m->num_params > 0 ? m->num_params : 1;
+    size_t all = cnn_param_floats(m) > 0 ? cnn_param_floats(m) : 1; /* with the state */
     int has_m = m->train.optimizer == CNN_OPT_ADAM || m->train.momentum != 0;
     int has_v = m->train.optimizer == CNN_OPT_ADAM;
 
-    r->params = rt_malloc(params * sizeof(float));
+    r->params = rt_malloc(all * sizeof(float));
     if (has_m)
         r->opt_m = rt_calloc(params, sizeof(float));
     if (has_v)

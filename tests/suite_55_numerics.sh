@@ -79,7 +79,7 @@ fi
 # where the CPU has them, neon through qemu-aarch64 with the cross compiler). Each model is
 # generated for each, compiled as users compile it (strict C99, the target's own flags) and
 # checked against the reference layers; the harness and the reference layers are compiled with
-# our own warnings, for the same machine. The two largest models are checked on the plain-C
+# our own warnings, for the same machine. The three largest models are checked on the plain-C
 # target and the host's only, to keep the suite short.
 . tests/difftest/lib.sh
 N55_TARGETS=""
@@ -88,11 +88,11 @@ for n55_t in generic x86-64 avx2 avx512 neon; do
 done
 N55_HOST=$("$CNNC" summary models/mnist_cnn.cnn --format json 2>/dev/null | sed -n 's/.*"target": "\([^"]*\)".*/\1/p')
 for n55_model in tests/models/t_*.cnn models/mnist_cnn.cnn models/lenet5.cnn models/mlp.cnn \
-    models/fashion_cnn.cnn; do
+    models/fashion_cnn.cnn models/resnet_mnist.cnn; do
     [ -e "$n55_model" ] || continue
     n55_base=$(basename "$n55_model" .cnn)
     for n55_t in $N55_TARGETS; do
-        case $n55_base in mlp | fashion_cnn) [ "$n55_t" = generic ] || [ "$n55_t" = "$N55_HOST" ] || continue ;; esac
+        case $n55_base in mlp | fashion_cnn | resnet_mnist) [ "$n55_t" = generic ] || [ "$n55_t" = "$N55_HOST" ] || continue ;; esac
         n55_name="numerics/$n55_t/$n55_base"
         if ! "$CNNC" emit "$n55_model" --target "$n55_t" -o "$N55_DIR/gen/$n55_t" >"$N55_DIR/emit.log" 2>&1; then
             fail "$n55_name: cnnc emit" "$(head -30 "$N55_DIR/emit.log")"

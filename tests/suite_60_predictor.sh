@@ -66,22 +66,27 @@ pr_compare() {
     fi
 }
 
+# pr_file NAME: the model file: models/NAME.cnn, or tests/train/NAME.cnn for the small ones.
+pr_file() {
+    if [ -e "models/$1.cnn" ]; then echo "models/$1.cnn"; else echo "tests/train/$1.cnn"; fi
+}
+
 # pr_model NAME LIMIT: trains NAME on LIMIT images, exports it and checks the predictor
 # against the full program.
 pr_model() {
-    m=$1
+    m=$1 f=$(pr_file "$1")
     d=$PR_DIR/$m
     mkdir -p "$d/img"
     # The reference is the program `cnnc build` makes, with two more commands: one compile of
     # the generated model (the slowest step here) serves training and the comparison.
     # shellcheck disable=SC2086
-    pr_run "predictor/$m: build the reference" sh -c "\"$CNNC\" emit models/$m.cnn -o \"$d/full\" &&
+    pr_run "predictor/$m: build the reference" sh -c "\"$CNNC\" emit $f -o \"$d/full\" &&
         ${CC:-cc} -std=c11 -Wall -Wextra -Werror $PR_CFLAGS -Iruntime -Iruntime/app -I\"$d/full\" \
         -DMODEL_SYM=${m}_model -o \"$d/infer_ref\" tests/unit/infer_ref.c \"$d/full/$m.c\" \
         $BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a ${LDFLAGS:-} -lplplot -lpng -lz -lm -pthread" || return 0
     pr_run "predictor/$m: train" "$d/infer_ref" train --data "$PR_DATA" --limit $2 --epochs 1 \
         --save "$d/ck.safetensors" --quiet || return 0
-    pr_run "predictor/$m: emit" "$CNNC" emit "models/$m.cnn" --inference-only \
+    pr_run "predictor/$m: emit" "$CNNC" emit "$f" --inference-only \
         --weights "$d/ck.safetensors" -o "$d/gen" || return 0
     pass "predictor/$m: emit"
     echo "  note predictor/$m: ${m}_infer.c is $(wc -c <"$d/gen/${m}_infer.c") bytes"
@@ -119,15 +124,15 @@ pr_model() {
 # generated for TARGET (tests/unit/model_forward.c, no runtime), both compiled with the target's
 # flags, on pr_model's images and checkpoint: identical lines.
 pr_target() {
-    m=$1 t=$2
+    m=$1 t=$2 f=$(pr_file "$1")
     d=$PR_DIR/$m
     td=$d/$t
     [ -e "$d/params.f32" ] || return 0
     mkdir -p "$td"
     cc=$(dt_cc "$t")
     up=$(echo "$m" | tr a-z A-Z)
-    pr_run "predictor/$t/$m: emit" sh -c "\"$CNNC\" emit models/$m.cnn --target $t -o \"$td/full\" &&
-        \"$CNNC\" emit models/$m.cnn --target $t --inference-only --weights \"$d/ck.safetensors\" -o \"$td/gen\"" ||
+    pr_run "predictor/$t/$m: emit" sh -c "\"$CNNC\" emit $f --target $t -o \"$td/full\" &&
+        \"$CNNC\" emit $f --target $t --inference-only --weights \"$d/ck.safetensors\" -o \"$td/gen\"" ||
         return 0
     # shellcheck disable=SC2086
     pr_run "predictor/$t/$m: build" sh -c "$cc -std=c11 -Iruntime -DMODEL_SYM=${m}_model -o \"$td/forward\" \
@@ -265,6 +270,8 @@ else
     pr_model mnist_cnn 2000
     pr_model lenet5 500
     pr_model mlp 500
+    # A residual network with batchnorm: the predictor uses the moving statistics.
+    pr_model bn_small 2000
     pr_seed_checks
     # Every target this machine runs for the seed model and LeNet-5; mlp for the host's.
     . tests/difftest/lib.sh
@@ -274,5 +281,6 @@ else
         pr_target mnist_cnn "$pr_t"
         pr_target lenet5 "$pr_t"
         [ "$pr_t" = "$pr_host" ] && pr_target mlp "$pr_t"
+        pr_target bn_small "$pr_t"
     done
 fi

@@ -301,6 +301,15 @@ assert [o.name for o in g.output] == ["logits"] and [i.name for i in g.input] ==
         ox_compare "onnx/export/mnist_cnn --opset 17: ONNX Runtime = PROGRAM predict" "$d/cnnc.txt" "$d/opset17.txt"
 }
 
+# ox_graph_layers FILE: true, with a note, for a model with the graph layers of contract section 6
+# (from=, add, concat, batchnorm, globalavgpool2d), whose ONNX export and import are being built
+# (issue 20's residual network): until then cnnc export refuses them, naming the layer.
+ox_graph_layers() {
+    grep -q -E '(^|[^a-z_])(add|concat|batchnorm|globalavgpool2d)([ (;]|$)|from=' "$1" || return 1
+    echo "  note onnx: $1 waits for the ONNX export of the graph layers"
+    return 0
+}
+
 OX_DATA=$(mnist_dir)
 if [ -z "$OX_DATA" ]; then
     fail "onnx: MNIST is needed (make data, or CNNC_DATA_DIR)"
@@ -311,10 +320,12 @@ else
     ox_cli
     if ox_setup; then
         for m in $(ls models/*.cnn | sed 's|models/||; s|\.cnn$||'); do
+            ox_graph_layers "models/$m.cnn" && continue
             ox_export "$m"
         done
         ox_variants
         for f in tests/models/*.cnn; do
+            ox_graph_layers "$f" && continue
             ox_roundtrip_small "$f"
         done
         OX_IMAGES=$OX_DIR/export/mnist_cnn/img/images.u8

@@ -30,11 +30,6 @@
 /* Labels of an IDX file are bytes. */
 #define MAX_IDX_CLASSES 256
 
-/* What the checker knows about a layer beyond the IR: where things were written. */
-typedef struct LayerSite {
-    Loc act_loc, name_loc;
-} LayerSite;
-
 static void check_model_name(const Ast *ast, Model *m)
 {
     const char *name = ast->model_name ? ast->model_name : "";
@@ -130,14 +125,129 @@ static void check_softmax_position(const Layer *L, const LayerSite *site, bool i
                  "softmax may only end the network", layer_kind_name(L->kind), L->name);
 }
 
-/* Resolves each layer and infers its shape; returns whether every shape is known, and
+/* The name every layer of the AST will have (name= or <kind>_<n>), before any is checked, so
+ * that a from= or with= naming a later layer can say so; NULL for an unknown kind. */
+static char **planned_names(const Ast *ast)
+{
+    char **names = xcalloc(ast->nlayers > 0 ? (size_t)ast->nlayers : 1, sizeof *names);
+    int ordinal[LAYER_KIND_COUNT] = {0};
+    for (int i = 0; i < ast->nlayers; i++) {
+        const AstLayer *al = &ast->layers[i];
+        LayerKind kind;
+        if (!al->kind || !layer_kind_from_name(al->kind, &kind))
+            continue;
+        ordinal[kind]++;
+        for (int k = 0; k < al->nargs; k++)
+            if (al->args[k].name && strcmp(al->args[k].name, "name") == 0 && al->args[k].value.s)
+                names[i] = xstrdup(al->args[k].value.s);
+        if (!names[i]) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s_%d", layer_kind_name(kind), ordinal[kind]);
+            names[i] = xstrdup(buf);
+        }
+    }
+    return names;
+}
+
+/* The layers' names seen so far, for from= and with=: a hash, since a model may have 100,000
+ * layers. The first of two equal names wins (the second is reported as a duplicate). */
+typedef struct NameMap {
+    int *slots; /* layer index + 1; 0 is empty */
+    size_t cap;
+} NameMap;
+
+static uint64_t hash_name(const char *s);
+
+static void names_add(NameMap *map, const Model *m, int i)
+{
+    size_t at = (size_t)hash_name(m->layers[i].name) & (map->cap - 1);
+    while (map->slots[at]) {
+        if (strcmp(m->layers[map->slots[at] - 1].name, m->layers[i].name) == 0)
+            return;
+        at = (at + 1) & (map->cap - 1);
+    }
+    map->slots[at] = i + 1;
+}
+
+static int names_find(const NameMap *map, const Model *m, const char *name)
+{
+    size_t at = (size_t)hash_name(name) & (map->cap - 1);
+    for (; map->slots[at]; at = (at + 1) & (map->cap - 1))
+        if (strcmp(m->layers[map->slots[at] - 1].name, name) == 0)
+            return map->slots[at] - 1;
+    return -2;
+}
+
+/* The layer that from= or with= names, -1 for the model's input, or -2 after reporting why
+ * there is none: a later layer, the layer itself, or no layer (with a did-you-mean). */
+static int resolve_input(const Ast *ast, const Model *m, const NameMap *map, char **planned, int ast_index,
+                         const Layer *L, const char *arg, const Value *ref)
+{
+    const char *name = ref->s;
+    if (strcmp(name, "input") == 0)
+        return -1;
+    int found = names_find(map, m, name);
+    if (found >= 0)
+        return found;
+    if (strcmp(name, L->name) == 0) {
+        error_at(ref->loc, "%s '%s' cannot read its own output; %s= names a layer written before it",
+                 layer_kind_name(L->kind), L->name, arg);
+        return -2;
+    }
+    for (int j = ast_index + 1; j < ast->nlayers; j++)
+        if (planned[j] && strcmp(planned[j], name) == 0) {
+            error_at(ref->loc, "%s '%s' reads '%s', which is written after it (line %d); a layer may only "
+                     "read the layers before it", layer_kind_name(L->kind), L->name, name, ast->layers[j].loc.line);
+            return -2;
+        }
+    const char **cands = xcalloc((size_t)m->nlayers + 2, sizeof *cands);
+    int n = 0;
+    cands[n++] = "input";
+    for (int j = 0; j < m->nlayers - 1; j++)
+        cands[n++] = m->layers[j].name;
+    const char *hint = did_you_mean(name, cands);
+    if (hint)
+        error_at(ref->loc, "unknown layer '%s' in %s=; did you mean '%s'?", name, arg, hint);
+    else
+        error_at(ref->loc, "unknown layer '%s' in %s=: no layer before '%s' has that name", name, arg, L->name);
+    free(cands);
+    return -2;
+}
+
+/* Every layer must lead to the output, the last layer: one that nothing reads is a mistake. */
+static void check_reaches_output(const Model *m)
+{
+    if (m->nlayers == 0)
+        return;
+    bool *reach = xcalloc((size_t)m->nlayers, sizeof *reach);
+    reach[m->nlayers - 1] = true;
+    for (int j = m->nlayers - 1; j >= 0; j--)
+        for (int k = 0; reach[j] && k < m->layers[j].ninputs; k++)
+            if (m->layers[j].inputs[k] >= 0)
+                reach[m->layers[j].inputs[k]] = true;
+    const Layer *last = &m->layers[m->nlayers - 1];
+    for (int i = 0; i < m->nlayers - 1; i++)
+        if (!reach[i])
+            error_at(m->layers[i].loc, "%s '%s' does not lead to the output: nothing reads it on the way to "
+                     "'%s', the last layer", layer_kind_name(m->layers[i].kind), m->layers[i].name, last->name);
+    free(reach);
+}
+
+/* Resolves each layer, its inputs and its shape; returns whether every shape is known, and
  * sets *last_known when at least the network's output shape is. */
 static bool check_layers(const Ast *ast, Model *m, LayerSite *sites, bool input_ok,
-                         bool complete, int batch, bool *last_known)
+                         bool complete, int batch, bool *last_known, bool *inputs_ok)
 {
     int ordinal[LAYER_KIND_COUNT] = {0};
-    Shape cur = m->input;
-    bool known = input_ok, all_known = input_ok;
+    bool *known = xcalloc(ast->nlayers > 0 ? (size_t)ast->nlayers : 1, sizeof *known);
+    bool all_known = input_ok;
+    char **planned = planned_names(ast);
+    NameMap map = {.cap = 16};
+    while (map.cap < 2 * (size_t)ast->nlayers)
+        map.cap *= 2;
+    map.slots = xcalloc(map.cap, sizeof *map.slots);
+    *inputs_ok = true;
+    bool after_unknown = false, last_kind_ok = false;
     for (int i = 0; i < ast->nlayers; i++) {
         const AstLayer *al = &ast->layers[i];
         LayerKind kind;
@@ -146,32 +256,59 @@ static bool check_layers(const Ast *ast, Model *m, LayerSite *sites, bool input_
                 error_at(al->loc, "a model has one input, given once before its layers");
             else
                 error_unknown(al->loc, "layer", al->kind ? al->kind : "", layer_kind_names());
-            known = all_known = false;
+            all_known = false;
+            *inputs_ok = false;
+            after_unknown = true;
+            last_kind_ok = false;
             continue;
         }
-        Layer *L = &m->layers[m->nlayers];
-        LayerSite *site = &sites[m->nlayers];
+        last_kind_ok = true;
+        int index = m->nlayers;
+        Layer *L = &m->layers[index];
+        LayerSite *site = &sites[index];
         m->nlayers++;
-        bool args_ok = check_layer_args(al, kind, ++ordinal[kind], L, &site->act_loc,
-                                        &site->name_loc);
+        bool args_ok = check_layer_args(al, kind, ++ordinal[kind], L, site);
         check_softmax_position(L, site, i == ast->nlayers - 1);
-        if (!complete) {
-            known = all_known = false;
-        } else if (args_ok && known) {
-            known = infer_layer_shape(L, cur) && check_layer_buffers(L, batch);
-            cur = L->out;
+
+        /* Its inputs: the layer before it unless from= says otherwise, and with='s. */
+        L->ninputs = layer_ops(kind)->inputs == 2 ? 2 : 1;
+        L->inputs[0] = index - 1;
+        L->inputs[1] = -2;
+        bool resolved = args_ok;
+        if (site->from) {
+            L->inputs[0] = resolve_input(ast, m, &map, planned, i, L, "from", site->from);
+            resolved &= L->inputs[0] > -2;
+        }
+        if (site->with) {
+            L->inputs[1] = resolve_input(ast, m, &map, planned, i, L, "with", site->with);
+            resolved &= L->inputs[1] > -2;
+        }
+        *inputs_ok &= resolved;
+        names_add(&map, m, index);
+
+        /* After a layer of an unknown kind, the one before this is not the one written before it. */
+        bool ins_known = resolved && complete && !(after_unknown && !site->from);
+        after_unknown = false;
+        for (int k = 0; k < L->ninputs && ins_known; k++)
+            ins_known = L->inputs[k] < 0 ? input_ok : known[L->inputs[k]];
+        if (ins_known) {
+            L->in2 = L->ninputs > 1 ? (L->inputs[1] < 0 ? m->input : m->layers[L->inputs[1]].out) : (Shape){0};
+            Shape in = L->inputs[0] < 0 ? m->input : m->layers[L->inputs[0]].out;
+            known[index] = infer_layer_shape(L, in) && check_layer_buffers(L, batch);
         } else if (args_ok && layer_ops(kind)->shape_without_input &&
                    layer_ops(kind)->shape_without_input(L, &L->out)) {
             /* The output does not depend on the input (dense): later layers can be checked
              * again. */
-            cur = L->out;
-            known = true;
-        } else {
-            known = false;
+            known[index] = true;
         }
-        all_known &= known;
+        all_known &= known[index] && ins_known;
     }
-    *last_known = known && m->nlayers > 0;
+    *last_known = m->nlayers > 0 && last_kind_ok && known[m->nlayers - 1];
+    for (int i = 0; i < ast->nlayers; i++)
+        free(planned[i]);
+    free(planned);
+    free(map.slots);
+    free(known);
     return all_known;
 }
 
@@ -281,8 +418,10 @@ Model *check_model(const Ast *ast)
 
     m->layers = xcalloc(ast->nlayers > 0 ? (size_t)ast->nlayers : 1, sizeof *m->layers);
     LayerSite *sites = xcalloc(ast->nlayers > 0 ? (size_t)ast->nlayers : 1, sizeof *sites);
-    bool last_known;
-    bool shapes_known = check_layers(ast, m, sites, input_ok, complete, batch, &last_known);
+    bool last_known, inputs_ok;
+    bool shapes_known = check_layers(ast, m, sites, input_ok, complete, batch, &last_known, &inputs_ok);
+    if (complete && inputs_ok)
+        check_reaches_output(m);
     check_unique_names(m, sites);
     free(sites);
     if (!train_first)

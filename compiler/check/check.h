@@ -23,6 +23,9 @@ typedef enum ArgType {
     ARG_RATE,       /* a number in [0, 1): dropout's rate */
     ARG_INTEGER,    /* any integer: dropout's seed */
     ARG_NAME,       /* an identifier: the layer's name */
+    ARG_LAYER,      /* the name of an earlier layer, or `input`: from=, with= */
+    ARG_FRACTION,   /* a number from 0 to 1: batchnorm's momentum */
+    ARG_POSITIVE,   /* a finite number above 0: batchnorm's epsilon */
 } ArgType;
 
 typedef struct ArgSpec {
@@ -41,7 +44,7 @@ typedef struct ArgValue {
     int h, w;       /* ARG_SIZE2 */
     int e;          /* ARG_ACTIVATION, ARG_PADDING */
     bool b;         /* ARG_BOOL */
-    double r;       /* ARG_RATE */
+    double r;       /* ARG_RATE, ARG_FRACTION, ARG_POSITIVE */
     long long i;    /* ARG_INTEGER */
     const char *s;  /* ARG_NAME */
 } ArgValue;
@@ -58,13 +61,17 @@ void error_unknown(Loc loc, const char *what, const char *word, const char *cons
 /* True for [A-Za-z_][A-Za-z0-9_]*. */
 bool is_identifier(const char *s);
 
+/* Where a layer's arguments were written, beyond what the IR keeps. */
+typedef struct LayerSite {
+    Loc act_loc, name_loc;   /* activation= and name=, or the layer's own place */
+    const Value *from, *with; /* the layers named by from= and with=, or NULL */
+} LayerSite;
+
 /* layer_args.c: resolves the arguments of one layer of a known kind into L (kind, name,
- * loc and attributes; shapes are left to shapes.c). `ordinal` is the layer's position among
- * the layers of its kind, from 1, for the default name. Returns false after reporting errors.
- * `act_loc` and `name_loc` receive where activation= and name= were given, or the layer's
- * own place when they were not. */
-bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, Loc *act_loc,
-                      Loc *name_loc);
+ * loc and attributes; inputs and shapes are left to check.c and shapes.c). `ordinal` is the
+ * layer's position among the layers of its kind, from 1, for the default name. Returns false
+ * after reporting errors. Every kind takes from= besides its own arguments. */
+bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, LayerSite *site);
 
 /* shapes.c */
 

@@ -8,6 +8,7 @@
  * layer are reported, not only the first.
  */
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "layers/layer.h"
@@ -92,6 +93,10 @@ static bool check_layer_name(const Arg *a, const char **out)
                  MAX_NAME_LEN, s, strlen(s), MAX_NAME_LEN);
         return false;
     }
+    if (strcmp(s, "input") == 0) {
+        error_at(val->loc, "layer name 'input' is taken: from=input and with=input name the model's input");
+        return false;
+    }
     if (is_c_keyword(s) || strncmp(s, "__", 2) == 0) {
         error_at(val->loc, "layer name '%s' is reserved in C; the generated code uses it as an "
                  "identifier", s);
@@ -145,16 +150,44 @@ static bool check_arg_value(const ArgSpec *spec, const Arg *a, ArgValue *v)
         return true;
     case ARG_NAME:
         return check_layer_name(a, &v->s);
+    case ARG_LAYER:
+        if (val->kind != VAL_IDENT || !is_identifier(val->s)) {
+            error_at(val->loc, "'%s' names a layer defined before this one, or input, like %s=stem",
+                     a->name, a->name);
+            return false;
+        }
+        v->s = val->s;
+        return true;
+    case ARG_FRACTION:
+    case ARG_POSITIVE:
+        if ((val->kind != VAL_INT && val->kind != VAL_REAL) || !isfinite(val->r)) {
+            error_at(val->loc, "'%s' must be a number", a->name);
+            return false;
+        }
+        if (spec->type == ARG_FRACTION && !(val->r >= 0 && val->r <= 1)) {
+            error_at(val->loc, "'%s' must be from 0 to 1, not %g", a->name, val->r);
+            return false;
+        }
+        if (spec->type == ARG_POSITIVE && !(val->r > 0)) {
+            error_at(val->loc, "'%s' must be greater than 0, not %g", a->name, val->r);
+            return false;
+        }
+        v->r = val->r;
+        return true;
     }
     unreachable();
 }
 
-/* The names of a kind's arguments followed by NULL, for did_you_mean. */
-static void arg_names(const ArgSpec *args, const char *names[MAX_LAYER_ARGS + 1])
+/* Every kind also takes from=, which names the layer it reads instead of the one before it. */
+static const ArgSpec from_arg = {"from", ARG_LAYER, false};
+
+/* The names of a kind's arguments and from=, followed by NULL, for did_you_mean. */
+static void arg_names(const ArgSpec *args, const char *names[MAX_LAYER_ARGS + 2])
 {
     int n = 0;
     for (; args[n].name && n < MAX_LAYER_ARGS; n++)
         names[n] = args[n].name;
+    names[n++] = from_arg.name;
     names[n] = NULL;
 }
 
@@ -178,11 +211,12 @@ static const char *kind_taking(const char *arg_name)
     return NULL;
 }
 
-/* Matches the given arguments to the kind's list: unknown names and repeats are errors. */
-static bool match_args(const AstLayer *al, const LayerOps *ops, ArgValue *vals)
+/* Matches the given arguments to the kind's list (vals) and from= (*from): unknown names and
+ * repeats are errors. */
+static bool match_args(const AstLayer *al, const LayerOps *ops, ArgValue *vals, ArgValue *from)
 {
     bool ok = true;
-    const char *names[MAX_LAYER_ARGS + 1];
+    const char *names[MAX_LAYER_ARGS + 2];
     arg_names(ops->args, names);
     for (int i = 0; i < al->nargs; i++) {
         const Arg *a = &al->args[i];
@@ -193,7 +227,11 @@ static bool match_args(const AstLayer *al, const LayerOps *ops, ArgValue *vals)
             continue;
         }
         int k = arg_index(ops->args, a->name);
-        if (k < 0) {
+        ArgValue *slot = k >= 0 ? &vals[k] : NULL;
+        const ArgSpec *spec = k >= 0 ? &ops->args[k] : NULL;
+        if (k < 0 && strcmp(a->name, from_arg.name) == 0)
+            slot = from, spec = &from_arg;
+        if (slot == NULL) {
             const char *hint = did_you_mean(a->name, names);
             const char *owner = kind_taking(a->name);
             if (hint)
@@ -207,15 +245,15 @@ static bool match_args(const AstLayer *al, const LayerOps *ops, ArgValue *vals)
             ok = false;
             continue;
         }
-        if (vals[k].arg) {
+        if (slot->arg) {
             error_at(a->name_loc, "argument '%s' is given twice", a->name);
-            note_at(vals[k].arg->name_loc, "'%s' was first given here", a->name);
+            note_at(slot->arg->name_loc, "'%s' was first given here", a->name);
             ok = false;
             continue;
         }
-        vals[k].arg = a;
-        vals[k].ok = check_arg_value(&ops->args[k], a, &vals[k]);
-        ok &= vals[k].ok;
+        slot->arg = a;
+        slot->ok = check_arg_value(spec, a, slot);
+        ok &= slot->ok;
     }
     for (int k = 0; ops->args[k].name; k++)
         if (ops->args[k].required && !vals[k].arg) {
@@ -233,17 +271,16 @@ const ArgValue *arg_value(const ArgSpec *args, const ArgValue *vals, const char 
     return vals[k].ok ? &vals[k] : NULL;
 }
 
-bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, Loc *act_loc,
-                      Loc *name_loc)
+bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, LayerSite *site)
 {
     const LayerOps *ops = layer_ops(kind);
-    ArgValue vals[MAX_LAYER_ARGS] = {{0}};
-    bool ok = match_args(al, ops, vals);
+    ArgValue vals[MAX_LAYER_ARGS] = {{0}}, from = {0};
+    bool ok = match_args(al, ops, vals, &from);
 
     L->kind = kind;
     L->loc = al->loc;
     const ArgValue *name = arg_value(ops->args, vals, "name");
-    *name_loc = name ? name->arg->value.loc : al->loc;
+    site->name_loc = name ? name->arg->value.loc : al->loc;
     if (name) {
         L->name = xstrdup(name->s);
     } else {
@@ -252,10 +289,13 @@ bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L,
         L->name = xstrdup(buf);
     }
 
-    *act_loc = al->loc;
+    site->act_loc = al->loc;
     int act = arg_index(ops->args, "activation");
     if (act >= 0 && vals[act].ok)
-        *act_loc = vals[act].arg->value.loc;
+        site->act_loc = vals[act].arg->value.loc;
+    site->from = from.ok ? &from.arg->value : NULL;
+    int with = arg_index(ops->args, "with");
+    site->with = with >= 0 && vals[with].ok ? &vals[with].arg->value : NULL;
 
     ops->resolve(L, vals);
     return ok;

@@ -124,6 +124,7 @@ typedef struct Row {
     char params[32];
     char macs[32];
     char memory[32];
+    char inputs[160]; /* "conv2d_1, stem", cut at 159 bytes */
 } Row;
 
 static int max_int(int a, int b)
@@ -153,8 +154,29 @@ static const char *optimizer_state_label(const Model *m)
     return m->mem.optimizer > 0 ? "optimizer state (sgd: velocity)" : "optimizer state (sgd: none)";
 }
 
+/* Whether some layer reads other than the layer before it: then the table shows what each
+ * layer is connected to, as Keras does for a functional model. */
+static bool is_graph(const Model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].ninputs > 1 || m->layers[i].inputs[0] != i - 1)
+            return true;
+    return false;
+}
+
+/* The names of the layers (or "input") a layer reads. */
+static void format_inputs(char *buf, size_t size, const Model *m, const Layer *L)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < L->ninputs && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", k > 0 ? ", " : "",
+                                 L->inputs[k] < 0 ? "input" : m->layers[L->inputs[k]].name);
+}
+
 static int print_table(const Model *m, const Target *t, FILE *out)
 {
+    bool graph = is_graph(m);
     Row *rows = xcalloc(m->nlayers > 0 ? (size_t)m->nlayers : 1, sizeof *rows);
     int wname = (int)strlen("Layer (type)"), wshape = (int)strlen("Output Shape");
     int wparams = (int)strlen("Param #"), wmacs = (int)strlen("MACs"), wmem = (int)strlen("Memory");
@@ -163,19 +185,23 @@ static int print_table(const Model *m, const Target *t, FILE *out)
         Row *row = &rows[i];
         snprintf(row->name, sizeof row->name, "%s (%s)", L->name, layer_ops(L->kind)->keras_class);
         format_keras_shape(row->shape, sizeof row->shape, L->out);
-        format_count(row->params, sizeof row->params, L->params);
+        /* As Keras counts them: the state (moving statistics) with the trainable parameters. */
+        format_count(row->params, sizeof row->params, L->params + L->state_size);
         format_count(row->macs, sizeof row->macs, L->macs);
-        format_bytes(row->memory, sizeof row->memory, activation_bytes(m, L) + 4 * L->params);
+        format_bytes(row->memory, sizeof row->memory, activation_bytes(m, L) + 4 * (L->params + L->state_size));
         wname = max_int(wname, (int)strlen(row->name));
         wshape = max_int(wshape, (int)strlen(row->shape));
         wparams = max_int(wparams, (int)strlen(row->params));
         wmacs = max_int(wmacs, (int)strlen(row->macs));
         wmem = max_int(wmem, (int)strlen(row->memory));
+        format_inputs(row->inputs, sizeof row->inputs, m, L);
     }
     if (wname > NAME_COLUMN_MAX)
         wname = NAME_COLUMN_MAX;
     /* One space before the first column, three between columns. */
     int width = 1 + wname + 3 + wshape + 3 + wparams + 3 + wmacs + 3 + wmem;
+    if (graph)
+        width += 3 + (int)strlen("Connected to");
 
     char input[64];
     format_keras_shape(input, sizeof input, m->input);
@@ -183,15 +209,16 @@ static int print_table(const Model *m, const Target *t, FILE *out)
     fprintf(out, "Input: %s, compiled batch size %d\n", input, m->train.batch_size);
     fprintf(out, "Target: %s (%s)\n", t->name, t->summary);
     print_rule(out, '_', width);
-    fprintf(out, " %-*s   %-*s   %*s   %*s   %*s\n", wname, "Layer (type)", wshape, "Output Shape",
-            wparams, "Param #", wmacs, "MACs", wmem, "Memory");
+    fprintf(out, " %-*s   %-*s   %*s   %*s   %*s%s\n", wname, "Layer (type)", wshape, "Output Shape",
+            wparams, "Param #", wmacs, "MACs", wmem, "Memory", graph ? "   Connected to" : "");
     print_rule(out, '=', width);
     for (int i = 0; i < m->nlayers; i++) {
         const Row *row = &rows[i];
         int len = (int)strlen(row->name);
         int first = len < wname ? len : wname;
-        fprintf(out, " %-*.*s   %-*s   %*s   %*s   %*s\n", wname, first, row->name, wshape,
-                row->shape, wparams, row->params, wmacs, row->macs, wmem, row->memory);
+        fprintf(out, " %-*.*s   %-*s   %*s   %*s   %*s%s%s\n", wname, first, row->name, wshape,
+                row->shape, wparams, row->params, wmacs, row->macs, wmem, row->memory, graph ? "   " : "",
+                graph ? row->inputs : "");
         for (int at = first; at < len; at += wname)
             fprintf(out, " %.*s\n", wname, row->name + at);
     }
@@ -199,12 +226,16 @@ static int print_table(const Model *m, const Target *t, FILE *out)
     print_rule(out, '=', width);
 
     char count[32], exact[32], human[32];
-    format_count(count, sizeof count, m->total_params);
+    format_count(count, sizeof count, m->total_params + m->total_state);
     format_count(exact, sizeof exact, m->mem.params);
     format_bytes(human, sizeof human, m->mem.params);
     fprintf(out, "Total params: %s (%s bytes, %s)\n", count, exact, human);
+    format_count(count, sizeof count, m->total_params);
+    format_bytes(human, sizeof human, 4 * m->total_params);
     fprintf(out, "Trainable params: %s (%s)\n", count, human);
-    fprintf(out, "Non-trainable params: 0 (0 B)\n");
+    format_count(count, sizeof count, m->total_state);
+    format_bytes(human, sizeof human, 4 * m->total_state);
+    fprintf(out, "Non-trainable params: %s (%s)\n", count, human);
     format_count(count, sizeof count, m->total_macs);
     fprintf(out, "Multiply-accumulates per image: %s\n", count);
     print_rule(out, '_', width);
@@ -222,7 +253,8 @@ static int print_table(const Model *m, const Target *t, FILE *out)
     print_memory_line(out, "total", p->training_total);
     fprintf(out, "Memory of the inference-only predictor (one image):\n");
     print_memory_line(out, "parameters", p->params);
-    print_memory_line(out, "scratch (two activation buffers)", p->infer_scratch);
+    snprintf(label, sizeof label, "scratch (%d activation buffers)", p->infer_buffers);
+    print_memory_line(out, label, p->infer_scratch);
     print_memory_line(out, "total", p->infer_total);
     return ferror(out) ? -1 : 0;
 }
@@ -520,13 +552,20 @@ static void out_layer(Out *o, const Model *m, const Layer *L)
     out_begin(o, true, false);
     out_string(o, "name", L->name);
     out_string(o, "type", layer_kind_name(L->kind));
+    out_key(o, "inputs");
+    out_begin(o, false, true);
+    for (int k = 0; k < L->ninputs; k++)
+        out_scalar(o, L->inputs[k] < 0 ? "input" : m->layers[L->inputs[k]].name, true);
+    out_end(o, false);
     out_shape(o, "input_shape", L->in);
     out_shape(o, "output_shape", L->out);
     out_layer_config(o, L);
-    out_int(o, "params", L->params);
+    out_int(o, "params", L->params + L->state_size);
+    if (L->state_size > 0)
+        out_int(o, "non_trainable_params", L->state_size);
     out_int(o, "macs", L->macs);
     out_int(o, "activation_bytes", activation_bytes(m, L));
-    out_int(o, "param_bytes", 4 * L->params);
+    out_int(o, "param_bytes", 4 * (L->params + L->state_size));
     out_end(o, true);
 }
 
@@ -606,9 +645,9 @@ static void out_model(Out *o, const Model *m, const Target *t)
     out_end(o, false);
     out_key(o, "totals");
     out_begin(o, true, false);
-    out_int(o, "params", m->total_params);
+    out_int(o, "params", m->total_params + m->total_state);
     out_int(o, "trainable_params", m->total_params);
-    out_int(o, "non_trainable_params", 0);
+    out_int(o, "non_trainable_params", m->total_state);
     out_int(o, "param_bytes", m->mem.params);
     out_int(o, "macs_per_image", m->total_macs);
     out_end(o, true);

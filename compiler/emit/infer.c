@@ -3,11 +3,12 @@
  * image with a checkpoint's weights inlined, for programs that only classify.
  *
  * The generated code allocates nothing and keeps no mutable state of its own. Its scratch is
- * a workspace struct the caller owns (one per thread): two buffers of the widest activation
- * that the layers take turns to read and write, exactly the inference scratch `cnnc summary`
- * reports. Keeping it on the stack instead would need 169 KiB for the seed model, too much
- * for small threads and embedded targets. Weights are hex float literals, so that the
- * compiled arrays hold the checkpoint's floats bit for bit on any host.
+ * a workspace struct the caller owns (one per thread): buffers of the widest activation, each
+ * output in one until its last reader has run (two for a chain, which the layers take turns to
+ * read and write), exactly the inference scratch `cnnc summary` reports. Keeping it on the
+ * stack instead would need 169 KiB for the seed model, too much for small threads and
+ * embedded targets. Weights are hex float literals, so that the compiled arrays hold the
+ * checkpoint's floats bit for bit on any host.
  *
  * The layer passes are the kinds' forward passes in inference mode (max pooling then keeps no
  * argmax), called with n = 1. Dropout and flatten are views: the identity at inference.
@@ -26,8 +27,9 @@
 /* ------------------------------------------------------------------ the checkpoint */
 
 /* The model's parameters in checkpoint order, as the kinds' tensors verbs give them: the same
- * names, shapes and offsets as the training program's table, so cnn_checkpoint_load checks them. */
-static cnn_tensor *tensor_table(const Model *m, int *count)
+ * names, shapes and offsets as the training program's table, so cnn_checkpoint_load checks them.
+ * The trainable ones come first (*trainable of them), then the state. */
+static cnn_tensor *tensor_table(const Model *m, int *count, int *trainable)
 {
     int n = 0;
     ModelTensor *mt = model_tensors(m, &n);
@@ -42,6 +44,9 @@ static cnn_tensor *tensor_table(const Model *m, int *count)
         t[i].offset = (size_t)mt[i].offset;
         t[i].count = (size_t)mt[i].spec.count;
         t[i].is_bias = mt[i].spec.is_bias;
+        t[i].init_ones = mt[i].spec.init_ones;
+        if (!mt[i].spec.is_state)
+            *trainable = i + 1;
     }
     free(mt);
     *count = n;
@@ -56,15 +61,18 @@ static void tensor_table_free(cnn_tensor *t, int count)
 }
 
 /* The checkpoint's parameters (malloc'ed), or NULL after an error naming what does not fit. */
-static float *load_weights(const Model *m, const char *path, const cnn_tensor *t, int ntensors)
+static float *load_weights(const Model *m, const char *path, const cnn_tensor *t, int ntensors, int trainable)
 {
     cnn_model cm = {
         .name = m->name,
         .num_params = (size_t)m->total_params,
-        .num_tensors = ntensors,
+        .num_tensors = trainable,
         .tensors = t,
+        .num_state = (size_t)m->total_state,
+        .num_state_tensors = ntensors - trainable,
+        .state_tensors = t + trainable,
     };
-    float *params = xcalloc((size_t)m->total_params + 1, sizeof *params);
+    float *params = xcalloc((size_t)(m->total_params + m->total_state) + 1, sizeof *params);
     if (cnn_checkpoint_load(path, &cm, params, NULL, NULL, NULL) != 0) {
         free(params);
         return NULL;
@@ -93,12 +101,12 @@ typedef struct InferPlan {
     bool *is_view;      /* flatten, dropout and a dropped softmax write nothing */
     char output[EMIT_EXPR_MAX]; /* the last layer's output */
     long long scratch;  /* floats per buffer: the widest of the input and every output */
-    bool needs_math;
+    bool needs_math;    /* <math.h>, and so -lm, only for what calls it: --logits needs none */
 } InferPlan;
 
 static bool uses_math(const Layer *l)
 {
-    return l->act == ACT_SIGMOID || l->act == ACT_TANH || l->act == ACT_SOFTMAX;
+    return l->act == ACT_SIGMOID || l->act == ACT_TANH || l->act == ACT_SOFTMAX || l->kind == LAYER_BATCHNORM;
 }
 
 static void upper_copy(char *dst, size_t size, const char *src)
@@ -126,10 +134,12 @@ static void plan_inference(const Model *m, bool logits, InferPlan *p)
     p->emit = xcalloc((size_t)nl, sizeof *p->emit);
     p->is_view = xcalloc((size_t)nl, sizeof *p->is_view);
     p->scratch = shape_size(m->input);
-    /* The u8 entry point scales the pixels into buffer 0, so the first layer that computes
-     * writes buffer 1, and every later one the buffer its input is not in. */
-    char cur[EMIT_EXPR_MAX] = "x";
-    int next = 1;
+    for (int i = 0; i < nl; i++)
+        if (shape_size(m->layers[i].out) > p->scratch)
+            p->scratch = shape_size(m->layers[i].out);
+    /* Each output in the buffer the memory plan gave it (check/memory_plan.c): the model's input
+     * is buffer 0, where the u8 entry point scales the pixels, and an output stays until its
+     * last reader has run. */
     for (int i = 0; i < nl; i++) {
         Layer *l = &p->layers[i];
         EmitLayer *e = &p->emit[i];
@@ -137,26 +147,26 @@ static void plan_inference(const Model *m, bool logits, InferPlan *p)
         if (logits && i == nl - 1 && l->act == ACT_SOFTMAX)
             l->act = ACT_NONE;
         p->is_view[i] = writes_nothing(l);
-        if (shape_size(l->out) > p->scratch)
-            p->scratch = shape_size(l->out);
+        p->needs_math |= uses_math(l);
         e->model = m;
         e->layer = l;
         e->index = i;
         e->inference = true;
         upper_copy(e->upper, sizeof e->upper, l->name);
-        snprintf(e->in, sizeof e->in, "%s", cur);
-        if (!p->is_view[i]) {
-            snprintf(cur, sizeof cur, "ws->buf[%d]", next);
-            next = 1 - next;
-            p->needs_math |= uses_math(l);
+        snprintf(e->in, sizeof e->in, "%s", l->inputs[0] >= 0 ? p->emit[l->inputs[0]].out : "x");
+        if (l->ninputs > 1)
+            snprintf(e->in2, sizeof e->in2, "%s", l->inputs[1] >= 0 ? p->emit[l->inputs[1]].out : "x");
+        if (p->is_view[i]) {
+            snprintf(e->out, sizeof e->out, "%s", e->in);
+        } else {
+            snprintf(e->out, sizeof e->out, "ws->buf[%lld]", l->infer_out / p->scratch);
         }
-        snprintf(e->out, sizeof e->out, "%s", cur);
         TensorSpec ts[MAX_LAYER_TENSORS];
         int nt = layer_ops(l->kind)->tensors ? layer_ops(l->kind)->tensors(l, ts) : 0;
         for (int t = 0; t < nt; t++)
             snprintf(e->param[t], sizeof e->param[t], "%s_%s", l->name, ts[t].suffix);
     }
-    snprintf(p->output, sizeof p->output, "%s", cur);
+    snprintf(p->output, sizeof p->output, "%s", p->emit[nl - 1].out);
 }
 
 static void plan_free(InferPlan *p)
@@ -192,9 +202,9 @@ static void write_infer_header(Writer *w, const InferPlan *p, const char *canon,
     w_blank(w);
     w_line(w, "/* The scratch of one prediction; give each thread its own. Nothing else is written. */");
     w_line(w, "typedef struct %s_workspace {", n);
-    w_line(w, "    float buf[2][%lld];", p->scratch);
+    w_line(w, "    float buf[%d][%lld];", m->mem.infer_buffers, p->scratch);
     w_line(w, "} %s_workspace;", n);
-    w_line(w, "#define %s_INFER_WORKSPACE_BYTES %lld", U, 2 * 4 * p->scratch);
+    w_line(w, "#define %s_INFER_WORKSPACE_BYTES %lld", U, 4LL * m->mem.infer_buffers * p->scratch);
     w_blank(w);
     w_line(w, "/* Classifies one image: returns its class and, unless `out` is NULL, writes the %lld", classes);
     w_line(w, " * outputs. `input` must not lie in `ws`. */");
@@ -207,9 +217,15 @@ static void write_infer_header(Writer *w, const InferPlan *p, const char *canon,
     w_line(w, "#endif");
 }
 
-/* The values as hex float literals, eight to a line: exact whatever the host's float text. */
-static void write_array(Writer *w, const char *name, const cnn_tensor *t, const float *params)
+/* The values as hex float literals, eight to a line: exact whatever the host's float text.
+ * The array is named as the passes name it: "conv2d_1.kernel" is conv2d_1_kernel. */
+static void write_array(Writer *w, const cnn_tensor *t, const float *params)
 {
+    char name[EMIT_NAME_MAX + 16];
+    snprintf(name, sizeof name, "%s", t->name);
+    char *dot = strrchr(name, '.');
+    if (dot)
+        *dot = '_';
     char dims[64] = "";
     size_t len = 0;
     for (int d = 0; d < t->ndim; d++)
@@ -232,7 +248,13 @@ static void write_driver(Writer *w, const InferPlan *p)
     long long classes = shape_size(m->layers[m->nlayers - 1].out), in = shape_size(m->input);
     w_line(w, "/* The layers in order on one image, from x to the last output; its arg max. */");
     w_begin_function(w, "static int run_layers(%s_workspace *ws, const float *x, float *out)", n);
-    w_line(w, "const int n = 1; /* the layer passes take a batch: this is one image */");
+    bool any_pass = false;
+    for (int i = 0; i < m->nlayers; i++)
+        any_pass |= !p->is_view[i];
+    if (any_pass)
+        w_line(w, "const int n = 1; /* the layer passes take a batch: this is one image */");
+    else
+        w_line(w, "(void)ws; /* every layer is a view of the input */");
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *l = &p->layers[i];
         const EmitLayer *e = &p->emit[i];
@@ -287,11 +309,8 @@ static void write_infer_source(Writer *w, const InferPlan *p, const char *canon,
     /* The vector macros the conv2d and dense passes are written with (emit/target.c). The
      * plain-C target copies with memcpy: <string.h> is header-only use, no library. */
     emit_simd_prelude(w);
-    for (int i = 0, ti = 0; i < m->nlayers; i++) {
-        const EmitLayer *e = &p->emit[i];
-        for (int k = 0; k < EMIT_MAX_TENSORS && e->param[k][0] != '\0' && ti < ntensors; k++)
-            write_array(w, e->param[k], &t[ti++], params);
-    }
+    for (int i = 0; i < ntensors; i++)
+        write_array(w, &t[i], params);
     for (int i = 0; i < m->nlayers; i++)
         if (!p->is_view[i])
             layer_ops(p->layers[i].kind)->emit_forward(w, &p->emit[i]);
@@ -302,10 +321,10 @@ int emit_inference(const Model *m, const char *dir, const InferOptions *opt)
 {
     if (m->nlayers == 0)
         unreachable(); /* check_model refuses a model without layers */
-    int ntensors = 0;
-    cnn_tensor *t = tensor_table(m, &ntensors);
+    int ntensors = 0, trainable = 0;
+    cnn_tensor *t = tensor_table(m, &ntensors, &trainable);
     /* The checkpoint is read before anything is created: a misfit writes nothing. */
-    float *params = load_weights(m, opt->weights, t, ntensors);
+    float *params = load_weights(m, opt->weights, t, ntensors, trainable);
     if (params == NULL || emit_ensure_dir(dir) != 0) {
         free(params);
         tensor_table_free(t, ntensors);

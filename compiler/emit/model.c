@@ -35,7 +35,10 @@ typedef struct Plan {
     int *ntensors;
     long long (*tensor_off)[EMIT_MAX_TENSORS];
     bool params_in_backward;         /* some backward reads the parameters */
-    bool has_training_mode;          /* some forward behaves differently in training (dropout) */
+    bool has_dropout;                /* some forward draws dropout masks */
+    bool has_training_mode;          /* some forward behaves differently in training (dropout, batchnorm) */
+    bool uses_sync;                  /* some pass sums over the whole batch (batchnorm) */
+    int batch_sum_floats;            /* the most floats per image such a sum adds */
 } Plan;
 
 static bool has_params(const Layer *l)
@@ -68,7 +71,37 @@ static void plan_layout(const Model *m, Plan *p)
     }
     free(mt);
     for (int i = 0; i < nl; i++)
-        p->has_training_mode |= layer_ops(m->layers[i].kind)->identity_at_inference;
+        p->has_dropout |= layer_ops(m->layers[i].kind)->identity_at_inference;
+}
+
+/* Whether some argument of a pass reads `name` ("ws", or "ws + MODEL_WS_..."). */
+static bool pass_reads(const PassParams *ps, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < ps->n; i++)
+        if (strncmp(ps->p[i].arg, name, len) == 0 && (ps->p[i].arg[len] == '\0' || ps->p[i].arg[len] == ' '))
+            return true;
+    return false;
+}
+
+/* What the drivers must pass and define, from the passes' parameter lists. */
+static void plan_driver_needs(const Model *m, Plan *p)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const EmitLayer *e = &p->layers[i];
+        const LayerOps *ops = layer_ops(e->layer->kind);
+        PassParams fp = {0}, bp = {0};
+        if (!ops->is_view)
+            ops->forward_params(e, &fp);
+        if (emit_runs_backward(e))
+            ops->backward_params(e, &bp);
+        p->has_training_mode |= pass_reads(&fp, "training");
+        if (pass_reads(&fp, "sync") || pass_reads(&bp, "sync")) {
+            p->uses_sync = true;
+            if (2 * e->layer->in.c > p->batch_sum_floats)
+                p->batch_sum_floats = 2 * e->layer->in.c;
+        }
+    }
 }
 
 /* "KERNEL" for the tensor suffix "kernel": the named constants of a tensor's place. */
@@ -77,47 +110,70 @@ static void tensor_upper(char *buf, size_t size, const TensorSpec *t)
     to_upper(buf, size, t->suffix);
 }
 
+/* Whether a layer's output gradient is its input's floats: a view that is its input's only
+ * reader (check/memory_plan.c). */
+static bool gradient_is_inputs(const Model *m, int i)
+{
+    const Layer *l = &m->layers[i];
+    return layer_ops(l->kind)->is_view && l->inputs[0] >= 0 && m->layers[l->inputs[0]].ws_dout == l->ws_dout;
+}
+
+/* The scratch buffer at ws offset `at` through which a gradient is added to an output that
+ * another reader wrote first. */
+static void scratch_expr(char *buf, size_t size, const Model *m, const char *U, long long at)
+{
+    snprintf(buf, size, "ws + %s_WS_GRAD_SCRATCH%d", U, at == m->mem.ws_scratch[1] ? 1 : 0);
+}
+
 /* The C expressions of every layer's tensors. */
 static void plan_expressions(const Model *m, Plan *p)
 {
-    bool params_before = false;
     const char *U = p->upper;
+    char input[EMIT_EXPR_MAX];
+    snprintf(input, sizeof input, "ws + %s_WS_INPUT", U);
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *l = &m->layers[i];
         const LayerOps *ops = layer_ops(l->kind);
         EmitLayer *e = &p->layers[i];
-        EmitLayer *prev = i > 0 ? &p->layers[i - 1] : NULL;
         e->model = m;
         e->layer = l;
         e->index = i;
         to_upper(e->upper, sizeof e->upper, l->name);
-        if (prev != NULL)
-            snprintf(e->in, sizeof e->in, "%s", prev->out);
-        else
-            snprintf(e->in, sizeof e->in, "ws + %s_WS_INPUT", U);
+        const EmitLayer *from = l->inputs[0] >= 0 ? &p->layers[l->inputs[0]] : NULL;
+        snprintf(e->in, sizeof e->in, "%s", from ? from->out : input);
+        if (l->ninputs > 1)
+            snprintf(e->in2, sizeof e->in2, "%s", l->inputs[1] >= 0 ? p->layers[l->inputs[1]].out : input);
         if (ops->is_view)
             snprintf(e->out, sizeof e->out, "%s", e->in);
         else
             snprintf(e->out, sizeof e->out, "ws + %s_WS_%s_ACT", U, e->upper);
         if (l->ws_aux >= 0)
             snprintf(e->aux, sizeof e->aux, "ws + %s_WS_%s_AUX", U, e->upper);
-        /* A gradient flows into a layer's input only if some layer before it has parameters. */
-        e->has_din = params_before;
-        if (params_before)
-            snprintf(e->din, sizeof e->din, "%s", prev->dout);
-        if (ops->is_view && i > 0)
-            snprintf(e->dout, sizeof e->dout, "%s", prev->dout);
+        if (gradient_is_inputs(m, i))
+            snprintf(e->dout, sizeof e->dout, "%s", from->dout);
         else
             snprintf(e->dout, sizeof e->dout, "ws + %s_WS_%s_GRAD", U, e->upper);
+        /* Where the gradient of each input goes: the producer's gradient, or a scratch buffer. */
+        for (int k = 0; k < l->ninputs; k++) {
+            char *din = k == 0 ? e->din : e->din2;
+            bool *has = k == 0 ? &e->has_din : &e->has_din2;
+            *has = l->ws_din[k] >= 0;
+            if (!*has)
+                continue;
+            if (l->din_adds[k])
+                scratch_expr(din, EMIT_EXPR_MAX, m, U, l->ws_din[k]);
+            else
+                snprintf(din, EMIT_EXPR_MAX, "%s", p->layers[l->inputs[k]].dout);
+        }
+        e->grad_alias = gradient_is_inputs(m, i);
         for (int t = 0; t < p->ntensors[i]; t++) {
             char T[32];
             tensor_upper(T, sizeof T, &p->tensors[i][t]);
             snprintf(e->param[t], sizeof e->param[t], "params + %s_%s_%s_OFFSET", U, e->upper, T);
             snprintf(e->dparam[t], sizeof e->dparam[t], "grads + %s_%s_%s_OFFSET", U, e->upper, T);
         }
-        if (has_params(l) && e->has_din)
+        if (has_params(l) && (e->has_din || e->has_din2))
             p->params_in_backward = true;
-        params_before |= has_params(l);
     }
     if (m->nlayers > 0) {
         EmitLayer *last = &p->layers[m->nlayers - 1];
@@ -135,7 +191,7 @@ static void plan_free(Plan *p)
 
 bool emit_runs_backward(const EmitLayer *e)
 {
-    return has_params(e->layer) || (e->has_din && !layer_ops(e->layer->kind)->is_view);
+    return has_params(e->layer) || ((e->has_din || e->has_din2) && !e->grad_alias);
 }
 
 /* ------------------------------------------------------------------ the header */
@@ -173,8 +229,8 @@ static void header_layer_constants(Writer *w, const Plan *p, const EmitLayer *e)
 }
 
 /* Whether a layer's output, and its output's gradient, have places of their own in the
- * workspace (check/memory_plan.c): a view's are its input's, but for the first layer's
- * gradient. */
+ * workspace (check/memory_plan.c): a view's output is its input's, and so is its gradient
+ * where it is that input's only reader. */
 static bool owns_output(const Model *m, int i)
 {
     return !layer_ops(m->layers[i].kind)->is_view;
@@ -182,7 +238,7 @@ static bool owns_output(const Model *m, int i)
 
 static bool owns_gradient(const Model *m, int i)
 {
-    return owns_output(m, i) || i == 0;
+    return !gradient_is_inputs(m, i);
 }
 
 static void header_workspace(Writer *w, const Model *m, const Plan *p)
@@ -214,6 +270,10 @@ static void header_workspace(Writer *w, const Model *m, const Plan *p)
         shape_comment(shape, sizeof shape, m->layers[i].out, lead);
         w_line(w, "#define %s_WS_%s_GRAD %lld /* %s */", U, p->layers[i].upper, m->layers[i].ws_dout, shape);
     }
+    for (int s = 0; s < 2; s++)
+        if (m->mem.scratch_size[s] > 0)
+            w_line(w, "#define %s_WS_GRAD_SCRATCH%d %lld /* [%lld][%lld], where a gradient is summed */", U, s,
+                   m->mem.ws_scratch[s], batch, m->mem.scratch_size[s]);
     w_line(w, "#define %s_WORKSPACE_FLOATS %lld", U, m->mem.ws_floats);
     w_blank(w);
 }
@@ -241,6 +301,8 @@ static void write_header(Writer *w, const Model *m, const Plan *p, const char *c
     w_line(w, "#define %s_IN_SIZE %lld", U, shape_size(m->input));
     w_line(w, "#define %s_CLASSES %lld", U, shape_size(last->out));
     w_line(w, "#define %s_NUM_PARAMS %lld", U, m->total_params);
+    if (m->total_state > 0)
+        w_line(w, "#define %s_NUM_STATE %lld /* not trained: after the parameters */", U, m->total_state);
     w_blank(w);
     for (int i = 0; i < m->nlayers; i++)
         header_layer_constants(w, p, &p->layers[i]);
@@ -250,18 +312,24 @@ static void write_header(Writer *w, const Model *m, const Plan *p, const char *c
 
 /* ------------------------------------------------------------------ the source */
 
-static void write_tensors(Writer *w, const Model *m, const Plan *p)
+/* One array of tensors: the trainable ones (state false) or the state. */
+static void write_tensor_array(Writer *w, const Model *m, const Plan *p, bool state)
 {
     const char *U = p->upper;
-    if (m->total_params == 0)
-        return;
-    w_line(w, "/* The parameters in model order, each layer's kernel then its bias, as in checkpoints. */");
-    w_line(w, "static const cnn_tensor tensors[] = {");
+    if (state) {
+        w_line(w, "/* The state that is not trained (moving statistics), after the parameters. */");
+        w_line(w, "static const cnn_tensor state_tensors[] = {");
+    } else {
+        w_line(w, "/* The parameters in model order, each layer's kernel then its bias, as in checkpoints. */");
+        w_line(w, "static const cnn_tensor tensors[] = {");
+    }
     w->indent++;
     for (int i = 0; i < m->nlayers; i++) {
         const Layer *l = &m->layers[i];
         for (int t = 0; t < p->ntensors[i]; t++) {
             const TensorSpec *ts = &p->tensors[i][t];
+            if (ts->is_state != state)
+                continue;
             char shape[96], T[32];
             size_t len = (size_t)snprintf(shape, sizeof shape, "{");
             for (int d = 0; d < ts->ndim; d++)
@@ -270,7 +338,8 @@ static void write_tensors(Writer *w, const Model *m, const Plan *p)
             tensor_upper(T, sizeof T, ts);
             w_line(w, "{.name = \"%s.%s\", .ndim = %d, .shape = %s, .offset = %s_%s_%s_OFFSET, .count = %lld,", l->name,
                    ts->suffix, ts->ndim, shape, U, p->layers[i].upper, T, ts->count);
-            w_line(w, " .fan_in = %d, .fan_out = %d, .is_bias = %d},", ts->fan_in, ts->fan_out, ts->is_bias ? 1 : 0);
+            w_line(w, " .fan_in = %d, .fan_out = %d, .is_bias = %d%s},", ts->fan_in, ts->fan_out, ts->is_bias ? 1 : 0,
+                   ts->init_ones ? ", .init_ones = 1" : "");
         }
     }
     w->indent--;
@@ -278,11 +347,32 @@ static void write_tensors(Writer *w, const Model *m, const Plan *p)
     w_blank(w);
 }
 
+static void write_tensors(Writer *w, const Model *m, const Plan *p)
+{
+    if (m->total_params > 0)
+        write_tensor_array(w, m, p, false);
+    if (m->total_state > 0)
+        write_tensor_array(w, m, p, true);
+}
+
 /* The code each kind writes once per file, whatever number of its layers the model has. */
 static void write_shared_code(Writer *w, const Plan *p)
 {
-    if (p->has_training_mode)
+    if (p->has_dropout)
         emit_dropout_hash(w);
+    if (!p->uses_sync)
+        return;
+    w_line(w, "/* total[count] = the sum over every image of the batch of part[image][count], part holding");
+    w_line(w, " * this call's n images: through the runtime where threads split the batch (sync), here");
+    w_line(w, " * where this call has all of it. Both add the images in order (cnn_sum_images), so the");
+    w_line(w, " * sums are the same floats whatever the split. */");
+    w_begin_function(w, "static void batch_sum(const cnn_sync *sync, const float *part, int n, int count, float *total)");
+    w_line(w, "if (sync)");
+    w_line(w, "    sync->batch_sum(sync, part, n, count, total);");
+    w_line(w, "else");
+    w_line(w, "    cnn_sum_images(part, n, count, total);");
+    w_close(w);
+    w_blank(w);
 }
 
 static void write_layer_passes(Writer *w, const Model *m, const Plan *p)
@@ -290,9 +380,8 @@ static void write_layer_passes(Writer *w, const Model *m, const Plan *p)
     for (int i = 0; i < m->nlayers; i++) {
         const EmitLayer *e = &p->layers[i];
         const LayerOps *ops = layer_ops(e->layer->kind);
-        if (ops->is_view)
-            continue;
-        ops->emit_forward(w, e);
+        if (!ops->is_view)
+            ops->emit_forward(w, e);
         if (emit_runs_backward(e))
             ops->emit_backward(w, e);
     }
@@ -315,16 +404,55 @@ static void write_forward_call(Writer *w, const EmitLayer *e)
     w_pass_call(w, fname, &params);
 }
 
-static void write_backward_call(Writer *w, const EmitLayer *e)
+/* The call of a layer's backward pass, then, in the model's backward (with_sums), for each
+ * input whose gradient it wrote into a scratch buffer (another reader wrote that input's
+ * gradient first), the sum into it. */
+static void write_backward_call(Writer *w, const Plan *p, const EmitLayer *e, bool with_sums)
 {
-    const LayerOps *ops = layer_ops(e->layer->kind);
-    if (ops->is_view)
-        return;
+    const Layer *l = e->layer;
+    const LayerOps *ops = layer_ops(l->kind);
     PassParams params = {0};
     char fname[EMIT_NAME_MAX + 16];
     ops->backward_params(e, &params);
-    snprintf(fname, sizeof fname, "%s_backward", e->layer->name);
+    snprintf(fname, sizeof fname, "%s_backward", l->name);
     w_pass_call(w, fname, &params);
+    for (int k = 0; k < l->ninputs && with_sums; k++)
+        if (l->din_adds[k])
+            w_line(w, "add_gradient(%s, %s, n * %lld);", p->layers[l->inputs[k]].dout, k == 0 ? e->din : e->din2,
+                   shape_size(e->model->layers[l->inputs[k]].out));
+}
+
+/* The sum of a gradient written apart into the output's gradient, where an output has several
+ * readers; written once, where the model has such an output. */
+static void write_gradient_sum(Writer *w, const Model *m)
+{
+    if (m->mem.scratch_size[0] == 0)
+        return;
+    w_line(w, "/* dst += src: the gradients of an output read by several layers add up. */");
+    w_begin_function(w, "static void add_gradient(float *restrict dst, const float *restrict src, int count)");
+    w_line(w, "for (int i = 0; i < count; i++)");
+    w_line(w, "    dst[i] += src[i];");
+    w_close(w);
+    w_blank(w);
+}
+
+/* Once a training step, after forward_pass in training mode: each layer's state (batchnorm's
+ * moving statistics) moves towards what that forward found, from any thread's workspace (each
+ * holds the whole batch's statistics). */
+static void write_state_update(Writer *w, const Model *m, const Plan *p)
+{
+    if (m->total_state == 0)
+        return;
+    w_line(w, "/* Once a training step, after forward_pass: the moving statistics move towards the batch's,");
+    w_line(w, " * which every thread's workspace holds alike. */");
+    w_begin_function(w, "static void update_state(float *params, const float *ws)");
+    for (int i = 0; i < m->nlayers; i++) {
+        const LayerOps *ops = layer_ops(m->layers[i].kind);
+        if (ops->emit_state_update)
+            ops->emit_state_update(w, &p->layers[i]);
+    }
+    w_close(w);
+    w_blank(w);
 }
 
 static void write_drivers(Writer *w, const Model *m, const Plan *p)
@@ -333,16 +461,20 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
     const EmitLayer *last = &p->layers[m->nlayers - 1];
     bool params_in_forward = m->total_params > 0;
 
-    w_line(w, "/* The forward pass of n <= %d images; `training` turns dropout on. */", m->train.batch_size);
+    w_line(w, "/* The forward pass of n <= %d images, the images [first, first + n) of a batch; `training`", m->train.batch_size);
+    w_line(w, " * turns dropout and the batch's statistics on; sync joins the threads that split the batch. */");
     w_begin_function(w, "static void forward_pass(const float *params, float *ws, const float *x, int n, int training,\n"
-                        "                         uint64_t dropout_key, int first)");
+                        "                         uint64_t dropout_key, int first, const cnn_sync *sync)");
     if (!params_in_forward)
         w_line(w, "(void)params;");
-    if (!p->has_training_mode) {
+    if (!p->has_training_mode)
         w_line(w, "(void)training;");
+    if (!p->has_dropout) {
         w_line(w, "(void)dropout_key;");
         w_line(w, "(void)first;");
     }
+    if (!p->uses_sync)
+        w_line(w, "(void)sync;");
     w_line(w, "memcpy(ws + %s_WS_INPUT, x, sizeof(float) * (size_t)n * %lld);", U, shape_size(m->input));
     for (int i = 0; i < m->nlayers; i++)
         write_forward_call(w, &p->layers[i]);
@@ -358,9 +490,11 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
     w_line(w, "/* After forward_pass on the same ws: grads = scale * d(sum of the n losses)/d(params),");
     w_line(w, " * and the sum of the n losses. */");
     w_begin_function(w, "static double backward_pass(const float *params, float *grads, float *ws, const float *x,\n"
-                        "                            const unsigned char *labels, int n, float scale)");
+                        "                            const unsigned char *labels, int n, float scale, const cnn_sync *sync)");
     w_line(w, "/* forward_pass kept its own copy of the input in the workspace. */");
     w_line(w, "(void)x;");
+    if (!p->uses_sync)
+        w_line(w, "(void)sync;");
     if (!p->params_in_backward)
         w_line(w, "(void)params;");
     if (m->total_params > 0) {
@@ -372,10 +506,11 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
     w_line(w, "const double loss = loss_and_gradient(%s, %s, labels, n, scale);", last->dout, last->out);
     for (int i = m->nlayers - 1; i >= 0; i--)
         if (emit_runs_backward(&p->layers[i]))
-            write_backward_call(w, &p->layers[i]);
+            write_backward_call(w, p, &p->layers[i], true);
     w_line(w, "return loss;");
     w_close(w);
     w_blank(w);
+    write_state_update(w, m, p);
 }
 
 /* ------------------------------------------------------------------ the layer table */
@@ -392,16 +527,6 @@ static void runtime_enum(char *buf, size_t size, const char *prefix, const char 
 {
     size_t n = (size_t)snprintf(buf, size, "%s", prefix);
     to_upper(buf + n, size - n, name);
-}
-
-/* Whether some argument of a pass reads `name` ("ws", or "ws + MODEL_WS_..."). */
-static bool pass_reads(const PassParams *ps, const char *name)
-{
-    size_t len = strlen(name);
-    for (int i = 0; i < ps->n; i++)
-        if (strncmp(ps->p[i].arg, name, len) == 0 && (ps->p[i].arg[len] == '\0' || ps->p[i].arg[len] == ' '))
-            return true;
-    return false;
 }
 
 /* `(void)name;` for a wrapper's parameter that its pass does not read. */
@@ -427,12 +552,16 @@ static void write_layer_wrappers(Writer *w, const Model *m, const Plan *p)
         mark_unused(w, &fp, "params");
         mark_unused(w, &fp, "ws");
         mark_unused(w, &fp, "n");
-        if (ops->identity_at_inference) {
-            /* Training mode with a fixed key: the benchmark times the pass that trains. */
+        /* Training mode with a fixed key, the whole batch in this call: the benchmark times the
+         * pass that trains. */
+        if (pass_reads(&fp, "training"))
             w_line(w, "const int training = 1;");
+        if (pass_reads(&fp, "dropout_key"))
             w_line(w, "const uint64_t dropout_key = CNN_BENCH_DROPOUT_KEY;");
+        if (pass_reads(&fp, "first"))
             w_line(w, "const int first = 0;");
-        }
+        if (pass_reads(&fp, "sync"))
+            w_line(w, "const cnn_sync *sync = NULL;");
         write_forward_call(w, e);
         w_close(w);
         w_blank(w);
@@ -442,16 +571,21 @@ static void write_layer_wrappers(Writer *w, const Model *m, const Plan *p)
         ops->backward_params(e, &bp);
         w_begin_function(w, "static void %s_bwd_alone(const float *params, float *grads, float *ws, int n)", l->name);
         mark_unused(w, &bp, "params");
-        if (p->ntensors[i] == 0)
+        if (pass_reads(&bp, "sync"))
+            w_line(w, "const cnn_sync *sync = NULL;");
+        if (!has_params(l))
             mark_unused(w, &bp, "grads");
-        /* The model's backward zeroes every gradient first; the layer's passes may add to theirs. */
+        /* The model's backward zeroes every gradient first; the layer's passes may add to theirs.
+         * The state has no gradient. */
         for (int t = 0; t < p->ntensors[i]; t++) {
             char T[32];
+            if (p->tensors[i][t].is_state)
+                continue;
             tensor_upper(T, sizeof T, &p->tensors[i][t]);
             w_line(w, "memset(grads + %s_%s_%s_OFFSET, 0, sizeof(float) * %lld);", p->upper, e->upper, T,
                    p->tensors[i][t].count);
         }
-        write_backward_call(w, e);
+        write_backward_call(w, p, e, false);
         w_close(w);
         w_blank(w);
     }
@@ -478,6 +612,8 @@ static void write_layer_table(Writer *w, const Model *m, const Plan *p)
         char kernel_off[EMIT_EXPR_MAX] = "-1", bias_off[EMIT_EXPR_MAX] = "-1";
         for (int t = 0; t < p->ntensors[i]; t++) {
             char T[32];
+            if (p->tensors[i][t].is_state)
+                continue;
             tensor_upper(T, sizeof T, &p->tensors[i][t]);
             if (p->tensors[i][t].is_bias)
                 snprintf(bias_off, sizeof bias_off, "%s_%s_%s_OFFSET", p->upper, e->upper, T);
@@ -495,9 +631,12 @@ static void write_layer_table(Writer *w, const Model *m, const Plan *p)
         w_line(w, ".activation = %s, .units = %d, .use_bias = %d, .rate = %s,", act, r.units, r.use_bias, rate);
         w_line(w, ".kernel_offset = %s, .bias_offset = %s, .macs = %lldLL,", kernel_off, bias_off, l->macs);
         w_line(w, ".in = %s, .out = %s,", ws_place(e->in), ws_place(e->out));
+
         w_line(w, ".din = %s, .dout = %s, .aux = %s,", e->has_din ? ws_place(e->din) : "-1", ws_place(e->dout),
                l->ws_aux >= 0 ? ws_place(e->aux) : "-1");
         w_line(w, ".grad_is_logits = %d,", e->grad_is_logits ? 1 : 0);
+        w_line(w, ".ninputs = %d, .in2 = %s, .din2 = %s,", l->ninputs, l->ninputs > 1 ? ws_place(e->in2) : "-1",
+               e->has_din2 ? ws_place(e->din2) : "-1");
         w_line(w, ".forward = %s_fwd_alone,", l->name);
         if (emit_runs_backward(e))
             w_line(w, ".backward = %s_bwd_alone,", l->name);
@@ -566,9 +705,12 @@ static void write_train_config(Writer *w, const TrainConfig *t)
 static void write_model_struct(Writer *w, const Model *m, const Plan *p)
 {
     const char *U = p->upper;
-    int ntensors = 0;
+    int ntensors = 0, nstate_all = 0;
     for (int i = 0; i < m->nlayers; i++)
-        ntensors += p->ntensors[i];
+        for (int t = 0; t < p->ntensors[i]; t++) {
+            ntensors++;
+            nstate_all += p->tensors[i][t].is_state;
+        }
     w_line(w, "const cnn_model %s_model = {", m->name);
     w->indent++;
     w_line(w, ".name = \"%s\",", m->name);
@@ -580,8 +722,8 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
     w_line(w, ".classes = %s_CLASSES,", U);
     w_line(w, ".in_size = %s_IN_SIZE,", U);
     w_line(w, ".num_params = %s_NUM_PARAMS,", U);
-    w_line(w, ".num_tensors = %d,", ntensors);
-    w_line(w, ".tensors = %s,", ntensors > 0 ? "tensors" : "NULL");
+    w_line(w, ".num_tensors = %d,", ntensors - nstate_all);
+    w_line(w, ".tensors = %s,", m->total_params > 0 ? "tensors" : "NULL");
     w_line(w, ".workspace_floats = %s_WORKSPACE_FLOATS,", U);
     write_train_config(w, &m->train);
     w_line(w, ".forward = forward_pass,");
@@ -592,6 +734,14 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
     w_line(w, ".layers = layers,");
     w_line(w, ".update_range = optimizer_update,");
     w_line(w, ".target = \"%s\",", w->target->name);
+    if (m->total_state > 0) {
+        w_line(w, ".num_state = %s_NUM_STATE,", U);
+        w_line(w, ".num_state_tensors = %d,", nstate_all);
+        w_line(w, ".state_tensors = state_tensors,");
+        w_line(w, ".update_state = update_state,");
+    }
+    if (p->uses_sync)
+        w_line(w, ".batch_sum_floats = %d,", p->batch_sum_floats);
     w->indent--;
     w_line(w, "};");
 }
@@ -611,6 +761,7 @@ static void write_source(Writer *w, const Model *m, const Plan *p, const char *c
     emit_simd_prelude(w);
     write_tensors(w, m, p);
     write_shared_code(w, p);
+    write_gradient_sum(w, m);
     write_layer_passes(w, m, p);
     emit_loss(w, m, &p->layers[m->nlayers - 1]);
     emit_optimizer(w, m);
@@ -628,6 +779,7 @@ int emit_model(const Model *m, const Target *t, const char *dir)
     Plan plan = {0};
     plan_layout(m, &plan);
     plan_expressions(m, &plan);
+    plan_driver_needs(m, &plan);
     char *canon = canonical_text(m);
     char hname[EMIT_NAME_MAX + 8], cname[EMIT_NAME_MAX + 8];
     snprintf(hname, sizeof hname, "%s.h", m->name);

@@ -39,17 +39,41 @@ void pass_n(PassParams *ps)
     pass_add(ps, "n", "int n");
 }
 
+/* The longest line a pass's signature or call is written on before it wraps. */
+#define PASS_LINE_MAX 110
+
+/* "HEAD(item, item, ...)" from column `col` on: an item that would pass PASS_LINE_MAX (or that
+ * asks to, in a signature) starts a new line, aligned after the parenthesis. */
+static void put_list(Writer *w, int col, const char *head, const PassParams *ps, bool decls)
+{
+    fprintf(w->f, "%s(", head);
+    int align = col + (int)strlen(head) + 1, at = align;
+    for (int i = 0; i < ps->n; i++) {
+        const char *item = decls ? ps->p[i].decl : ps->p[i].arg;
+        int len = (int)strlen(item);
+        if (i > 0) {
+            if ((decls && ps->p[i].wrap) || at + 2 + len + 2 > PASS_LINE_MAX) {
+                fprintf(w->f, ",\n%*s", align, "");
+                at = align;
+            } else {
+                fputs(", ", w->f);
+                at += 2;
+            }
+        }
+        fputs(item, w->f);
+        at += len;
+    }
+    fputc(')', w->f);
+}
+
 void w_pass_begin(Writer *w, const char *name, const PassParams *ps)
 {
+    char head[EMIT_NAME_MAX + 32];
+    snprintf(head, sizeof head, "static void %s", name);
     for (int i = 0; i < w->indent; i++)
         fputs("    ", w->f);
-    fprintf(w->f, "static void %s(", name);
-    for (int i = 0; i < ps->n; i++) {
-        if (i > 0)
-            fputs(ps->p[i].wrap ? ",\n    " : ", ", w->f);
-        fputs(ps->p[i].decl, w->f);
-    }
-    fputs(")\n", w->f);
+    put_list(w, 4 * w->indent, head, ps, true);
+    fputs("\n", w->f);
     for (int i = 0; i < w->indent; i++)
         fputs("    ", w->f);
     fputs("{\n", w->f);
@@ -60,8 +84,6 @@ void w_pass_call(Writer *w, const char *name, const PassParams *ps)
 {
     for (int i = 0; i < w->indent; i++)
         fputs("    ", w->f);
-    fprintf(w->f, "%s(", name);
-    for (int i = 0; i < ps->n; i++)
-        fprintf(w->f, "%s%s", i > 0 ? ", " : "", ps->p[i].arg);
-    fputs(");\n", w->f);
+    put_list(w, 4 * w->indent, name, ps, false);
+    fputs(";\n", w->f);
 }

@@ -215,8 +215,12 @@ typedef struct EmitLayer {
     int index;
     char upper[EMIT_NAME_MAX];      /* the layer name in upper case, for the named constants */
     char in[EMIT_EXPR_MAX], out[EMIT_EXPR_MAX], aux[EMIT_EXPR_MAX]; /* activations; forward's record */
-    bool has_din;                   /* a gradient flows back into the input: some layer before has parameters */
-    char din[EMIT_EXPR_MAX], dout[EMIT_EXPR_MAX];
+    char in2[EMIT_EXPR_MAX];        /* the second input (add, concat) */
+    /* A gradient flows back into the input (the second input): something it depends on trains.
+     * din and din2 are where backward writes it (the input's gradient, or a scratch buffer that
+     * the caller then adds to it). */
+    bool has_din, has_din2;
+    char din[EMIT_EXPR_MAX], din2[EMIT_EXPR_MAX], dout[EMIT_EXPR_MAX];
     /* The layer's parameter tensors and their gradients, in the order of its `tensors` verb. */
     char param[EMIT_MAX_TENSORS][EMIT_EXPR_MAX], dparam[EMIT_MAX_TENSORS][EMIT_EXPR_MAX];
     /* The loss already wrote the gradient of the pre-softmax logits into dout (softmax fused
@@ -224,6 +228,8 @@ typedef struct EmitLayer {
     bool grad_is_logits;
     /* The inference-only predictor's forward: nothing is kept for a backward pass. */
     bool inference;
+    /* A view whose gradient is its input's floats: its backward has nothing to do. */
+    bool grad_alias;
 } EmitLayer;
 
 /* Whether a layer's backward pass has anything to do: it has parameters, or a gradient flows

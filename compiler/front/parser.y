@@ -182,13 +182,15 @@ setting: IDENT value "';'"                           { parse_setting(ctx, $1, LO
        | error "';'"                                 { yyerrok; parse_statement_error(ctx); }
        ;
 
-/* value := NUMBER | SHAPE | IDENT | STRING | BOOL | call */
+/* value := NUMBER | SHAPE | IDENT | STRING | BOOL | call; `input` names the model's input in
+ * from= and with=. */
 value: INT
      | REAL
      | SHAPE
      | STRING
      | BOOL
      | IDENT                                         { $$ = (Value){.kind = VAL_IDENT, .loc = LOC(@1), .s = $1}; }
+     | "'input'"                                     { $$ = (Value){.kind = VAL_IDENT, .loc = LOC(@1), .s = xstrdup("input")}; }
      | call
      ;
 
@@ -260,7 +262,7 @@ static void describe_expected(const yysymbol_kind_t *exp, int n, char *buf, size
     for (int i = 0; i < n; i++) {
         bool value_start = exp[i] == YYSYMBOL_INT || exp[i] == YYSYMBOL_REAL
             || exp[i] == YYSYMBOL_SHAPE || exp[i] == YYSYMBOL_STRING || exp[i] == YYSYMBOL_BOOL
-            || exp[i] == YYSYMBOL_IDENT;
+            || exp[i] == YYSYMBOL_IDENT || exp[i] == YYSYMBOL_INPUT; /* from=input */
         if (value && value_start)
             continue;
         names[count++] = exp[i] == YYSYMBOL_YYEOF ? "end of file" : yysymbol_name(exp[i]);

@@ -4,8 +4,10 @@
  *     flatten;
  *
  * The flat index is (h * W + w) * C + c, which is where a channels-last image already keeps
- * that value: flatten changes nothing in memory, so it writes no code. Its output and its
- * gradient are its input's floats (emit/model.c places them so).
+ * that value: flatten changes nothing in memory, so its forward writes no code: its output is
+ * its input's floats, and so is its gradient where it is the only reader of its input
+ * (check/memory_plan.c). Where its input has other readers, its backward copies its gradient
+ * on.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -35,6 +37,27 @@ static bool flatten_infer(Layer *L, Shape in)
     return true;
 }
 
+static void flatten_backward_params(const EmitLayer *e, PassParams *p)
+{
+    pass_out(p, "din", e->din);
+    pass_in(p, "dout", e->dout);
+    pass_n(p);
+}
+
+static void flatten_backward(Writer *w, const EmitLayer *e)
+{
+    const Layer *l = e->layer;
+    PassParams params = {0};
+    char fname[EMIT_NAME_MAX + 16];
+    flatten_backward_params(e, &params);
+    snprintf(fname, sizeof fname, "%s_backward", l->name);
+    w_line(w, "/* %s: its gradient is its input's, read as [%d][%d][%d] */", l->name, l->in.h, l->in.w, l->in.c);
+    w_pass_begin(w, fname, &params);
+    w_line(w, "memcpy(din, dout, sizeof(float) * (size_t)n * %lld);", shape_size(l->out));
+    w_close(w);
+    w_blank(w);
+}
+
 /* Flatten of an NHWC image: H, W, C order, as cnnc's dense kernels read it. */
 static void flatten_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
 {
@@ -48,6 +71,8 @@ const LayerOps flatten_ops = {
     .args = flatten_args,
     .resolve = flatten_resolve,
     .infer = flatten_infer,
+    .emit_backward = flatten_backward,
+    .backward_params = flatten_backward_params,
     .is_view = true,
     .onnx_op = "Flatten",
     .onnx_export = flatten_onnx,

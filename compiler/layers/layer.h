@@ -58,6 +58,10 @@ typedef struct TensorSpec {
     long long count;
     int fan_in, fan_out; /* for initialisation */
     bool is_bias;        /* starts at zero */
+    bool init_ones;      /* starts at one: batchnorm's gamma and moving_variance */
+    /* Not trained: batchnorm's moving statistics, which forward updates once a step. State lies
+     * after every trainable tensor, so that gradients and optimizer moments cover only those. */
+    bool is_state;
 } TensorSpec;
 
 #define MAX_LAYER_TENSORS 4
@@ -67,7 +71,8 @@ typedef struct TensorSpec {
 typedef struct LayerOps {
     const char *name;        /* "conv2d": as written in a model file, and in checkpoints' names */
     const char *keras_class; /* "Conv2D": the summary's type column */
-    const ArgSpec *args;     /* the arguments it takes, ending with {NULL} */
+    const ArgSpec *args;     /* the arguments it takes, ending with {NULL} (and from=, which every kind takes) */
+    int inputs;              /* the outputs it reads: 1 (0 means 1), or 2 for add and concat */
 
     /* Fills the attributes (L->u, L->act) from its validated arguments, `vals[i]` being
      * `args[i]` (vals[i].ok false where not given or invalid: the default then). */
@@ -93,6 +98,9 @@ typedef struct LayerOps {
     void (*emit_backward)(Writer *w, const EmitLayer *e);
     void (*forward_params)(const EmitLayer *e, PassParams *p);
     void (*backward_params)(const EmitLayer *e, PassParams *p);
+    /* The statements of the model's update_state for this layer's state (is_state tensors),
+     * over `params` and a training forward's `ws`; NULL where it has none. */
+    void (*emit_state_update)(Writer *w, const EmitLayer *e);
     /* flatten: its output is its input's floats, read in another shape; it writes no code. */
     bool is_view;
     /* dropout: the identity outside training (the inference-only predictor leaves it out); its
@@ -116,7 +124,8 @@ bool layer_kind_from_name(const char *name, LayerKind *out);
 const char *const *layer_kind_names(void);
 
 /* Every parameter tensor of a model in checkpoint order (each layer's, in its tensors verb's
- * order) with its offset into the parameters: malloc'ed, *count of them. */
+ * order), the trainable ones first and then the state, with its offset into the parameters
+ * (the state's from total_params on): malloc'ed, *count of them. */
 typedef struct ModelTensor {
     int layer;
     TensorSpec spec;
@@ -126,7 +135,8 @@ ModelTensor *model_tensors(const Model *m, int *count);
 
 /* The kinds (each defined in its own file). */
 extern const LayerOps conv2d_ops, maxpool2d_ops, avgpool2d_ops, flatten_ops, dense_ops, dropout_ops,
-    relu_ops, sigmoid_ops, tanh_ops, softmax_ops;
+    relu_ops, sigmoid_ops, tanh_ops, softmax_ops, add_ops, concat_ops, globalavgpool2d_ops,
+    batchnorm_ops;
 
 /* ------------------------------------------------------------------ helpers the kinds share */
 

@@ -19,6 +19,10 @@ static const LayerOps *const ops[] = {
     [LAYER_SIGMOID] = &sigmoid_ops,
     [LAYER_TANH] = &tanh_ops,
     [LAYER_SOFTMAX] = &softmax_ops,
+    [LAYER_ADD] = &add_ops,
+    [LAYER_CONCAT] = &concat_ops,
+    [LAYER_GLOBALAVGPOOL2D] = &globalavgpool2d_ops,
+    [LAYER_BATCHNORM] = &batchnorm_ops,
 };
 _Static_assert(sizeof ops / sizeof ops[0] == LAYER_KIND_COUNT, "every layer kind has a row in layers/table.c");
 
@@ -61,16 +65,19 @@ ModelTensor *model_tensors(const Model *m, int *count)
     ModelTensor *t = xcalloc((size_t)m->nlayers * MAX_LAYER_TENSORS + 1, sizeof *t);
     long long offset = 0;
     int n = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const LayerOps *ops = layer_ops(m->layers[i].kind);
-        TensorSpec specs[MAX_LAYER_TENSORS];
-        int nt = ops->tensors ? ops->tensors(&m->layers[i], specs) : 0;
-        for (int k = 0; k < nt; k++) {
-            t[n] = (ModelTensor){.layer = i, .spec = specs[k], .offset = offset};
-            offset += specs[k].count;
-            n++;
+    for (int state = 0; state < 2; state++)
+        for (int i = 0; i < m->nlayers; i++) {
+            const LayerOps *ops = layer_ops(m->layers[i].kind);
+            TensorSpec specs[MAX_LAYER_TENSORS];
+            int nt = ops->tensors ? ops->tensors(&m->layers[i], specs) : 0;
+            for (int k = 0; k < nt; k++) {
+                if (specs[k].is_state != (state == 1))
+                    continue;
+                t[n] = (ModelTensor){.layer = i, .spec = specs[k], .offset = offset};
+                offset += specs[k].count;
+                n++;
+            }
         }
-    }
     *count = n;
     return t;
 }

@@ -422,7 +422,7 @@ static int cmd_eval(cli *c)
     cnn_dataset train = {0}, test = {0};
     cnn_prediction *preds = NULL;
     cnn_eval_result *result = rt_calloc(1, sizeof *result);
-    float *params = rt_malloc((m->num_params > 0 ? m->num_params : 1) * sizeof *params);
+    float *params = rt_malloc((cnn_param_floats(m) > 0 ? cnn_param_floats(m) : 1) * sizeof *params);
     if (!result || !params || cnn_checkpoint_load(load, m, params, NULL, NULL, NULL) < 0 ||
         cnn_data_load(m, data_dir, &train, &test) < 0)
         goto done;
@@ -519,7 +519,7 @@ static int cmd_predict(cli *c)
     }
 
     int status = 1;
-    float *params = rt_malloc((m->num_params > 0 ? m->num_params : 1) * sizeof *params);
+    float *params = rt_malloc((cnn_param_floats(m) > 0 ? cnn_param_floats(m) : 1) * sizeof *params);
     float *ws = rt_malloc((m->workspace_floats > 0 ? m->workspace_floats : 1) * sizeof *ws);
     float *x = rt_malloc(m->in_size * sizeof *x);
     float *probs = rt_malloc((size_t)m->classes * sizeof *probs);

@@ -193,8 +193,8 @@ static int check_step(bench_state *s, int only_dnnl)
     const cnn_model *m = s->m;
     float *g = s->grads[IMPL_GENERATED];
     reset(s, IMPL_GENERATED);
-    m->forward(s->params, s->ws[IMPL_GENERATED], s->x, s->n, 1, CNN_BENCH_DROPOUT_KEY, 0);
-    m->backward(s->params, g, s->ws[IMPL_GENERATED], s->x, s->labels, s->n, 1.0f / (float)s->n);
+    m->forward(s->params, s->ws[IMPL_GENERATED], s->x, s->n, 1, CNN_BENCH_DROPOUT_KEY, 0, NULL);
+    m->backward(s->params, g, s->ws[IMPL_GENERATED], s->x, s->labels, s->n, 1.0f / (float)s->n, NULL);
     bench_dnnl_threads(s->step_threads);
     for (int impl = 1; impl < IMPL_COUNT; impl++) {
         reset(s, impl);

@@ -159,7 +159,7 @@ static void state_init(bench_state *s, const cnn_model *m)
     cnn_rng rng;
     cnn_rng_seed(&rng, 12345);
     *s = (bench_state){.m = m, .n = m->batch};
-    s->params = alloc_floats(m->num_params);
+    s->params = alloc_floats(cnn_param_floats(m));
     cnn_init_params(m, s->params, 42);
     /* Glorot biases start at zero, which would leave the bias paths untested: small random ones. */
     for (int i = 0; i < m->num_tensors; i++)
@@ -177,7 +177,7 @@ static void state_init(bench_state *s, const cnn_model *m)
     for (int b = 0; b < s->n; b++)
         s->labels[b] = (unsigned char)(cnn_rng_next(&rng) % (uint64_t)m->classes);
     s->ws0 = alloc_floats(m->workspace_floats);
-    m->forward(s->params, s->ws0, s->x, s->n, 1, CNN_BENCH_DROPOUT_KEY, 0);
+    m->forward(s->params, s->ws0, s->x, s->n, 1, CNN_BENCH_DROPOUT_KEY, 0, NULL);
     /* Every layer's output gradient, as if the layers after it had run their backward. */
     for (int i = 0; i < m->num_layers; i++) {
         const cnn_layer *l = &m->layers[i];
@@ -315,14 +315,14 @@ static void time_steps(bench_state *s, const options *o, pass_times *p)
 {
     const cnn_model *m = s->m;
     double *t = malloc(sizeof(double) * (size_t)o->iters), *tr = malloc(sizeof(double) * (size_t)o->iters);
-    float *params = alloc_floats(m->num_params), *mom = alloc_floats(m->num_params),
+    float *params = alloc_floats(cnn_param_floats(m)), *mom = alloc_floats(m->num_params),
           *vel = alloc_floats(m->num_params), *keep = s->params;
     cnn_team team;
     if (t == NULL || tr == NULL || cnn_team_init(&team, m, o->threads, 1) != 0)
         exit(1);
     s->params = params;
     for (int impl = 0; impl < IMPL_COUNT; impl++) {
-        memcpy(params, keep, sizeof(float) * m->num_params);
+        memcpy(params, keep, sizeof(float) * cnn_param_floats(m));
         memset(mom, 0, sizeof(float) * m->num_params);
         memset(vel, 0, sizeof(float) * m->num_params);
         memcpy(s->ws[impl], s->ws0, sizeof(float) * m->workspace_floats);
@@ -377,7 +377,7 @@ static void time_inference(bench_state *s, int iters, bench_stats *one, bench_st
         int n = k == 0 ? 1 : s->n, count = k == 0 ? reps : iters;
         for (int r = -WARMUP; r < count; r++) {
             double t0 = bench_now();
-            s->m->forward(s->params, s->ws[IMPL_GENERATED], s->x, n, 0, 0, 0);
+            s->m->forward(s->params, s->ws[IMPL_GENERATED], s->x, n, 0, 0, 0, NULL);
             double dt = bench_now() - t0;
             if (r >= 0)
                 t[r] = dt;
@@ -553,6 +553,16 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     if (m->layers == NULL || m->num_layers <= 0) {
         fprintf(stderr, "bench: error: this model has no layer table; rebuild it with a newer cnnc\n");
         return 1;
+    }
+    /* The hand-written implementations cover chains of the first layer kinds only. */
+    for (int i = 0; i < m->num_layers; i++) {
+        int kind = m->layers[i].kind_id;
+        if (kind == CNN_LAYER_ADD || kind == CNN_LAYER_CONCAT || kind == CNN_LAYER_GLOBALAVGPOOL2D ||
+            kind == CNN_LAYER_BATCHNORM) {
+            fprintf(stderr, "bench: error: layer '%s' is a %s, which the reference, BLAS and oneDNN "
+                    "implementations of the benchmark do not have yet\n", m->layers[i].name, m->layers[i].kind);
+            return 1;
+        }
     }
     /* The probe first, while nothing else of ours is warm or running. */
     peaks pk;

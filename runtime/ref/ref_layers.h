@@ -10,7 +10,8 @@
  * Backward functions overwrite their outputs (they never accumulate into them); an output the
  * caller does not need (dinput of the first layer, dbias without a bias) may be NULL.
  * Depends on libm only. One file per kind, as the sections below: window.c, conv2d.c, pool.c,
- * dense.c, activation.c, dropout.c, then loss.c and optimizer.c.
+ * dense.c, activation.c, dropout.c, graph.c (add, concat, globalavgpool2d), then loss.c and
+ * optimizer.c.
  */
 #ifndef REF_LAYERS_H
 #define REF_LAYERS_H
@@ -110,6 +111,37 @@ void ref_activation_backward_from_input(ref_activation act, int rows, int cols, 
  * 1 / (1 - rate) for a kept one. Backward is dx = dy * mask. */
 void ref_dropout_forward(size_t count, float *y, const float *x, const float *mask);
 void ref_dropout_backward(size_t count, float *dx, const float *dy, const float *mask);
+
+/* ------------------------------------------------------------------ add, concat, globalavgpool2d */
+
+/* y = a + b over count values; backward gives dy to both (da or db may be NULL). */
+void ref_add_forward(size_t count, float *y, const float *a, const float *b);
+void ref_add_backward(size_t count, float *da, float *db, const float *dy);
+/* Per pixel (or image, for flat values): y's ca + cb channels are a's then b's. */
+void ref_concat_forward(size_t pixels, int ca, int cb, float *y, const float *a, const float *b);
+void ref_concat_backward(size_t pixels, int ca, int cb, float *da, float *db, const float *dy);
+/* y[n][c] = the mean of x[n][h][w][c] over h and w (in double); backward spreads dy evenly. */
+void ref_globalavgpool2d_forward(int n, int h, int w, int c, float *y, const float *x);
+void ref_globalavgpool2d_backward(int n, int h, int w, int c, float *dx, const float *dy);
+
+/* ------------------------------------------------------------------ batchnorm */
+
+/* Keras BatchNormalization over the last axis of rows x c values (rows: images times pixels).
+ * The batch's mean and biased variance of each channel (in double): */
+void ref_batchnorm_stats(size_t rows, int c, const float *x, float *mean, float *var);
+/* y = gamma (x - mean) / sqrt(var + epsilon) + beta, with the batch's statistics in training and
+ * the moving ones otherwise; gamma NULL is 1 (scale=false) and beta NULL 0 (center=false). */
+void ref_batchnorm_forward(size_t rows, int c, float *y, const float *x, const float *gamma,
+                           const float *beta, const float *mean, const float *var, double epsilon);
+/* The gradients of a training forward, whose mean and var were the batch's: with
+ * xh = (x - mean) / sqrt(var + epsilon), dgamma = sum dy xh, dbeta = sum dy and
+ * dx = gamma / sqrt(var + epsilon) (dy - mean(dy) - xh mean(dy xh)). Any output may be NULL. */
+void ref_batchnorm_backward(size_t rows, int c, float *dx, float *dgamma, float *dbeta,
+                            const float *dy, const float *x, const float *gamma,
+                            const float *mean, const float *var, double epsilon);
+/* moving = momentum moving + (1 - momentum) batch, for the mean and the variance. */
+void ref_batchnorm_update(int c, float *moving_mean, float *moving_var, const float *mean,
+                          const float *var, double momentum);
 
 /* ------------------------------------------------------------------ losses */
 

@@ -75,6 +75,18 @@ static int resolve_layer(ref_net_layer *l, int index, size_t *num_params)
         break;
     case REF_DROPOUT:
     case REF_ACTIVATION:
+    case REF_ADD:
+        break;
+    case REF_CONCAT:
+        l->out_c = l->in_c + l->in2_c;
+        break;
+    case REF_GLOBALAVGPOOL2D:
+        l->out_h = l->out_w = 1;
+        break;
+    case REF_BATCHNORM:
+        /* gamma and beta in the kernel's and the bias's places; the state comes later. */
+        l->kernel_count = d->no_scale ? 0 : (size_t)l->in_c;
+        l->bias_count = d->no_bias ? 0 : (size_t)l->in_c;
         break;
     }
     if (l->out_h <= 0 || l->out_w <= 0 || l->out_c <= 0)
@@ -83,6 +95,11 @@ static int resolve_layer(ref_net_layer *l, int index, size_t *num_params)
     l->bias_offset = *num_params + l->kernel_count;
     *num_params += l->kernel_count + l->bias_count;
     return 0;
+}
+
+static double bn_epsilon(const ref_layer_desc *d)
+{
+    return d->epsilon != 0 ? d->epsilon : 0.001;
 }
 
 static float *alloc_floats(size_t n)
@@ -102,33 +119,51 @@ int ref_net_init(ref_net *net, const ref_net_desc *desc, int batch)
         ref_net_free(net);
         return net_error(desc->nlayers <= 0 ? "no layers" : "out of memory", 0);
     }
-    int h = desc->in_h, w = desc->in_w, c = desc->in_c;
     size_t largest = net->in_size;
     for (int i = 0; i < desc->nlayers; i++) {
         ref_net_layer *l = &net->layers[i];
         l->d = desc->layers[i];
-        l->in_h = h;
-        l->in_w = w;
-        l->in_c = c;
+        l->inputs[0] = l->d.from == 0 ? i - 1 : l->d.from < 0 ? -1 : l->d.from - 1;
+        l->ninputs = l->d.kind == REF_ADD || l->d.kind == REF_CONCAT ? 2 : 1;
+        l->inputs[1] = l->d.with < 0 ? -1 : l->d.with - 1;
+        for (int k = 0; k < l->ninputs; k++)
+            if (l->inputs[k] >= i)
+                return net_error("reads a layer that is not before it", i);
+        const ref_net_layer *a = l->inputs[0] >= 0 ? &net->layers[l->inputs[0]] : NULL;
+        l->in_h = a ? a->out_h : desc->in_h;
+        l->in_w = a ? a->out_w : desc->in_w;
+        l->in_c = a ? a->out_c : desc->in_c;
+        if (l->ninputs > 1)
+            l->in2_c = l->inputs[1] >= 0 ? net->layers[l->inputs[1]].out_c : desc->in_c;
         if (resolve_layer(l, i, &net->num_params) < 0) {
             ref_net_free(net);
             return -1;
         }
         l->conv.n = l->pool.n = batch;
         l->out = alloc_floats((size_t)batch * out_size(l));
+        l->dout = alloc_floats((size_t)batch * out_size(l));
         if (l->d.kind == REF_DROPOUT)
             l->mask = alloc_floats((size_t)batch * out_size(l));
-        if (!l->out || (l->d.kind == REF_DROPOUT && !l->mask)) {
+        if (l->d.kind == REF_BATCHNORM) {
+            l->mean = alloc_floats((size_t)l->in_c);
+            l->var = alloc_floats((size_t)l->in_c);
+        }
+        if (!l->out || !l->dout || (l->d.kind == REF_DROPOUT && !l->mask) ||
+            (l->d.kind == REF_BATCHNORM && (!l->mean || !l->var))) {
             ref_net_free(net);
             return net_error("out of memory", i);
         }
         if (out_size(l) > largest)
             largest = out_size(l);
-        h = l->out_h;
-        w = l->out_w;
-        c = l->out_c;
     }
-    net->classes = h * w * c;
+    for (int i = 0; i < desc->nlayers; i++) {
+        ref_net_layer *l = &net->layers[i];
+        if (l->d.kind != REF_BATCHNORM)
+            continue;
+        l->state_offset = net->num_params + net->num_state;
+        net->num_state += 2 * (size_t)l->in_c;
+    }
+    net->classes = (int)out_size(&net->layers[desc->nlayers - 1]);
     net->grad_a = alloc_floats((size_t)batch * largest);
     net->grad_b = alloc_floats((size_t)batch * largest);
     if (!net->grad_a || !net->grad_b) {
@@ -142,7 +177,10 @@ void ref_net_free(ref_net *net)
 {
     for (int i = 0; net->layers && i < net->desc.nlayers; i++) {
         free(net->layers[i].out);
+        free(net->layers[i].dout);
         free(net->layers[i].mask);
+        free(net->layers[i].mean);
+        free(net->layers[i].var);
     }
     free(net->layers);
     free(net->input);
@@ -155,9 +193,10 @@ void ref_net_forward(ref_net *net, const float *params, const float *x, int n, i
 {
     memcpy(net->input, x, sizeof *x * (size_t)n * net->in_size);
     net->training = training;
-    const float *in = net->input;
     for (int i = 0; i < net->desc.nlayers; i++) {
         ref_net_layer *l = &net->layers[i];
+        const float *in = l->inputs[0] >= 0 ? net->layers[l->inputs[0]].out : net->input;
+        const float *in2 = l->ninputs > 1 && l->inputs[1] >= 0 ? net->layers[l->inputs[1]].out : net->input;
         const float *kernel = params + l->kernel_offset;
         const float *bias = l->bias_count ? params + l->bias_offset : NULL;
         size_t count = (size_t)n * out_size(l);
@@ -189,8 +228,38 @@ void ref_net_forward(ref_net *net, const float *params, const float *x, int n, i
         case REF_ACTIVATION:
             ref_activation_forward(l->d.act, n, (int)out_size(l), l->out, in);
             break;
+        case REF_ADD:
+            ref_add_forward(count, l->out, in, in2);
+            break;
+        case REF_CONCAT:
+            ref_concat_forward((size_t)n * l->out_h * l->out_w, l->in_c, l->in2_c, l->out, in, in2);
+            break;
+        case REF_GLOBALAVGPOOL2D:
+            ref_globalavgpool2d_forward(n, l->in_h, l->in_w, l->in_c, l->out, in);
+            break;
+        case REF_BATCHNORM: {
+            size_t rows = (size_t)n * l->in_h * l->in_w;
+            const float *mean = params + l->state_offset, *var = mean + l->in_c;
+            if (training) {
+                ref_batchnorm_stats(rows, l->in_c, in, l->mean, l->var);
+                mean = l->mean;
+                var = l->var;
+            }
+            ref_batchnorm_forward(rows, l->in_c, l->out, in, l->kernel_count ? kernel : NULL, bias, mean, var,
+                                  bn_epsilon(&l->d));
+            break;
         }
-        in = l->out;
+        }
+    }
+}
+
+void ref_net_update_state(ref_net *net, float *params)
+{
+    for (int i = 0; i < net->desc.nlayers; i++) {
+        const ref_net_layer *l = &net->layers[i];
+        if (l->d.kind == REF_BATCHNORM)
+            ref_batchnorm_update(l->in_c, params + l->state_offset, params + l->state_offset + l->in_c, l->mean,
+                                 l->var, l->d.momentum != 0 ? l->d.momentum : 0.99);
     }
 }
 
@@ -215,39 +284,53 @@ static double loss_gradient(ref_net *net, const unsigned char *labels, int n, fl
         return ref_xent_loss(n, net->classes, y, labels, dy, scale);
     }
     /* Cross-entropy of outputs that are not a softmax's: d(-log y_label)/dy = -1 / y_label,
-     * with the same clamp the loss uses. */
+     * and 0 below the clamp the loss uses. */
     double loss = ref_xent_loss(n, net->classes, y, labels, NULL, scale);
     for (int b = 0; b < n; b++)
         for (int j = 0; j < net->classes; j++) {
             float p = y[(size_t)b * net->classes + j];
-            float clamped = p < 1e-7f ? 1e-7f : p;
-            dy[(size_t)b * net->classes + j] = j == labels[b] ? -scale / clamped : 0.0f;
+            /* Where the clamp holds p at 1e-7 the loss does not move with p. */
+            dy[(size_t)b * net->classes + j] = j == labels[b] && p >= 1e-7f ? -scale / p : 0.0f;
         }
     return loss;
+}
+
+/* Adds a gradient of count floats into the output gradient of layer p (nothing for the input). */
+static void accumulate(ref_net *net, int p, const float *g, size_t count)
+{
+    if (p < 0)
+        return;
+    float *d = net->layers[p].dout;
+    for (size_t i = 0; i < count; i++)
+        d[i] += g[i];
 }
 
 double ref_net_backward(ref_net *net, const float *params, float *grads,
                         const unsigned char *labels, int n, float scale)
 {
-    float *dy = net->grad_a, *dx = net->grad_b;
-    int fused;
-    double loss = loss_gradient(net, labels, n, scale, dy, &fused);
+    float *dx = net->grad_a, *dx2 = net->grad_b;
+    int fused, last = net->desc.nlayers - 1;
+    for (int i = 0; i <= last; i++)
+        memset(net->layers[i].dout, 0, sizeof(float) * (size_t)n * out_size(&net->layers[i]));
+    double loss = loss_gradient(net, labels, n, scale, net->layers[last].dout, &fused);
     memset(grads, 0, sizeof *grads * net->num_params);
-    for (int i = net->desc.nlayers - 1; i >= 0; i--) {
+    /* Backward from the last layer: each layer's output gradient is complete once every later
+     * layer has added to it what flows back through it. */
+    for (int i = last; i >= 0; i--) {
         ref_net_layer *l = &net->layers[i];
-        const float *in = i > 0 ? net->layers[i - 1].out : net->input;
+        float *dy = l->dout;
+        const float *in = l->inputs[0] >= 0 ? net->layers[l->inputs[0]].out : net->input;
         const float *kernel = params + l->kernel_offset;
         float *dkernel = grads + l->kernel_offset;
         float *dbias = l->bias_count ? grads + l->bias_offset : NULL;
-        size_t count = (size_t)n * out_size(l);
+        size_t count = (size_t)n * out_size(l), in_count = (size_t)n * in_size(l);
         /* The fused softmax's gradient is already that of its input (the loss took it). */
-        ref_activation act = fused && i == net->desc.nlayers - 1 ? REF_ACT_NONE : l->d.act;
-        float *dfrom = i > 0 ? dx : NULL; /* no gradient is needed for the input images */
+        ref_activation act = fused && i == last ? REF_ACT_NONE : l->d.act;
         l->conv.n = l->pool.n = n;
         switch (l->d.kind) {
         case REF_CONV2D:
             ref_activation_backward(act, n, (int)out_size(l), dy, dy, l->out);
-            ref_conv2d_backward(&l->conv, dfrom, dkernel, dbias, dy, in, kernel);
+            ref_conv2d_backward(&l->conv, dx, dkernel, dbias, dy, in, kernel);
             break;
         case REF_MAXPOOL2D:
             ref_maxpool2d_backward(&l->pool, dx, dy, in);
@@ -260,7 +343,7 @@ double ref_net_backward(ref_net *net, const float *params, float *grads,
             break;
         case REF_DENSE:
             ref_activation_backward(act, n, l->out_c, dy, dy, l->out);
-            ref_dense_backward(n, l->in_c, l->out_c, dfrom, dkernel, dbias, dy, in, kernel);
+            ref_dense_backward(n, l->in_c, l->out_c, dx, dkernel, dbias, dy, in, kernel);
             break;
         case REF_DROPOUT:
             if (net->training)
@@ -271,10 +354,28 @@ double ref_net_backward(ref_net *net, const float *params, float *grads,
         case REF_ACTIVATION:
             ref_activation_backward(act, n, (int)out_size(l), dx, dy, l->out);
             break;
+        case REF_ADD:
+            ref_add_backward(count, dx, dx2, dy);
+            break;
+        case REF_CONCAT:
+            ref_concat_backward((size_t)n * l->out_h * l->out_w, l->in_c, l->in2_c, dx, dx2, dy);
+            break;
+        case REF_GLOBALAVGPOOL2D:
+            ref_globalavgpool2d_backward(n, l->in_h, l->in_w, l->in_c, dx, dy);
+            break;
+        case REF_BATCHNORM:
+            /* Of a training forward: the statistics are the batch's (see ref_net_forward). */
+            ref_batchnorm_backward((size_t)n * l->in_h * l->in_w, l->in_c, dx, l->kernel_count ? dkernel : NULL,
+                                   dbias, dy, in, l->kernel_count ? kernel : NULL, l->mean, l->var,
+                                   bn_epsilon(&l->d));
+            break;
         }
-        float *t = dy;
-        dy = dx;
-        dx = t;
+        accumulate(net, l->inputs[0], dx, in_count);
+        if (l->ninputs > 1) {
+            const ref_net_layer *b = l->inputs[1] >= 0 ? &net->layers[l->inputs[1]] : NULL;
+            size_t count2 = (size_t)n * (b ? out_size(b) : net->in_size);
+            accumulate(net, l->inputs[1], dx2, count2);
+        }
     }
     return loss;
 }

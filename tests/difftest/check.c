@@ -507,7 +507,7 @@ static void check_model(const float *params, int n, int first, uint64_t key)
     char check[160];
 
     /* Evaluation mode first: dropout is the identity. */
-    M->forward(params, ws, x, n, 0, key, first);
+    M->forward(params, ws, x, n, 0, key, first, NULL);
     snprintf(check, sizeof check, "%s input in place", scope);
     verdict(memcmp(ws + first_layer->in, x, sizeof(float) * in) == 0, check, NULL);
     check_forward_chain(params, ws, n, 0, n == M->batch ? "model(eval)" : "model(eval,partial)");
@@ -517,11 +517,11 @@ static void check_model(const float *params, int n, int first, uint64_t key)
     /* Training mode, then backward with two scales. */
     for (size_t i = 0; i < M->workspace_floats; i++)
         ws[i] = NAN;
-    M->forward(params, ws, x, n, 1, key, first);
+    M->forward(params, ws, x, n, 1, key, first, NULL);
     check_forward_chain(params, ws, n, 1, scope);
     float *ws_fwd = copy_of(ws, M->workspace_floats), *grads = floats(M->num_params);
     float scale = 1.0f / (float)n;
-    double loss = M->backward(params, grads, ws, x, labels, n, scale);
+    double loss = M->backward(params, grads, ws, x, labels, n, scale, NULL);
     chain_result r = ref_backward_chain(params, ws_fwd, labels, n, scale, 1);
     snprintf(check, sizeof check, "%s loss", scope);
     double dl = fabs(loss - r.loss);
@@ -534,8 +534,8 @@ static void check_model(const float *params, int n, int first, uint64_t key)
 
     float *grads2 = floats(M->num_params), *quarter = floats(M->num_params), *half_tol = floats(M->num_params);
     memcpy(ws, ws_fwd, sizeof(float) * M->workspace_floats);
-    M->forward(params, ws, x, n, 1, key, first);
-    double loss2 = M->backward(params, grads2, ws, x, labels, n, 0.25f * scale);
+    M->forward(params, ws, x, n, 1, key, first, NULL);
+    double loss2 = M->backward(params, grads2, ws, x, labels, n, 0.25f * scale, NULL);
     for (size_t i = 0; i < M->num_params; i++) {
         quarter[i] = 0.25f * grads[i];
         half_tol[i] = 0.5f * r.tol[i] + (float)(4 * RP_U) * fabsf(quarter[i]);
@@ -550,7 +550,7 @@ static void check_model(const float *params, int n, int first, uint64_t key)
     for (int i = 0; i < M->num_layers; i++)
         has_dropout |= M->layers[i].kind_id == CNN_LAYER_DROPOUT;
     if (has_dropout && n > 1) {
-        M->forward(params, ws, x + M->in_size, n - 1, 1, key, first + 1);
+        M->forward(params, ws, x + M->in_size, n - 1, 1, key, first + 1, NULL);
         ok = 1;
         for (int i = 0; i < M->num_layers; i++) {
             const cnn_layer *l = &M->layers[i];
@@ -751,7 +751,7 @@ int main(int argc, char **argv)
     rng_state = 0x5EED;
     for (const char *s = M->name; *s; s++)
         rng_state = (rng_state ^ (unsigned char)*s) * 1099511628211u;
-    float *params = floats(M->num_params);
+    float *params = floats(cnn_param_floats(M));
     for (int t = 0; t < M->num_tensors; t++) {
         const cnn_tensor *ct = &M->tensors[t];
         double limit = ct->is_bias ? 0.5 : sqrt(3.0 / (ct->fan_in > 0 ? ct->fan_in : 1));

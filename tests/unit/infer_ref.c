@@ -12,7 +12,7 @@
  *       line per image: the class and the outputs with 9 digits, from cnn_classify (what
  *       `PROGRAM predict` runs); on stderr, the time per image of forward with n = 1
  *   infer_ref params CKPT FILE
- *       the checkpoint's parameters as raw floats in the model's order, for model_forward.c
+ *       the checkpoint's parameters (and state) as raw floats in the model's order, for model_forward.c
  *       (which has no checkpoint reader: it runs where the runtime is not built)
  */
 #define _POSIX_C_SOURCE 200809L
@@ -31,7 +31,7 @@ extern const cnn_model MODEL_SYM;
 
 static float *load(const cnn_model *m, const char *ckpt)
 {
-    float *params = calloc(m->num_params + 1, sizeof *params);
+    float *params = calloc(cnn_param_floats(m) + 1, sizeof *params);
     if (!params || cnn_checkpoint_load(ckpt, m, params, NULL, NULL, NULL) != 0) {
         free(params);
         return NULL;
@@ -84,14 +84,14 @@ static int check_literals(const cnn_model *m, const float *params, const char *t
                 return 1;
             }
             p = end + 1;
-            if (k < m->num_params && memcmp(&v, &params[k], sizeof v) != 0 && mismatches++ < 5)
+            if (k < cnn_param_floats(m) && memcmp(&v, &params[k], sizeof v) != 0 && mismatches++ < 5)
                 printf("FAIL: value %zu reads back as %a, the checkpoint has %a\n", k, (double)v,
                        (double)params[k]);
             k++;
         }
     }
-    if (k != m->num_params || mismatches > 0) {
-        printf("FAIL: %zu literals for %zu parameters, %zu differ\n", k, m->num_params, mismatches);
+    if (k != cnn_param_floats(m) || mismatches > 0) {
+        printf("FAIL: %zu literals for %zu parameters, %zu differ\n", k, cnn_param_floats(m), mismatches);
         return 1;
     }
     printf("ok: %zu literals read back bit for bit\n", k);
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "params") == 0) {
         float *params = load(m, argv[2]);
         FILE *f = params ? fopen(argv[3], "wb") : NULL;
-        int status = f && fwrite(params, sizeof *params, m->num_params, f) == m->num_params ? 0 : 1;
+        int status = f && fwrite(params, sizeof *params, cnn_param_floats(m), f) == cnn_param_floats(m) ? 0 : 1;
         if (f && fclose(f) != 0)
             status = 1;
         free(params);

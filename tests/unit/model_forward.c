@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int n = atoi(argv[3]);
-    float *params = read_all(argv[1], m->num_params * sizeof(float));
+    float *params = read_all(argv[1], cnn_param_floats(m) * sizeof(float));
     unsigned char *px = read_all(argv[2], (size_t)n * m->in_size);
     float *ws = malloc((m->workspace_floats + 1) * sizeof *ws), *x = malloc(m->in_size * sizeof *x);
     if (!params || !px || !ws || !x || n < 1)
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         for (size_t j = 0; j < m->in_size; j++)
             x[j] = (float)px[(size_t)i * m->in_size + j] / 255.0f;
-        m->forward(params, ws, x, 1, 0, 0, 0);
+        m->forward(params, ws, x, 1, 0, 0, 0, NULL);
         const float *y = m->output(ws);
         int best = 0;
         for (int k = 1; k < m->classes; k++)

@@ -36,9 +36,10 @@ static ref_net net;
 static int net_ready;
 
 static void forward(const float *params, float *ws, const float *x, int n, int training,
-                    uint64_t dropout_key, int first)
+                    uint64_t dropout_key, int first, const cnn_sync *sync)
 {
     (void)ws, (void)training, (void)dropout_key, (void)first; /* the model has no dropout */
+    (void)sync;                                                /* nor batchnorm */
     if (!net_ready && ref_net_init(&net, &desc, BATCH) == 0)
         net_ready = 1;
     if (net_ready)
@@ -52,9 +53,9 @@ static const float *output(const float *ws)
 }
 
 static double backward(const float *params, float *grads, float *ws, const float *x,
-                       const unsigned char *labels, int n, float scale)
+                       const unsigned char *labels, int n, float scale, const cnn_sync *sync)
 {
-    (void)ws, (void)x;
+    (void)ws, (void)x, (void)sync;
     return ref_net_backward(&net, params, grads, labels, n, scale * GRADIENT_SCALE);
 }
 
@@ -65,13 +66,13 @@ static void update(float *params, const float *grads, float *m, float *v, long s
 }
 
 static const cnn_tensor tensors[] = {
-    {"dense_1.kernel", 2, {24, 6}, 0, 144, 24, 6, 0},
-    {"dense_1.bias", 1, {6}, 144, 6, 24, 6, 1},
-    {"dense_2.kernel", 2, {6, 5}, 150, 30, 6, 5, 0},
-    {"dense_2.bias", 1, {5}, 180, 5, 6, 5, 1},
-    {"dense_3.kernel", 2, {5, 5}, 185, 25, 5, 5, 0},
-    {"dense_4.kernel", 2, {5, 4}, 210, 20, 5, 4, 0},
-    {"dense_4.bias", 1, {4}, 230, 4, 5, 4, 1},
+    {"dense_1.kernel", 2, {24, 6}, 0, 144, 24, 6, 0, 0},
+    {"dense_1.bias", 1, {6}, 144, 6, 24, 6, 1, 0},
+    {"dense_2.kernel", 2, {6, 5}, 150, 30, 6, 5, 0, 0},
+    {"dense_2.bias", 1, {5}, 180, 5, 6, 5, 1, 0},
+    {"dense_3.kernel", 2, {5, 5}, 185, 25, 5, 5, 0, 0},
+    {"dense_4.kernel", 2, {5, 4}, 210, 20, 5, 4, 0, 0},
+    {"dense_4.bias", 1, {4}, 230, 4, 5, 4, 1, 0},
 };
 
 const cnn_model t_dense_acts_model = {

@@ -46,7 +46,7 @@ static void test_predictions(void)
     static unsigned char pixels[N * PIXELS], labels[N];
     static cnn_eval_result plain, r1, r3;
     static cnn_prediction p1[N], p3[N];
-    float *params = malloc(m->num_params * sizeof *params);
+    float *params = malloc(cnn_param_floats(m) * sizeof *params);
     float *ws = malloc(m->workspace_floats * sizeof *ws);
     float x[PIXELS], probs[10];
     make_set(pixels, labels);

@@ -59,6 +59,8 @@ typedef struct model_spec {
 #define ACT(act_) {.kind = REF_ACTIVATION, .act = (act_)}
 #define FLATTEN {.kind = REF_FLATTEN}
 #define DROPOUT(r) {.kind = REF_DROPOUT, .rate = (r)}
+#define BATCHNORM(mom, eps, noscale, nocenter)                                                    \
+    {.kind = REF_BATCHNORM, .momentum = (mom), .epsilon = (eps), .no_scale = (noscale), .no_bias = (nocenter)}
 
 #define SGD(lr, mom, nest) {CNN_OPT_SGD, lr, mom, nest, 0, 0, 0}
 #define ADAM(lr, b1, b2, eps) {CNN_OPT_ADAM, lr, 0, 0, b1, b2, eps}
@@ -124,6 +126,70 @@ static const ref_layer_desc dropout_last[] = {
     DROPOUT(0.25),
 };
 
+/* Graphs: from= and with= name layers by their place, from 1 (ref_model.h). */
+static const ref_layer_desc residual[] = {
+    CONV(3, 3, 3, 1, 1, 1, REF_ACT_RELU, 0),
+    CONV(3, 3, 3, 1, 1, 1, REF_ACT_TANH, 0),
+    {.kind = REF_ADD, .with = 1},
+    {.kind = REF_CONV2D, .units = 5, .kh = 1, .kw = 1, .act = REF_ACT_NONE, .from = 1},
+    {.kind = REF_CONCAT, .with = 3},
+    {.kind = REF_GLOBALAVGPOOL2D},
+    DENSE(4, REF_ACT_SOFTMAX, 0),
+};
+static const ref_layer_desc batchnorm[] = {
+    BATCHNORM(0, 0, 1, 0),
+    CONV(4, 3, 3, 1, 1, 1, REF_ACT_NONE, 1),
+    BATCHNORM(0, 0, 0, 0),
+    ACT(REF_ACT_TANH),
+    CONV(4, 3, 3, 1, 1, 1, REF_ACT_NONE, 1),
+    BATCHNORM(0.9, 0.01, 0, 0),
+    {.kind = REF_ADD, .with = 4},
+    ACT(REF_ACT_SIGMOID),
+    {.kind = REF_GLOBALAVGPOOL2D},
+    DENSE(5, REF_ACT_NONE, 1),
+    BATCHNORM(0, 0, 0, 1),
+    ACT(REF_ACT_TANH),
+    DENSE(3, REF_ACT_SOFTMAX, 0),
+};
+static const ref_layer_desc inception[] = {
+    {.kind = REF_CONV2D, .units = 4, .kh = 3, .kw = 3, .same = 1, .act = REF_ACT_RELU, .name = "stem"},
+    {.kind = REF_CONV2D, .units = 3, .kh = 1, .kw = 1, .act = REF_ACT_TANH, .no_bias = 1, .name = "b1"},
+    {.kind = REF_CONV2D, .units = 2, .kh = 1, .kw = 1, .act = REF_ACT_TANH, .from = 1},
+    {.kind = REF_CONV2D, .units = 3, .kh = 3, .kw = 3, .same = 1, .act = REF_ACT_TANH, .no_bias = 1, .name = "b3"},
+    {.kind = REF_MAXPOOL2D, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .same = 1, .from = 1},
+    {.kind = REF_CONV2D, .units = 2, .kh = 1, .kw = 1, .act = REF_ACT_TANH, .no_bias = 1, .name = "bp"},
+    {.kind = REF_CONCAT, .from = 2, .with = 4},
+    {.kind = REF_CONCAT, .with = 6},
+    BATCHNORM(0, 0, 0, 0),
+    ACT(REF_ACT_TANH),
+    {.kind = REF_GLOBALAVGPOOL2D},
+    DENSE(4, REF_ACT_SOFTMAX, 0),
+};
+static const ref_layer_desc resnet_mnist[] = {
+    CONV(32, 3, 3, 1, 1, 1, REF_ACT_NONE, 1),
+    BATCHNORM(0, 0, 0, 0),
+    {.kind = REF_ACTIVATION, .act = REF_ACT_RELU, .name = "stem"},
+    CONV(32, 3, 3, 1, 1, 1, REF_ACT_NONE, 1),
+    BATCHNORM(0, 0, 0, 0),
+    ACT(REF_ACT_RELU),
+    CONV(32, 3, 3, 1, 1, 1, REF_ACT_NONE, 1),
+    BATCHNORM(0, 0, 0, 0),
+    {.kind = REF_ADD, .with = 3},
+    ACT(REF_ACT_RELU),
+    POOL(REF_MAXPOOL2D, 2, 2, 2, 2, 0),
+    {.kind = REF_GLOBALAVGPOOL2D},
+    DENSE(10, REF_ACT_SOFTMAX, 0),
+};
+static const ref_layer_desc concat[] = {
+    CONV(2, 2, 2, 1, 1, 0, REF_ACT_TANH, 0),
+    FLATTEN,
+    DENSE(5, REF_ACT_RELU, 0),
+    {.kind = REF_GLOBALAVGPOOL2D, .from = 1},
+    {.kind = REF_CONCAT, .with = 3},
+    {.kind = REF_ADD, .with = 5},
+    DENSE(4, REF_ACT_SOFTMAX, 0),
+};
+
 /* The seed models under models/, as their files say. */
 static const ref_layer_desc dense_simd[] = {
     FLATTEN,
@@ -139,6 +205,13 @@ static const ref_layer_desc conv_simd[] = {
     CONV(16, 2, 2, 1, 1, 0, REF_ACT_RELU, 0),
     FLATTEN,
     DENSE(16, REF_ACT_RELU, 0),
+    DENSE(3, REF_ACT_SOFTMAX, 0),
+};
+static const ref_layer_desc winograd[] = {
+    CONV(36, 3, 3, 1, 1, 1, REF_ACT_RELU, 0),
+    CONV(33, 3, 3, 1, 1, 1, REF_ACT_TANH, 0),
+    CONV(16, 3, 3, 1, 1, 0, REF_ACT_RELU, 1),
+    FLATTEN,
     DENSE(3, REF_ACT_SOFTMAX, 0),
 };
 static const ref_layer_desc mnist_cnn[] = {
@@ -193,10 +266,16 @@ static const model_spec specs[] = {
     {"t_dropout_last", NET(4, 4, 1, dropout_last, REF_LOSS_MSE), SGD(0.1, 0, 0)},
     {"t_dense_simd", NET(3, 3, 2, dense_simd, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
     {"t_conv_simd", NET(7, 9, 1, conv_simd, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
+    {"t_winograd", NET(13, 14, 2, winograd, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
+    {"t_residual", NET(6, 6, 2, residual, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
+    {"t_concat", NET(5, 5, 2, concat, REF_LOSS_XENT), SGD(0.05, 0.9, 0)},
+    {"t_batchnorm", NET(6, 5, 2, batchnorm, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
+    {"t_inception", NET(8, 8, 3, inception, REF_LOSS_XENT), ADAM(0.01, 0.9, 0.999, 1e-7)},
     {"mnist_cnn", NET(28, 28, 1, mnist_cnn, REF_LOSS_XENT), ADAM_DEFAULT},
     {"lenet5", NET(28, 28, 1, lenet5, REF_LOSS_XENT), SGD(0.05, 0.9, 0)},
     {"mlp", NET(28, 28, 1, mlp, REF_LOSS_XENT), ADAM_DEFAULT},
     {"fashion_cnn", NET(28, 28, 1, fashion_cnn, REF_LOSS_XENT), ADAM_DEFAULT},
+    {"resnet_mnist", NET(28, 28, 1, resnet_mnist, REF_LOSS_XENT), ADAM_DEFAULT},
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -269,20 +348,26 @@ static void check_layout(const model_spec *s, const ref_net *net)
     TC_EXPECT(M->classes == net->classes);
     TC_EXPECT(M->batch >= 2);
     TC_EXPECT(M->num_params == net->num_params);
+    TC_EXPECT(M->num_state == net->num_state);
 
     /* Layers are named <kind>_<n>, counting each kind from 1. */
-    int conv_n = 0, dense_n = 0, t = 0;
+    int conv_n = 0, dense_n = 0, bn_n = 0, t = 0;
     for (int i = 0; i < s->net.nlayers; i++) {
         const ref_net_layer *l = &net->layers[i];
-        if (l->kernel_count == 0)
-            continue;
+        int bn = l->d.kind == REF_BATCHNORM;
         char layer[64], name[80];
         if (l->d.kind == REF_CONV2D)
             snprintf(layer, sizeof layer, "conv2d_%d", ++conv_n);
-        else
+        else if (l->d.kind == REF_DENSE)
             snprintf(layer, sizeof layer, "dense_%d", ++dense_n);
-        for (int bias = 0; bias <= (l->bias_count > 0); bias++, t++) {
-            snprintf(name, sizeof name, "%s.%s", layer, bias ? "bias" : "kernel");
+        else if (bn)
+            snprintf(layer, sizeof layer, "batchnorm_%d", ++bn_n);
+        else
+            continue;
+        if (l->d.name)
+            snprintf(layer, sizeof layer, "%s", l->d.name);
+        for (int bias = l->kernel_count == 0; bias <= (l->bias_count > 0); bias++, t++) {
+            snprintf(name, sizeof name, "%s.%s", layer, bn ? (bias ? "beta" : "gamma") : bias ? "bias" : "kernel");
             if (t >= M->num_tensors) {
                 fprintf(stderr, "tensor %s is missing (the model has %d)\n", name, M->num_tensors);
                 tc_failures++;
@@ -290,7 +375,7 @@ static void check_layout(const model_spec *s, const ref_net *net)
             }
             const cnn_tensor *ct = &M->tensors[t];
             int shape[4] = {0}, ndim;
-            if (bias) {
+            if (bias || bn) {
                 ndim = 1;
                 shape[0] = l->out_c;
             } else if (l->d.kind == REF_CONV2D) {
@@ -307,7 +392,7 @@ static void check_layout(const model_spec *s, const ref_net *net)
             size_t offset = bias ? l->bias_offset : l->kernel_offset;
             size_t count = bias ? l->bias_count : l->kernel_count;
             if (!ct->name || strcmp(ct->name, name) != 0 || !same_shape || ct->offset != offset ||
-                ct->count != count || !ct->is_bias != !bias) {
+                ct->count != count || !ct->is_bias != !bias || !ct->init_ones != !(bn && !bias)) {
                 fprintf(stderr, "tensor %d: got %s (ndim %d, offset %zu, count %zu, is_bias %d), "
                         "want %s (ndim %d, offset %zu, count %zu)\n",
                         t, ct->name ? ct->name : "(null)", ct->ndim, ct->offset, ct->count,
@@ -317,6 +402,29 @@ static void check_layout(const model_spec *s, const ref_net *net)
         }
     }
     TC_EXPECT(M->num_tensors == t);
+    /* The state: each batchnorm's moving mean and variance, in model order after the parameters. */
+    int st = 0;
+    bn_n = 0;
+    for (int i = 0; i < s->net.nlayers; i++) {
+        const ref_net_layer *l = &net->layers[i];
+        if (l->d.kind != REF_BATCHNORM)
+            continue;
+        bn_n++;
+        for (int k = 0; k < 2; k++, st++) {
+            char name[80];
+            snprintf(name, sizeof name, "batchnorm_%d.%s", bn_n, k ? "moving_variance" : "moving_mean");
+            const cnn_tensor *ct = st < M->num_state_tensors ? &M->state_tensors[st] : NULL;
+            if (!ct || strcmp(ct->name, name) != 0 || ct->ndim != 1 || ct->shape[0] != l->in_c ||
+                ct->offset != l->state_offset + (size_t)k * l->in_c || ct->count != (size_t)l->in_c ||
+                !ct->init_ones != !k || !ct->is_bias != !!k) {
+                fprintf(stderr, "state tensor %d: got %s, want %s at %zu\n", st, ct ? ct->name : "(none)", name,
+                        l->state_offset + (size_t)k * l->in_c);
+                tc_failures++;
+            }
+        }
+    }
+    TC_EXPECT(M->num_state_tensors == st);
+    TC_EXPECT((M->update_state != NULL) == (st > 0));
 
     const expected_train *e = &s->train;
     int loss = s->net.loss == REF_LOSS_MSE ? CNN_LOSS_MSE : CNN_LOSS_SPARSE_XENT;
@@ -349,29 +457,49 @@ static void check_forward(fixture *f)
     int before = tc_failures;
     int n = M->batch;
     size_t out_count = (size_t)n * M->classes;
-    M->forward(f->params, f->ws, f->x, n, 0, 0, 0);
+    M->forward(f->params, f->ws, f->x, n, 0, 0, 0, NULL);
     ref_net_forward(&f->net, f->params, f->x, n, 0);
     close_to_ref("outputs", M->output(f->ws), ref_net_output(&f->net), out_count);
 
     /* A partial batch from the second image on gives those images' rows again. */
     float *full = floats(out_count);
     memcpy(full, M->output(f->ws), sizeof *full * out_count);
-    M->forward(f->params, f->ws, f->x + M->in_size, n - 1, 0, 0, 1);
+    M->forward(f->params, f->ws, f->x + M->in_size, n - 1, 0, 0, 1, NULL);
     close_to_ref("outputs of a partial batch", M->output(f->ws), full + M->classes,
                  out_count - M->classes);
     free(full);
     report("forward", before);
 }
 
+/* Without dropout or batchnorm, training computes the same function as evaluation, through
+ * the passes that train: a conv2d may take Winograd's F(4x4, 3x3) there
+ * (compiler/emit/winograd.c) where evaluation keeps the direct convolution. Against the
+ * reference, a full batch and a partial one. */
+static void check_training_forward(fixture *f)
+{
+    int before = tc_failures;
+    int n = M->batch;
+    size_t out_count = (size_t)n * M->classes;
+    M->forward(f->params, f->ws, f->x, n, 1, 0, 0, NULL);
+    ref_net_forward(&f->net, f->params, f->x, n, 0);
+    close_to_ref("outputs in training mode", M->output(f->ws), ref_net_output(&f->net), out_count);
+    M->forward(f->params, f->ws, f->x + M->in_size, n - 1, 1, 0, 1, NULL);
+    close_to_ref("outputs of a partial batch in training mode", M->output(f->ws),
+                 ref_net_output(&f->net) + M->classes, out_count - M->classes);
+    report("forward in training mode", before);
+}
+
 /* Backward of the n images from `first` on, against the reference: the summed loss, every
- * tensor's gradient, and that `scale` scales them. */
+ * tensor's gradient, and that `scale` scales them. In evaluation mode, but for batchnorm,
+ * whose backward is that of training (the batch's statistics). */
 static void compare_backward(fixture *f, int first, int n)
 {
     const float *x = f->x + (size_t)first * M->in_size;
     const unsigned char *labels = f->labels + first;
-    M->forward(f->params, f->ws, x, n, 0, 7, first);
-    ref_net_forward(&f->net, f->params, x, n, 0);
-    double loss = M->backward(f->params, f->grads, f->ws, x, labels, n, 1.0f);
+    int training = M->num_state > 0;
+    M->forward(f->params, f->ws, x, n, training, 7, first, NULL);
+    ref_net_forward(&f->net, f->params, x, n, training);
+    double loss = M->backward(f->params, f->grads, f->ws, x, labels, n, 1.0f, NULL);
     double ref_loss = ref_net_backward(&f->net, f->params, f->ref_grads, labels, n, 1.0f);
     tc_close1("summed loss", loss, ref_loss, 1e-5, 1e-7);
     for (int t = 0; t < M->num_tensors; t++) {
@@ -385,8 +513,8 @@ static void compare_backward(fixture *f, int first, int n)
     float *quarter = floats(M->num_params);
     for (size_t k = 0; k < M->num_params; k++)
         quarter[k] = 0.25f * f->grads[k];
-    M->forward(f->params, f->ws, x, n, 0, 7, first);
-    double loss2 = M->backward(f->params, f->grads, f->ws, x, labels, n, 0.25f);
+    M->forward(f->params, f->ws, x, n, training, 7, first, NULL);
+    double loss2 = M->backward(f->params, f->grads, f->ws, x, labels, n, 0.25f, NULL);
     tc_close("gradients with scale 0.25", f->grads, quarter, M->num_params, 1e-5,
              1e-7 * (1 + max_abs(quarter, M->num_params)));
     tc_close1("loss does not depend on scale", loss2, loss, 1e-6, 0);
@@ -416,21 +544,21 @@ static void check_backward(fixture *f)
 
 static double loss_at(fixture *f, int n)
 {
-    M->forward(f->params, f->ws, f->x, n, 1, 99, 0);
+    M->forward(f->params, f->ws, f->x, n, 1, 99, 0, NULL);
     return loss_of_outputs(M->output(f->ws), f->labels, n);
 }
 
 /* Every parameter's gradient (an even sample of 60 in a big model) against central
  * differences. Where the two one-sided differences disagree, the step crossed a kink of relu
  * or a change of max-pool winner and the central difference means nothing: such parameters
- * are skipped, and more than a fifth of them skipped is a failure. */
+ * are skipped, and more than a fifth of them skipped (a half with batchnorm) is a failure. */
 static void check_gradients_fd(fixture *f)
 {
     int before = tc_failures;
     int big = M->num_params > FD_SMALL_MODEL;
     int n = big ? 2 : f->n;
-    M->forward(f->params, f->ws, f->x, n, 1, 99, 0);
-    M->backward(f->params, f->grads, f->ws, f->x, f->labels, n, 1.0f);
+    M->forward(f->params, f->ws, f->x, n, 1, 99, 0, NULL);
+    M->backward(f->params, f->grads, f->ws, f->x, f->labels, n, 1.0f, NULL);
     double base = loss_at(f, n);
     size_t stride = big ? M->num_params / 60 + 1 : 1;
     size_t checked = 0, skipped = 0, bad = 0;
@@ -466,7 +594,9 @@ static void check_gradients_fd(fixture *f)
                 checked, worst);
         tc_failures++;
     }
-    if (skipped * 5 > checked) {
+    /* After a batchnorm, activations are centred on relu's kink, and every step moves all of
+     * them through the batch's statistics: up to half may sit on one there. */
+    if (skipped * (M->num_state > 0 ? 2 : 5) > checked) {
         fprintf(stderr, "gradcheck: %zu of %zu parameters sit on a kink\n", skipped, checked);
         tc_failures++;
     }
@@ -517,17 +647,17 @@ static void check_dropout_keys(fixture *f)
     int before = tc_failures;
     size_t out_count = (size_t)f->n * M->classes, row = M->classes;
     float *a = floats(out_count), *b = floats(out_count);
-    M->forward(f->params, f->ws, f->x, f->n, 1, 5, 0);
+    M->forward(f->params, f->ws, f->x, f->n, 1, 5, 0, NULL);
     memcpy(a, M->output(f->ws), sizeof *a * out_count);
-    M->forward(f->params, f->ws, f->x, f->n, 1, 5, 0);
+    M->forward(f->params, f->ws, f->x, f->n, 1, 5, 0, NULL);
     tc_close("same key, same outputs", M->output(f->ws), a, out_count, 0, 0);
-    M->forward(f->params, f->ws, f->x + M->in_size, f->n - 1, 1, 5, 1);
+    M->forward(f->params, f->ws, f->x + M->in_size, f->n - 1, 1, 5, 1, NULL);
     tc_close("image index, not batch position, picks the mask", M->output(f->ws), a + row,
              out_count - row, 1e-6, 1e-7);
-    M->forward(f->params, f->ws, f->x, f->n, 1, 6, 0);
+    M->forward(f->params, f->ws, f->x, f->n, 1, 6, 0, NULL);
     memcpy(b, M->output(f->ws), sizeof *b * out_count);
     TC_EXPECT(memcmp(a, b, sizeof *a * out_count) != 0); /* another key, another mask */
-    M->forward(f->params, f->ws, f->x, f->n, 0, 5, 0);
+    M->forward(f->params, f->ws, f->x, f->n, 0, 5, 0, NULL);
     TC_EXPECT(memcmp(a, M->output(f->ws), sizeof *a * out_count) != 0);
     report("dropout keys", before);
     free(a);
@@ -546,9 +676,9 @@ static void check_dropout_last(fixture *f)
     float *eval = floats(out_count);
     size_t dropped = 0, seen = 0, strange = 0;
     for (uint64_t key = 1; key <= 40; key++) {
-        M->forward(f->params, f->ws, f->x, f->n, 0, key, 0);
+        M->forward(f->params, f->ws, f->x, f->n, 0, key, 0, NULL);
         memcpy(eval, M->output(f->ws), sizeof *eval * out_count);
-        M->forward(f->params, f->ws, f->x, f->n, 1, key, 0);
+        M->forward(f->params, f->ws, f->x, f->n, 1, key, 0, NULL);
         const float *train = M->output(f->ws);
         for (size_t k = 0; k < out_count; k++) {
             if (fabs(eval[k]) < 1e-3)
@@ -574,14 +704,14 @@ static void check_dropout_last(fixture *f)
 
     /* Training-mode gradients: hand the reference the mask read off key 3. An output that is
      * zero in evaluation hides its mask; the fixture's inputs avoid that (see main). */
-    M->forward(f->params, f->ws, f->x, f->n, 0, 3, 0);
+    M->forward(f->params, f->ws, f->x, f->n, 0, 3, 0, NULL);
     memcpy(eval, M->output(f->ws), sizeof *eval * out_count);
-    M->forward(f->params, f->ws, f->x, f->n, 1, 3, 0);
+    M->forward(f->params, f->ws, f->x, f->n, 1, 3, 0, NULL);
     for (size_t k = 0; k < out_count; k++)
         last->mask[k] = fabs(M->output(f->ws)[k]) < 1e-6 * fabs(eval[k]) ? 0.0f : (float)keep_scale;
     ref_net_forward(&f->net, f->params, f->x, f->n, 1);
     close_to_ref("training outputs", M->output(f->ws), ref_net_output(&f->net), out_count);
-    double loss = M->backward(f->params, f->grads, f->ws, f->x, f->labels, f->n, 1.0f);
+    double loss = M->backward(f->params, f->grads, f->ws, f->x, f->labels, f->n, 1.0f, NULL);
     double ref_loss = ref_net_backward(&f->net, f->params, f->ref_grads, f->labels, f->n, 1.0f);
     tc_close1("training loss", loss, ref_loss, 1e-5, 1e-7);
     close_to_ref("training gradients", f->grads, f->ref_grads, M->num_params);
@@ -612,8 +742,8 @@ static void check_dropout_inside(fixture *f)
     size_t strange = 0;
     for (int b = 0; b < f->n; b++) {
         const float *x = f->x + (size_t)b * M->in_size;
-        M->forward(f->params, f->ws, x, 1, 1, key, b);
-        M->backward(f->params, f->grads, f->ws, x, f->labels + b, 1, 1.0f);
+        M->forward(f->params, f->ws, x, 1, 1, key, b, NULL);
+        M->backward(f->params, f->grads, f->ws, x, f->labels + b, 1, 1.0f, NULL);
         for (int d = 0; d < nl; d++) {
             ref_net_layer *l = &net->layers[d];
             if (!l->mask)
@@ -653,11 +783,11 @@ static void check_dropout_inside(fixture *f)
         if (masks[d])
             memcpy(net->layers[d].mask, masks[d], sizeof(float) * (size_t)f->n * net->layers[d].out_h *
                                                        net->layers[d].out_w * net->layers[d].out_c);
-    M->forward(f->params, f->ws, f->x, f->n, 1, key, 0);
+    M->forward(f->params, f->ws, f->x, f->n, 1, key, 0, NULL);
     ref_net_forward(&f->net, f->params, f->x, f->n, 1);
     close_to_ref("training outputs", M->output(f->ws), ref_net_output(&f->net),
                  (size_t)f->n * M->classes);
-    double loss = M->backward(f->params, f->grads, f->ws, f->x, f->labels, f->n, 1.0f);
+    double loss = M->backward(f->params, f->grads, f->ws, f->x, f->labels, f->n, 1.0f, NULL);
     double ref_loss = ref_net_backward(&f->net, f->params, f->ref_grads, f->labels, f->n, 1.0f);
     tc_close1("training loss", loss, ref_loss, 1e-5, 1e-7);
     close_to_ref("training gradients", f->grads, f->ref_grads, M->num_params);
@@ -665,6 +795,34 @@ static void check_dropout_inside(fixture *f)
     for (int d = 0; d < nl; d++)
         free(masks[d]);
     free(masks);
+}
+
+/* ------------------------------------------------------------------ batchnorm's state */
+
+/* After a training forward, update_state moves the moving statistics as the reference does,
+ * and evaluation then uses them. */
+static void check_state(fixture *f)
+{
+    int before = tc_failures;
+    size_t all = cnn_param_floats(M);
+    float *ref = floats(all);
+    memcpy(ref, f->params, sizeof *ref * all);
+    M->forward(f->params, f->ws, f->x, f->n, 1, 1, 0, NULL);
+    ref_net_forward(&f->net, ref, f->x, f->n, 1);
+    close_to_ref("training outputs", M->output(f->ws), ref_net_output(&f->net), (size_t)f->n * M->classes);
+    M->update_state(f->params, f->ws);
+    ref_net_update_state(&f->net, ref);
+    for (int t = 0; t < M->num_state_tensors; t++) {
+        const cnn_tensor *ct = &M->state_tensors[t];
+        close_to_ref(ct->name, f->params + ct->offset, ref + ct->offset, ct->count);
+    }
+    TC_EXPECT(memcmp(f->params, ref, sizeof *ref * M->num_params) == 0); /* the parameters stay */
+    M->forward(f->params, f->ws, f->x, f->n, 0, 1, 0, NULL);
+    ref_net_forward(&f->net, ref, f->x, f->n, 0);
+    close_to_ref("outputs with the new moving statistics", M->output(f->ws), ref_net_output(&f->net),
+                 (size_t)f->n * M->classes);
+    report("batchnorm state", before);
+    free(ref);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -696,7 +854,7 @@ int main(void)
         ref_net_free(&f.net);
         return 1;
     }
-    f.params = floats(M->num_params);
+    f.params = floats(cnn_param_floats(M));
     f.grads = floats(M->num_params);
     f.ref_grads = floats(M->num_params);
     f.x = floats((size_t)M->batch * M->in_size);
@@ -707,7 +865,18 @@ int main(void)
     for (int t = 0; t < M->num_tensors; t++) {
         const cnn_tensor *ct = &M->tensors[t];
         double limit = ct->is_bias ? 0.1 : sqrt(6.0 / (ct->fan_in + ct->fan_out));
-        tc_fill(&rng, f.params + ct->offset, ct->count, -limit, limit);
+        if (ct->init_ones)
+            tc_fill(&rng, f.params + ct->offset, ct->count, 0.5, 1.5);
+        else
+            tc_fill(&rng, f.params + ct->offset, ct->count, -limit, limit);
+    }
+    /* Moving statistics away from their start, so that evaluation tests their use. */
+    for (int t = 0; t < M->num_state_tensors; t++) {
+        const cnn_tensor *ct = &M->state_tensors[t];
+        if (ct->init_ones)
+            tc_fill(&rng, f.params + ct->offset, ct->count, 0.5, 2.0);
+        else
+            tc_fill(&rng, f.params + ct->offset, ct->count, -0.3, 0.3);
     }
     for (int b = 0; b < M->batch; b++)
         f.labels[b] = (unsigned char)(tc_next(&rng) % (uint64_t)M->classes);
@@ -728,10 +897,14 @@ int main(void)
     }
 
     check_forward(&f);
+    if (!has_dropout(s) && M->num_state == 0)
+        check_training_forward(&f);
     if (!has_dropout(s))
         check_backward(&f);
     check_gradients_fd(&f);
     check_update(s);
+    if (M->num_state > 0)
+        check_state(&f);
     if (has_dropout(s))
         check_dropout_keys(&f);
     if (dropout_last)

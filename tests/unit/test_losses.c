@@ -38,12 +38,12 @@ static void both_losses(const cnn_model *m, const float *params, const float *x,
 {
     float *ws = calloc(m->workspace_floats, sizeof *ws);
     float *grads = calloc(m->num_params, sizeof *grads);
-    m->forward(params, ws, x, n, 1, 7, 0);
+    m->forward(params, ws, x, n, 1, 7, 0, NULL);
     const float *out = m->output(ws);
     *eval = 0;
     for (int b = 0; b < n; b++)
         *eval += cnn_image_loss(m, out + (size_t)b * m->classes, labels[b]);
-    *train = m->backward(params, grads, ws, x, labels, n, 1.0f / (float)n);
+    *train = m->backward(params, grads, ws, x, labels, n, 1.0f / (float)n, NULL);
     free(ws);
     free(grads);
 }

@@ -275,6 +275,118 @@ static void check_dense(const char *name, int n, int in, int out, int use_bias)
     free(dx); free(dk); free(db);
 }
 
+/* ------------------------------------------------------------------ add, concat, globalavgpool2d */
+
+typedef struct graph_case {
+    int kind; /* 0 add, 1 concat, 2 globalavgpool2d */
+    int n, h, w, ca, cb;
+    float *a, *b, *y, *r;
+} graph_case;
+
+static size_t graph_out(const graph_case *c)
+{
+    size_t pixels = (size_t)c->n * c->h * c->w;
+    return c->kind == 0 ? pixels * c->ca : c->kind == 1 ? pixels * (c->ca + c->cb) : (size_t)c->n * c->ca;
+}
+
+static double graph_objective(void *ctx)
+{
+    graph_case *c = ctx;
+    size_t pixels = (size_t)c->n * c->h * c->w;
+    if (c->kind == 0)
+        ref_add_forward(pixels * c->ca, c->y, c->a, c->b);
+    else if (c->kind == 1)
+        ref_concat_forward(pixels, c->ca, c->cb, c->y, c->a, c->b);
+    else
+        ref_globalavgpool2d_forward(c->n, c->h, c->w, c->ca, c->y, c->a);
+    return dot(c->y, c->r, graph_out(c));
+}
+
+static void check_graph(const char *name, int kind, int n, int h, int w, int ca, int cb)
+{
+    int before = tc_failures;
+    graph_case c = {kind, n, h, w, ca, kind == 0 ? ca : cb, NULL, NULL, NULL, NULL};
+    size_t pixels = (size_t)n * h * w, na = pixels * ca, nb = pixels * c.cb;
+    c.a = random_floats(na, -1, 1);
+    c.b = random_floats(nb, -1, 1);
+    c.y = alloc_floats(graph_out(&c));
+    c.r = random_floats(graph_out(&c), -1, 1);
+    float *da = alloc_floats(na), *db = alloc_floats(nb);
+    if (kind == 0)
+        ref_add_backward(na, da, db, c.r);
+    else if (kind == 1)
+        ref_concat_backward(pixels, ca, cb, da, db, c.r);
+    else
+        ref_globalavgpool2d_backward(n, h, w, ca, da, c.r);
+    fd_check("first input's gradient", graph_objective, &c, c.a, na, da);
+    if (kind != 2)
+        fd_check("second input's gradient", graph_objective, &c, c.b, nb, db);
+    report(name, before);
+    free(c.a); free(c.b); free(c.y); free(c.r); free(da); free(db);
+}
+
+/* ------------------------------------------------------------------ batchnorm */
+
+typedef struct bn_case {
+    size_t rows;
+    int c;
+    float *x, *gamma, *beta, *mean, *var, *y, *r;
+} bn_case;
+
+/* Training mode: the statistics are the batch's, so they move with x. */
+static double bn_objective(void *ctx)
+{
+    bn_case *c = ctx;
+    ref_batchnorm_stats(c->rows, c->c, c->x, c->mean, c->var);
+    ref_batchnorm_forward(c->rows, c->c, c->y, c->x, c->gamma, c->beta, c->mean, c->var, 0.01);
+    return dot(c->y, c->r, c->rows * (size_t)c->c);
+}
+
+static void check_batchnorm(const char *name, size_t rows, int ch, int scale, int center)
+{
+    int before = tc_failures;
+    size_t nx = rows * (size_t)ch;
+    bn_case c = {rows, ch, random_floats(nx, -2, 3), scale ? random_floats(ch, 0.5, 1.5) : NULL,
+                 center ? random_floats(ch, -1, 1) : NULL, alloc_floats(ch), alloc_floats(ch),
+                 alloc_floats(nx), random_floats(nx, -1, 1)};
+    float *dx = alloc_floats(nx), *dg = alloc_floats(ch), *db = alloc_floats(ch);
+    bn_objective(&c);
+    ref_batchnorm_backward(rows, ch, dx, scale ? dg : NULL, center ? db : NULL, c.r, c.x, c.gamma, c.mean,
+                           c.var, 0.01);
+    fd_check("batchnorm dinput", bn_objective, &c, c.x, nx, dx);
+    if (scale)
+        fd_check("batchnorm dgamma", bn_objective, &c, c.gamma, ch, dg);
+    if (center)
+        fd_check("batchnorm dbeta", bn_objective, &c, c.beta, ch, db);
+    report(name, before);
+    free(c.x); free(c.gamma); free(c.beta); free(c.mean); free(c.var); free(c.y); free(c.r);
+    free(dx); free(dg); free(db);
+}
+
+/* By hand: each channel normalised to mean 0 and variance var / (var + epsilon), moved by beta
+ * and gamma; evaluation with given statistics; the moving update. */
+static void check_batchnorm_by_hand(void)
+{
+    int before = tc_failures;
+    const float x[8] = {1, 10, 2, 20, 3, 30, 6, 60}; /* 4 rows, 2 channels */
+    float mean[2], var[2], y[8];
+    ref_batchnorm_stats(4, 2, x, mean, var);
+    const float want_mean[2] = {3, 30}, want_var[2] = {3.5f, 350};
+    tc_close("batch mean", mean, want_mean, 2, 1e-6, 0);
+    tc_close("batch variance (biased)", var, want_var, 2, 1e-6, 0);
+    const float gamma[2] = {2, 1}, beta[2] = {0, 5};
+    ref_batchnorm_forward(4, 2, y, x, gamma, beta, mean, var, 0.0);
+    const float want_y[8] = {-2 * 2 / 1.870829f, 5 - 20 / 18.70829f, -1 * 2 / 1.870829f, 5 - 10 / 18.70829f,
+                             0, 5, 3 * 2 / 1.870829f, 5 + 30 / 18.70829f};
+    tc_close("normalised", y, want_y, 8, 1e-5, 1e-6);
+    float mm[2] = {1, 2}, mv[2] = {1, 1};
+    ref_batchnorm_update(2, mm, mv, mean, var, 0.9);
+    const float want_mm[2] = {0.9f * 1 + 0.1f * 3, 0.9f * 2 + 0.1f * 30}, want_mv[2] = {0.9f + 0.35f, 0.9f + 35};
+    tc_close("moving mean", mm, want_mm, 2, 1e-6, 0);
+    tc_close("moving variance", mv, want_mv, 2, 1e-6, 0);
+    report("batchnorm_by_hand", before);
+}
+
 /* ------------------------------------------------------------------ activations, dropout */
 
 typedef struct act_case {
@@ -599,6 +711,14 @@ int main(void)
     check_activation("tanh", REF_ACT_TANH);
     check_activation("softmax", REF_ACT_SOFTMAX);
     check_dropout();
+    check_graph("add", 0, 2, 3, 2, 3, 3);
+    check_graph("concat", 1, 2, 3, 2, 3, 2);
+    check_graph("concat_flat", 1, 3, 1, 1, 4, 5);
+    check_graph("globalavgpool2d", 2, 2, 3, 4, 3, 0);
+    check_batchnorm_by_hand();
+    check_batchnorm("batchnorm_images", 2 * 3 * 4, 3, 1, 1);
+    check_batchnorm("batchnorm_flat_no_scale", 5, 4, 0, 1);
+    check_batchnorm("batchnorm_no_center", 7, 2, 1, 0);
     check_loss("sparse_categorical_crossentropy", 0);
     check_loss("mean_squared_error", 1);
     check_optimizers();

@@ -16,10 +16,10 @@
 
 /* A small network's tensors: a 3x3 conv 1 -> 2 and a dense 8 -> 3. */
 static const cnn_tensor net_tensors[] = {
-    {"conv2d_1.kernel", 4, {3, 3, 1, 2}, 0, 18, 9, 18, 0},
-    {"conv2d_1.bias", 1, {2}, 18, 2, 0, 0, 1},
-    {"dense_1.kernel", 2, {8, 3}, 20, 24, 8, 3, 0},
-    {"dense_1.bias", 1, {3}, 44, 3, 0, 0, 1},
+    {"conv2d_1.kernel", 4, {3, 3, 1, 2}, 0, 18, 9, 18, 0, 0},
+    {"conv2d_1.bias", 1, {2}, 18, 2, 0, 0, 1, 0},
+    {"dense_1.kernel", 2, {8, 3}, 20, 24, 8, 3, 0, 0},
+    {"dense_1.bias", 1, {3}, 44, 3, 0, 0, 1, 0},
 };
 static const cnn_model net = {
     .name = "net", .cnnc_version = "0.1.0", .batch = 4, .in_h = 5, .in_w = 5, .in_c = 1, .classes = 3,
@@ -28,8 +28,8 @@ static const cnn_model net = {
 
 /* The model the hand-made files are written for: d.kernel [2, 2] (16 bytes), d.bias [2] (8). */
 static const cnn_tensor tiny_tensors[] = {
-    {"d.kernel", 2, {2, 2}, 0, 4, 2, 2, 0},
-    {"d.bias", 1, {2}, 4, 2, 0, 0, 1},
+    {"d.kernel", 2, {2, 2}, 0, 4, 2, 2, 0, 0},
+    {"d.bias", 1, {2}, 4, 2, 0, 0, 1, 0},
 };
 static const cnn_model tiny = {
     .name = "tiny", .batch = 1, .in_h = 2, .in_w = 1, .in_c = 1, .classes = 2,
@@ -405,7 +405,7 @@ static void test_rules(void)
     }
 
     /* The contract's example message, on a model of the seed network's size. */
-    static const cnn_tensor big_t[] = {{"dense_1.kernel", 2, {1600, 128}, 0, 204800, 1600, 128, 0}};
+    static const cnn_tensor big_t[] = {{"dense_1.kernel", 2, {1600, 128}, 0, 204800, 1600, 128, 0, 0}};
     static const cnn_model big = {.name = "big", .num_params = 204800, .num_tensors = 1, .tensors = big_t};
     p = craft("dense.st", "{\"dense_1.kernel\":{\"dtype\":\"F32\",\"shape\":[1600,64],\"data_offsets\":[0,409600]}}", 409600);
     float *bp = calloc(204800, sizeof(float));

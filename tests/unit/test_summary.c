@@ -97,6 +97,8 @@ static Model *seed_model(void)
                         .macs = 640,
                         .act = ACT_SOFTMAX};
     layers[6].u.dense = (DenseAttrs){.units = 10, .use_bias = true};
+    for (int i = 0; i < 7; i++) /* a chain: each layer reads the one before it */
+        layers[i].inputs[0] = i - 1, layers[i].ninputs = 1;
     m = (Model){.name = "mnist_cnn",
                 .input = image(28, 28, 1),
                 .layers = layers,

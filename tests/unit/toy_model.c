@@ -43,15 +43,15 @@
 #define NUM_PARAMS (IN * OUT + OUT)
 
 static const cnn_tensor toy_tensors[] = {
-    {"dense_1.kernel", 2, {IN, OUT, 0, 0}, KERNEL, IN * OUT, IN, OUT, 0},
-    {"dense_1.bias", 1, {OUT, 0, 0, 0}, BIAS, OUT, IN, OUT, 1},
+    {"dense_1.kernel", 2, {IN, OUT, 0, 0}, KERNEL, IN * OUT, IN, OUT, 0, 0},
+    {"dense_1.bias", 1, {OUT, 0, 0, 0}, BIAS, OUT, IN, OUT, 1, 0},
 };
 
 /* The workspace holds the probabilities [n][OUT], all that backward needs besides x. */
 static void toy_forward(const float *params, float *ws, const float *x, int n, int training,
-                        uint64_t dropout_key, int first)
+                        uint64_t dropout_key, int first, const cnn_sync *sync)
 {
-    (void)training, (void)dropout_key, (void)first; /* no dropout in this model */
+    (void)training, (void)dropout_key, (void)first, (void)sync; /* no dropout or batchnorm here */
     const float *w = params + KERNEL, *bias = params + BIAS;
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * IN;
@@ -79,9 +79,9 @@ static const float *toy_output(const float *ws)
 
 /* The gradient of the cross-entropy of a softmax with respect to the logits is p - onehot. */
 static double toy_backward(const float *params, float *grads, float *ws, const float *x,
-                           const unsigned char *labels, int n, float scale)
+                           const unsigned char *labels, int n, float scale, const cnn_sync *sync)
 {
-    (void)params;
+    (void)params, (void)sync;
     float *gw = grads + KERNEL, *gb = grads + BIAS;
     double loss = 0;
     memset(grads, 0, NUM_PARAMS * sizeof *grads);

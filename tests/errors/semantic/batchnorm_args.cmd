@@ -1,0 +1,1 @@
+check tests/errors/semantic/batchnorm_args.cnn

@@ -1,0 +1,1 @@
+check tests/errors/yaml/graph_names.yaml

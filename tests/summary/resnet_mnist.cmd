@@ -1,0 +1,1 @@
+summary models/resnet_mnist.cnn --target avx2

@@ -1,0 +1,1 @@
+summary models/resnet_mnist.cnn --format json --target avx2
