@@ -282,6 +282,11 @@ typedef enum OptimizerKind { OPT_SGD, OPT_ADAM } OptimizerKind;
 typedef enum ValidationKind { VALID_TEST, VALID_SPLIT, VALID_NONE } ValidationKind;
 typedef enum InitKind { INIT_GLOROT_UNIFORM, INIT_HE_NORMAL, INIT_HE_UNIFORM } InitKind;
 
+/* check/train.c: the model language's words for each choice of the train block, indexed by its
+ * enum and NULL-ended: the one table the checker reads them with and every writer prints from. */
+extern const char *const dataset_names[], *const loss_names[], *const optimizer_names[],
+    *const validation_names[], *const init_names[];
+
 typedef struct TrainConfig {
     DatasetKind dataset;
     char *idx_paths[4]; /* DATASET_IDX: train images, train labels, test images, test labels */

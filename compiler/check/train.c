@@ -30,17 +30,15 @@ static const char *const setting_names[] = {"dataset", "loss",       "optimizer"
 enum { S_DATASET, S_LOSS, S_OPTIMIZER, S_EPOCHS, S_BATCH, S_VALIDATION, S_SEED, S_SHUFFLE,
        S_INIT, S_COUNT };
 
-static const char *const dataset_names[] = {[DATASET_MNIST] = "mnist",
-                                            [DATASET_FASHION_MNIST] = "fashion_mnist",
-                                            [DATASET_IDX] = "idx", NULL};
-static const char *const loss_names[] = {[LOSS_SPARSE_XENT] = "sparse_categorical_crossentropy",
-                                         [LOSS_MSE] = "mean_squared_error", NULL};
-static const char *const optimizer_names[] = {[OPT_SGD] = "sgd", [OPT_ADAM] = "adam", NULL};
-static const char *const validation_names[] = {[VALID_TEST] = "test", [VALID_SPLIT] = "split",
-                                               [VALID_NONE] = "none", NULL};
-static const char *const init_names[] = {[INIT_GLOROT_UNIFORM] = "glorot_uniform",
-                                         [INIT_HE_NORMAL] = "he_normal",
-                                         [INIT_HE_UNIFORM] = "he_uniform", NULL};
+const char *const dataset_names[] = {[DATASET_MNIST] = "mnist", [DATASET_FASHION_MNIST] = "fashion_mnist",
+                                     [DATASET_IDX] = "idx", NULL};
+const char *const loss_names[] = {[LOSS_SPARSE_XENT] = "sparse_categorical_crossentropy",
+                                  [LOSS_MSE] = "mean_squared_error", NULL};
+const char *const optimizer_names[] = {[OPT_SGD] = "sgd", [OPT_ADAM] = "adam", NULL};
+const char *const validation_names[] = {[VALID_TEST] = "test", [VALID_SPLIT] = "split", [VALID_NONE] = "none",
+                                        NULL};
+const char *const init_names[] = {[INIT_GLOROT_UNIFORM] = "glorot_uniform", [INIT_HE_NORMAL] = "he_normal",
+                                  [INIT_HE_UNIFORM] = "he_uniform", NULL};
 static const char *const sgd_params[] = {"learning_rate", "momentum", "nesterov", NULL};
 static const char *const adam_params[] = {"learning_rate", "beta_1", "beta_2", "epsilon", NULL};
 /* Hyper-parameters as PyTorch and older Keras spell them, too far from ours for the edit

@@ -11,26 +11,6 @@
 
 #include "layers/layer.h"
 
-static const char *dataset_name(DatasetKind d)
-{
-    switch (d) {
-    case DATASET_MNIST: return "mnist";
-    case DATASET_FASHION_MNIST: return "fashion_mnist";
-    case DATASET_IDX: return "idx";
-    }
-    unreachable();
-}
-
-static const char *init_name(InitKind k)
-{
-    switch (k) {
-    case INIT_GLOROT_UNIFORM: return "glorot_uniform";
-    case INIT_HE_NORMAL: return "he_normal";
-    case INIT_HE_UNIFORM: return "he_uniform";
-    }
-    unreachable();
-}
-
 /* A string as a C literal. Besides quotes and backslashes, '?' (trigraphs) and '*' (which could
  * close the banner's comment before a '/') are written in octal, as is anything unprintable. */
 void put_c_string(FILE *f, const char *s)
@@ -98,7 +78,7 @@ static void put_layer(FILE *f, const Layer *l)
 
 static void put_train(FILE *f, const TrainConfig *t)
 {
-    fprintf(f, "dataset %s", dataset_name(t->dataset));
+    fprintf(f, "dataset %s", dataset_names[t->dataset]);
     if (t->dataset == DATASET_IDX) {
         fputc('(', f);
         for (int i = 0; i < 4; i++) {
@@ -108,7 +88,7 @@ static void put_train(FILE *f, const TrainConfig *t)
         }
         fputc(')', f);
     }
-    fprintf(f, "\nloss %s\n", t->loss == LOSS_MSE ? "mean_squared_error" : "sparse_categorical_crossentropy");
+    fprintf(f, "\nloss %s\n", loss_names[t->loss]);
     if (t->optimizer == OPT_ADAM) {
         fputs("optimizer adam(learning_rate=", f);
         put_double(f, t->learning_rate);
@@ -133,7 +113,7 @@ static void put_train(FILE *f, const TrainConfig *t)
     } else {
         fputs(t->validation == VALID_TEST ? "test" : "none", f);
     }
-    fprintf(f, "\nseed %lld\nshuffle %s\ninit %s\n", t->seed, t->shuffle ? "true" : "false", init_name(t->init));
+    fprintf(f, "\nseed %lld\nshuffle %s\ninit %s\n", t->seed, t->shuffle ? "true" : "false", init_names[t->init]);
 }
 
 /* Everything the generated code depends on, one fact per line, and nothing about how the

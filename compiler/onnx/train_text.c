@@ -39,9 +39,6 @@ static void put_string(FILE *f, const char *s)
 
 char *train_block_text(const TrainConfig *t)
 {
-    static const char *const datasets[] = {[DATASET_MNIST] = "mnist", [DATASET_FASHION_MNIST] = "fashion_mnist"};
-    static const char *const inits[] = {[INIT_GLOROT_UNIFORM] = "glorot_uniform", [INIT_HE_NORMAL] = "he_normal",
-                                        [INIT_HE_UNIFORM] = "he_uniform"};
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -57,9 +54,9 @@ char *train_block_text(const TrainConfig *t)
         }
         fputs(");\n", f);
     } else {
-        fprintf(f, "    dataset %s;\n", datasets[t->dataset]);
+        fprintf(f, "    dataset %s;\n", dataset_names[t->dataset]);
     }
-    fprintf(f, "    loss %s;\n", t->loss == LOSS_MSE ? "mean_squared_error" : "sparse_categorical_crossentropy");
+    fprintf(f, "    loss %s;\n", loss_names[t->loss]);
     if (t->optimizer == OPT_ADAM) {
         fputs("    optimizer adam(learning_rate=", f);
         put_real(f, t->learning_rate);
@@ -85,7 +82,7 @@ char *train_block_text(const TrainConfig *t)
         fputs(t->validation == VALID_TEST ? "test;\n" : "none;\n", f);
     }
     fprintf(f, "    seed %lld;\n    shuffle %s;\n    init %s;\n", t->seed, t->shuffle ? "true" : "false",
-            inits[t->init]);
+            init_names[t->init]);
     if (fclose(f) != 0) {
         fprintf(stderr, "cnnc: out of memory\n");
         exit(1);
