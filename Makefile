@@ -169,6 +169,7 @@ $(DATA_DIR)/.verified: mk/fetch-data.sh mk/mnist.sha256
 -include mk/fuzz.mk
 -include mk/bench.mk
 -include mk/difftest.mk
+-include mk/mpi.mk
 
 # ---------------------------------------------------------------- tests
 test: all data

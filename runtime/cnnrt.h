@@ -38,6 +38,32 @@ double rt_now(void);                 /* monotonic seconds */
  * `example` is a file name that suits the option, for the message when path is a directory. */
 int cnn_check_output(const char *option, const char *path, const char *example);
 
+/* ------------------------------------------------------------------ collective.c */
+
+/* The processes of a data-parallel run (`cnnc build --mpi`, runtime/mpi/): what the runtime
+ * needs of them, as functions the MPI layer provides, so that libcnnrt.a never depends on
+ * MPI. Every process calls each one at the same point with the same sizes. All sums add the
+ * processes' values in rank order, so that repeated runs with the same process count give the
+ * same bits. None is set in an ordinary program (one process). */
+typedef struct cnn_collective {
+    int rank, size;
+    /* data[n] = the sum of every process's data[n] (the gradient). */
+    void (*sum_floats)(float *data, size_t n);
+    /* v[n] = the sum of every process's v[n] (losses, counts). */
+    void (*sum_doubles)(double *v, size_t n);
+    /* area[images][count]: each process holds the rows of its share of the images
+     * (cnn_process_share); afterwards every process holds all of them. */
+    void (*gather_images)(float *area, int images, int count);
+} cnn_collective;
+
+/* Sets the collective of this process (NULL, or one of a single process: none). */
+void cnn_set_collective(const cnn_collective *c);
+const cnn_collective *cnn_get_collective(void);
+int cnn_process_rank(void);   /* 0 without a collective: the process that writes files */
+/* The share of n images that process `rank` of `size` takes: contiguous, the first n % size
+ * processes one image more, so that the split is the same on every run. */
+void cnn_process_share(int n, int rank, int size, int *first, int *count);
+
 /* ------------------------------------------------------------------ rng.c */
 
 /* A small, fast, seedable generator (splitmix64 to seed, xoshiro128+ or similar to draw). */

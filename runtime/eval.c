@@ -33,6 +33,38 @@ static void batch_predictions(const cnn_team *t, cnn_prediction *preds)
     }
 }
 
+/* Every process evaluated its share of each batch: the counts, the loss and the predictions
+ * of all of them, summed in rank order (a prediction is zero but in the process that made it).
+ * Returns -1 when the buffer cannot be allocated (then out holds this process's share). */
+static int sum_processes(cnn_eval_result *out, double *loss, long *correct, cnn_prediction *preds)
+{
+    const cnn_collective *c = cnn_get_collective();
+    size_t cells = 64 * 64, extra = preds ? 2 * (size_t)out->n : 0;
+    double *v = rt_calloc(2 + cells + extra, sizeof *v);
+    if (!v)
+        return -1;
+    v[0] = *loss;
+    v[1] = (double)*correct;
+    for (size_t i = 0; i < cells; i++)
+        v[2 + i] = (double)out->confusion[i / 64][i % 64];
+    double *pv = v + 2 + cells;
+    for (int i = 0; preds && i < out->n; i++) {
+        pv[2 * i] = preds[i].predicted;
+        pv[2 * i + 1] = preds[i].probability;
+    }
+    c->sum_doubles(v, 2 + cells + extra);
+    *loss = v[0];
+    *correct = (long)v[1];
+    for (size_t i = 0; i < cells; i++)
+        out->confusion[i / 64][i % 64] = (long)v[2 + i];
+    for (int i = 0; preds && i < out->n; i++) {
+        preds[i].predicted = (int)pv[2 * i];
+        preds[i].probability = (float)pv[2 * i + 1];
+    }
+    free(v);
+    return 0;
+}
+
 void cnn_team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d, float *x,
                        cnn_eval_result *out, cnn_prediction *preds)
 {
@@ -42,6 +74,8 @@ void cnn_team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d, f
 
     memset(out, 0, sizeof *out);
     out->n = d->n;
+    if (preds)
+        memset(preds, 0, (size_t)d->n * sizeof *preds);
     for (int pos = 0; pos < d->n; pos += m->batch) {
         int nb = d->n - pos < m->batch ? d->n - pos : m->batch;
         const unsigned char *labels = d->labels + pos;
@@ -49,7 +83,8 @@ void cnn_team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d, f
         cnn_team_eval_batch(t, params, x, labels, nb);
         if (preds)
             batch_predictions(t, preds + pos);
-        for (int b = 0; b < nb; b++) {
+        /* This process's share of the batch: all of it unless a collective spreads it. */
+        for (int b = t->share_first; b < t->share_first + t->share_count; b++) {
             int pred = t->image_pred[b];
             loss += t->image_loss[b];
             correct += pred == labels[b];
@@ -57,6 +92,8 @@ void cnn_team_evaluate(cnn_team *t, const float *params, const cnn_dataset *d, f
                 out->confusion[labels[b]][pred]++;
         }
     }
+    if (cnn_get_collective() && sum_processes(out, &loss, &correct, preds) < 0)
+        return;
     if (d->n > 0) {
         out->loss = loss / d->n;
         out->accuracy = (double)correct / d->n;

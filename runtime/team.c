@@ -29,10 +29,17 @@ int cnn_thread_count(const cnn_model *m, int requested)
 }
 
 /* Thread t's slice of n images: contiguous, the first n % threads slices one longer, so
- * that only trailing threads are idle when n < threads (a last partial batch). */
+ * that only trailing threads are idle when n < threads (a last partial batch). Under a
+ * collective the threads split this process's share the same way. */
 static void set_slices(cnn_team *t, int n)
 {
-    int base = n / t->threads, extra = n % t->threads, first = 0;
+    const cnn_collective *c = cnn_get_collective();
+    t->share_first = 0;
+    t->share_count = n;
+    if (c)
+        cnn_process_share(n, c->rank, c->size, &t->share_first, &t->share_count);
+    int base = t->share_count / t->threads, extra = t->share_count % t->threads;
+    int first = t->share_first;
     for (int i = 0; i < t->threads; i++) {
         cnn_slice *s = &t->slices[i];
         s->first = first;
@@ -61,7 +68,13 @@ static void team_batch_sum(const cnn_sync *s, const float *part, int n, int coun
     float *area = t->sum_area[t->sum_calls[s->slice]++ & 1];
     if (n > 0)
         memcpy(area + (size_t)s->first * (size_t)count, part, (size_t)n * (size_t)count * sizeof(float));
-    pthread_barrier_wait(&t->barrier);
+    /* Across processes, one thread of each gathers every process's rows while the others wait:
+     * the sum then adds the same images in the same order as on one process. */
+    const cnn_collective *c = cnn_get_collective();
+    if (pthread_barrier_wait(&t->barrier) == PTHREAD_BARRIER_SERIAL_THREAD && c)
+        c->gather_images(area, s->images, count);
+    if (c)
+        pthread_barrier_wait(&t->barrier);
     cnn_sum_images(area, s->images, count, total);
 }
 
@@ -214,8 +227,26 @@ double cnn_team_forward_backward(cnn_team *t, const float *params, const float *
         loss += t->slices[i].loss;
         right += t->slices[i].correct;
     }
+    const cnn_collective *c = cnn_get_collective();
+    if (c) {
+        double sums[2] = {loss, right};
+        c->sum_doubles(sums, 2);
+        loss = sums[0];
+        right = (int)sums[1];
+    }
     *correct = right;
     return loss;
+}
+
+/* The sum of the squares of this thread's range of the gradient. */
+static void square_range(cnn_team *t, int thread)
+{
+    size_t lo, hi;
+    param_range(t, thread, &lo, &hi);
+    double sq = 0;
+    for (size_t i = lo; i < hi; i++)
+        sq += (double)t->grad[i] * t->grad[i];
+    t->grad_sq[thread] = sq;
 }
 
 /* Sums the threads' gradients over this thread's parameter range, in thread order, and
@@ -237,15 +268,26 @@ static void reduce_task(void *ctx, int thread)
                 t->grad[i] += g[i];
         first = 0;
     }
-    double sq = 0;
-    for (size_t i = lo; i < hi; i++)
-        sq += (double)t->grad[i] * t->grad[i];
-    t->grad_sq[thread] = sq;
+    /* A process without images in this batch adds nothing to the processes' sum. */
+    if (first)
+        memset(t->grad + lo, 0, (hi - lo) * sizeof(float));
+    square_range(t, thread);
+}
+
+static void square_task(void *ctx, int thread)
+{
+    square_range(ctx, thread);
 }
 
 double cnn_team_reduce(cnn_team *t)
 {
     cnn_pool_run(t->pool, reduce_task, t);
+    /* The processes' sums, then the squares again, of the gradient every process now has. */
+    const cnn_collective *c = cnn_get_collective();
+    if (c) {
+        c->sum_floats(t->grad, t->m->num_params);
+        cnn_pool_run(t->pool, square_task, t);
+    }
     double sq = 0;
     for (int i = 0; i < t->threads; i++)
         sq += t->grad_sq[i];

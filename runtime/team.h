@@ -33,6 +33,10 @@ typedef struct cnn_team {
     double *grad_sq;     /* [threads]: the sum of squares of each thread's range of grad */
     float *before;       /* [num_params]: the parameters before a rescaled update; NULL until one */
     cnn_slice *slices;   /* [threads]: the last pass's split of the batch */
+    /* This process's share of the last pass's batch, images [share_first, share_first +
+     * share_count): all of it unless a collective (cnnrt.h) spreads the batch over processes;
+     * the slices split the share and hold indices into the whole batch. */
+    int share_first, share_count;
     double *image_loss;  /* [batch]: per-image losses of the last evaluation batch */
     int *image_pred;     /* [batch]: predicted classes of the last evaluation batch */
     /* Sums over the whole batch in a training pass (cnn_sync, for batchnorm), where the model
@@ -53,7 +57,10 @@ int cnn_thread_count(const cnn_model *m, int requested);
 int cnn_team_init(cnn_team *t, const cnn_model *m, int threads, int training);
 void cnn_team_free(cnn_team *t);
 
-/* A training step in three passes, so that the trainer can look at the loss and at the
+/* Under a collective, each pass works on this process's share of the batch, and the sums of
+ * the losses, of the counts and of the gradient are over every process's share.
+ *
+ * A training step in three passes, so that the trainer can look at the loss and at the
  * gradient before the parameters change:
  *   forward and backward of n <= batch images in training mode on every thread: returns the
  *   sum of the per-image losses (NaN when any is) and sets *correct;

@@ -16,6 +16,8 @@
  *
  * `--bench` also links libcnnbench.a and OpenBLAS, and its main.c sends `PROGRAM bench` to
  * cnn_bench_main: only such programs carry the hand-written layers they are timed against.
+ * `--mpi` compiles with Open MPI's mpicc (unless $CC says otherwise) and links libcnnmpi.a,
+ * whose cnn_mpi_main runs the program as one process of an MPI job (contract, section 8).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -124,7 +126,7 @@ static char *shell_quote(const char *s)
     return q;
 }
 
-static int write_main(const char *path, const char *name, bool bench)
+static int write_main(const char *path, const char *name, bool bench, bool mpi)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
@@ -139,6 +141,9 @@ static int write_main(const char *path, const char *name, bool bench)
         fprintf(f, "    if (argc > 1 && strcmp(argv[1], \"bench\") == 0)\n");
         fprintf(f, "        return cnn_bench_main(&%s_model, argc, argv);\n", name);
         fprintf(f, "    return cnn_program_main(&%s_model, argc, argv);\n}\n", name);
+    } else if (mpi) {
+        fprintf(f, "#include \"cnn_mpi.h\"\n#include \"%s.h\"\n\n", name);
+        fprintf(f, "int main(int argc, char **argv)\n{\n    return cnn_mpi_main(&%s_model, argc, argv);\n}\n", name);
     } else {
         fprintf(f, "#include \"program.h\"\n#include \"%s.h\"\n\n", name);
         fprintf(f, "int main(int argc, char **argv)\n{\n    return cnn_program_main(&%s_model, argc, argv);\n}\n", name);
@@ -224,19 +229,20 @@ static bool options_work(const char *cc, const char *cflags, const char *ldflags
 
 /* Runs the C compiler; on failure shows what it said. */
 static int compile(const char *tmp, const char *name, const char *libdir, const char *repo, bool bench,
-                   const Target *target)
+                   bool mpi, const Target *target)
 {
     const char *cc = getenv("CC"), *user_cflags = getenv("CFLAGS"), *ldflags = getenv("LDFLAGS");
     if (ldflags == NULL)
         ldflags = "";
     if (cc == NULL || cc[0] == '\0')
-        cc = "cc";
+        cc = mpi ? "mpicc" : "cc";
     char *cflags = format("%s %s", user_cflags != NULL ? user_cflags : DEFAULT_CFLAGS, target_cflags(target));
     char *t = shell_quote(tmp), *l = shell_quote(libdir), *r = shell_quote(repo), *nm = shell_quote(name);
     char *log = format("%s/compile.log", tmp);
     char *qlog = shell_quote(log);
     /* CC, CFLAGS and LDFLAGS are split into words by the shell, as make does. */
-    char *benchlib = bench ? format("-I%s/runtime/bench %s/libcnnbench.a %s/libcnnref.a", r, l, l) : xstrdup("");
+    char *benchlib = bench ? format("-I%s/runtime/bench %s/libcnnbench.a %s/libcnnref.a", r, l, l)
+                     : mpi ? format("-I%s/runtime/mpi %s/libcnnmpi.a", r, l) : xstrdup("");
     char *cmd = format("%s %s -I%s -I%s/runtime -I%s/runtime/app -I%s/runtime/plot -o %s/%s %s/%s.c %s/main.c %s "
                        "%s/libcnnapp.a %s/libcnnplot.a %s/libcnnrt.a %s %s -lpng -lplplot -lz -lm -lpthread >%s 2>&1",
                        cc, cflags, t, r, r, r, t, nm, t, nm, t, benchlib, l, l, l, ldflags,
@@ -343,11 +349,18 @@ static void print_build_help(void)
            DEFAULT_CFLAGS, PROGRESS_SECONDS);
 }
 
-static int build_model(const Model *m, const Target *target, const char *output, bool bench)
+static int build_model(const Model *m, const Target *target, const char *output, bool bench, bool mpi)
 {
     char *libdir = NULL, *repo = NULL;
     if (!find_runtime(&libdir, &repo))
         return 1;
+    if (mpi && !exists(libdir, "libcnnmpi.a")) {
+        error_plain("the MPI library '%s/libcnnmpi.a' is missing", libdir);
+        fprintf(stderr, "hint: run `make` in '%s' first (it needs libopenmpi-dev)\n", repo);
+        free(libdir);
+        free(repo);
+        return 1;
+    }
     if (bench && (!exists(libdir, "libcnnbench.a") || !exists(libdir, "libcnnref.a"))) {
         error_plain("the benchmark library '%s/libcnnbench.a' is missing", libdir);
         fprintf(stderr, "hint: run `make` in '%s' first (it needs libopenblas-dev)\n", repo);
@@ -363,8 +376,8 @@ static int build_model(const Model *m, const Target *target, const char *output,
     } else {
         char *main_c = format("%s/main.c", tmp);
         char *program = format("%s/%s", tmp, m->name);
-        if (emit_model(m, target, tmp) == 0 && write_main(main_c, m->name, bench) == 0 &&
-            compile(tmp, m->name, libdir, repo, bench, target) == 0) {
+        if (emit_model(m, target, tmp) == 0 && write_main(main_c, m->name, bench, mpi) == 0 &&
+            compile(tmp, m->name, libdir, repo, bench, mpi, target) == 0) {
             if (rename(program, output) != 0)
                 error_plain("cannot write '%s': %s", output, strerror(errno));
             else
@@ -384,7 +397,7 @@ static int build_model(const Model *m, const Target *target, const char *output,
 int cmd_build(int argc, char **argv)
 {
     const char *path = NULL, *output = NULL, *target_arg = NULL;
-    bool bench = false;
+    bool bench = false, mpi = false;
     for (int i = 1; i < argc; i++) {
         if (is_help_option(argv[i])) {
             print_build_help();
@@ -401,6 +414,10 @@ int cmd_build(int argc, char **argv)
             bench = true;
             continue;
         }
+        if (strcmp(argv[i], "--mpi") == 0) {
+            mpi = true;
+            continue;
+        }
         if (argv[i][0] == '-' && argv[i][1] != '\0')
             return usage_error("build", "unknown option '%s' for build", argv[i]);
         if (path)
@@ -409,6 +426,8 @@ int cmd_build(int argc, char **argv)
     }
     if (!path)
         return usage_error("build", "build needs a model file");
+    if (bench && mpi)
+        return usage_error("build", "--bench and --mpi make different programs; choose one");
     if (output != NULL && output[0] == '\0')
         return usage_error("build", "the program name given with -o is empty");
     const Target *target = target_host();
@@ -434,7 +453,7 @@ int cmd_build(int argc, char **argv)
         default_output = format("build/%s", lm.model->name);
         output = default_output;
     }
-    int rc = build_model(lm.model, target, output, bench);
+    int rc = build_model(lm.model, target, output, bench, mpi);
     free(default_output);
     loaded_model_free(&lm);
     return rc;

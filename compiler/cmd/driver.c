@@ -24,9 +24,10 @@ static const Command commands[] = {
      "write DIR/<name>.h and DIR/<name>.c, the model as C (DIR: generated/) for the target\n"
      "      (NAME: generic, x86-64, avx2, avx512 or neon; generic by default); with\n"
      "      --inference-only, DIR/<name>_infer.[ch]: a predictor with the weights inlined"},
-    {"build", cmd_build, "MODEL [-o PROGRAM] [--target NAME] [--bench]",
+    {"build", cmd_build, "MODEL [-o PROGRAM] [--target NAME] [--bench | --mpi]",
      "emit, then compile with the runtime into a program that trains (PROGRAM: build/<name>;\n"
-     "      NAME: this machine's target by default); --bench adds the layer benchmark"},
+     "      NAME: this machine's target by default); --bench adds the layer benchmark;\n"
+     "      --mpi builds with mpicc a program that trains data-parallel under mpirun"},
     {"plot", cmd_plot, "HISTORY.csv [-o curves.png] [--model NAME]",
      "draw accuracy and loss against epochs from a training history (.png, .svg or .pdf)"},
     {"export", cmd_export, "MODEL --weights CKPT [-o FILE.onnx] [--opset N] [--logits]",

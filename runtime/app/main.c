@@ -333,6 +333,12 @@ static int cmd_train(cli *c)
         return usage_error(c, "--plot writes .png, .svg or .pdf files, not '%s'", opt.plot);
     if (opt.save_weights_only && !opt.save)
         return usage_error(c, "--save-weights-only says what --save CKPT writes, and there is no --save");
+    /* Under MPI (cnnc build --mpi) process 0 alone prints the progress and writes the files;
+     * the others train beside it (contract, section 8). */
+    if (cnn_process_rank() != 0) {
+        opt.save = opt.history = opt.plot = NULL;
+        quiet = 1;
+    }
     /* Before the first step: a path that cannot be written would otherwise fail only once
      * the training it was meant to keep is done. */
     if ((opt.save && cnn_check_output("--save", opt.save, "model.safetensors") < 0) ||
@@ -431,6 +437,10 @@ static int cmd_eval(cli *c)
     if (mistakes && !(preds = rt_calloc(test.n > 0 ? (size_t)test.n : 1, sizeof *preds)))
         goto done;
     if (cnn_evaluate(m, params, &test, (int)threads, result, preds) < 0)
+        goto done;
+    status = 0;
+    /* Under MPI every process evaluated its share, and process 0 reports the whole. */
+    if (cnn_process_rank() != 0)
         goto done;
     printf("Test set: ");
     cnn_print_evaluation(stdout, m, result);
