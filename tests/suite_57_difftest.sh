@@ -55,12 +55,12 @@ else
 fi
 
 # The test of the test, on the host's default target.
-# d57_mutant NAME SED EXPECTED: the mutated model must fail with a line `FAIL default: ...`
-# that matches the extended regular expression EXPECTED. A mutation that no longer finds its
-# text in the generated code fails too: update it.
+# d57_mutant NAME SED EXPECTED [MODEL]: the mutated model (tests/difftest/mutant.cnn unless
+# given) must fail with a line `FAIL default: ...` that matches the extended regular expression
+# EXPECTED. A mutation that no longer finds its text in the generated code fails too: update it.
 d57_mutant() {
     # shellcheck disable=SC2086
-    env $D57_ENV DT_ACTIVE=default DT_MUTATE="$2" sh tests/difftest/model.sh tests/difftest/mutant.cnn cnn \
+    env $D57_ENV DT_ACTIVE=default DT_MUTATE="$2" sh tests/difftest/model.sh "${4:-tests/difftest/mutant.cnn}" cnn \
         "$D57_WORK/mutant" >"$D57_WORK/mutant.out" 2>&1
     if grep -qE "^FAIL default: $3\$" "$D57_WORK/mutant.out" && ! grep -q 'mutation changes nothing' "$D57_WORK/mutant.out"; then
         pass "difftest catches $1"
@@ -79,19 +79,39 @@ if env $D57_ENV DT_ACTIVE=default sh tests/difftest/model.sh tests/difftest/muta
     d57_mutant "the loss gradient off by 0.1%" 's/db\[t\] -= scale;/db[t] -= 1.001f * scale;/' \
         "model backward dense bias gradient"
     d57_mutant "the learning rate off by 0.1%" 's/0\.1f \* grads/0.1001f * grads/' "update sgd"
+else
+    fail "difftest: the unbroken mutant passes" "$(cat "$D57_WORK/mutant.out")" "$(cat "$D57_WORK/mutant/details" 2>/dev/null)"
+fi
+# The graph's: batchnorm, a residual add and a concat (tests/difftest/mutant_graph.cnn).
+d57_graph=tests/difftest/mutant_graph.cnn
+# shellcheck disable=SC2086
+if env $D57_ENV DT_ACTIVE=default sh tests/difftest/model.sh $d57_graph cnn "$D57_WORK/mutant" \
+    >"$D57_WORK/mutant.out" 2>&1; then
+    pass "difftest: the unbroken graph mutant passes"
+    d57_mutant "batchnorm's batch variance off by 0.1%" 's/var\[ch\] \/= count;/var[ch] \/= 1.001f * count;/' \
+        "layer batchnorm batch statistics" $d57_graph
+    d57_mutant "batchnorm's moving mean off in update_state" 's/mean\[ch\] = 0\.9f \* mean\[ch\]/mean[ch] = 0.9001f * mean[ch]/' \
+        "model update_state moving statistics" $d57_graph
+    d57_mutant "batchnorm's input gradient off by 0.1%" 's/k\[ch\] = gamma\[ch\] \* inv\[ch\];/k[ch] = 1.001f * gamma[ch] * inv[ch];/' \
+        "layer batchnorm input gradient" $d57_graph
+    d57_mutant "the gradients of a read-twice output added up off by 0.1%" 's/dst\[i\] += src\[i\];/dst[i] += 1.001f * src[i];/' \
+        "model backward conv2d kernel gradient" $d57_graph
+    d57_mutant "batchnorm's statistics of a split batch summed per slice" \
+        's/batch_sum(sync, part, n, \([0-9]*\), mean);/cnn_sum_images(part, n, \1, mean);/' \
+        "model\(split\) moving statistics bit for bit" $d57_graph
 
-    # The shrinker keeps the failure in a smaller model.
+    # The shrinker keeps the failure in a smaller graph (dropped layers' readers rewired).
     # shellcheck disable=SC2086
-    if d57_kept=$(env $D57_ENV DT_SHRINK_CHECKS=12 DT_MUTATE='s|1\.0f / (1\.0f + expf(|1.0001f / (1.0f + expf(|' \
-        sh tests/difftest/shrink.sh tests/difftest/mutant.cnn cnn "default: layer conv2d forward output" \
+    if d57_kept=$(env $D57_ENV DT_SHRINK_CHECKS=12 DT_MUTATE='s/var\[ch\] \/= count;/var[ch] \/= 1.001f * count;/' \
+        sh tests/difftest/shrink.sh $d57_graph cnn "default: layer batchnorm batch statistics" \
         "$D57_WORK/kept" 2>"$D57_WORK/shrink.err") &&
-        grep -q '^# Fails: default: layer conv2d forward output$' "$d57_kept" && "$CNNC" check "$d57_kept" &&
-        [ "$(grep -c ';' "$d57_kept")" -lt "$(grep -c ';' tests/difftest/mutant.cnn)" ]; then
+        grep -q '^# Fails: default: layer batchnorm batch statistics$' "$d57_kept" && "$CNNC" check "$d57_kept" &&
+        [ "$(grep -c ';' "$d57_kept")" -lt "$(grep -c ';' $d57_graph)" ]; then
         pass "difftest: the shrinker keeps a smaller model with the same failure"
     else
         fail "difftest: the shrinker keeps a smaller model with the same failure" "$(cat "$D57_WORK/shrink.err")" \
             "$(cat "$d57_kept" 2>/dev/null)"
     fi
 else
-    fail "difftest: the unbroken mutant passes" "$(cat "$D57_WORK/mutant.out")" "$(cat "$D57_WORK/mutant/details" 2>/dev/null)"
+    fail "difftest: the unbroken graph mutant passes" "$(cat "$D57_WORK/mutant.out")" "$(cat "$D57_WORK/mutant/details" 2>/dev/null)"
 fi

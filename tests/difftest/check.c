@@ -28,6 +28,7 @@
  * inference-only predictor's check (tests/difftest/infer_check.c).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +143,38 @@ static float *tolerance(const float *bound, size_t n, double units)
 }
 
 static const char *const kind_names[] = {"conv2d", "maxpool2d", "avgpool2d", "flatten", "dense",
-                                         "dropout", "relu", "sigmoid", "tanh", "softmax"};
+                                         "dropout", "relu", "sigmoid", "tanh", "softmax",
+                                         "add", "concat", "globalavgpool2d", "batchnorm"};
+
+/* The model as its description says it, and where each batchnorm's moving statistics are in
+ * params (the reference network's layout): its moving mean, then its moving variance. */
+static dt_model D;
+static size_t bn_state[DT_MAX_LAYERS];
+
+static int is_bn(const cnn_layer *l)
+{
+    return l->kind_id == CNN_LAYER_BATCHNORM;
+}
+
+/* The layer's index in the table. */
+static int index_of(const cnn_layer *l)
+{
+    return (int)(l - M->layers);
+}
+
+/* What a pass of layer i reads beyond its row: the second input (add, concat), batchnorm's
+ * settings and moving statistics; mean and var as rp_ctx says. */
+static rp_ctx ctx_of(int i, const float *params, const float *x, const float *x2, const float *a_in2,
+                     float *mean, float *var)
+{
+    rp_ctx c = {.x = x, .x2 = x2, .a_in2 = a_in2, .mean = mean, .var = var};
+    if (D.layers[i].kind == DT_BATCHNORM) {
+        c.epsilon = D.layers[i].epsilon;
+        c.moving_mean = params + bn_state[i];
+        c.moving_var = c.moving_mean + M->layers[i].in_c;
+    }
+    return c;
+}
 
 /* "conv2d forward output": what the shrinker keeps failing, whatever the layer's name. */
 static void name_check(char *buf, size_t size, const char *scope, const cnn_layer *l, const char *what)
@@ -155,11 +187,17 @@ static void name_check(char *buf, size_t size, const char *scope, const cnn_laye
 static const int act_of_kind[] = {[DT_RELU] = CNN_ACT_RELU, [DT_SIGMOID] = CNN_ACT_SIGMOID,
                                   [DT_TANH] = CNN_ACT_TANH, [DT_SOFTMAX] = CNN_ACT_SOFTMAX};
 
+/* A dt_model reference (DT_PREVIOUS, DT_INPUT or an index) as ref_model.h numbers them. */
+static int ref_ref(int r)
+{
+    return r == DT_PREVIOUS ? 0 : r == DT_INPUT ? -1 : r + 1;
+}
+
 static ref_layer_desc ref_desc_of(const dt_layer *d)
 {
     ref_layer_desc r = {.units = d->units, .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw,
                         .same = d->same, .act = (ref_activation)d->act, .no_bias = !d->use_bias,
-                        .rate = d->rate};
+                        .rate = d->rate, .from = ref_ref(d->from), .with = ref_ref(d->with)};
     switch (d->kind) {
     case DT_CONV2D: r.kind = REF_CONV2D; break;
     case DT_MAXPOOL2D: r.kind = REF_MAXPOOL2D; break;
@@ -167,6 +205,15 @@ static ref_layer_desc ref_desc_of(const dt_layer *d)
     case DT_FLATTEN: r.kind = REF_FLATTEN; break;
     case DT_DENSE: r.kind = REF_DENSE; break;
     case DT_DROPOUT: r.kind = REF_DROPOUT; break;
+    case DT_ADD: r.kind = REF_ADD; break;
+    case DT_CONCAT: r.kind = REF_CONCAT; break;
+    case DT_GLOBALAVGPOOL2D: r.kind = REF_GLOBALAVGPOOL2D; break;
+    case DT_BATCHNORM:
+        r.kind = REF_BATCHNORM;
+        r.no_scale = !d->scale;
+        r.epsilon = d->epsilon;
+        r.momentum = d->momentum;
+        break;
     default:
         r.kind = REF_ACTIVATION;
         r.act = (ref_activation)act_of_kind[d->kind];
@@ -217,7 +264,7 @@ static int check_table(const dt_model *d, const ref_net *net)
     if (!ok || M->num_layers != d->nlayers)
         return 0;
 
-    int ordinal[DT_KIND_COUNT] = {0}, t = 0;
+    int ordinal[DT_KIND_COUNT] = {0}, t = 0, st = 0, upstream[DT_MAX_LAYERS] = {0};
     for (int i = 0; i < d->nlayers; i++) {
         const cnn_layer *l = &M->layers[i];
         const ref_net_layer *r = &net->layers[i];
@@ -244,42 +291,54 @@ static int check_table(const dt_model *d, const ref_net *net)
             EXPECT_LAYER(l->activation == dl->act && l->units == dl->units && !l->use_bias == !dl->use_bias);
             EXPECT_LAYER(l->kernel_offset == (long)r->kernel_offset);
             EXPECT_LAYER(l->bias_offset == (dl->use_bias ? (long)r->bias_offset : -1));
+        } else if (dl->kind == DT_BATCHNORM) {
+            /* gamma in the kernel's place, beta in the bias's, each where it is on. */
+            EXPECT_LAYER(l->activation == CNN_ACT_NONE && l->units == r->in_c && !l->use_bias == !dl->use_bias);
+            EXPECT_LAYER(l->kernel_offset == (dl->scale ? (long)r->kernel_offset : -1));
+            EXPECT_LAYER(l->bias_offset == (dl->use_bias ? (long)r->bias_offset : -1));
+            EXPECT_LAYER(l->aux >= 0);
         } else {
             EXPECT_LAYER(l->kernel_offset == -1 && l->bias_offset == -1);
         }
-        if (dl->kind >= DT_RELU)
+        if (dl->kind >= DT_RELU && dl->kind <= DT_SOFTMAX)
             EXPECT_LAYER(l->activation == act_of_kind[dl->kind]);
         if (dl->kind == DT_DROPOUT)
             EXPECT_LAYER(l->rate == dl->rate && l->aux >= 0);
         /* The loss gives the logits' gradient exactly when cross-entropy meets a final softmax. */
         int fused = i == d->nlayers - 1 && loss == CNN_LOSS_SPARSE_XENT && l->activation == CNN_ACT_SOFTMAX;
         EXPECT_LAYER(!l->grad_is_logits == !fused);
-        /* A chain: each layer reads what the one before wrote, and backward hands its input
-         * gradient to the one before. */
-        if (i > 0) {
-            EXPECT_LAYER(l->in == M->layers[i - 1].out);
-            /* No input gradient is needed where no earlier layer has parameters. */
-            int upstream = 0;
-            for (int j = 0; j < i; j++)
-                upstream |= M->layers[j].kernel_offset >= 0;
-            EXPECT_LAYER(l->din == M->layers[i - 1].dout || (!upstream && l->din < 0));
-        } else {
-            EXPECT_LAYER(l->din < 0);
-        }
+        /* Each layer reads the outputs its from= and with= name, and hands its input gradients
+         * back where an earlier layer has parameters (and never to the model's input). */
+        int a = dt_source(d, i), b = dl->kind == DT_ADD || dl->kind == DT_CONCAT ? dl->with : -3;
+        EXPECT_LAYER(l->in == (a < 0 ? M->layers[0].in : M->layers[a].out));
+        EXPECT_LAYER(l->ninputs == (b == -3 ? 1 : 2));
+        if (b == -3)
+            EXPECT_LAYER(l->in2 < 0 && l->din2 < 0);
+        else
+            EXPECT_LAYER(l->in2 == (b < 0 ? M->layers[0].in : M->layers[b].out));
+        upstream[i] = l->kernel_offset >= 0 || l->bias_offset >= 0 || (a >= 0 && upstream[a]) ||
+                      (b >= 0 && upstream[b]);
+        EXPECT_LAYER(a < 0 ? l->din < 0 : (!upstream[a] || l->din >= 0));
+        if (b != -3)
+            EXPECT_LAYER(b < 0 ? l->din2 < 0 : (!upstream[b] || l->din2 >= 0));
         EXPECT_LAYER(l->forward != NULL && l->out >= 0 && l->dout >= 0);
         EXPECT_LAYER(l->backward != NULL || (l->kernel_offset < 0 && (l->din < 0 || l->din == l->dout)));
-        /* The checkpoint's tensors. */
-        for (int bias = 0; bias <= (int)(r->bias_count > 0) && r->kernel_count > 0; bias++, t++) {
+        /* The checkpoint's tensors: kernel and bias, or batchnorm's gamma and beta. */
+        int bn = dl->kind == DT_BATCHNORM;
+        for (int bias = 0; bias <= 1; bias++) {
+            size_t count = bias ? r->bias_count : r->kernel_count;
+            if (count == 0)
+                continue;
             char tname[96];
-            snprintf(tname, sizeof tname, "%s.%s", name, bias ? "bias" : "kernel");
+            snprintf(tname, sizeof tname, "%s.%s", name, bn ? (bias ? "beta" : "gamma") : (bias ? "bias" : "kernel"));
             if (t >= M->num_tensors) {
                 fprintf(stderr, "table: tensor %s is missing\n", tname);
                 ok = 0;
                 continue;
             }
-            const cnn_tensor *ct = &M->tensors[t];
+            const cnn_tensor *ct = &M->tensors[t++];
             int shape[4], nd;
-            if (bias)
+            if (bias || bn)
                 nd = 1, shape[0] = r->out_c;
             else if (is_conv)
                 nd = 4, shape[0] = dl->kh, shape[1] = dl->kw, shape[2] = r->in_c, shape[3] = r->out_c;
@@ -289,15 +348,30 @@ static int check_table(const dt_model *d, const ref_net *net)
             for (int k = 0; same && k < nd; k++)
                 same = ct->shape[k] == shape[k];
             if (!ct->name || strcmp(ct->name, tname) != 0 || !same || !ct->is_bias != !bias ||
-                ct->offset != (bias ? r->bias_offset : r->kernel_offset) ||
-                ct->count != (bias ? r->bias_count : r->kernel_count)) {
-                fprintf(stderr, "table: tensor %d is %s (offset %zu, count %zu), want %s\n", t,
+                ct->offset != (bias ? r->bias_offset : r->kernel_offset) || ct->count != count ||
+                !ct->init_ones != !(bn && !bias)) {
+                fprintf(stderr, "table: tensor %d is %s (offset %zu, count %zu), want %s\n", t - 1,
                         ct->name ? ct->name : "(null)", ct->offset, ct->count, tname);
+                ok = 0;
+            }
+        }
+        /* Batchnorm's state: its moving mean and variance, after every parameter. */
+        for (int k = 0; bn && k < 2; k++, st++) {
+            char tname[96];
+            snprintf(tname, sizeof tname, "%s.%s", name, k ? "moving_variance" : "moving_mean");
+            const cnn_tensor *ct = st < M->num_state_tensors && M->state_tensors ? &M->state_tensors[st] : NULL;
+            if (!ct || !ct->name || strcmp(ct->name, tname) != 0 || ct->ndim != 1 || ct->shape[0] != r->in_c ||
+                ct->offset != r->state_offset + (size_t)k * (size_t)r->in_c || ct->count != (size_t)r->in_c ||
+                !ct->init_ones != !k) {
+                fprintf(stderr, "table: state tensor %d is %s, want %s at %zu\n", st,
+                        ct && ct->name ? ct->name : "(none)", tname, r->state_offset + (size_t)k * (size_t)r->in_c);
                 ok = 0;
             }
         }
     }
     EXPECT(M->num_tensors == t);
+    EXPECT(M->num_state == net->num_state && M->num_state_tensors == st);
+    EXPECT(!M->update_state == !M->num_state);
     return ok;
 }
 
@@ -326,61 +400,106 @@ static int check_mask(const cnn_layer *l, const float *mask, size_t count)
     return ok;
 }
 
+/* Batchnorm's record of a training forward (mean, variance, 1 / sqrt(var + epsilon), at aux)
+ * against the statistics of its input x, which the reference computes into mean and var. */
+static int check_bn_stats(const cnn_layer *l, const float *stats, const float *x, int n, double epsilon,
+                          float *mean, float *var)
+{
+    size_t c = (size_t)l->in_c;
+    float *mt = floats(c), *vt = floats(c), *it = floats(c), *inv = floats(c);
+    ref_batchnorm_stats((size_t)n * l->in_h * l->in_w, l->in_c, x, mean, var);
+    rp_batchnorm_stats_bound(l, x, n, mean, var, epsilon, mt, vt, it);
+    for (size_t ch = 0; ch < c; ch++)
+        inv[ch] = (float)(1.0 / sqrt((double)var[ch] + epsilon));
+    int ok = close_all("batch mean", stats, mean, mt, c);
+    ok &= close_all("batch variance", stats + c, var, vt, c);
+    ok &= close_all("1 / sqrt(variance + epsilon)", stats + 2 * c, inv, it, c);
+    free(mt); free(vt); free(it); free(inv);
+    return ok;
+}
+
 static void check_layer(const cnn_layer *l, const float *params, int n)
 {
     if (l->kind_id == CNN_LAYER_FLATTEN)
         return;
+    int i = index_of(l);
+    const char *scope = n == M->batch ? "layer" : "layer(partial)";
     char check[160];
-    size_t in = (size_t)n * rp_in_size(l), out = (size_t)n * rp_out_size(l);
+    size_t in = (size_t)n * rp_in_size(l), in2 = (size_t)n * rp_in2_size(l), out = (size_t)n * rp_out_size(l);
+    size_t c = (size_t)l->in_c;
     float *ws = floats(M->workspace_floats);
     fill(ws + l->in, in, -1, 1);
-    float *x = copy_of(ws + l->in, in);
+    /* add's second input may be its first (an output added to itself). */
+    if (l->in2 >= 0 && l->in2 != l->in)
+        fill(ws + l->in2, in2, -1, 1);
+    float *x = copy_of(ws + l->in, in), *x2 = l->in2 >= 0 ? copy_of(ws + l->in2, in2) : NULL;
     l->forward(params, ws, n);
     const float *mask = l->kind_id == CNN_LAYER_DROPOUT ? ws + l->aux : NULL;
     float *mask_copy = mask ? copy_of(mask, out) : NULL;
-    float *y = floats(out), *a_in = abs_of(x, in), *a_out = floats(out), *tol = floats(out), *scratch = floats(2 * out);
-    rp_forward(l, params, x, y, mask_copy, n, 1);
-    rp_forward_bound(l, params, a_in, 0.0, y, mask_copy, n, 1, a_out, tol, scratch);
+    float *y = floats(out), *a_in = abs_of(x, in), *a_in2 = x2 ? abs_of(x2, in2) : NULL;
+    float *a_out = floats(out), *tol = floats(out), *scratch = floats(2 * out);
+    float *mean = floats(c), *var = floats(c);
+    /* The layer on its own runs batchnorm in training, over the n images. */
+    rp_ctx ctx = ctx_of(i, params, x, x2, a_in2, mean, var);
+    rp_forward(l, params, x, y, mask_copy, n, 1, &ctx);
+    rp_forward_bound(l, params, a_in, 0.0, y, mask_copy, n, 1, &ctx, a_out, tol, scratch);
     int ok = close_all("output", ws + l->out, y, tol, out);
     if (mask)
         ok &= check_mask(l, mask_copy, out);
-    name_check(check, sizeof check, n == M->batch ? "layer" : "layer(partial)", l, "forward output");
+    name_check(check, sizeof check, scope, l, "forward output");
     verdict(ok, check, l);
+    float *stats = NULL;
+    if (is_bn(l)) {
+        name_check(check, sizeof check, scope, l, "batch statistics");
+        verdict(check_bn_stats(l, ws + l->aux, x, n, ctx.epsilon, mean, var), check, l);
+        /* Backward from the statistics the generated forward used. */
+        stats = copy_of(ws + l->aux, 3 * c);
+        ctx.mean = stats;
+        ctx.var = stats + c;
+    }
 
     if (l->backward) {
         float *y_gen = copy_of(ws + l->out, out);
         fill(ws + l->dout, out, -1, 1);
         float *dy = copy_of(ws + l->dout, out), *dy_abs = abs_of(dy, out);
         float *grads = floats(M->num_params), *g_ref = floats(M->num_params), *g_abs = floats(M->num_params);
-        float *dx = floats(in), *dx_abs = floats(in);
+        float *dx = floats(in), *dx_abs = floats(in), *dx2 = floats(in2), *dx2_abs = floats(in2);
         l->backward(params, grads, ws, n);
-        rp_backward(l, params, g_ref, x, x, y_gen, dy, dx, mask_copy, n, 1, 0, scratch);
-        rp_backward(l, params, g_abs, a_in, x, y_gen, dy_abs, dx_abs, mask_copy, n, 1, 1, scratch);
+        rp_backward(l, params, g_ref, x, x, y_gen, dy, dx, dx2, mask_copy, n, 1, 0, scratch, &ctx);
+        rp_backward(l, params, g_abs, a_in, x, y_gen, dy_abs, dx_abs, dx2_abs, mask_copy, n, 1, 1, scratch, &ctx);
         rp_lengths k = rp_backward_lengths(l, n);
         /* The activation's derivative and the scaling of the output gradient: a few units. */
-        const double t = 4.0;
+        const double t = 4.0 + k.extra;
         if (l->din >= 0) {
             float *tl = tolerance(dx_abs, in, t + rp_units(k.dx));
-            name_check(check, sizeof check, n == M->batch ? "layer" : "layer(partial)", l, "input gradient");
+            name_check(check, sizeof check, scope, l, "input gradient");
             verdict(close_all("input gradient", ws + l->din, dx, tl, in), check, l);
+            free(tl);
+        }
+        if (l->din2 >= 0) {
+            float *tl = tolerance(dx2_abs, in2, t + rp_units(k.dx));
+            name_check(check, sizeof check, scope, l, "second input gradient");
+            verdict(close_all("second input gradient", ws + l->din2, dx2, tl, in2), check, l);
             free(tl);
         }
         if (l->kernel_offset >= 0) {
             size_t kc = rp_kernel_count(l);
             float *tl = tolerance(g_abs + l->kernel_offset, kc, t + rp_units(k.kernel));
-            name_check(check, sizeof check, n == M->batch ? "layer" : "layer(partial)", l, "kernel gradient");
+            name_check(check, sizeof check, scope, l, "kernel gradient");
             verdict(close_all("kernel gradient", grads + l->kernel_offset, g_ref + l->kernel_offset, tl, kc), check, l);
             free(tl);
         }
         if (l->bias_offset >= 0) {
             float *tl = tolerance(g_abs + l->bias_offset, (size_t)l->units, t + rp_units(k.bias));
-            name_check(check, sizeof check, n == M->batch ? "layer" : "layer(partial)", l, "bias gradient");
+            name_check(check, sizeof check, scope, l, "bias gradient");
             verdict(close_all("bias gradient", grads + l->bias_offset, g_ref + l->bias_offset, tl, (size_t)l->units), check, l);
             free(tl);
         }
         free(y_gen); free(dy); free(dy_abs); free(grads); free(g_ref); free(g_abs); free(dx); free(dx_abs);
+        free(dx2); free(dx2_abs);
     }
-    free(ws); free(x); free(mask_copy); free(y); free(a_in); free(a_out); free(tol); free(scratch);
+    free(ws); free(x); free(x2); free(mask_copy); free(y); free(a_in); free(a_in2); free(a_out); free(tol);
+    free(scratch); free(mean); free(var); free(stats);
 }
 
 /* ------------------------------------------------------------------ the whole model */
@@ -410,24 +529,32 @@ static double ref_loss(const float *y, const unsigned char *labels, int n, float
     return loss;
 }
 
-/* Every layer's output in ws against the reference layer run on its input in ws. */
+/* Every layer's output in ws against the reference layer run on its inputs in ws (and each
+ * batchnorm's statistics in training). */
 static void check_forward_chain(const float *params, const float *ws, int n, int training, const char *scope)
 {
     char check[160];
     for (int i = 0; i < M->num_layers; i++) {
         const cnn_layer *l = &M->layers[i];
-        size_t in = (size_t)n * rp_in_size(l), out = (size_t)n * rp_out_size(l);
+        size_t in = (size_t)n * rp_in_size(l), in2 = (size_t)n * rp_in2_size(l), out = (size_t)n * rp_out_size(l);
         const float *mask = l->kind_id == CNN_LAYER_DROPOUT && training ? ws + l->aux : NULL;
+        const float *x2 = l->in2 >= 0 ? ws + l->in2 : NULL;
         float *y = floats(out), *a_in = abs_of(ws + l->in, in), *a_out = floats(out), *tol = floats(out);
-        float *scratch = floats(2 * out);
-        rp_forward(l, params, ws + l->in, y, mask, n, training);
-        rp_forward_bound(l, params, a_in, 0.0, y, mask, n, training, a_out, tol, scratch);
+        float *a_in2 = x2 ? abs_of(x2, in2) : NULL, *scratch = floats(2 * out);
+        float *mean = floats((size_t)l->in_c), *var = floats((size_t)l->in_c);
+        rp_ctx ctx = ctx_of(i, params, ws + l->in, x2, a_in2, mean, var);
+        if (is_bn(l) && training) {
+            name_check(check, sizeof check, scope, l, "batch statistics");
+            verdict(check_bn_stats(l, ws + l->aux, ws + l->in, n, ctx.epsilon, mean, var), check, l);
+        }
+        rp_forward(l, params, ws + l->in, y, mask, n, training, &ctx);
+        rp_forward_bound(l, params, a_in, 0.0, y, mask, n, training, &ctx, a_out, tol, scratch);
         int ok = close_all("output", ws + l->out, y, tol, out);
         if (mask)
             ok &= check_mask(l, mask, out);
         name_check(check, sizeof check, scope, l, "forward output");
         verdict(ok, check, l);
-        free(y); free(a_in); free(a_out); free(tol); free(scratch);
+        free(y); free(a_in); free(a_in2); free(a_out); free(tol); free(scratch); free(mean); free(var);
     }
 }
 
@@ -438,40 +565,78 @@ typedef struct chain_result {
 
 /* The reference backward chain on the activations the generated forward left in ws (not
  * changed), with the bounds of the generated code's rounding, accumulated down the chain. */
+/* dst += src over n values, allocating dst (zeroed) on first use. */
+static void accumulate(float **dst, const float *src, size_t n)
+{
+    if (!*dst) {
+        *dst = floats(n);
+        memset(*dst, 0, sizeof(float) * n);
+    }
+    for (size_t i = 0; i < n; i++)
+        (*dst)[i] += src[i];
+}
+
 static chain_result ref_backward_chain(const float *params, const float *ws, const unsigned char *labels,
                                        int n, float scale, int training)
 {
     chain_result r = {0, floats(M->num_params), floats(M->num_params)};
     float *g_abs = floats(M->num_params);
-    const cnn_layer *last = &M->layers[M->num_layers - 1];
+    int nl = M->num_layers;
+    const cnn_layer *last = &M->layers[nl - 1];
+    /* Each output's gradient, summed over its readers, its absolute bound and its error in units
+     * of that bound: complete once every later layer has handed its part back. */
+    float *dys[DT_MAX_LAYERS] = {0}, *dys_abs[DT_MAX_LAYERS] = {0};
+    double ts[DT_MAX_LAYERS] = {0};
     size_t out = (size_t)n * M->classes;
-    float *dy = floats(out);
-    r.loss = ref_loss(ws + last->out, labels, n, scale, dy);
-    float *dy_abs = abs_of(dy, out);
-    double t = 4.0; /* the loss gradient's own rounding */
-    for (int i = M->num_layers - 1; i >= 0; i--) {
+    dys[nl - 1] = floats(out);
+    r.loss = ref_loss(ws + last->out, labels, n, scale, dys[nl - 1]);
+    dys_abs[nl - 1] = abs_of(dys[nl - 1], out);
+    ts[nl - 1] = 4.0; /* the loss gradient's own rounding */
+    for (int i = nl - 1; i >= 0; i--) {
         const cnn_layer *l = &M->layers[i];
-        size_t in = (size_t)n * rp_in_size(l);
+        float *dy = dys[i], *dy_abs = dys_abs[i];
+        if (!dy)
+            continue; /* leads nowhere: the table check says so */
+        double t = ts[i];
+        size_t in = (size_t)n * rp_in_size(l), in2 = (size_t)n * rp_in2_size(l);
         out = (size_t)n * rp_out_size(l);
         const float *x = ws + l->in, *mask = training && l->kind_id == CNN_LAYER_DROPOUT ? ws + l->aux : NULL;
+        const float *x2 = l->in2 >= 0 ? ws + l->in2 : NULL;
         float *x_abs = abs_of(x, in), *scratch = floats(out);
-        float *dx = i > 0 ? floats(in) : NULL, *dx_abs = i > 0 ? floats(in) : NULL;
-        rp_backward(l, params, r.grads, x, x, ws + l->out, dy, dx, mask, n, training, 0, scratch);
-        rp_backward(l, params, g_abs, x_abs, x, ws + l->out, dy_abs, dx_abs, mask, n, training, 1, scratch);
+        float *dx = floats(in), *dx_abs = floats(in), *dx2 = floats(in2), *dx2_abs = floats(in2);
+        const float *stats = is_bn(l) ? ws + l->aux : NULL;
+        rp_ctx ctx = ctx_of(i, params, x, x2, NULL, (float *)stats, stats ? (float *)stats + l->in_c : NULL);
+        rp_backward(l, params, r.grads, x, x, ws + l->out, dy, dx, dx2, mask, n, training, 0, scratch, &ctx);
+        rp_backward(l, params, g_abs, x_abs, x, ws + l->out, dy_abs, dx_abs, dx2_abs, mask, n, training, 1, scratch, &ctx);
         rp_lengths k = rp_backward_lengths(l, n);
         if (l->kernel_offset >= 0) {
             size_t kc = rp_kernel_count(l);
             for (size_t j = 0; j < kc; j++)
-                r.tol[l->kernel_offset + (long)j] = (float)((t + 4 + rp_units(k.kernel)) * RP_U * g_abs[l->kernel_offset + (long)j]);
-            for (int j = 0; l->use_bias && j < l->units; j++)
-                r.tol[l->bias_offset + j] = (float)((t + 4 + rp_units(k.bias)) * RP_U * g_abs[l->bias_offset + j]);
+                r.tol[l->kernel_offset + (long)j] =
+                    (float)((t + 4 + k.extra + rp_units(k.kernel)) * RP_U * g_abs[l->kernel_offset + (long)j]);
         }
-        t += 4 + rp_units(k.dx);
-        free(dy); free(dy_abs); free(x_abs); free(scratch);
-        dy = dx;
-        dy_abs = dx_abs;
+        for (int j = 0; l->bias_offset >= 0 && j < l->units; j++)
+            r.tol[l->bias_offset + j] = (float)((t + 4 + k.extra + rp_units(k.bias)) * RP_U * g_abs[l->bias_offset + j]);
+        t += 4 + k.extra + rp_units(k.dx);
+        /* Hand the input gradients back; where an output has several readers they add up,
+         * one more rounding each. */
+        const dt_layer *dl = &D.layers[i];
+        int a = dt_source(&D, i), b = dl->kind == DT_ADD || dl->kind == DT_CONCAT ? dl->with : -3;
+        for (int which = 0; which < 2; which++) {
+            int src = which ? b : a;
+            if (src < 0)
+                continue;
+            size_t cnt = which ? in2 : in;
+            double t_src = dys[src] ? (ts[src] > t ? ts[src] : t) + 1 : t;
+            accumulate(&dys[src], which ? dx2 : dx, cnt);
+            accumulate(&dys_abs[src], which ? dx2_abs : dx_abs, cnt);
+            ts[src] = t_src;
+        }
+        free(x_abs); free(scratch); free(dx); free(dx_abs); free(dx2); free(dx2_abs);
+        free(dys[i]); free(dys_abs[i]);
+        dys[i] = dys_abs[i] = NULL;
     }
-    free(dy); free(dy_abs); free(g_abs);
+    free(g_abs);
     return r;
 }
 
@@ -480,18 +645,196 @@ static void check_gradients(const char *scope, const float *grads, const chain_r
     char check[160];
     for (int i = 0; i < M->num_layers; i++) {
         const cnn_layer *l = &M->layers[i];
-        if (l->kernel_offset < 0)
-            continue;
-        size_t kc = rp_kernel_count(l);
-        name_check(check, sizeof check, scope, l, "kernel gradient");
-        verdict(close_all("kernel gradient", grads + l->kernel_offset, r->grads + l->kernel_offset,
-                          r->tol + l->kernel_offset, kc), check, l);
-        if (l->use_bias) {
+        if (l->kernel_offset >= 0) {
+            size_t kc = rp_kernel_count(l);
+            name_check(check, sizeof check, scope, l, "kernel gradient");
+            verdict(close_all("kernel gradient", grads + l->kernel_offset, r->grads + l->kernel_offset,
+                              r->tol + l->kernel_offset, kc), check, l);
+        }
+        if (l->bias_offset >= 0) {
             name_check(check, sizeof check, scope, l, "bias gradient");
             verdict(close_all("bias gradient", grads + l->bias_offset, r->grads + l->bias_offset,
                               r->tol + l->bias_offset, (size_t)l->units), check, l);
         }
     }
+}
+
+/* update_state after a training forward whose workspace is ws: each batchnorm's moving
+ * statistics move towards the batch's (those in ws) as the reference moves them, and nothing
+ * else in params changes. */
+static void check_update_state(const float *params, const float *ws, const char *scope)
+{
+    if (!M->num_state)
+        return;
+    size_t all = cnn_param_floats(M);
+    float *got = copy_of(params, all), *want = copy_of(params, all), *tol = floats(all);
+    for (size_t j = 0; j < all; j++)
+        tol[j] = 0;
+    M->update_state(got, ws);
+    for (int i = 0; i < M->num_layers; i++) {
+        const cnn_layer *l = &M->layers[i];
+        if (!is_bn(l))
+            continue;
+        size_t c = (size_t)l->in_c, o = bn_state[i];
+        const float *mean = ws + l->aux, *var = mean + c;
+        double mom = D.layers[i].momentum;
+        ref_batchnorm_update(l->in_c, want + o, want + o + c, mean, var, mom);
+        /* Two products and a sum, the momentum and its complement rounded to float. */
+        for (size_t ch = 0; ch < c; ch++) {
+            tol[o + ch] = (float)(6 * RP_U * (mom * fabs(params[o + ch]) + (1 - mom) * fabs(mean[ch])));
+            tol[o + c + ch] = (float)(6 * RP_U * (mom * fabs(params[o + c + ch]) + (1 - mom) * fabs(var[ch])));
+        }
+    }
+    char check[160];
+    snprintf(check, sizeof check, "%s update_state moving statistics", scope);
+    int ok = memcmp(got, params, sizeof(float) * M->num_params) == 0;
+    if (!ok)
+        fprintf(stderr, "update_state changed trainable parameters\n");
+    ok &= close_all("moving statistics", got + M->num_params, want + M->num_params, tol + M->num_params, M->num_state);
+    verdict(ok, check, NULL);
+    free(got); free(want); free(tol);
+}
+
+/* ------------------------------------------------------------------ a batch split across threads */
+
+/* The runtime's cnn_sync in miniature (runtime/team.c, tests/unit/emit_gradcheck.c): each slice's
+ * thread puts its images' partial sums in place, waits for the others, and adds them all in
+ * image order. */
+#define MAX_SLICES 3
+typedef struct split_run {
+    const float *params, *x;
+    const unsigned char *labels;
+    float scale;
+    uint64_t key;
+    float *area[2];
+    pthread_barrier_t barrier;
+    float *ws[MAX_SLICES], *grads[MAX_SLICES];
+    int n[MAX_SLICES];
+    long calls[MAX_SLICES];
+    double loss[MAX_SLICES];
+    cnn_sync sync[MAX_SLICES];
+} split_run;
+
+static void split_sum(const cnn_sync *s, const float *part, int n, int count, float *total)
+{
+    split_run *r = s->runtime;
+    float *area = r->area[r->calls[s->slice]++ & 1];
+    memcpy(area + (size_t)s->first * (size_t)count, part, sizeof(float) * (size_t)n * (size_t)count);
+    pthread_barrier_wait(&r->barrier);
+    cnn_sum_images(area, s->images, count, total);
+    /* Nobody writes the area again before everyone has read it. */
+    pthread_barrier_wait(&r->barrier);
+}
+
+static void *split_slice(void *arg)
+{
+    const cnn_sync *s = arg;
+    split_run *r = s->runtime;
+    int k = s->slice, b = s->first;
+    const float *x = r->x + (size_t)b * M->in_size;
+    M->forward(r->params, r->ws[k], x, r->n[k], 1, r->key, b, s);
+    r->loss[k] = M->backward(r->params, r->grads[k], r->ws[k], x, r->labels + b, r->n[k], r->scale, s);
+    return NULL;
+}
+
+/* The batch split into 2 or 3 slices on threads that meet through a cnn_sync gives the whole
+ * batch's outputs and (summed) gradients, and every slice's workspace the whole batch's moving
+ * statistics, bit for bit. */
+static void check_split(const float *params, const float *x, const unsigned char *labels, const float *out_whole,
+                        const float *ws_whole, const float *grads_whole, const float *grads_tol, double loss_whole,
+                        uint64_t key)
+{
+    int n = M->batch, slices = n >= 3 && pick(0, 1) ? 3 : 2;
+    if (n < 2)
+        return;
+    split_run r = {.params = params, .x = x, .labels = labels, .scale = 1.0f / (float)n, .key = key};
+    int bounds[MAX_SLICES + 1] = {0};
+    bounds[slices] = n;
+    bounds[1] = pick(1, n - slices + 1);
+    if (slices == 3)
+        bounds[2] = pick(bounds[1] + 1, n - 1);
+    size_t sum_floats = (size_t)(M->batch_sum_floats > 0 ? M->batch_sum_floats : 1);
+    r.area[0] = floats((size_t)n * sum_floats);
+    r.area[1] = floats((size_t)n * sum_floats);
+    pthread_barrier_init(&r.barrier, NULL, (unsigned)slices);
+    pthread_t th[MAX_SLICES];
+    for (int k = 0; k < slices; k++) {
+        r.n[k] = bounds[k + 1] - bounds[k];
+        r.ws[k] = floats(M->workspace_floats);
+        r.grads[k] = floats(M->num_params);
+        r.sync[k] = (cnn_sync){.batch_sum = split_sum, .images = n, .first = bounds[k], .slice = k, .runtime = &r};
+    }
+    int started = 0;
+    for (int k = 0; k < slices; k++)
+        started += pthread_create(&th[k], NULL, split_slice, &r.sync[k]) == 0;
+    for (int k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    char check[160];
+    fprintf(stderr, "split: %d slices from images 0, %d%s%.0d\n", slices, bounds[1], slices == 3 ? ", " : "",
+            slices == 3 ? bounds[2] : 0);
+    if (started != slices) {
+        verdict(0, "model(split) threads started", NULL);
+    } else {
+        /* The outputs: each image's as the whole batch gave it (the same statistics, the same
+         * passes over the image), within a few roundings for a code path that depends on n. */
+        size_t classes = (size_t)M->classes;
+        float *tol = floats((size_t)n * classes);
+        int ok = 1;
+        double loss = 0;
+        for (int k = 0; k < slices; k++) {
+            const float *o = M->output(r.ws[k]), *w = out_whole + (size_t)bounds[k] * classes;
+            for (size_t j = 0; j < (size_t)r.n[k] * classes; j++)
+                tol[j] = (float)(64 * RP_U * fabs(w[j]));
+            ok &= close_all("output of a slice", o, w, tol, (size_t)r.n[k] * classes);
+            loss += r.loss[k];
+        }
+        free(tol);
+        snprintf(check, sizeof check, "model(split) output");
+        verdict(ok, check, NULL);
+        snprintf(check, sizeof check, "model(split) loss");
+        verdict(fabs(loss - loss_whole) <= 1e-5 * fabs(loss_whole) + 1e-6 * n, check, NULL);
+        /* The gradients: the slices' sum, within the whole batch's bound of both. */
+        float *sum = floats(M->num_params), *gt = floats(M->num_params);
+        for (size_t j = 0; j < M->num_params; j++) {
+            double g = 0;
+            for (int k = 0; k < slices; k++)
+                g += r.grads[k][j];
+            sum[j] = (float)g;
+            gt[j] = 2 * grads_tol[j] + (float)(8 * RP_U) * fabsf(grads_whole[j]);
+        }
+        snprintf(check, sizeof check, "model(split) gradients");
+        verdict(close_all("summed gradient of the slices", sum, grads_whole, gt, M->num_params), check, NULL);
+        free(sum); free(gt);
+        /* The moving statistics from any slice's workspace: the whole batch's, bit for bit. */
+        if (M->num_state) {
+            size_t all = cnn_param_floats(M);
+            float *p1 = copy_of(params, all), *p2 = floats(all);
+            M->update_state(p1, ws_whole);
+            ok = 1;
+            for (int k = 0; k < slices; k++) {
+                memcpy(p2, params, sizeof(float) * all);
+                M->update_state(p2, r.ws[k]);
+                if (memcmp(p1, p2, sizeof(float) * all) != 0) {
+                    for (size_t j = 0; j < all; j++)
+                        if (memcmp(&p1[j], &p2[j], sizeof(float)) != 0) {
+                            fprintf(stderr, "moving statistics [%zu] from slice %d: %.9g, from the whole batch %.9g\n",
+                                    j, k, (double)p2[j], (double)p1[j]);
+                            break;
+                        }
+                    ok = 0;
+                }
+            }
+            snprintf(check, sizeof check, "model(split) moving statistics bit for bit");
+            verdict(ok, check, NULL);
+            free(p1); free(p2);
+        }
+    }
+    pthread_barrier_destroy(&r.barrier);
+    for (int k = 0; k < slices; k++) {
+        free(r.ws[k]);
+        free(r.grads[k]);
+    }
+    free(r.area[0]); free(r.area[1]);
 }
 
 static void check_model(const float *params, int n, int first, uint64_t key)
@@ -531,6 +874,9 @@ static void check_model(const float *params, int n, int first, uint64_t key)
     verdict(ok, check, NULL);
     snprintf(check, sizeof check, "%s backward", scope);
     check_gradients(check, grads, &r);
+    check_update_state(params, ws_fwd, scope);
+    if (n == M->batch && first == 0)
+        check_split(params, x, labels, M->output(ws_fwd), ws_fwd, grads, r.tol, loss, key);
 
     float *grads2 = floats(M->num_params), *quarter = floats(M->num_params), *half_tol = floats(M->num_params);
     memcpy(ws, ws_fwd, sizeof(float) * M->workspace_floats);
@@ -657,28 +1003,41 @@ static void check_update(void)
  * without the final softmax. The predictor's input may be off by one rounding (pixels / 255). */
 static void infer_reference(const float *params, const float *x, int logits, float *y, float *tol)
 {
-    size_t cur = M->in_size;
-    float *in = copy_of(x, cur), *a_in = abs_of(x, cur);
-    double t = 1.0;
-    for (int i = 0; i < M->num_layers; i++) {
+    int nl = M->num_layers;
+    float *outs[DT_MAX_LAYERS], *abss[DT_MAX_LAYERS];
+    double ts[DT_MAX_LAYERS];
+    float *a_x = abs_of(x, M->in_size);
+    for (int i = 0; i < nl; i++) {
         cnn_layer l = M->layers[i];
-        if (logits && i == M->num_layers - 1 && l.activation == CNN_ACT_SOFTMAX)
+        if (logits && i == nl - 1 && l.activation == CNN_ACT_SOFTMAX)
             l.activation = CNN_ACT_NONE;
+        const dt_layer *dl = &D.layers[i];
+        int a = dt_source(&D, i), b = dl->kind == DT_ADD || dl->kind == DT_CONCAT ? dl->with : -3;
+        const float *in = a < 0 ? x : outs[a], *a_in = a < 0 ? a_x : abss[a];
+        const float *in2 = b == -3 ? NULL : b < 0 ? x : outs[b], *a_in2 = b == -3 ? NULL : b < 0 ? a_x : abss[b];
+        /* The predictor's input may be off by one rounding (pixels / 255). */
+        double t = a < 0 ? 1.0 : ts[a];
+        if (b != -3 && (b < 0 ? 1.0 : ts[b]) > t)
+            t = b < 0 ? 1.0 : ts[b];
         size_t out = rp_out_size(&l);
-        float *o = floats(out), *a_out = floats(out), *tl = floats(out), *scratch = floats(2 * out);
-        rp_forward(&l, params, in, o, NULL, 1, 0);
-        t = rp_forward_bound(&l, params, a_in, t, o, NULL, 1, 0, a_out, tl, scratch);
-        free(in); free(a_in); free(scratch);
-        in = o, a_in = a_out;
-        if (i == M->num_layers - 1) {
-            memcpy(y, o, sizeof(float) * out);
+        float *scratch = floats(2 * out), *tl = floats(out);
+        outs[i] = floats(out);
+        abss[i] = floats(out);
+        rp_ctx ctx = ctx_of(i, params, in, in2, a_in2, NULL, NULL);
+        rp_forward(&l, params, in, outs[i], NULL, 1, 0, &ctx);
+        ts[i] = rp_forward_bound(&l, params, a_in, t, outs[i], NULL, 1, 0, &ctx, abss[i], tl, scratch);
+        if (i == nl - 1) {
+            memcpy(y, outs[i], sizeof(float) * out);
             for (size_t k = 0; k < out; k++)
-                tol[k] = tl[k] + (float)(4 * RP_U) * fabsf(o[k]);
+                tol[k] = tl[k] + (float)(4 * RP_U) * fabsf(outs[i][k]);
         }
-        free(tl);
+        free(tl); free(scratch);
     }
-    free(in);
-    free(a_in);
+    for (int i = 0; i < nl; i++) {
+        free(outs[i]);
+        free(abss[i]);
+    }
+    free(a_x);
 }
 
 /* IMAGES pixels, then for each image the outputs and tolerances, then the logits and theirs. */
@@ -727,11 +1086,12 @@ int main(int argc, char **argv)
     }
     FILE *f = fopen(argv[1], "r");
     dt_model d;
-    if (!f || dt_read_desc(f, &d) < 0) {
+    if (!f || dt_read_desc(f, &D) < 0) {
         fprintf(stderr, "difftest: cannot read %s\n", argv[1]);
         return 2;
     }
     fclose(f);
+    d = D;
     ref_layer_desc layers[DT_MAX_LAYERS];
     for (int i = 0; i < d.nlayers; i++)
         layers[i] = ref_desc_of(&d.layers[i]);
@@ -743,6 +1103,8 @@ int main(int argc, char **argv)
     }
     int table_ok = check_table(&d, &net);
     verdict(table_ok, "table", NULL);
+    for (int i = 0; i < d.nlayers; i++)
+        bn_state[i] = net.layers[i].state_offset;
     ref_net_free(&net);
     if (!table_ok)
         return 1;
@@ -756,6 +1118,14 @@ int main(int argc, char **argv)
         const cnn_tensor *ct = &M->tensors[t];
         double limit = ct->is_bias ? 0.5 : sqrt(3.0 / (ct->fan_in > 0 ? ct->fan_in : 1));
         fill(params + ct->offset, ct->count, -limit, limit);
+    }
+    /* Moving statistics as training leaves them: any mean, a variance around one. */
+    for (int t = 0; t < M->num_state_tensors; t++) {
+        const cnn_tensor *ct = &M->state_tensors[t];
+        if (ct->init_ones)
+            fill(params + ct->offset, ct->count, 0.25, 2);
+        else
+            fill(params + ct->offset, ct->count, -1, 1);
     }
 
     int partial = M->batch > 1 ? pick(1, M->batch - 1) : 1;

@@ -12,8 +12,13 @@
  * strides 1..3, valid and same padding; inputs from 1x1 with 1..4 channels; channel counts
  * 1..70 (every remainder mod 4, 8 and 16); dense layers of 1..300 units; pools 1..4 whose
  * strides tile, overlap or skip; dropout (inside and last), layers without bias, both losses,
- * both optimizers and batch sizes 1..70. The work of one batch is capped so that the
- * reference layers check a model in well under a second.
+ * both optimizers and batch sizes 1..70. Two thirds of them are graphs: layers that read
+ * earlier ones (from=, from=input), residual blocks (add with the block's input, with a strided
+ * 1x1 projection of it, or of an output with itself), branches joined by concat (images and
+ * flat values, the model's input among them), global average pooling, and batchnorm anywhere
+ * (images and flat, scale and center on and off, momentum from 0 to 1, epsilon from 1e-5 to 1);
+ * every layer leads to the output. The work of one batch is capped so that the reference
+ * layers check a model in well under a second.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -110,23 +115,182 @@ static void standalone(rng *r, dt_layer *l)
     l->kind = pick(r, DT_RELU, DT_TANH);
 }
 
-/* Adds a layer and returns its output shape through h, w, c. */
-static dt_layer *add(dt_model *m, rng *r)
+/* Keras' defaults most of the time; momentum 0 (the batch's statistics become the moving ones)
+ * and 1 (they never move), and an epsilon from tiny to larger than most variances. */
+static void batchnorm(rng *r, dt_layer *l)
 {
-    dt_layer *l = &m->layers[m->nlayers++];
-    memset(l, 0, sizeof *l);
-    l->use_bias = 1;
-    l->sh = l->sw = 1;
-    l->style = (unsigned)pick(r, 0, 31);
+    static const double moms[] = {0.99, 0.99, 0.9, 0.5, 0, 1}, eps[] = {0.001, 0.001, 1e-5, 0.1, 1};
+    l->kind = DT_BATCHNORM;
+    l->momentum = moms[pick(r, 0, 5)];
+    l->epsilon = eps[pick(r, 0, 4)];
+    l->use_bias = chance(r, 75);
+    l->scale = chance(r, 75);
+}
+
+/* ------------------------------------------------------------------ drawing a network */
+
+/* The network being drawn: its layers so far and the output the next layer reads. */
+typedef struct draw {
+    dt_model *m;
+    rng *r;
+    int cur;  /* the main path's output: a layer's index, or DT_INPUT */
+    int full; /* more layers were asked for than a model holds: draw again */
+} draw;
+
+static dt_shape shape_of(const draw *d, int idx)
+{
+    dt_shape s[DT_MAX_LAYERS];
+    if (idx < 0)
+        return (dt_shape){d->m->in_h, d->m->in_w, d->m->in_c, 0};
+    if (!dt_layer_shapes(d->m, s))
+        return (dt_shape){1, 1, 1, 0}; /* the model is rejected when drawn */
+    return s[idx];
+}
+
+/* A new layer of the kind that reads src and becomes the main path's output. */
+static dt_layer *push(draw *d, int kind, int src)
+{
+    static dt_layer spare;
+    dt_model *m = d->m;
+    if (m->nlayers == DT_MAX_LAYERS) {
+        d->full = 1;
+        return &spare;
+    }
+    int i = m->nlayers++;
+    dt_layer *l = &m->layers[i];
+    dt_layer_init(l, kind);
+    l->style = (unsigned)pick(d->r, 0, 63);
+    /* from= where it reads another than the layer before, and now and then naming that one. */
+    l->from = src == i - 1 && !chance(d->r, 5) ? DT_PREVIOUS : src;
+    d->cur = i;
     return l;
 }
 
-static void shape_after(const dt_model *m, int *h, int *w, int *c)
+/* One layer on the main path of an image: conv2d, a pool, an activation, dropout or batchnorm. */
+static void image_layer(draw *d, int batchnorm_percent)
 {
-    int flat = 0;
-    *h = m->in_h, *w = m->in_w, *c = m->in_c;
-    for (int i = 0; i < m->nlayers; i++)
-        dt_layer_shape(&m->layers[i], *h, *w, *c, flat, h, w, c, &flat);
+    dt_shape s = shape_of(d, d->cur);
+    int what = pick(d->r, 1, 100);
+    dt_layer *l = push(d, DT_CONV2D, d->cur);
+    if (what <= batchnorm_percent)
+        batchnorm(d->r, l);
+    else if ((what = pick(d->r, 1, 100)) <= 55)
+        conv(d->r, l, s.h, s.w);
+    else if (what <= 80)
+        pool(d->r, l, s.h, s.w);
+    else if (what <= 90)
+        standalone(d->r, l);
+    else
+        dropout(d->r, l);
+}
+
+/* A layer that keeps the shape of what it reads (with keep_c unset, all but the channels). */
+static void keeping_layer(draw *d, int keep_c)
+{
+    dt_shape s = shape_of(d, d->cur);
+    int what = pick(d->r, 1, 100);
+    dt_layer *l = push(d, DT_CONV2D, d->cur);
+    if (what <= 40) {
+        if (s.flat) {
+            l->kind = DT_DENSE;
+            l->units = keep_c ? s.c : (chance(d->r, 30) ? pick(d->r, 1, 100) : pick(d->r, 1, 30));
+            l->act = hidden_act(d->r);
+            l->use_bias = chance(d->r, 80);
+        } else {
+            conv(d->r, l, s.h, s.w);
+            l->same = 1;
+            l->sh = l->sw = 1;
+            if (keep_c)
+                l->units = s.c;
+        }
+    } else if (what <= 55 && !s.flat) {
+        pool(d->r, l, s.h, s.w);
+        l->same = 1;
+        l->sh = l->sw = 1;
+    } else if (what <= 75) {
+        batchnorm(d->r, l);
+    } else if (what <= 90) {
+        standalone(d->r, l);
+    } else {
+        dropout(d->r, l);
+    }
+}
+
+/* A residual block: a branch that keeps the shape added to its input (or, for an image, a
+ * branch that strides and changes the channels added to a 1x1 projection of the input), or an
+ * output added to itself. Either addend may be add's input. */
+static void residual(draw *d)
+{
+    int stem = d->cur;
+    dt_shape s = shape_of(d, stem);
+    int what = pick(d->r, 1, 100);
+    if (what <= 12) {
+        push(d, DT_ADD, stem)->with = stem;
+        return;
+    }
+    if (what <= 40 && !s.flat) {
+        int f = channels(d->r), sh = pick(d->r, 1, 3), sw = chance(d->r, 70) ? sh : pick(d->r, 1, 3);
+        dt_layer *l = push(d, DT_CONV2D, stem);
+        conv(d->r, l, s.h, s.w);
+        l->same = 1, l->sh = sh, l->sw = sw, l->units = f;
+        if (chance(d->r, 50))
+            batchnorm(d->r, push(d, DT_BATCHNORM, d->cur));
+        if (chance(d->r, 40))
+            standalone(d->r, push(d, DT_RELU, d->cur));
+        int end = d->cur;
+        /* A 1x1 window gives ceil(in / stride) with either padding, as `same` does. */
+        l = push(d, DT_CONV2D, stem);
+        conv(d->r, l, s.h, s.w);
+        l->kh = l->kw = 1, l->same = chance(d->r, 50), l->sh = sh, l->sw = sw, l->units = f;
+        l->act = chance(d->r, 70) ? DT_ACT_NONE : l->act;
+        push(d, DT_ADD, d->cur)->with = end;
+        return;
+    }
+    int len = pick(d->r, 1, 3);
+    for (int k = 0; k < len; k++)
+        keeping_layer(d, 1);
+    int end = d->cur;
+    if (chance(d->r, 50))
+        push(d, DT_ADD, end)->with = stem;
+    else
+        push(d, DT_ADD, stem)->with = end;
+}
+
+/* Branches from one output (an image's may also start at the model's input, when it has the
+ * same height and width), joined by concat in a random order. A branch may be empty: the
+ * output itself is joined. */
+static void branches(draw *d)
+{
+    int stem = d->cur, nb = pick(d->r, 2, 3), ends[3];
+    dt_shape s = shape_of(d, stem), in = shape_of(d, DT_INPUT);
+    for (int b = 0; b < nb; b++) {
+        d->cur = stem;
+        if (stem != DT_INPUT && !s.flat && s.h == in.h && s.w == in.w && chance(d->r, 15))
+            d->cur = DT_INPUT;
+        int len = pick(d->r, 0, 2);
+        for (int k = 0; k < len; k++)
+            keeping_layer(d, 0);
+        ends[b] = d->cur;
+    }
+    for (int b = nb - 1; b > 0; b--) {
+        int k = pick(d->r, 0, b), t = ends[b];
+        ends[b] = ends[k], ends[k] = t;
+    }
+    push(d, DT_CONCAT, ends[0])->with = ends[1];
+    for (int b = 2; b < nb; b++)
+        push(d, DT_CONCAT, d->cur)->with = ends[b];
+}
+
+/* The main path's output joined with the model's input, where their shapes allow. */
+static void input_skip(draw *d)
+{
+    dt_shape s = shape_of(d, d->cur), in = shape_of(d, DT_INPUT);
+    if (s.flat || s.h != in.h || s.w != in.w)
+        return;
+    if (s.c == in.c && chance(d->r, 50))
+        push(d, DT_ADD, d->cur)->with = DT_INPUT;
+    else
+        push(d, DT_CONCAT, d->cur)->with = DT_INPUT;
 }
 
 static void generate_once(dt_model *m, rng *r)
@@ -143,72 +307,87 @@ static void generate_once(dt_model *m, rng *r)
         m->in_h = 28;
     m->in_w = chance(r, 50) ? m->in_h : pick(r, 1, m->in_h + 4);
     m->in_c = m->in_h == 28 && chance(r, 60) ? 1 : pick(r, 1, 4);
-    int h, w, c;
+    draw d = {m, r, DT_INPUT, 0};
+    /* A third of the models are chains, as before graphs; a few of those have batchnorm. */
+    int graph = chance(r, 67), bn_percent = graph ? 15 : (chance(r, 30) ? 20 : 0);
 
-    /* The feature extractor: convolutions, pools, standalone activations and dropout. */
-    int spatial = pick(r, 0, 5);
+    /* The feature extractor: layers and, in a graph, blocks that branch and join. */
+    int spatial = pick(r, 0, graph ? 6 : 5);
     for (int i = 0; i < spatial; i++) {
-        shape_after(m, &h, &w, &c);
         int what = pick(r, 1, 100);
-        dt_layer *l = add(m, r);
-        if (what <= 55)
-            conv(r, l, h, w);
-        else if (what <= 80)
-            pool(r, l, h, w);
-        else if (what <= 90)
-            standalone(r, l);
+        if (!graph || what <= 50)
+            image_layer(&d, bn_percent);
+        else if (what <= 75)
+            residual(&d);
+        else if (what <= 92)
+            branches(&d);
         else
-            dropout(r, l);
+            input_skip(&d);
     }
-    add(m, r)->kind = DT_FLATTEN;
+    if ((graph || bn_percent) && chance(r, 35))
+        push(&d, DT_GLOBALAVGPOOL2D, d.cur);
+    else
+        push(&d, DT_FLATTEN, d.cur);
 
-    /* The classifier: hidden dense layers of 1..300 units, with activations and dropout. */
+    /* The classifier: hidden dense layers of 1..300 units, with activations and dropout, and in
+     * a graph residual and concatenated branches over the flat values. */
     int hidden = pick(r, 0, 3);
     for (int i = 0; i < hidden; i++) {
-        dt_layer *l = add(m, r);
-        l->kind = DT_DENSE;
-        l->units = chance(r, 30) ? pick(r, 1, 300) : pick(r, 1, 40);
-        l->act = hidden_act(r);
-        l->use_bias = chance(r, 80);
+        int what = pick(r, 1, 100);
+        if (graph && what <= 15) {
+            residual(&d);
+        } else if (graph && what <= 30) {
+            branches(&d);
+        } else if (what <= 30 + bn_percent / 2) {
+            batchnorm(r, push(&d, DT_BATCHNORM, d.cur));
+        } else {
+            dt_layer *l = push(&d, DT_DENSE, d.cur);
+            l->units = chance(r, 30) ? pick(r, 1, 300) : pick(r, 1, 40);
+            l->act = hidden_act(r);
+            l->use_bias = chance(r, 80);
+        }
         if (chance(r, 20))
-            standalone(r, add(m, r));
+            standalone(r, push(&d, DT_RELU, d.cur));
         if (chance(r, 20))
-            dropout(r, add(m, r));
+            dropout(r, push(&d, DT_DROPOUT, d.cur));
     }
 
     /* The output: one value per class, ending in any of the ways a model may end. */
     m->mnist = m->in_h == 28 && m->in_w == 28 && m->in_c == 1 && chance(r, 70);
     int classes = m->mnist ? 10 : (chance(r, 80) ? pick(r, 2, 16) : pick(r, 2, 256));
-    shape_after(m, &h, &w, &c);
+    dt_shape s = shape_of(&d, d.cur);
     int end = pick(r, 1, 100);
     int softmax_out = 0;
-    if (end <= 5 && !m->mnist && c >= 2 && c <= 256) {
+    if (end <= 5 && !m->mnist && s.c >= 2 && s.c <= 256) {
         /* No dense layer at all: the flattened features are the outputs. */
         if (chance(r, 50)) {
-            add(m, r)->kind = DT_SOFTMAX;
+            push(&d, DT_SOFTMAX, d.cur);
             softmax_out = 1;
         }
     } else {
-        dt_layer *l = add(m, r);
-        l->kind = DT_DENSE;
+        dt_layer *l = push(&d, DT_DENSE, d.cur);
         l->units = classes;
         l->use_bias = chance(r, 85);
         if (end <= 55) {
             l->act = DT_ACT_SOFTMAX;
             softmax_out = 1;
         } else if (end <= 65) {
-            add(m, r)->kind = DT_SOFTMAX;
+            push(&d, DT_SOFTMAX, d.cur);
             softmax_out = 1;
+        } else if (end <= 72 && bn_percent) {
+            batchnorm(r, push(&d, DT_BATCHNORM, d.cur));
         } else if (end <= 80) {
             l->act = hidden_act(r);
         } else if (end <= 90) {
             l->act = chance(r, 50) ? DT_ACT_SOFTMAX : hidden_act(r);
             softmax_out = l->act == DT_ACT_SOFTMAX;
-            dropout(r, add(m, r));
+            dropout(r, push(&d, DT_DROPOUT, d.cur));
         } else {
-            standalone(r, add(m, r));
+            standalone(r, push(&d, DT_RELU, d.cur));
         }
     }
+    if (d.full)
+        m->nlayers = 0; /* invalid: drawn again */
     m->loss = softmax_out ? (chance(r, 80) ? DT_XENT : DT_MSE) : (chance(r, 70) ? DT_MSE : DT_XENT);
 
     /* Now and then a layer named by hand. */
@@ -283,11 +462,22 @@ static int smaller(int x, int step, int floor)
 static void make_variants(const dt_model *m, variants *v)
 {
     dt_model t;
-    /* Drop a layer, the biggest step. */
+    /* Drop a layer, the biggest step: its readers read what it read, and a branch that no
+     * longer leads to the output goes too. */
     for (int i = 0; i < m->nlayers; i++) {
         t = *m;
-        memmove(&t.layers[i], &t.layers[i + 1], sizeof t.layers[0] * (size_t)(t.nlayers - i - 1));
-        t.nlayers--;
+        dt_drop_layer(&t, i);
+        dt_prune(&t);
+        keep_if_valid(v, &t);
+    }
+    /* A layer that reads another than the layer before reads the layer before, and what no
+     * longer leads to the output goes. */
+    for (int i = 1; i < m->nlayers; i++) {
+        t = *m;
+        if (t.layers[i].from == DT_PREVIOUS || t.layers[i].from == i - 1)
+            continue;
+        t.layers[i].from = DT_PREVIOUS;
+        dt_prune(&t);
         keep_if_valid(v, &t);
     }
     /* Smaller input, batch, sizes. */
@@ -327,11 +517,20 @@ static void make_variants(const dt_model *m, variants *v)
         if (l->act != DT_ACT_NONE && l->act != DT_ACT_SOFTMAX)
             l->act = DT_ACT_NONE, keep_if_valid(v, &t);
         t = *m;
-        if (!l->use_bias && (l->kind == DT_CONV2D || l->kind == DT_DENSE))
+        if (!l->use_bias && (l->kind == DT_CONV2D || l->kind == DT_DENSE || l->kind == DT_BATCHNORM))
             l->use_bias = 1, keep_if_valid(v, &t);
         t = *m;
         if (l->name[0] || l->has_seed)
             l->name[0] = '\0', l->has_seed = 0, keep_if_valid(v, &t);
+        t = *m;
+        if (l->kind == DT_BATCHNORM && (l->momentum != 0.99 || l->epsilon != 0.001))
+            l->momentum = 0.99, l->epsilon = 0.001, keep_if_valid(v, &t);
+        t = *m;
+        if (l->kind == DT_BATCHNORM && !l->scale)
+            l->scale = 1, keep_if_valid(v, &t);
+        t = *m;
+        if (l->from == i - 1)
+            l->from = DT_PREVIOUS, keep_if_valid(v, &t);
     }
     t = *m;
     if (t.mnist)

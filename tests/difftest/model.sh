@@ -103,7 +103,7 @@ for T in $DT_ACTIVE; do
             fi
         fi
     fi
-    libs="-lm"
+    libs="-lpthread -lm"
     [ "$arch" = host ] && libs="$DT_BUILD/libcnnrt.a -lz -lpthread -lm"
     # shellcheck disable=SC2086
     if ! $cc -o "$D/check" "$D/model.o" "$DT_TOOLS/$arch"/*.o -Wl,--defsym=difftest_model="${name}_model" \

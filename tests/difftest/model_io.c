@@ -11,8 +11,50 @@
 
 static const char *const kind_names[DT_KIND_COUNT] = {
     "conv2d", "maxpool2d", "avgpool2d", "flatten", "dense", "dropout", "relu", "sigmoid", "tanh",
-    "softmax"};
+    "softmax", "add", "concat", "globalavgpool2d", "batchnorm"};
 static const char *const act_names[] = {"none", "relu", "sigmoid", "tanh", "softmax"};
+
+#define BN_MOMENTUM 0.99
+#define BN_EPSILON 0.001
+
+void dt_layer_init(dt_layer *l, int kind)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->use_bias = 1;
+    l->scale = 1;
+    l->sh = l->sw = 1;
+    l->momentum = BN_MOMENTUM;
+    l->epsilon = BN_EPSILON;
+    l->from = DT_PREVIOUS;
+    l->with = DT_INPUT;
+    if (kind == DT_MAXPOOL2D || kind == DT_AVGPOOL2D)
+        l->kh = l->kw = l->sh = l->sw = 2;
+}
+
+int dt_source(const dt_model *m, int i)
+{
+    int from = m->layers[i].from;
+    return from == DT_PREVIOUS ? i - 1 : from;
+}
+
+static int has_with(const dt_layer *l)
+{
+    return l->kind == DT_ADD || l->kind == DT_CONCAT;
+}
+
+void dt_layer_name(const dt_model *m, int i, char *buf, size_t size)
+{
+    const dt_layer *l = &m->layers[i];
+    if (l->name[0]) {
+        snprintf(buf, size, "%s", l->name);
+        return;
+    }
+    int ordinal = 0;
+    for (int j = 0; j <= i; j++)
+        ordinal += m->layers[j].kind == l->kind;
+    snprintf(buf, size, "%s_%d", kind_names[l->kind], ordinal);
+}
 
 /* ------------------------------------------------------------------ shapes */
 
@@ -24,83 +66,172 @@ static int window_out(int in, int k, int s, int same)
     return in >= k ? (in - k) / s + 1 : 0;
 }
 
-int dt_layer_shape(const dt_layer *l, int h, int w, int c, int flat, int *oh, int *ow, int *oc,
-                   int *oflat)
+int dt_layer_shape(const dt_layer *l, dt_shape in, dt_shape in2, dt_shape *out)
 {
-    *oh = h, *ow = w, *oc = c, *oflat = flat;
+    *out = in;
     switch (l->kind) {
     case DT_CONV2D:
     case DT_MAXPOOL2D:
     case DT_AVGPOOL2D:
-        if (flat)
+        if (in.flat)
             return 0;
-        *oh = window_out(h, l->kh, l->sh, l->same);
-        *ow = window_out(w, l->kw, l->sw, l->same);
+        out->h = window_out(in.h, l->kh, l->sh, l->same);
+        out->w = window_out(in.w, l->kw, l->sw, l->same);
         if (l->kind == DT_CONV2D)
-            *oc = l->units;
+            out->c = l->units;
         break;
     case DT_FLATTEN:
-        *oh = *ow = 1;
-        *oc = h * w * c;
-        *oflat = 1;
+        *out = (dt_shape){1, 1, in.h * in.w * in.c, 1};
         break;
     case DT_DENSE:
-        if (!flat)
+        if (!in.flat)
             return 0;
-        *oc = l->units;
+        out->c = l->units;
+        break;
+    case DT_GLOBALAVGPOOL2D:
+        if (in.flat)
+            return 0;
+        *out = (dt_shape){1, 1, in.c, 1};
+        break;
+    case DT_ADD:
+        if (in.h != in2.h || in.w != in2.w || in.c != in2.c || in.flat != in2.flat)
+            return 0;
+        break;
+    case DT_CONCAT:
+        if (in.flat != in2.flat || in.h != in2.h || in.w != in2.w)
+            return 0;
+        out->c = in.c + in2.c;
         break;
     default:
         break;
     }
-    return *oh > 0 && *ow > 0 && *oc > 0;
+    return out->h > 0 && out->w > 0 && out->c > 0;
+}
+
+int dt_layer_shapes(const dt_model *m, dt_shape *shapes)
+{
+    dt_shape input = {m->in_h, m->in_w, m->in_c, 0};
+    if (m->nlayers < 1 || m->nlayers > DT_MAX_LAYERS || m->in_h < 1 || m->in_w < 1 || m->in_c < 1)
+        return 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const dt_layer *l = &m->layers[i];
+        int a = dt_source(m, i), b = has_with(l) ? l->with : DT_INPUT;
+        if (a < DT_INPUT || a >= i || b < DT_INPUT || b >= i)
+            return 0;
+        if (!dt_layer_shape(l, a < 0 ? input : shapes[a], b < 0 ? input : shapes[b], &shapes[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int dt_model_shapes(const dt_model *m, dt_shape *shapes, int *classes)
+{
+    dt_shape local[DT_MAX_LAYERS];
+    if (!shapes)
+        shapes = local;
+    if (m->batch < 1 || !dt_layer_shapes(m, shapes))
+        return 0;
+    for (int i = 0; i < m->nlayers - 1; i++) {
+        const dt_layer *l = &m->layers[i];
+        if (l->kind == DT_SOFTMAX || ((l->kind == DT_CONV2D || l->kind == DT_DENSE) && l->act == DT_ACT_SOFTMAX))
+            return 0; /* softmax only ends the network */
+    }
+    /* Every layer on a path to the last one. */
+    int reach[DT_MAX_LAYERS] = {0};
+    reach[m->nlayers - 1] = 1;
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        if (!reach[i])
+            return 0;
+        int a = dt_source(m, i);
+        if (a >= 0)
+            reach[a] = 1;
+        if (has_with(&m->layers[i]) && m->layers[i].with >= 0)
+            reach[m->layers[i].with] = 1;
+    }
+    const dt_shape *last = &shapes[m->nlayers - 1];
+    *classes = last->c;
+    if (!last->flat)
+        return 0;
+    if (m->mnist)
+        return last->c == 10 && m->in_h == 28 && m->in_w == 28 && m->in_c == 1;
+    return last->c >= 2 && last->c <= 256;
 }
 
 int dt_model_valid(const dt_model *m, int *classes)
 {
-    int h = m->in_h, w = m->in_w, c = m->in_c, flat = 0;
-    if (m->nlayers < 1 || h < 1 || w < 1 || c < 1 || m->batch < 1)
-        return 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const dt_layer *l = &m->layers[i];
-        int softmax = l->kind == DT_SOFTMAX ||
-                      ((l->kind == DT_CONV2D || l->kind == DT_DENSE) && l->act == DT_ACT_SOFTMAX);
-        if (softmax && i != m->nlayers - 1)
-            return 0;
-        if (!dt_layer_shape(l, h, w, c, flat, &h, &w, &c, &flat))
-            return 0;
-    }
-    *classes = c;
-    if (!flat)
-        return 0;
-    if (m->mnist)
-        return c == 10 && m->in_h == 28 && m->in_w == 28 && m->in_c == 1;
-    return c >= 2 && c <= 256;
+    return dt_model_shapes(m, NULL, classes);
 }
 
 double dt_model_macs(const dt_model *m)
 {
-    int h = m->in_h, w = m->in_w, c = m->in_c, flat = 0;
+    dt_shape shapes[DT_MAX_LAYERS], input = {m->in_h, m->in_w, m->in_c, 0};
+    if (!dt_layer_shapes(m, shapes))
+        return 0;
     double macs = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const dt_layer *l = &m->layers[i];
-        int oh, ow, oc, of;
-        if (!dt_layer_shape(l, h, w, c, flat, &oh, &ow, &oc, &of))
-            return 0;
+        int a = dt_source(m, i);
+        dt_shape in = a < 0 ? input : shapes[a];
+        const dt_shape *o = &shapes[i];
         if (l->kind == DT_CONV2D)
-            macs += (double)oh * ow * oc * l->kh * l->kw * c;
+            macs += (double)o->h * o->w * o->c * l->kh * l->kw * in.c;
         else if (l->kind == DT_DENSE)
-            macs += (double)c * oc;
-        else
-            macs += (double)oh * ow * oc; /* pools and activations still cost something */
-        h = oh, w = ow, c = oc, flat = of;
+            macs += (double)in.c * o->c;
+        else /* pools, activations and the rest still cost something */
+            macs += (double)in.h * in.w * in.c + (double)o->h * o->w * o->c;
     }
     return macs;
 }
 
+/* ------------------------------------------------------------------ rewiring */
+
+void dt_drop_layer(dt_model *m, int i)
+{
+    int src = dt_source(m, i);
+    for (int j = i + 1; j < m->nlayers; j++) {
+        dt_layer *l = &m->layers[j];
+        /* Its sources as indices, the dropped layer's replaced by what it read. */
+        int a = dt_source(m, j), b = l->with;
+        if (a == i)
+            a = src;
+        if (has_with(l) && b == i)
+            b = src;
+        /* The indices after i move down by one. */
+        a = a > i ? a - 1 : a;
+        b = b > i ? b - 1 : b;
+        int explicit_from = l->from != DT_PREVIOUS;
+        l->from = !explicit_from && a == j - 2 ? DT_PREVIOUS : a;
+        l->with = b;
+    }
+    memmove(&m->layers[i], &m->layers[i + 1], sizeof m->layers[0] * (size_t)(m->nlayers - i - 1));
+    m->nlayers--;
+}
+
+void dt_prune(dt_model *m)
+{
+    for (int changed = 1; changed;) {
+        changed = 0;
+        int read[DT_MAX_LAYERS] = {0};
+        for (int j = 0; j < m->nlayers; j++) {
+            int a = dt_source(m, j);
+            if (a >= 0)
+                read[a] = 1;
+            if (has_with(&m->layers[j]) && m->layers[j].with >= 0)
+                read[m->layers[j].with] = 1;
+        }
+        for (int i = m->nlayers - 2; i >= 0 && !changed; i--)
+            if (!read[i]) {
+                dt_drop_layer(m, i);
+                changed = 1;
+            }
+    }
+}
+
 /* ------------------------------------------------------------------ writers */
 
-/* Style bits: which defaults a layer writes out, and how it spells a square size. */
-enum { ST_STRIDE = 1, ST_PADDING = 2, ST_ACT = 4, ST_BIAS = 8, ST_SQUARE_AS_HXW = 16 };
+/* Style bits: which defaults a layer writes out, how it spells a square size, and whether
+ * from= and with= come before the other arguments. */
+enum { ST_STRIDE = 1, ST_PADDING = 2, ST_ACT = 4, ST_BIAS = 8, ST_SQUARE_AS_HXW = 16, ST_REFS_FIRST = 32 };
 
 /* One argument of a layer, in either form: `key=value` or `key: value`. */
 typedef struct argbuf {
@@ -133,8 +264,32 @@ static void size_arg(argbuf *b, const char *key, int h, int w, unsigned style)
         arg(b, key, "%dx%d", h, w);
 }
 
-static void layer_args(argbuf *b, const dt_layer *l)
+/* from= and with=, naming the layers they read. */
+static void ref_args(argbuf *b, const dt_model *m, int i)
 {
+    const dt_layer *l = &m->layers[i];
+    char name[DT_NAME_LEN + 16];
+    if (has_with(l)) {
+        if (l->with >= 0)
+            dt_layer_name(m, l->with, name, sizeof name);
+        else
+            snprintf(name, sizeof name, "input");
+        arg(b, "with", "%s", name);
+    }
+    if (l->from != DT_PREVIOUS) {
+        if (l->from >= 0)
+            dt_layer_name(m, l->from, name, sizeof name);
+        else
+            snprintf(name, sizeof name, "input");
+        arg(b, "from", "%s", name);
+    }
+}
+
+static void layer_args(argbuf *b, const dt_model *m, int i)
+{
+    const dt_layer *l = &m->layers[i];
+    if (l->style & ST_REFS_FIRST)
+        ref_args(b, m, i);
     switch (l->kind) {
     case DT_CONV2D:
         arg(b, "filters", "%d", l->units);
@@ -169,9 +324,21 @@ static void layer_args(argbuf *b, const dt_layer *l)
         if (l->has_seed)
             arg(b, "seed", "%lld", l->seed);
         break;
+    case DT_BATCHNORM:
+        if (l->momentum != BN_MOMENTUM || (l->style & ST_STRIDE))
+            arg(b, "momentum", "%.9g", l->momentum);
+        if (l->epsilon != BN_EPSILON || (l->style & ST_PADDING))
+            arg(b, "epsilon", "%.9g", l->epsilon);
+        if (!l->use_bias || (l->style & ST_BIAS))
+            arg(b, "center", "%s", l->use_bias ? "true" : "false");
+        if (!l->scale || (l->style & ST_ACT))
+            arg(b, "scale", "%s", l->scale ? "true" : "false");
+        break;
     default:
         break;
     }
+    if (!(l->style & ST_REFS_FIRST))
+        ref_args(b, m, i);
     if (l->name[0])
         arg(b, "name", "%s", l->name);
 }
@@ -202,7 +369,7 @@ void dt_write_cnn(FILE *f, const dt_model *m)
     fprintf(f, "    input %dx%dx%d;\n\n", m->in_h, m->in_w, m->in_c);
     for (int i = 0; i < m->nlayers; i++) {
         argbuf b = {{0}, 0, 0};
-        layer_args(&b, &m->layers[i]);
+        layer_args(&b, m, i);
         if (b.n)
             fprintf(f, "    %s(%s);\n", kind_names[m->layers[i].kind], b.text);
         else
@@ -226,7 +393,7 @@ void dt_write_yaml(FILE *f, const dt_model *m)
     fprintf(f, "input: [%d, %d, %d]\nlayers:\n", m->in_h, m->in_w, m->in_c);
     for (int i = 0; i < m->nlayers; i++) {
         argbuf b = {{0}, 0, 1};
-        layer_args(&b, &m->layers[i]);
+        layer_args(&b, m, i);
         if (b.n)
             fprintf(f, "  - %s: {%s}\n", kind_names[m->layers[i].kind], b.text);
         else
@@ -251,8 +418,10 @@ void dt_write_desc(FILE *f, const dt_model *m)
             m->beta_1, m->beta_2, m->epsilon, m->batch);
     for (int i = 0; i < m->nlayers; i++) {
         const dt_layer *l = &m->layers[i];
-        fprintf(f, "layer %d %d %d %d %d %d %d %d %d %.17g %s\n", l->kind, l->units, l->kh, l->kw,
-                l->sh, l->sw, l->same, l->act, l->use_bias, l->rate, l->name[0] ? l->name : "-");
+        fprintf(f, "layer %d %d %d %d %d %d %d %d %d %.17g %d %d %d %.17g %.17g %s\n", l->kind, l->units,
+                l->kh, l->kw, l->sh, l->sw, l->same, l->act, l->use_bias, l->rate, dt_source(m, i),
+                has_with(l) ? l->with : DT_INPUT, l->scale, l->momentum, l->epsilon,
+                l->name[0] ? l->name : "-");
     }
 }
 
@@ -273,9 +442,10 @@ int dt_read_desc(FILE *f, dt_model *m)
             return -1;
         }
         dt_layer *l = &m->layers[m->nlayers++];
-        if (sscanf(line, "layer %d %d %d %d %d %d %d %d %d %lg %64s", &l->kind, &l->units, &l->kh,
-                   &l->kw, &l->sh, &l->sw, &l->same, &l->act, &l->use_bias, &l->rate,
-                   l->name) != 11 || l->kind < 0 || l->kind >= DT_KIND_COUNT) {
+        if (sscanf(line, "layer %d %d %d %d %d %d %d %d %d %lg %d %d %d %lg %lg %64s", &l->kind,
+                   &l->units, &l->kh, &l->kw, &l->sh, &l->sw, &l->same, &l->act, &l->use_bias,
+                   &l->rate, &l->from, &l->with, &l->scale, &l->momentum, &l->epsilon, l->name) != 16 ||
+            l->kind < 0 || l->kind >= DT_KIND_COUNT) {
             fprintf(stderr, "difftest: error: bad layer line: %s", line);
             return -1;
         }
@@ -349,9 +519,48 @@ static int each_pair(char *args, pair_fn fn, void *ctx)
     return 0;
 }
 
+/* A layer being read, in its model (for the names from= and with= give). */
+typedef struct layer_ctx {
+    dt_model *m;
+    int i;
+} layer_ctx;
+
+/* The index of the earlier layer called `name`, DT_INPUT for input, or -3 when none is. */
+static int earlier_layer(const dt_model *m, int i, const char *name)
+{
+    if (strcmp(name, "input") == 0)
+        return DT_INPUT;
+    for (int j = i - 1; j >= 0; j--) {
+        char buf[DT_NAME_LEN + 16];
+        dt_layer_name(m, j, buf, sizeof buf);
+        if (strcmp(buf, name) == 0)
+            return j;
+    }
+    return -3;
+}
+
+static int bool_value(const char *v, int *out)
+{
+    *out = strcmp(v, "true") == 0;
+    return *out || strcmp(v, "false") == 0 ? 0 : -1;
+}
+
 static int layer_pair(void *ctx, const char *k, const char *v)
 {
-    dt_layer *l = ctx;
+    layer_ctx *c = ctx;
+    dt_layer *l = &c->m->layers[c->i];
+    if (strcmp(k, "from") == 0)
+        return (l->from = earlier_layer(c->m, c->i, v)) >= DT_INPUT ? 0 : -1;
+    if (strcmp(k, "with") == 0)
+        return (l->with = earlier_layer(c->m, c->i, v)) >= DT_INPUT ? 0 : -1;
+    if (strcmp(k, "momentum") == 0 || strcmp(k, "epsilon") == 0) {
+        *(k[0] == 'm' ? &l->momentum : &l->epsilon) = atof(v);
+        return 0;
+    }
+    if (strcmp(k, "center") == 0)
+        return bool_value(v, &l->use_bias);
+    if (strcmp(k, "scale") == 0)
+        return bool_value(v, &l->scale);
     if (strcmp(k, "filters") == 0 || strcmp(k, "units") == 0)
         return (l->units = atoi(v)) > 0 ? 0 : -1;
     if (strcmp(k, "kernel") == 0 || strcmp(k, "pool") == 0) {
@@ -419,23 +628,20 @@ static int model_statement(const char *path, char *s, dt_model *m)
     if (m->nlayers == DT_MAX_LAYERS)
         return read_error(path, "too many layers", s);
     dt_layer *l = &m->layers[m->nlayers];
-    memset(l, 0, sizeof *l);
-    l->use_bias = 1;
-    l->sh = l->sw = 1;
     char *open = strchr(s, '(');
     if (open)
         *open = '\0';
-    l->kind = name_of(trim(s), kind_names, DT_KIND_COUNT);
-    if (l->kind < 0)
+    int kind = name_of(trim(s), kind_names, DT_KIND_COUNT);
+    if (kind < 0)
         return read_error(path, "unknown layer", s);
-    if (l->kind == DT_MAXPOOL2D || l->kind == DT_AVGPOOL2D)
-        l->kh = l->kw = l->sh = l->sw = 2;
+    dt_layer_init(l, kind);
     if (open) {
         char *close = strrchr(open + 1, ')');
         if (!close)
             return read_error(path, "no closing parenthesis", open + 1);
         *close = '\0';
-        if (each_pair(open + 1, layer_pair, l) < 0)
+        layer_ctx ctx = {m, m->nlayers};
+        if (each_pair(open + 1, layer_pair, &ctx) < 0)
             return read_error(path, "bad arguments", s);
     }
     m->nlayers++;
