@@ -7,11 +7,13 @@
 #   export      every model in models/: onnx.checker accepts the file; ONNX Runtime's outputs on
 #               100 test images equal the program's cnn_classify (what `PROGRAM predict` runs)
 #               within 1e-5; also --logits and the newest opset
-#   round trip  export then import: the same canonical model and bit-identical weights
-#   import      the seed model and LeNet-5 written in PyTorch with random weights, exported by
-#               torch.onnx.export, imported and built: probabilities within 1e-5 of torch's on
-#               100 images; then one epoch of training from the imported weights. (The
-#               residual network waits for the graph layers of contract section 6.)
+#   round trip  export then import: the same canonical model and bit-identical weights and
+#               state (every model in models/ and tests/models, graph layers included)
+#   import      the seed model, LeNet-5, the residual network of models/resnet_mnist.cnn and an
+#               Inception-style network (torch.cat of four branches) written in PyTorch with
+#               random weights, exported by torch.onnx.export, imported and built: probabilities
+#               within 1e-5 of torch's (eval mode) on 100 images; then one epoch of training
+#               from the imported weights
 #   bad input   truncated files, wrong tensor types, overflowing dimensions, missing
 #               initializers, cycles, deep nesting and what cnnc cannot express: refused with
 #               the node and the reason, exit 1, nothing written, nothing crashed
@@ -232,8 +234,12 @@ ox_bad_inputs() {
     ox_bad "$OX_DIR/bad/asymmetric_pads.onnx" "pads \[1, 0, 0, 1\] (top, left, bottom, right) are neither valid nor Keras same"
     ox_bad "$OX_DIR/bad/dynamic_dim.onnx" "dynamic dimension other than the batch"
     ox_bad "$OX_DIR/bad/unknown_op.onnx" "node 'leaky' (LeakyRelu): is an operation cnnc does not have"
-    ox_bad "$OX_DIR/bad/batchnorm.onnx" "node 'bn' (BatchNormalization): needs cnnc's 'batchnorm' layer"
-    ox_bad "$OX_DIR/bad/branch.onnx" "which 2 nodes read; a tensor read twice needs the graph layers"
+    ox_bad "$OX_DIR/bad/bn_training.onnx" "node 'bn' (BatchNormalization): is in training form"
+    ox_bad "$OX_DIR/bad/bn_scale.onnx" "node 'bn' (BatchNormalization): the scale 's' has 3 values; its input has 4"
+    ox_bad "$OX_DIR/bad/branch.onnx" "relu_1.*output"
+    ox_bad "$OX_DIR/bad/add_shapes.onnx" "node 'add' (Add): adds 'c' and 'c2', which differ in shape"
+    ox_bad "$OX_DIR/bad/concat_axis.onnx" "node 'concat' (Concat): joins an NCHW image along axis 2"
+    ox_bad "$OX_DIR/bad/pooled_reader.onnx" "node 'relu' (Relu): reads 'p', a GlobalAveragePool's"
     ox_bad "$OX_DIR/bad/five_classes.onnx" "needs one per class: 10 for mnist"
     ox_import_file good_nchw "$OX_N 1 28 28"
     ox_import_file good_nhwc "$OX_N 28 28 1"
@@ -301,15 +307,6 @@ assert [o.name for o in g.output] == ["logits"] and [i.name for i in g.input] ==
         ox_compare "onnx/export/mnist_cnn --opset 17: ONNX Runtime = PROGRAM predict" "$d/cnnc.txt" "$d/opset17.txt"
 }
 
-# ox_graph_layers FILE: true, with a note, for a model with the graph layers of contract section 6
-# (from=, add, concat, batchnorm, globalavgpool2d), whose ONNX export and import are being built
-# (issue 20's residual network): until then cnnc export refuses them, naming the layer.
-ox_graph_layers() {
-    grep -q -E '(^|[^a-z_])(add|concat|batchnorm|globalavgpool2d)([ (;]|$)|from=' "$1" || return 1
-    echo "  note onnx: $1 waits for the ONNX export of the graph layers"
-    return 0
-}
-
 OX_DATA=$(mnist_dir)
 if [ -z "$OX_DATA" ]; then
     fail "onnx: MNIST is needed (make data, or CNNC_DATA_DIR)"
@@ -320,19 +317,17 @@ else
     ox_cli
     if ox_setup; then
         for m in $(ls models/*.cnn | sed 's|models/||; s|\.cnn$||'); do
-            ox_graph_layers "models/$m.cnn" && continue
             ox_export "$m"
         done
         ox_variants
         for f in tests/models/*.cnn; do
-            ox_graph_layers "$f" && continue
             ox_roundtrip_small "$f"
         done
         OX_IMAGES=$OX_DIR/export/mnist_cnn/img/images.u8
         ox_import mnist_cnn
         ox_import lenet5
-        echo "  note onnx/import: the residual network of issue 20 waits for the graph layers (add, batchnorm," \
-            "globalavgpool2d, from=; contract section 6)"
+        ox_import resnet_mnist
+        ox_import inception
         ox_bad_inputs
     fi
 fi

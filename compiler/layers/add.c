@@ -90,6 +90,12 @@ static void add_backward(Writer *w, const EmitLayer *e)
     w_blank(w);
 }
 
+/* ONNX's Add of the two tensors, which the exporter gives in one layout. */
+static void add_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    ow_node(w, add_ops.onnx_op, L->name, (const char *[]){io->in, io->in2, NULL}, io->out);
+}
+
 const LayerOps add_ops = {
     .name = "add",
     .keras_class = "Add",
@@ -102,4 +108,6 @@ const LayerOps add_ops = {
     .forward_params = add_forward_params,
     .backward_params = add_backward_params,
     .onnx_op = "Add",
+    .onnx_export = add_onnx,
+    .onnx_layout = ONNX_ANY,
 };

@@ -16,6 +16,8 @@
  * so 2C per image and 3C once, which fits in the plan's [batch][5C]. Backward recomputes the
  * normalised input from the input, which training keeps, rather than storing it.
  */
+#include <stdlib.h>
+
 #include "layers/layer.h"
 
 /* ------------------------------------------------------------------ check */
@@ -346,6 +348,42 @@ static void batchnorm_state_update(Writer *w, const EmitLayer *e)
     w_close(w);
 }
 
+/* ------------------------------------------------------------------ ONNX */
+
+/* BatchNormalization in inference form (over axis 1: NCHW's channels, or a flat tensor's
+ * units) with the moving statistics. epsilon is written although ONNX has a default (1e-5,
+ * where Keras' is 1e-3), and momentum too (the same meaning as Keras': the weight of the old
+ * statistics), so that `cnnc import` gives the layer back. Without scale or center the
+ * tensors are ones and zeros named "<layer>/ones" and "<layer>/zeros", which is how the
+ * importer knows them. */
+static void batchnorm_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    const BatchnormAttrs *a = &L->u.batchnorm;
+    BnTensors t = bn_tensors(L);
+    int c = L->in.c;
+    float *fill = xmalloc((size_t)c * sizeof *fill);
+    char *names[4] = {
+        t.gamma >= 0 ? ow_layer_tensor(L, ".", "gamma") : ow_layer_tensor(L, "/", "ones"),
+        t.beta >= 0 ? ow_layer_tensor(L, ".", "beta") : ow_layer_tensor(L, "/", "zeros"),
+        ow_layer_tensor(L, ".", "moving_mean"),
+        ow_layer_tensor(L, ".", "moving_variance"),
+    };
+    int index[4] = {t.gamma, t.beta, t.mean, t.variance};
+    for (int k = 0; k < 4; k++) {
+        const float *data = index[k] >= 0 ? io->tensor[index[k]] : fill;
+        for (int ch = 0; index[k] < 0 && ch < c; ch++)
+            fill[ch] = k == 0 ? 1.0f : 0.0f;
+        ow_initializer(w, names[k], 1, (long long[]){c}, data);
+    }
+    OnnxNode *n = ow_node(w, batchnorm_ops.onnx_op, L->name,
+                          (const char *[]){io->in, names[0], names[1], names[2], names[3], NULL}, io->out);
+    ow_attr_float(n, "epsilon", (float)a->epsilon);
+    ow_attr_float(n, "momentum", (float)a->momentum);
+    free(fill);
+    for (int k = 0; k < 4; k++)
+        free(names[k]);
+}
+
 const LayerOps batchnorm_ops = {
     .name = "batchnorm",
     .keras_class = "BatchNormalization",
@@ -362,4 +400,6 @@ const LayerOps batchnorm_ops = {
     .backward_params = batchnorm_backward_params,
     .emit_state_update = batchnorm_state_update,
     .onnx_op = "BatchNormalization",
+    .onnx_export = batchnorm_onnx,
+    .onnx_layout = ONNX_NCHW,
 };

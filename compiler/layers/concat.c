@@ -105,6 +105,14 @@ static void concat_backward(Writer *w, const EmitLayer *e)
     w_blank(w);
 }
 
+/* ONNX's Concat along the channels: axis 1 of NCHW, 3 of NHWC, and the units (1) of a flat
+ * tensor. The exporter gives both inputs in one layout. */
+static void concat_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    OnnxNode *n = ow_node(w, concat_ops.onnx_op, L->name, (const char *[]){io->in, io->in2, NULL}, io->out);
+    ow_attr_int(n, "axis", L->in.rank == 3 && !io->nchw ? 3 : 1);
+}
+
 const LayerOps concat_ops = {
     .name = "concat",
     .keras_class = "Concatenate",
@@ -117,4 +125,6 @@ const LayerOps concat_ops = {
     .forward_params = concat_forward_params,
     .backward_params = concat_backward_params,
     .onnx_op = "Concat",
+    .onnx_export = concat_onnx,
+    .onnx_layout = ONNX_ANY,
 };

@@ -4,6 +4,8 @@
  *
  *     globalavgpool2d;
  */
+#include <stdlib.h>
+
 #include "layers/layer.h"
 
 static const ArgSpec gap_args[] = {
@@ -89,6 +91,17 @@ static void gap_backward(Writer *w, const EmitLayer *e)
     w_blank(w);
 }
 
+/* GlobalAveragePool keeps the two spatial axes as 1x1; a Flatten makes the output [N, C]. */
+static void gap_onnx(OnnxWriter *w, const Layer *L, const OnnxLayerIO *io)
+{
+    char *pooled = ow_layer_tensor(L, "/", "pooled"), *flat = ow_layer_tensor(L, "/", "flatten");
+    ow_node(w, globalavgpool2d_ops.onnx_op, L->name, (const char *[]){io->in, NULL}, pooled);
+    OnnxNode *n = ow_node(w, "Flatten", flat, (const char *[]){pooled, NULL}, io->out);
+    ow_attr_int(n, "axis", 1);
+    free(pooled);
+    free(flat);
+}
+
 const LayerOps globalavgpool2d_ops = {
     .name = "globalavgpool2d",
     .keras_class = "GlobalAveragePooling2D",
@@ -100,4 +113,6 @@ const LayerOps globalavgpool2d_ops = {
     .forward_params = gap_forward_params,
     .backward_params = gap_backward_params,
     .onnx_op = "GlobalAveragePool",
+    .onnx_export = gap_onnx,
+    .onnx_layout = ONNX_NCHW,
 };

@@ -17,9 +17,11 @@
 char *train_block_text(const TrainConfig *t);
 bool train_text_is_plain(const char *s);
 
-/* tensors.c: a checked model's parameters in checkpoint order, each layer's kernel then its
- * bias, as emit/model.c's table has them (names malloc'ed). */
-cnn_tensor *model_tensor_table(const Model *m, int *count);
+/* tensors.c: a checked model's parameters in checkpoint order, as emit/model.c's table has
+ * them (names malloc'ed): the *trainable tensors first, then the state. And the cnn_model
+ * cnn_checkpoint_load and _save take for them (its floats: total_params + total_state). */
+cnn_tensor *model_tensor_table(const Model *m, int *count, int *trainable);
+cnn_model model_tensor_model(const Model *m, const cnn_tensor *t, int count, int trainable);
 void model_tensor_table_free(cnn_tensor *t, int count);
 
 #endif

@@ -52,17 +52,15 @@ static char *name_from_path(const char *path)
 /* ------------------------------------------------------------------ the model file */
 
 /* The shortest decimal that reads back as the same float: a dropout ratio of 0.2f is
- * written 0.2, as the model it came from said. */
-static void put_ratio(FILE *f, double rate)
+ * written 0.2, as the model it came from said (and an epsilon of 0.001f 0.001). */
+static void shortest_float(char *buf, size_t size, double v)
 {
-    char buf[40];
-    float want = (float)rate;
+    float want = (float)v;
     for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)want);
+        snprintf(buf, size, "%.*g", prec, (double)want);
         if ((float)strtod(buf, NULL) == want)
             break;
     }
-    fputs(buf, f);
 }
 
 /* Node names come from the file: the comment keeps printable ASCII only, and not too much. */
@@ -75,10 +73,17 @@ static void put_comment_text(FILE *f, const char *s)
         fputs("...", f);
 }
 
-static void put_layer(FILE *f, const ImLayer *L)
+/* The name another layer reads layer i by: its name, or "input" for the model's input. */
+static const char *source_name(const Importer *im, int i)
 {
+    return i < 0 ? "input" : im->layers[i].name;
+}
+
+static void put_layer(FILE *f, const Importer *im, int index)
+{
+    const ImLayer *L = &im->layers[index];
     fprintf(f, "    %s", layer_kind_name(L->kind));
-    char args[8][64];
+    char args[10][96];
     int na = 0;
     switch (L->kind) {
     case LAYER_CONV2D:
@@ -96,6 +101,19 @@ static void put_layer(FILE *f, const ImLayer *L)
     case LAYER_DENSE:
         snprintf(args[na++], sizeof args[0], "units=%d", L->filters_or_units);
         break;
+    case LAYER_BATCHNORM: {
+        /* Both written: the file's epsilon is seldom Keras' default (ONNX's is 1e-5). */
+        char num[40];
+        shortest_float(num, sizeof num, L->momentum);
+        snprintf(args[na++], sizeof args[0], "momentum=%s", num);
+        shortest_float(num, sizeof num, L->epsilon);
+        snprintf(args[na++], sizeof args[0], "epsilon=%s", num);
+        if (L->beta == NULL)
+            snprintf(args[na++], sizeof args[0], "center=false");
+        if (L->gamma == NULL)
+            snprintf(args[na++], sizeof args[0], "scale=false");
+        break;
+    }
     default:
         break;
     }
@@ -108,13 +126,19 @@ static void put_layer(FILE *f, const ImLayer *L)
         snprintf(args[na++], sizeof args[0], "use_bias=false");
     if (L->kind == LAYER_DROPOUT && L->has_seed)
         snprintf(args[na++], sizeof args[0], "seed=%lld", L->seed);
+    if (L->nsrc > 1)
+        snprintf(args[na++], sizeof args[0], "with=%s", source_name(im, L->src[1]));
+    if (L->src[0] != index - 1)
+        snprintf(args[na++], sizeof args[0], "from=%s", source_name(im, L->src[0]));
     if (L->name != NULL)
         snprintf(args[na++], sizeof args[0], "name=%s", L->name);
     if (na > 0 || L->kind == LAYER_DROPOUT) {
         fputc('(', f);
         if (L->kind == LAYER_DROPOUT) {
             fputs("rate=", f);
-            put_ratio(f, L->rate);
+            char num[40];
+            shortest_float(num, sizeof num, L->rate);
+            fputs(num, f);
             if (na > 0)
                 fputs(", ", f);
         }
@@ -140,6 +164,21 @@ static const char *exported_train_block(const Importer *im)
     return NULL;
 }
 
+/* `want`, or `want`_2, _3, ... where a layer already has that name (malloc'ed). */
+static char *unused_name(const Importer *im, const char *want)
+{
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s", want);
+    for (int k = 2;; k++) {
+        bool taken = false;
+        for (int i = 0; !taken && i < im->nlayers; i++)
+            taken = im->layers[i].name != NULL && strcmp(im->layers[i].name, buf) == 0;
+        if (!taken)
+            return xstrdup(buf);
+        snprintf(buf, sizeof buf, "%s_%d", want, k);
+    }
+}
+
 static char *model_text(Importer *im, const char *name, Shape input)
 {
     char *text = NULL;
@@ -160,18 +199,28 @@ static char *model_text(Importer *im, const char *name, Shape input)
     }
     fprintf(f, ", opset %d).\n# Each layer's comment names the ONNX nodes it came from.\n", im->opset);
     fprintf(f, "model %s {\n    input %dx%dx%d;\n\n", name, input.h, input.w, input.c);
-    /* A kept name that is the default one anyway (cnnc's `<kind>_<n>`) is not written. */
+    /* A kept name that is the default one anyway (cnnc's `<kind>_<n>`) is not written, unless
+     * another layer names it (from=, with=): a layer so named always has name= written. */
     int ordinal[LAYER_KIND_COUNT] = {0};
+    for (int i = 0; i < im->nlayers; i++)
+        for (int k = 0; k < im->layers[i].nsrc; k++) {
+            int s = im->layers[i].src[k];
+            if (s >= 0 && (k == 1 || s != i - 1))
+                im->layers[s].referenced = true;
+        }
     for (int i = 0; i < im->nlayers; i++) {
         ImLayer *L = &im->layers[i];
         char def[80];
         snprintf(def, sizeof def, "%s_%d", layer_kind_name(L->kind), ++ordinal[L->kind]);
-        if (L->name != NULL && strcmp(L->name, def) == 0) {
+        if (L->name != NULL && strcmp(L->name, def) == 0 && !L->referenced) {
             free(L->name);
             L->name = NULL;
         }
-        put_layer(f, L);
+        if (L->name == NULL && L->referenced)
+            L->name = unused_name(im, def);
     }
+    for (int i = 0; i < im->nlayers; i++)
+        put_layer(f, im, i);
     const char *train = exported_train_block(im);
     if (train != NULL) {
         fprintf(f, "}\n\n# The train block of the model cnnc exported (the file's metadata 'cnnc.train').\n"
@@ -201,20 +250,34 @@ done:
 
 /* ------------------------------------------------------------------ the weights */
 
+/* Appends `count` floats of `v` (none when v is NULL) at *at, within `total`. */
+static void put_floats(float *p, long long *at, long long total, const float *v, long long count)
+{
+    if (v == NULL || count <= 0)
+        return;
+    if (*at + count > total)
+        unreachable(); /* the checked model counts the same tensors */
+    memcpy(p + *at, v, (size_t)count * sizeof *p);
+    *at += count;
+}
+
+/* Checkpoint order (layers/table.c, model_tensors): every layer's trainable tensors (kernel,
+ * bias; gamma, beta), then every layer's state (moving_mean, moving_variance). */
 static float *gather_params(const Importer *im, long long total)
 {
     float *p = xmalloc((size_t)(total > 0 ? total : 1) * sizeof *p);
     long long at = 0;
     for (int i = 0; i < im->nlayers; i++) {
         const ImLayer *L = &im->layers[i];
-        if (at + L->kernel_count + L->bias_count > total)
-            unreachable(); /* the checked model counts the same tensors */
-        if (L->kernel_count > 0)
-            memcpy(p + at, L->kernel, (size_t)L->kernel_count * sizeof *p);
-        at += L->kernel_count;
-        if (L->bias_count > 0)
-            memcpy(p + at, L->bias, (size_t)L->bias_count * sizeof *p);
-        at += L->bias_count;
+        put_floats(p, &at, total, L->kernel, L->kernel_count);
+        put_floats(p, &at, total, L->bias, L->bias_count);
+        put_floats(p, &at, total, L->gamma, L->channels);
+        put_floats(p, &at, total, L->beta, L->channels);
+    }
+    for (int i = 0; i < im->nlayers; i++) {
+        const ImLayer *L = &im->layers[i];
+        put_floats(p, &at, total, L->moving_mean, L->channels);
+        put_floats(p, &at, total, L->moving_variance, L->channels);
     }
     if (at != total)
         unreachable();
@@ -237,9 +300,9 @@ static bool finish_graph(Importer *im)
     }
     const char *out = g->output[0]->name;
     ImValue *v = find_value(im, out);
-    if (v == NULL || v != &im->values[im->head]) {
-        error_plain("%s: the graph's output '%.200s' is not the end of its chain of layers%s", im->path, out,
-                    find_const(im, out) != NULL ? " (it is a constant)" : "");
+    if (v == NULL || v->layer != im->nlayers - 1) {
+        error_plain("%s: the graph's output '%.200s' is not the output of the last layer cnnc builds%s", im->path,
+                    out, find_const(im, out) != NULL ? " (it is a constant)" : "");
         return false;
     }
     if (v->uses > 0) {
@@ -256,7 +319,7 @@ static bool finish_graph(Importer *im)
 
 ImportResult *onnx_import_read(const char *path, const char *name)
 {
-    Importer im = {.path = path, .head = 0};
+    Importer im = {.path = path};
     char *model_name = name != NULL ? xstrdup(name) : name_from_path(path);
     if (!valid_model_name(model_name)) {
         if (name != NULL)
@@ -307,7 +370,7 @@ ImportResult *onnx_import_read(const char *path, const char *name)
             ast = NULL;
             r->shown_name = shown;
             shown = NULL;
-            r->params = gather_params(&im, m->total_params);
+            r->params = gather_params(&im, m->total_params + m->total_state);
         }
         ast_free(ast);
         free(shown);
@@ -351,15 +414,9 @@ int onnx_import_write(const ImportResult *r, const char *dir)
     char *cnn_path = join_path(dir, r->name, ".cnn");
     char *ckpt_path = join_path(dir, r->name, ".safetensors");
     char *tmp_path = join_path(dir, r->name, ".cnn.import-tmp");
-    int ntensors;
-    cnn_tensor *t = model_tensor_table(r->model, &ntensors);
-    cnn_model cm = {
-        .name = r->model->name,
-        .cnnc_version = CNNC_VERSION,
-        .num_params = (size_t)r->model->total_params,
-        .num_tensors = ntensors,
-        .tensors = t,
-    };
+    int ntensors, trainable;
+    cnn_tensor *t = model_tensor_table(r->model, &ntensors, &trainable);
+    cnn_model cm = model_tensor_model(r->model, t, ntensors, trainable);
     /* The model file goes to a temporary name first and is renamed only once the checkpoint
      * is complete: an error leaves neither file. */
     int rc = rt_write_atomic(tmp_path, r->cnn_text, strlen(r->cnn_text));

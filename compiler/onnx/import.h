@@ -6,9 +6,10 @@
  * layer that wrote it. Each operation's handler reads its inputs' values, appends layers
  * (ImLayer) or changes only the layout (Transpose, Identity), and records its outputs.
  *
- * cnnc models are chains for now: every layer reads the output of the layer before it. A
- * node that reads any other tensor needs `from=` and the graph layers of contract section 6
- * (add, concat, batchnorm, globalavgpool2d), which do not exist yet; their handlers say so.
+ * A node may read any tensor computed before it (contract section 6): each layer records the
+ * layers whose outputs it reads, and the model file says `from=` where that is not the layer
+ * written before it, `with=` for add's and concat's second input, and `name=` on every layer
+ * another one names.
  */
 #ifndef CNNC_ONNX_IMPORT_H
 #define CNNC_ONNX_IMPORT_H
@@ -35,6 +36,9 @@ typedef struct ImValue {
      * pass it on, since they move values without changing them. */
     int layer;
     int uses;        /* how many node inputs read it (the graph's output not counted) */
+    /* A GlobalAveragePool's [N, C, 1, 1] (shape 1x1xC): cnnc's globalavgpool2d gives [N, C],
+     * so only a Flatten (or Reshape) may read it, and it becomes flat without a layer. */
+    bool pooled;
 } ImValue;
 
 /* One cnnc layer as the importer builds it: the arguments to write and the weights in cnnc's
@@ -57,6 +61,14 @@ typedef struct ImLayer {
     int kernel_ndim, kernel_shape[4];
     float *bias;
     long long bias_count;
+    /* batchnorm: its tensors ([channels] each; gamma and beta NULL without scale or center) */
+    float *gamma, *beta, *moving_mean, *moving_variance;
+    int channels;
+    double momentum, epsilon;
+    /* The layers whose outputs it reads (-1: the model's input): src[1] for add and concat. */
+    int src[2];
+    int nsrc;
+    bool referenced;    /* another layer names it in from= or with= */
     Shape in, out;
 } ImLayer;
 
@@ -86,7 +98,6 @@ typedef struct Importer {
     ImLayer *layers;
     int nlayers, layers_cap;
 
-    int head;                   /* the value the next layer must read: the chain's end */
     int errors;
 } Importer;
 

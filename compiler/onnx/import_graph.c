@@ -95,6 +95,10 @@ void importer_free(Importer *im)
         free(im->layers[i].onnx_nodes);
         free(im->layers[i].kernel);
         free(im->layers[i].bias);
+        free(im->layers[i].gamma);
+        free(im->layers[i].beta);
+        free(im->layers[i].moving_mean);
+        free(im->layers[i].moving_variance);
     }
     free(im->layers);
     onnx_model_free(im->model);
@@ -552,6 +556,19 @@ bool import_graph_prepare(Importer *im, int **order_out)
                 if (--indeg[edges[e]] == 0)
                     order[tail++] = edges[e];
         }
+        /* ONNX asks for the nodes in topological order, and most files have them so: then the
+         * file's order is kept, which is the order of the layers of the model it came from. */
+        bool sorted = done == nn;
+        for (int i = 0; sorted && i < nn; i++) {
+            const Onnx__NodeProto *n = g->node[i];
+            for (size_t k = 0; sorted && k < n->n_input; k++)
+                if (n->input[k] != NULL && n->input[k][0] != '\0') {
+                    int s = name_slot(im, n->input[k]);
+                    sorted = im->slots[s] != -1 || producer[s] < i;
+                }
+        }
+        for (int i = 0; sorted && i < nn; i++)
+            order[i] = i;
         if (done < nn) {
             for (int i = 0; i < nn; i++)
                 if (indeg[i] > 0) {

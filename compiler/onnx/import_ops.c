@@ -10,9 +10,11 @@
  * tensor reads C, H, W; the dense layer after it gets its kernel rows reordered to cnnc's
  * H, W, C.
  *
- * The graph layers of contract section 6 (add, concat, batchnorm, globalavgpool2d, from=)
- * do not exist yet: their operations have handlers that say so, one entry each, to be
- * replaced when the layers arrive.
+ * Graphs (contract section 6): a node may read any tensor computed before it; each layer
+ * records the layers it reads (ImLayer.src) and import.c writes from=, with= and name= from
+ * them. Add of two computed tensors is add, Concat concat (a chain of them for more than two
+ * inputs), GlobalAveragePool then Flatten globalavgpool2d, BatchNormalization in inference
+ * form batchnorm.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -54,7 +56,7 @@ static void guess_image(const Importer *im, ImValue *v)
         resolve_image(v, im->from_cnnc || v->d[2] < v->d[0] ? LAYOUT_NHWC : LAYOUT_NCHW);
 }
 
-/* Input k of the node as the chain's data: it must be the tensor the previous layer wrote. */
+/* Input k of the node as data: a tensor that a layer (or the graph's input) computed. */
 static ImValue *data_input(Importer *im, const Onnx__NodeProto *n, size_t k)
 {
     if (k >= n->n_input || n->input[k] == NULL || n->input[k][0] == '\0') {
@@ -72,14 +74,9 @@ static ImValue *data_input(Importer *im, const Onnx__NodeProto *n, size_t k)
         node_error(im, n, "reads '%.200s', an output that cnnc does not compute (a mask or indices)", name);
         return NULL;
     }
-    if (v != &im->values[im->head]) {
-        node_error(im, n, "reads '%.200s', which is not the output of the layer before it; branches need from= "
-                   "and the graph layers of contract section 6, which cnnc does not have yet", name);
-        return NULL;
-    }
-    if (v->uses > 1) {
-        node_error(im, n, "reads '%.200s', which %d nodes read; a tensor read twice needs the graph layers of "
-                   "contract section 6, which cnnc does not have yet", name, v->uses);
+    if (v->pooled && strcmp(n->op_type, "Flatten") != 0 && strcmp(n->op_type, "Reshape") != 0) {
+        node_error(im, n, "reads '%.200s', a GlobalAveragePool's [N, C, 1, 1]; cnnc's globalavgpool2d gives "
+                   "[N, C], so only a Flatten may read it", name);
         return NULL;
     }
     return v;
@@ -137,11 +134,13 @@ static bool usable_name(const char *s)
     return i <= 64 && strncmp(s, "__", 2) != 0 && !is_c_keyword(s);
 }
 
-static ImLayer *new_layer(Importer *im, const Onnx__NodeProto *n, LayerKind kind, Shape in, Shape out)
+/* A layer reading x (its first input) that outputs `out`. */
+static ImLayer *new_layer(Importer *im, const Onnx__NodeProto *n, LayerKind kind, const ImValue *x, Shape out)
 {
     grow_array((void **)&im->layers, &im->layers_cap, im->nlayers, sizeof *im->layers);
     ImLayer *L = &im->layers[im->nlayers++];
-    *L = (ImLayer){.kind = kind, .act = ACT_NONE, .padding = PAD_VALID, .in = in, .out = out};
+    *L = (ImLayer){.kind = kind, .act = ACT_NONE, .padding = PAD_VALID, .in = x->shape, .out = out,
+                   .src = {x->layer, -1}, .nsrc = 1};
     L->onnx_nodes = node_comment(n);
     L->main_node = n->name != NULL ? n->name : "";
     /* cnnc's own files name their nodes after the layers: keep those names. */
@@ -150,7 +149,7 @@ static ImLayer *new_layer(Importer *im, const Onnx__NodeProto *n, LayerKind kind
     return L;
 }
 
-/* Records output 0 of the node as the chain's new end. */
+/* Records output 0 of the node. */
 static bool set_output(Importer *im, const Onnx__NodeProto *n, ImValue v)
 {
     if (n->n_output < 1 || n->output[0] == NULL || n->output[0][0] == '\0') {
@@ -158,7 +157,6 @@ static bool set_output(Importer *im, const Onnx__NodeProto *n, ImValue v)
         return false;
     }
     add_value(im, n->output[0], v);
-    im->head = im->nvalues - 1;
     return true;
 }
 
@@ -355,7 +353,7 @@ static bool op_conv(Importer *im, const Onnx__NodeProto *n)
         return false;
     }
     Shape out = {.rank = 3, .h = oh, .w = ow, .c = cout};
-    ImLayer *L = new_layer(im, n, LAYER_CONV2D, x->shape, out);
+    ImLayer *L = new_layer(im, n, LAYER_CONV2D, x, out);
     L->filters_or_units = cout;
     L->kh = k[0];
     L->kw = k[1];
@@ -426,7 +424,7 @@ static bool op_pool(Importer *im, const Onnx__NodeProto *n)
         return false;
     }
     Shape out = {.rank = 3, .h = oh, .w = ow, .c = x->shape.c};
-    ImLayer *L = new_layer(im, n, avg ? LAYER_AVGPOOL2D : LAYER_MAXPOOL2D, x->shape, out);
+    ImLayer *L = new_layer(im, n, avg ? LAYER_AVGPOOL2D : LAYER_MAXPOOL2D, x, out);
     L->kh = k[0];
     L->kw = k[1];
     L->sh = s[0];
@@ -503,7 +501,7 @@ static bool op_activation(Importer *im, const Onnx__NodeProto *n)
         L->act = act;
         append_comment(L, n);
     } else {
-        new_layer(im, n, standalone_kind(act), x->shape, x->shape);
+        new_layer(im, n, standalone_kind(act), x, x->shape);
         out.layer = im->nlayers - 1;
     }
     return set_output(im, n, out);
@@ -516,14 +514,19 @@ static bool flatten_value(Importer *im, const Onnx__NodeProto *n, ImValue *x)
 {
     guess_image(im, x);
     ImValue out = *x;
-    if (x->layout != LAYOUT_FLAT) {
+    if (x->pooled) {
+        /* globalavgpool2d's output is flat already: the Flatten is part of it. */
+        append_comment(&im->layers[x->layer], n);
+        out = (ImValue){.layout = LAYOUT_FLAT, .shape = {.rank = 1, .h = 1, .w = 1, .c = x->shape.c},
+                        .layer = x->layer};
+    } else if (x->layout != LAYOUT_FLAT) {
         long long units = shape_size(x->shape);
         if (units > ONNX_MAX_TENSOR_ELEMS) {
             node_error(im, n, "flattens %lld values per image, too many", units);
             return false;
         }
         Shape flat = {.rank = 1, .h = 1, .w = 1, .c = (int)units};
-        new_layer(im, n, LAYER_FLATTEN, x->shape, flat);
+        new_layer(im, n, LAYER_FLATTEN, x, flat);
         out = (ImValue){.layout = LAYOUT_FLAT, .shape = flat, .layer = im->nlayers - 1};
         /* Channels-first values flatten as C, H, W; that differs from H, W, C unless one side is 1. */
         if (x->layout == LAYOUT_NCHW && x->shape.c > 1 && x->shape.h * x->shape.w > 1) {
@@ -581,7 +584,7 @@ static ImLayer *dense_layer(Importer *im, const Onnx__NodeProto *n, const ImValu
                             bool transposed)
 {
     int in_units = x->shape.c;
-    ImLayer *L = new_layer(im, n, LAYER_DENSE, x->shape, (Shape){.rank = 1, .h = 1, .w = 1, .c = units});
+    ImLayer *L = new_layer(im, n, LAYER_DENSE, x, (Shape){.rank = 1, .h = 1, .w = 1, .c = units});
     L->filters_or_units = units;
     L->kernel_count = (long long)in_units * units;
     L->kernel_ndim = 2;
@@ -684,15 +687,216 @@ static bool op_matmul(Importer *im, const Onnx__NodeProto *n)
     return set_output(im, n, (ImValue){.layout = LAYOUT_FLAT, .shape = L->out, .layer = im->nlayers - 1});
 }
 
-/* The graph layers of contract section 6: one entry each, to be filled when they exist. */
-static bool op_graph_layer(Importer *im, const Onnx__NodeProto *n)
+/* ------------------------------------------------------------------ the graph layers */
+
+/* The two data inputs of an Add or a Concat in one layout: an NCHW and an NHWC image cannot
+ * be joined without a Transpose, which the file would have to hold. */
+static bool same_layout(Importer *im, const Onnx__NodeProto *n, ImValue *a, ImValue *b)
 {
-    const char *kind = strcmp(n->op_type, "GlobalAveragePool") == 0 ? "globalavgpool2d"
-                       : strcmp(n->op_type, "BatchNormalization") == 0 ? "batchnorm"
-                       : strcmp(n->op_type, "Concat") == 0 ? "concat"
-                                                           : "add";
-    node_error(im, n, "needs cnnc's '%s' layer (contract section 6), which cnnc does not have yet", kind);
+    /* The graph's input, not yet resolved, takes the other's layout when that is an image's. */
+    ImValue *v[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        ValueLayout other = v[1 - k]->layout;
+        if (other == LAYOUT_NCHW || other == LAYOUT_NHWC)
+            resolve_image(v[k], other);
+        else
+            guess_image(im, v[k]);
+    }
+    if (a->layout == b->layout)
+        return true;
+    node_error(im, n, "reads %s ('%.200s') and %s ('%.200s'); both must be in one layout", layout_name(a->layout),
+               a->name, layout_name(b->layout), b->name);
     return false;
+}
+
+/* A layer reading a and b: add(with=) or concat(with=). */
+static ImLayer *join_layer(Importer *im, const Onnx__NodeProto *n, LayerKind kind, const ImValue *a,
+                           const ImValue *b, Shape out)
+{
+    ImLayer *L = new_layer(im, n, kind, a, out);
+    L->src[1] = b->layer;
+    L->nsrc = 2;
+    return L;
+}
+
+/* Add of two computed tensors of the same shape: add. */
+static bool op_graph_add(Importer *im, const Onnx__NodeProto *n)
+{
+    ImValue *a = data_input(im, n, 0), *b = a != NULL ? data_input(im, n, 1) : NULL;
+    if (b == NULL || !same_layout(im, n, a, b))
+        return false;
+    if (a->shape.rank != b->shape.rank || a->shape.h != b->shape.h || a->shape.w != b->shape.w ||
+        a->shape.c != b->shape.c || a->chw_order != b->chw_order) {
+        node_error(im, n, "adds '%.200s' and '%.200s', which differ in shape; cnnc's add (like Keras') does not "
+                   "broadcast", a->name, b->name);
+        return false;
+    }
+    Shape out = a->shape;
+    ImValue v = *a;
+    join_layer(im, n, LAYER_ADD, a, b, out);
+    v.layer = im->nlayers - 1;
+    return set_output(im, n, v);
+}
+
+/* Concat along the channels (axis 1 of NCHW, 3 of NHWC, the units of a flat tensor): a
+ * concat layer, or a chain of them for more than two inputs (joining is associative). */
+static bool op_concat(Importer *im, const Onnx__NodeProto *n)
+{
+    static const char *const known[] = {"axis", NULL};
+    long long axis;
+    if (!known_attrs(im, n, known) || !attr_int(im, n, "axis", 1, &axis))
+        return false;
+    if (node_attr(n, "axis") == NULL) {
+        node_error(im, n, "has no axis");
+        return false;
+    }
+    if (n->n_input < 2) {
+        node_error(im, n, "joins %zu tensors; cnnc's concat joins two or more", n->n_input);
+        return false;
+    }
+    ImValue *a = data_input(im, n, 0);
+    if (a == NULL)
+        return false;
+    ImValue acc = *a;
+    for (size_t k = 1; k < n->n_input; k++) {
+        ImValue *b = data_input(im, n, k);
+        if (b == NULL || !same_layout(im, n, &acc, b))
+            return false;
+        if (k == 1)
+            *a = acc; /* the input's layout, once resolved, stays */
+        int rank = acc.layout == LAYOUT_FLAT ? 2 : 4;
+        long long want = acc.layout == LAYOUT_NHWC ? 3 : 1;
+        if (axis != want && axis != want - rank) {
+            node_error(im, n, "joins %s along axis %lld; cnnc's concat joins the channels, axis %lld", 
+                       layout_name(acc.layout), axis, want);
+            return false;
+        }
+        if (acc.chw_order || b->chw_order ||
+            (acc.layout != LAYOUT_FLAT && (acc.shape.h != b->shape.h || acc.shape.w != b->shape.w))) {
+            node_error(im, n, "joins '%.200s' and '%.200s', whose %s differ", acc.name, b->name,
+                       acc.layout == LAYOUT_FLAT ? "orders of units" : "heights or widths");
+            return false;
+        }
+        long long c = (long long)acc.shape.c + b->shape.c;
+        if (c > 2147483647LL) {
+            node_error(im, n, "joins %lld channels, too many", c);
+            return false;
+        }
+        Shape out = acc.shape;
+        out.c = (int)c;
+        join_layer(im, n, LAYER_CONCAT, &acc, b, out);
+        acc.shape = out;
+        acc.layer = im->nlayers - 1;
+    }
+    return set_output(im, n, acc);
+}
+
+/* GlobalAveragePool of an NCHW image: globalavgpool2d, whose [N, C, 1, 1] the Flatten after
+ * it makes flat. */
+static bool op_global_avgpool(Importer *im, const Onnx__NodeProto *n)
+{
+    static const char *const known[] = {NULL};
+    if (!known_attrs(im, n, known))
+        return false;
+    ImValue *x = data_input(im, n, 0);
+    if (x == NULL || !image_input(im, n, x))
+        return false;
+    Shape flat = {.rank = 1, .h = 1, .w = 1, .c = x->shape.c};
+    new_layer(im, n, LAYER_GLOBALAVGPOOL2D, x, flat);
+    ImValue v = {.layout = LAYOUT_NCHW, .shape = {.rank = 3, .h = 1, .w = 1, .c = x->shape.c},
+                 .layer = im->nlayers - 1, .pooled = true};
+    return set_output(im, n, v);
+}
+
+/* One of BatchNormalization's [C] tensors; `fill` (1 or 0) names the value a cnnc export
+ * writes as "<layer>/ones" or "<layer>/zeros" for a gamma or beta the layer does not have:
+ * *absent is then set. */
+static float *bn_tensor(Importer *im, const Onnx__NodeProto *n, size_t k, const char *what, int c, int fill,
+                        bool *absent)
+{
+    bool failed = false;
+    const ImConst *t = const_input(im, n, k, what, false, &failed);
+    if (t == NULL)
+        return NULL;
+    long long dims[4], count;
+    float *v = const_floats(im, n, t, what, 1, dims, &count);
+    if (v == NULL)
+        return NULL;
+    if (count != c) {
+        node_error(im, n, "%s '%.200s' has %lld values; its input has %d channels", what, t->name, count, c);
+        free(v);
+        return NULL;
+    }
+    if (fill >= 0 && im->from_cnnc && n->name != NULL) {
+        size_t len = strlen(n->name);
+        const char *suffix = fill == 1 ? "/ones" : "/zeros";
+        bool all = strncmp(t->name, n->name, len) == 0 && strcmp(t->name + len, suffix) == 0;
+        for (int i = 0; all && i < c; i++)
+            all = v[i] == (float)fill;
+        if (all) {
+            *absent = true;
+            free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* BatchNormalization in inference form: batchnorm over the channels (NCHW's axis 1) or a flat
+ * tensor's units, with the file's epsilon (ONNX's default 1e-5, not Keras' 1e-3) and momentum
+ * (the same meaning as Keras'; Keras' 0.99 when the file has none). */
+static bool op_batchnorm(Importer *im, const Onnx__NodeProto *n)
+{
+    static const char *const known[] = {"epsilon", "momentum", "training_mode", "spatial", "is_test", NULL};
+    double epsilon, momentum;
+    long long training, spatial;
+    if (!known_attrs(im, n, known) || !attr_float(im, n, "epsilon", 1e-5, &epsilon) ||
+        !attr_float(im, n, "momentum", 0.99, &momentum) || !attr_int(im, n, "training_mode", 0, &training) ||
+        !attr_int(im, n, "spatial", 1, &spatial))
+        return false;
+    if (training != 0) {
+        node_error(im, n, "is in training form (training_mode=1); cnnc imports the inference form, which "
+                   "normalises with the moving statistics");
+        return false;
+    }
+    if (spatial != 1) {
+        node_error(im, n, "normalises every pixel apart (spatial=0); cnnc's batchnorm shares its statistics "
+                   "over the image");
+        return false;
+    }
+    if (!(epsilon > 0 && epsilon < 1e30) || !(momentum >= 0 && momentum <= 1)) {
+        node_error(im, n, "has epsilon %g and momentum %g; cnnc's batchnorm takes epsilon > 0 and a momentum from "
+                   "0 to 1", epsilon, momentum);
+        return false;
+    }
+    ImValue *x = data_input(im, n, 0);
+    if (x == NULL || !only_first_output(im, n, "running statistics"))
+        return false;
+    if (x->layout != LAYOUT_FLAT && !image_input(im, n, x))
+        return false;
+    int c = x->shape.c;
+    bool no_scale = false, no_center = false;
+    float *t[4] = {NULL, NULL, NULL, NULL};
+    t[0] = bn_tensor(im, n, 1, "the scale", c, 1, &no_scale);
+    t[1] = t[0] != NULL || no_scale ? bn_tensor(im, n, 2, "the bias", c, 0, &no_center) : NULL;
+    t[2] = t[1] != NULL || no_center ? bn_tensor(im, n, 3, "the mean", c, -1, NULL) : NULL;
+    t[3] = t[2] != NULL ? bn_tensor(im, n, 4, "the variance", c, -1, NULL) : NULL;
+    if (t[3] == NULL) {
+        for (int k = 0; k < 4; k++)
+            free(t[k]);
+        return false;
+    }
+    ImLayer *L = new_layer(im, n, LAYER_BATCHNORM, x, x->shape);
+    L->gamma = t[0];
+    L->beta = t[1];
+    L->moving_mean = t[2];
+    L->moving_variance = t[3];
+    L->channels = c;
+    L->epsilon = epsilon;
+    L->momentum = momentum;
+    ImValue v = *x;
+    v.layer = im->nlayers - 1;
+    return set_output(im, n, v);
 }
 
 /* MatMul then Add of a constant: the dense layer's bias. Two computed tensors: a graph add. */
@@ -707,7 +911,7 @@ static bool op_add(Importer *im, const Onnx__NodeProto *n)
     }
     int ci = find_const(im, n->input[0]) != NULL ? 0 : find_const(im, n->input[1]) != NULL ? 1 : -1;
     if (ci < 0)
-        return op_graph_layer(im, n);
+        return op_graph_add(im, n);
     ImValue *x = data_input(im, n, (size_t)(1 - ci));
     if (x == NULL)
         return false;
@@ -773,7 +977,7 @@ static bool op_dropout(Importer *im, const Onnx__NodeProto *n)
         return false;
     }
     guess_image(im, x);
-    ImLayer *L = new_layer(im, n, LAYER_DROPOUT, x->shape, x->shape);
+    ImLayer *L = new_layer(im, n, LAYER_DROPOUT, x, x->shape);
     L->rate = (float)ratio;
     L->has_seed = node_attr(n, "seed") != NULL;
     L->seed = seed;
@@ -881,10 +1085,10 @@ static const OpHandler handlers[] = {
     {"Transpose", op_transpose},
     {"Pad", op_pad},
     {"Constant", op_constant},
-    /* Contract section 6: the graph layers. */
-    {"GlobalAveragePool", op_graph_layer},
-    {"BatchNormalization", op_graph_layer},
-    {"Concat", op_graph_layer},
+    /* Contract section 6: the graph layers (Add of two computed tensors is op_add's). */
+    {"GlobalAveragePool", op_global_avgpool},
+    {"BatchNormalization", op_batchnorm},
+    {"Concat", op_concat},
 };
 
 bool import_node(Importer *im, const Onnx__NodeProto *n)

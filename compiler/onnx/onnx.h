@@ -37,7 +37,7 @@ typedef struct ImportResult {
     char *shown_name;   /* "NAME.cnn": the file name its diagnostics give */
     Ast *ast;           /* cnn_text, parsed */
     Model *model;       /* ast, checked */
-    float *params;      /* the weights in checkpoint order, model->total_params floats */
+    float *params;      /* the weights, then the state, in checkpoint order: total_params + total_state floats */
 } ImportResult;
 
 /* Reads `path` and converts it: NULL after reporting errors (every node that cnnc cannot

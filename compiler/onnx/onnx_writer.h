@@ -30,13 +30,18 @@ typedef enum OnnxLayout {
     ONNX_NHWC, /* flatten: cnnc's H, W, C order */
 } OnnxLayout;
 
+#define ONNX_LAYER_TENSORS 4 /* MAX_LAYER_TENSORS of layers/layer.h */
+
 /* One layer's place in the graph being written. */
 typedef struct OnnxLayerIO {
     const char *in;        /* the tensor it reads */
+    const char *in2;       /* add's and concat's with=, in the layout of `in`; NULL for the rest */
     const char *out;       /* the tensor it must write */
-    bool nchw;             /* `in` is NCHW (for a 3-D input) */
+    bool nchw;             /* `in` (and in2) is NCHW (for a 3-D input) */
     const float *kernel;   /* its parameters as in the checkpoint (NULL where it has none) */
     const float *bias;
+    /* Every tensor of its tensors verb, in that order, state included (batchnorm's four). */
+    const float *tensor[ONNX_LAYER_TENSORS];
     bool drop_softmax;     /* the last layer under --logits: leave its softmax out */
 } OnnxLayerIO;
 

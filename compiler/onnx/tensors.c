@@ -1,53 +1,52 @@
 /*
  * onnx/tensors.c - the checkpoint's tensors of a checked model: what `cnnc export` loads and
  * `cnnc import` saves. The same names, shapes and order as the table emit/model.c generates
- * (and emit/infer.c builds), so cnn_checkpoint_load and _save check and write them alike.
+ * (and emit/infer.c builds), both from the kinds' tensors verbs (model_tensors), so
+ * cnn_checkpoint_load and _save check and write them alike: the trainable tensors first, then
+ * the state (batchnorm's moving statistics).
  */
 #include <stdlib.h>
 
+#include "layers/layer.h"
 #include "onnx/export.h"
 
-cnn_tensor *model_tensor_table(const Model *m, int *count)
+cnn_tensor *model_tensor_table(const Model *m, int *count, int *trainable)
 {
-    cnn_tensor *t = xcalloc((size_t)(2 * m->nlayers + 1), sizeof *t);
-    size_t offset = 0;
     int n = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const Layer *l = &m->layers[i];
+    ModelTensor *mt = model_tensors(m, &n);
+    cnn_tensor *t = xcalloc((size_t)n + 1, sizeof *t);
+    *trainable = 0;
+    for (int i = 0; i < n; i++) {
         char name[160];
-        if (l->kernel_size > 0) {
-            cnn_tensor *k = &t[n++];
-            snprintf(name, sizeof name, "%s.kernel", l->name);
-            k->name = xstrdup(name);
-            if (l->kind == LAYER_CONV2D) {
-                k->ndim = 4;
-                k->shape[0] = l->u.conv.kh;
-                k->shape[1] = l->u.conv.kw;
-                k->shape[2] = l->in.c;
-                k->shape[3] = l->u.conv.filters;
-            } else {
-                k->ndim = 2;
-                k->shape[0] = (int)shape_size(l->in);
-                k->shape[1] = l->u.dense.units;
-            }
-            k->offset = offset;
-            k->count = (size_t)l->kernel_size;
-            offset += k->count;
-        }
-        if (l->bias_size > 0) {
-            cnn_tensor *b = &t[n++];
-            snprintf(name, sizeof name, "%s.bias", l->name);
-            b->name = xstrdup(name);
-            b->ndim = 1;
-            b->shape[0] = (int)l->bias_size;
-            b->offset = offset;
-            b->count = (size_t)l->bias_size;
-            b->is_bias = 1;
-            offset += b->count;
-        }
+        snprintf(name, sizeof name, "%s.%s", m->layers[mt[i].layer].name, mt[i].spec.suffix);
+        t[i].name = xstrdup(name);
+        t[i].ndim = mt[i].spec.ndim;
+        for (int d = 0; d < t[i].ndim; d++)
+            t[i].shape[d] = mt[i].spec.shape[d];
+        t[i].offset = (size_t)mt[i].offset;
+        t[i].count = (size_t)mt[i].spec.count;
+        t[i].is_bias = mt[i].spec.is_bias;
+        t[i].init_ones = mt[i].spec.init_ones;
+        if (!mt[i].spec.is_state)
+            *trainable = i + 1;
     }
+    free(mt);
     *count = n;
     return t;
+}
+
+cnn_model model_tensor_model(const Model *m, const cnn_tensor *t, int count, int trainable)
+{
+    return (cnn_model){
+        .name = m->name,
+        .cnnc_version = CNNC_VERSION,
+        .num_params = (size_t)m->total_params,
+        .num_tensors = trainable,
+        .tensors = t,
+        .num_state = (size_t)m->total_state,
+        .num_state_tensors = count - trainable,
+        .state_tensors = t + trainable,
+    };
 }
 
 void model_tensor_table_free(cnn_tensor *t, int count)

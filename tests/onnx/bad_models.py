@@ -89,17 +89,41 @@ def main():
     m.graph.node.insert(1, helper.make_node("Relu", ["c", "r2"], ["r1"], name="relu_a"))
     m.graph.node.insert(2, helper.make_node("Relu", ["r1"], ["r2"], name="relu_b"))
     save(m, f"{out}/cycle.onnx")
-    # A graph layer that cnnc does not have yet.
-    bn = [numpy_helper.from_array(np.ones(4, np.float32), n) for n in ("s", "b", "mean", "var")]
-    m = conv_model("batchnorm", extra_nodes=[helper.make_node("BatchNormalization", ["c", "s", "b", "mean", "var"],
-                                                              ["c2"], name="bn")])
-    m.graph.initializer.extend(bn)
-    m.graph.node[2].input[0] = "c2"
-    save(m, f"{out}/batchnorm.onnx")
-    # A branch: the convolution's output read by two nodes.
+    # The graph layers (contract section 6) where cnnc cannot follow. A BatchNormalization in
+    # training form (opset 15's training_mode), and one whose scale does not fit the channels.
+    def bn_model(name, scale=4, opset=13, **attrs):
+        m = conv_model(name, extra_nodes=[helper.make_node("BatchNormalization", ["c", "s", "b", "mean", "var"],
+                                                           ["c2"], name="bn", **attrs)])
+        m.graph.initializer.extend([numpy_helper.from_array(np.ones(scale, np.float32), "s")] +
+                                   [numpy_helper.from_array(np.ones(4, np.float32), n) for n in ("b", "mean", "var")])
+        m.graph.node[2].input[0] = "c2"
+        del m.opset_import[:]
+        m.opset_import.extend([helper.make_opsetid("", opset)])
+        return m
+    save(bn_model("bn_training", opset=15, training_mode=1), f"{out}/bn_training.onnx")
+    save(bn_model("bn_scale", scale=3), f"{out}/bn_scale.onnx")
+    # A branch that leads nowhere: the convolution's output also read by a Relu nothing reads.
     m = conv_model("branch")
     m.graph.node.insert(1, helper.make_node("Relu", ["c"], ["unused"], name="side"))
     save(m, f"{out}/branch.onnx")
+    # Add of two tensors of different shapes (ONNX broadcasts; Keras' Add does not).
+    w2 = np.ones((2, 1, 3, 3), np.float32)
+    m = conv_model("add_shapes", extra_nodes=[helper.make_node("Conv", ["x", "W2"], ["c2"], name="conv2"),
+                                              helper.make_node("Add", ["c", "c2"], ["s"], name="add")])
+    m.graph.initializer.extend([numpy_helper.from_array(w2, "W2")])
+    m.graph.node[3].input[0] = "s"
+    save(m, f"{out}/add_shapes.onnx")
+    # Concat along the height, not the channels.
+    m = conv_model("concat_axis", extra_nodes=[helper.make_node("Concat", ["c", "c"], ["j"], name="concat", axis=2)])
+    m.graph.node[2].input[0] = "j"
+    m.graph.initializer[1].CopyFrom(numpy_helper.from_array(np.zeros((288, 10), np.float32), "D"))
+    save(m, f"{out}/concat_axis.onnx")
+    # GlobalAveragePool's [N, C, 1, 1] read by something other than a Flatten.
+    m = conv_model("pooled_reader", extra_nodes=[helper.make_node("GlobalAveragePool", ["c"], ["p"], name="gap"),
+                                                 helper.make_node("Relu", ["p"], ["r"], name="relu")])
+    m.graph.node[3].input[0] = "r"
+    m.graph.initializer[1].CopyFrom(numpy_helper.from_array(np.zeros((4, 10), np.float32), "D"))
+    save(m, f"{out}/pooled_reader.onnx")
     # Valid ONNX that checks out as a model cnnc cannot train on MNIST: 5 classes.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 28, 28])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])
