@@ -23,3 +23,17 @@ $(BUILD)/libcnnmpi.a: $(MPI_OBJ)
 	ar rcs $@ $^
 
 all: $(BUILD)/libcnnmpi.a
+
+# make bench-mpi: an epoch on 1 process x 2 threads against 2 processes x 1 thread, and the time
+# of one gradient sum alone (mk/bench_mpi.py), for the seed model and the residual one.
+BENCH_MPI_MODELS ?= models/mnist_cnn.cnn models/resnet_mnist.cnn
+BENCH_MPI_LIMIT ?= 0
+
+$(BUILD)/mpi_allreduce: mk/mpi_allreduce.c $(BUILD)/libcnnmpi.a $(BUILD)/libcnnrt.a
+	$(MPICC) $(ALL_CFLAGS) -Iruntime/mpi -o $@ $< $(BUILD)/libcnnmpi.a $(BUILD)/libcnnrt.a -lm -lpthread
+
+.PHONY: bench-mpi
+bench-mpi: all data $(BUILD)/mpi_allreduce
+	@mkdir -p $(BUILD)/bench/mpi
+	python3 mk/bench_mpi.py --cnnc $(BUILD)/cnnc --data $(DATA_DIR) --out $(BUILD)/bench/mpi \
+	    --allreduce $(BUILD)/mpi_allreduce --limit $(BENCH_MPI_LIMIT) $(BENCH_MPI_MODELS)
