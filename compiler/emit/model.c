@@ -38,6 +38,8 @@ typedef struct Plan {
     bool has_dropout;                /* some forward draws dropout masks */
     bool has_training_mode;          /* some forward behaves differently in training (dropout, batchnorm) */
     bool uses_sync;                  /* some pass sums over the whole batch (batchnorm) */
+    bool forward_sync, backward_sync; /* which of the two passes does: a batchnorm with no input
+                                        * gradient sums nothing in backward */
     int batch_sum_floats;            /* the most floats per image such a sum adds */
 } Plan;
 
@@ -96,6 +98,8 @@ static void plan_driver_needs(const Model *m, Plan *p)
         if (emit_runs_backward(e))
             ops->backward_params(e, &bp);
         p->has_training_mode |= pass_reads(&fp, "training");
+        p->forward_sync |= pass_reads(&fp, "sync");
+        p->backward_sync |= pass_reads(&bp, "sync");
         if (pass_reads(&fp, "sync") || pass_reads(&bp, "sync")) {
             p->uses_sync = true;
             if (2 * e->layer->in.c > p->batch_sum_floats)
@@ -473,7 +477,7 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
         w_line(w, "(void)dropout_key;");
         w_line(w, "(void)first;");
     }
-    if (!p->uses_sync)
+    if (!p->forward_sync)
         w_line(w, "(void)sync;");
     w_line(w, "memcpy(ws + %s_WS_INPUT, x, sizeof(float) * (size_t)n * %lld);", U, shape_size(m->input));
     for (int i = 0; i < m->nlayers; i++)
@@ -493,7 +497,7 @@ static void write_drivers(Writer *w, const Model *m, const Plan *p)
                         "                            const unsigned char *labels, int n, float scale, const cnn_sync *sync)");
     w_line(w, "/* forward_pass kept its own copy of the input in the workspace. */");
     w_line(w, "(void)x;");
-    if (!p->uses_sync)
+    if (!p->backward_sync)
         w_line(w, "(void)sync;");
     if (!p->params_in_backward)
         w_line(w, "(void)params;");
