@@ -12,10 +12,15 @@ if [ $# -gt 0 ]; then
 else
     suites=$(ls tests/suite_*.sh | sort)
 fi
+# Each suite's seconds, so that the slow ones show (make test aims at about five minutes).
+run_start=$(date +%s)
 for s in $suites; do
     echo "== $s"
+    suite_start=$(date +%s)
     . "$s"
+    echo "   ($(($(date +%s) - suite_start)) s)"
 done
 echo
+echo "   ($(($(date +%s) - run_start)) s in all)"
 echo "$T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" -eq 0 ]
