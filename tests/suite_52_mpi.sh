@@ -8,8 +8,8 @@
 #   same bits; process 0 alone prints progress and writes the history;
 # - batchnorm (tests/train/bn_small.cnn): the statistics are summed across processes as
 #   across threads, also with a batch of one image on 2 processes (one without images);
-# - a checkpoint of 2 processes resumes on 3 as on 1 process of 3 threads; eval on 2
-#   processes prints what 1 process prints;
+# - a checkpoint of 2 processes resumes on 3 as on 1 process of 3 threads; eval and predict
+#   on 2 processes print what 1 process prints;
 # - a process killed with SIGKILL mid-epoch ends the job within 10 s with a message naming
 #   it, and the checkpoint the run was to overwrite is left as it was.
 # Sourced by tests/run.sh.
@@ -140,6 +140,18 @@ else
         pass "mpi: eval on 2 processes prints what 1 process prints"
     else
         fail "mpi: eval on 2 processes prints what 1 process prints" "$(diff "$MP_DIR/eval1" "$MP_DIR/eval2" | head -10)"
+    fi
+    # predict has nothing to split: process 0 alone prints.
+    python3 -c 'import sys; sys.stdout.buffer.write(b"P5\n28 28\n255\n" + bytes((i * 7) % 256 for i in range(784)))' \
+        >"$MP_DIR/digit.pgm"
+    "$MP_DIR/mnist" predict --load "$MP_DIR/p2.safetensors" "$MP_DIR/digit.pgm" >"$MP_DIR/pred1" 2>&1 </dev/null
+    # shellcheck disable=SC2086
+    timeout 120 $MP_RUN -np 2 "$MP_DIR/mnist_mpi" predict --load "$MP_DIR/p2.safetensors" "$MP_DIR/digit.pgm" \
+        >"$MP_DIR/pred2" 2>&1 </dev/null
+    if [ -s "$MP_DIR/pred1" ] && cmp -s "$MP_DIR/pred1" "$MP_DIR/pred2"; then
+        pass "mpi: predict on 2 processes prints once"
+    else
+        fail "mpi: predict on 2 processes prints once" "$(diff "$MP_DIR/pred1" "$MP_DIR/pred2" | head -10)"
     fi
 
     # A failing process ends the job rather than leaving the others waiting.

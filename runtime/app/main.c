@@ -527,6 +527,11 @@ static int cmd_predict(cli *c)
         rt_error("predict reads grey images, but model '%s' takes %d channels", m->name, m->in_c);
         return 1;
     }
+    /* Under MPI there is nothing to split: process 0 alone classifies and prints. */
+    if (cnn_process_rank() != 0) {
+        free(images);
+        return 0;
+    }
 
     int status = 1;
     float *params = rt_malloc((cnn_param_floats(m) > 0 ? cnn_param_floats(m) : 1) * sizeof *params);
