@@ -278,14 +278,15 @@ typedef struct Layer {
 
 typedef enum DatasetKind { DATASET_MNIST, DATASET_FASHION_MNIST, DATASET_IDX } DatasetKind;
 typedef enum LossKind { LOSS_SPARSE_XENT, LOSS_MSE } LossKind;
-typedef enum OptimizerKind { OPT_SGD, OPT_ADAM } OptimizerKind;
+typedef enum OptimizerKind { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP } OptimizerKind;
 typedef enum ValidationKind { VALID_TEST, VALID_SPLIT, VALID_NONE } ValidationKind;
 typedef enum InitKind { INIT_GLOROT_UNIFORM, INIT_HE_NORMAL, INIT_HE_UNIFORM } InitKind;
+typedef enum ScheduleKind { SCHED_CONSTANT, SCHED_EXPONENTIAL, SCHED_COSINE, SCHED_PLATEAU } ScheduleKind;
 
 /* check/train.c: the model language's words for each choice of the train block, indexed by its
  * enum and NULL-ended: the one table the checker reads them with and every writer prints from. */
 extern const char *const dataset_names[], *const loss_names[], *const optimizer_names[],
-    *const validation_names[], *const init_names[];
+    *const validation_names[], *const init_names[], *const schedule_names[];
 
 typedef struct TrainConfig {
     DatasetKind dataset;
@@ -296,7 +297,24 @@ typedef struct TrainConfig {
     double learning_rate;
     double momentum;    /* sgd */
     bool nesterov;      /* sgd */
-    double beta_1, beta_2, epsilon; /* adam */
+    double beta_1, beta_2, epsilon; /* adam, adamw; epsilon also rmsprop */
+    double weight_decay;  /* adamw */
+    double rho;           /* rmsprop (which shares momentum with sgd) */
+    double global_clipnorm; /* 0: no clipping */
+    ScheduleKind schedule;
+    int decay_steps;      /* exponential_decay, cosine_decay */
+    double decay_rate;    /* exponential_decay */
+    bool staircase;       /* exponential_decay */
+    double alpha;         /* cosine_decay */
+    double factor, min_delta, min_lr; /* reduce_on_plateau */
+    int patience;         /* reduce_on_plateau */
+    bool early_stopping;  /* early_stopping(...) was given */
+    int stop_patience;
+    double stop_min_delta;
+    bool restore_best;
+    bool augment;         /* augment(...) was given */
+    int shift;            /* pixels */
+    double rotation;      /* degrees */
     int epochs;
     int batch_size;
     ValidationKind validation;
@@ -305,6 +323,13 @@ typedef struct TrainConfig {
     bool shuffle;
     InitKind init;
 } TrainConfig;
+
+/* emit/train_words.c: `adam(learning_rate=..., ...)`, every hyper-parameter resolved; and the
+ * lines of schedule, early_stopping and augment where the model sets them, each as
+ * indent + setting + end. `num` writes a real. */
+void put_optimizer_call(FILE *f, const TrainConfig *t, void (*num)(FILE *, double));
+void put_train_extras(FILE *f, const TrainConfig *t, void (*num)(FILE *, double), const char *indent,
+                      const char *end);
 
 /* Memory of a build, in bytes, as `cnnc summary` reports and the generated code allocates. */
 typedef struct MemoryPlan {

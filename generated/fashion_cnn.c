@@ -5036,11 +5036,13 @@ static double loss_and_gradient(float *restrict dz, const float *restrict p, con
     return loss;
 }
 
-/* Adam, learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-07. */
-static void optimizer_update(float *params, const float *grads, float *m, float *v, long step, size_t lo, size_t hi)
+/* Adam, beta_1 0.9, beta_2 0.999, epsilon 1e-07. */
+static void optimizer_apply(float *params, const float *grads, float *m, float *v, long step,
+                            double learning_rate, float grad_scale, size_t lo, size_t hi)
 {
+    (void)grad_scale;
     const double t = (double)step;
-    const float alpha = (float)(0.001 * sqrt(1.0 - pow(0.999, t)) / (1.0 - pow(0.9, t)));
+    const float alpha = (float)(learning_rate * sqrt(1.0 - pow(0.999, t)) / (1.0 - pow(0.9, t)));
     size_t i = lo;
     cnn_vf beta_1, one_beta_1, beta_2, one_beta_2, rate, epsilon;
     VF_SET1(beta_1, 0.9f);
@@ -5084,6 +5086,12 @@ static void optimizer_update(float *params, const float *grads, float *m, float 
         v[i] = 0.999f * v[i] + 0.001f * g * g;
         params[i] -= alpha * m[i] / (sqrtf(v[i]) + 1e-07f);
     }
+}
+
+/* The step over [lo, hi) at the model's learning rate, 0.001, the gradient as it is. */
+static void optimizer_update(float *params, const float *grads, float *m, float *v, long step, size_t lo, size_t hi)
+{
+    optimizer_apply(params, grads, m, v, step, 0.001, 1.0f, lo, hi);
 }
 
 /* One optimizer step over every parameter. */
@@ -5434,4 +5442,5 @@ const cnn_model fashion_cnn_model = {
     .layers = layers,
     .update_range = optimizer_update,
     .target = "generic",
+    .update_apply = optimizer_apply,
 };

@@ -13374,15 +13374,25 @@ static double loss_and_gradient(float *restrict dz, const float *restrict p, con
     return loss;
 }
 
-/* SGD, learning rate 0.05, momentum 0.9; m holds the velocity. */
-static void optimizer_update(float *params, const float *grads, float *m, float *v, long step, size_t lo, size_t hi)
+/* SGD, momentum 0.9; m holds the velocity. */
+static void optimizer_apply(float *params, const float *grads, float *m, float *v, long step,
+                            double learning_rate, float grad_scale, size_t lo, size_t hi)
 {
     (void)v;
     (void)step;
+    (void)grad_scale;
+    const float lr = (float)learning_rate;
     for (size_t i = lo; i < hi; i++) {
-        m[i] = 0.9f * m[i] - 0.05f * grads[i];
+        const float g = grads[i];
+        m[i] = 0.9f * m[i] - lr * g;
         params[i] += m[i];
     }
+}
+
+/* The step over [lo, hi) at the model's learning rate, 0.05, the gradient as it is. */
+static void optimizer_update(float *params, const float *grads, float *m, float *v, long step, size_t lo, size_t hi)
+{
+    optimizer_apply(params, grads, m, v, step, 0.05, 1.0f, lo, hi);
 }
 
 /* One optimizer step over every parameter. */
@@ -13722,4 +13732,5 @@ const cnn_model lenet5_model = {
     .layers = layers,
     .update_range = optimizer_update,
     .target = "generic",
+    .update_apply = optimizer_apply,
 };

@@ -63,7 +63,8 @@ static inline void cnn_sum_images(const float *part, int images, int count, floa
 
 enum cnn_dataset_kind { CNN_DATASET_MNIST, CNN_DATASET_FASHION_MNIST, CNN_DATASET_IDX };
 enum cnn_loss { CNN_LOSS_SPARSE_XENT, CNN_LOSS_MSE };
-enum cnn_optimizer { CNN_OPT_SGD, CNN_OPT_ADAM };
+enum cnn_optimizer { CNN_OPT_SGD, CNN_OPT_ADAM, CNN_OPT_ADAMW, CNN_OPT_RMSPROP };
+enum cnn_schedule { CNN_SCHED_CONSTANT, CNN_SCHED_EXPONENTIAL, CNN_SCHED_COSINE, CNN_SCHED_PLATEAU };
 enum cnn_validation { CNN_VALID_TEST, CNN_VALID_SPLIT, CNN_VALID_NONE };
 enum cnn_init { CNN_INIT_GLOROT_UNIFORM, CNN_INIT_HE_NORMAL, CNN_INIT_HE_UNIFORM };
 
@@ -81,6 +82,24 @@ typedef struct cnn_train_config {
     long long seed;
     int shuffle;
     int init;                    /* enum cnn_init */
+    /* Contract version 2 (zero where a model does not set them). */
+    double weight_decay;         /* adamw */
+    double rho;                  /* rmsprop; its momentum is `momentum` */
+    double global_clipnorm;      /* 0: no clipping */
+    int schedule;                /* enum cnn_schedule */
+    int decay_steps;             /* exponential and cosine decay, in optimizer steps */
+    double decay_rate;           /* exponential */
+    int staircase;               /* exponential */
+    double alpha;                /* cosine */
+    double factor, min_delta, min_lr; /* reduce_on_plateau */
+    int patience;                /* reduce_on_plateau */
+    int early_stopping;          /* early_stopping(...) is set */
+    int stop_patience;
+    double stop_min_delta;
+    int restore_best;
+    int augment;                 /* augment(...) is set */
+    int shift;                   /* pixels */
+    double rotation;             /* degrees */
 } cnn_train_config;
 
 /* The loss of one image, defined once: the generated loss_and_gradient (the training loss)
@@ -206,6 +225,11 @@ typedef struct cnn_model {
     void (*update_state)(float *params, const float *ws);
     /* The most floats per image that a pass sums through cnn_sync (0: none does). */
     int batch_sum_floats;
+    /* update_range at a learning rate given at run time (the schedule's value of the step),
+     * with the gradient multiplied by grad_scale (global_clipnorm's min(1, clipnorm / norm);
+     * ignored by a model without it). update and update_range step at the model's rate. */
+    void (*update_apply)(float *params, const float *grads, float *m, float *v, long step,
+                         double learning_rate, float grad_scale, size_t lo, size_t hi);
 } cnn_model;
 
 /* The floats of params: the parameters and the state after them. */

@@ -117,7 +117,23 @@ typedef struct cnn_train_state {
                             * optimizer keeps none (SGD: no v, and no m without momentum) */
     long step;             /* optimizer steps taken */
     int epoch;             /* epochs finished */
-    double learning_rate;  /* the rate the steps were taken at */
+    double learning_rate;  /* the rate the steps were taken at (a schedule's starting rate) */
+    /* reduce_on_plateau's and early stopping's state, where the model has them: the caller sets
+     * has_plateau and has_stop; loading fills what the file holds and leaves the rest. */
+    int has_plateau;
+    double plateau_rate, plateau_best;
+    int plateau_wait;
+    int has_stop;
+    double stop_best;
+    int stop_wait, stop_best_epoch;
+    /* early_stopping(restore_best=true): the best epoch's weights, cnn_param_floats floats, saved
+     * as tensors `best.<name>`; NULL where there are none. Loading sets has_best when the file
+     * held them. */
+    float *best;
+    int has_best;
+    /* Saving, where the weights are restore_best's: the last epoch's weights, saved as tensors
+     * `last.<name>`, so that --load goes on from them (and takes the saved weights as the best). */
+    const float *last;
 } cnn_train_state;
 
 /* Writes params and, when st is not NULL, the training state: the optimizer's tensors that
@@ -151,10 +167,13 @@ typedef struct cnn_history_row {
     double loss, accuracy, val_loss, val_accuracy; /* val_* are NaN without validation */
     double seconds;
     int has_val;            /* the epoch was validated (its val_* may still be NaN) */
+    double learning_rate;   /* the rate of the epoch's last step, where a schedule sets it */
+    int has_lr;             /* learning_rate is set: the history has the column */
 } cnn_history_row;
 
 /* `epoch,loss,accuracy,val_loss,val_accuracy,seconds`; empty val_* cells where there is no
- * validation, `nan` for a value that is not a number. */
+ * validation, `nan` for a value that is not a number. Rows with a learning rate (a schedule's)
+ * add a learning_rate column after val_accuracy. */
 int cnn_history_write(const char *path, const cnn_history_row *rows, int n);
 /* Reads what cnn_history_write writes, and Keras' CSVLogger files (columns by name, epochs
  * from 0 made to count from 1); a malformed line is an error naming its line number. */

@@ -4,6 +4,9 @@
  *   epoch,loss,accuracy,val_loss,val_accuracy,seconds
  *   1,0.145012,0.956500,0.048731,0.984100,6.021
  *
+ * A run with a learning-rate schedule has a learning_rate column after val_accuracy, the rate
+ * of each epoch's last step (`lr`, as older Keras callbacks name it, is read as it too).
+ *
  * Metrics have six decimals (what Keras prints is four) and seconds three. A run without
  * validation has empty val_* cells; a value that is not a number is written `nan` (or `inf`),
  * so that a diverged epoch is told apart from one that was not validated.
@@ -25,7 +28,8 @@
 #include "rt_io.h"
 
 #define HISTORY_HEADER "epoch,loss,accuracy,val_loss,val_accuracy,seconds"
-#define HISTORY_FIELDS 6
+#define HISTORY_HEADER_LR "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds"
+#define HISTORY_FIELDS 7
 #define HISTORY_MAX_BYTES ((size_t)64 << 20)
 
 static void put_real(rt_buf *b, double x, int decimals)
@@ -41,7 +45,10 @@ static void put_real(rt_buf *b, double x, int decimals)
 int cnn_history_write(const char *path, const cnn_history_row *rows, int n)
 {
     rt_buf b = {0};
-    rt_buf_printf(&b, "%s\n", HISTORY_HEADER);
+    int lr = 0;
+    for (int i = 0; i < n; i++)
+        lr |= rows[i].has_lr;
+    rt_buf_printf(&b, "%s\n", lr ? HISTORY_HEADER_LR : HISTORY_HEADER);
     for (int i = 0; i < n; i++) {
         const cnn_history_row *r = &rows[i];
         rt_buf_printf(&b, "%d,", r->epoch);
@@ -55,6 +62,10 @@ int cnn_history_write(const char *path, const cnn_history_row *rows, int n)
         if (r->has_val)
             put_real(&b, r->val_accuracy, 6);
         rt_buf_append(&b, ",", 1);
+        if (lr && r->has_lr)
+            rt_buf_printf(&b, "%.6e", r->learning_rate);
+        if (lr)
+            rt_buf_append(&b, ",", 1);
         put_real(&b, r->seconds, 3);
         rt_buf_append(&b, "\n", 1);
     }
@@ -132,7 +143,7 @@ static int parse_epoch(const char *s, int *out)
     return 0;
 }
 
-enum { F_EPOCH, F_LOSS, F_ACCURACY, F_VAL_LOSS, F_VAL_ACCURACY, F_SECONDS };
+enum { F_EPOCH, F_LOSS, F_ACCURACY, F_VAL_LOSS, F_VAL_ACCURACY, F_SECONDS, F_LEARNING_RATE };
 #define MAX_COLUMNS 64
 
 /* The columns a history is read from, by name; -1 for a column that is not one of them. */
@@ -144,7 +155,7 @@ typedef struct columns {
 } columns;
 
 static const char *const field_names[HISTORY_FIELDS] = {
-    "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds",
+    "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "learning_rate",
 };
 
 /* Splits a line at its commas, in place; returns the number of fields, or -1 when there are
@@ -167,7 +178,7 @@ static int split(char *line, char **field, int max)
 static int parse_header(const char *path, char *line, columns *c)
 {
     char *name[MAX_COLUMNS];
-    int keras = strcmp(line, HISTORY_HEADER) != 0;
+    int keras = strcmp(line, HISTORY_HEADER) != 0 && strcmp(line, HISTORY_HEADER_LR) != 0;
     c->n = split(line, name, MAX_COLUMNS);
     if (c->n < 0)
         return line_error(path, 1, "more than %d columns", MAX_COLUMNS);
@@ -183,6 +194,8 @@ static int parse_header(const char *path, char *line, columns *c)
             f = F_ACCURACY;
         if (strcmp(name[i], "val_acc") == 0)
             f = F_VAL_ACCURACY;
+        if (strcmp(name[i], "lr") == 0)
+            f = F_LEARNING_RATE;
         if (f >= 0 && c->where[f] >= 0)
             return line_error(path, 1, "two columns hold %s", field_names[f]);
         c->field[i] = f;
@@ -205,10 +218,12 @@ static int parse_row(const char *path, int lineno, char *line, const columns *c,
         return line_error(path, lineno, "more than %d fields", c->n);
     if (n != c->n)
         return line_error(path, lineno, "%d fields, expected %d", n, c->n);
-    double *reals[HISTORY_FIELDS] = {NULL, &r->loss, &r->accuracy, &r->val_loss, &r->val_accuracy, &r->seconds};
+    double *reals[HISTORY_FIELDS] = {NULL, &r->loss, &r->accuracy, &r->val_loss, &r->val_accuracy, &r->seconds,
+                                     &r->learning_rate};
     for (int f = 1; f < HISTORY_FIELDS; f++)
         *reals[f] = NAN;
     r->has_val = 0;
+    r->has_lr = 0;
     for (int i = 0; i < n; i++) {
         int f = c->field[i];
         if (f == F_EPOCH) {
@@ -219,6 +234,8 @@ static int parse_row(const char *path, int lineno, char *line, const columns *c,
                 return line_error(path, lineno, "%s '%s' is not a number", field_names[f], field[i]);
             if ((f == F_VAL_LOSS || f == F_VAL_ACCURACY) && field[i][0] != '\0')
                 r->has_val = 1;
+            if (f == F_LEARNING_RATE && field[i][0] != '\0')
+                r->has_lr = 1;
         }
     }
     return 0;

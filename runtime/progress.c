@@ -129,5 +129,7 @@ void cnn_progress_end(cnn_progress *p, double loss, double accuracy, int has_val
     if (has_val)
         append(line, sizeof line, &n, " - val_loss: %.4f - val_accuracy: %.4f", val_loss,
                val_accuracy);
+    if (p->learning_rate > 0)
+        append(line, sizeof line, &n, " - learning_rate: %.4e", p->learning_rate);
     draw(p, line, 1);
 }

@@ -14,6 +14,7 @@ typedef struct cnn_progress {
     double start;      /* rt_now() at the epoch's start */
     double last_draw;
     int drawn;         /* characters of the line last drawn, to blank what is left of it */
+    double learning_rate; /* shown at the end of the epoch's line when positive (a schedule's) */
 } cnn_progress;
 
 /* Prints `Epoch E/N`. */

@@ -36,6 +36,8 @@
 #define ST_FORMAT_VERSION "1"
 #define OPT_M_PREFIX "optimizer.m."
 #define OPT_V_PREFIX "optimizer.v."
+#define BEST_PREFIX "best."
+#define LAST_PREFIX "last."
 
 /* The model as its params array holds it: the trainable tensors, then the state, over
  * cnn_param_floats() floats. The optimizer's moments hold only the trainable ones: the model
@@ -166,14 +168,33 @@ static const char *non_finite_name(float v)
  * with 17 digits so that it reads back exactly: "optimizer":"adam","learning_rate":"0.001",... */
 static void put_optimizer(rt_buf *h, const cnn_train_config *t, double learning_rate)
 {
-    if (t->optimizer == CNN_OPT_ADAM)
-        rt_buf_printf(h, ",\"optimizer\":\"adam\",\"learning_rate\":\"%.17g\",\"beta_1\":\"%.17g\","
+    if (t->optimizer == CNN_OPT_ADAM || t->optimizer == CNN_OPT_ADAMW)
+        rt_buf_printf(h, ",\"optimizer\":\"%s\",\"learning_rate\":\"%.17g\",\"beta_1\":\"%.17g\","
                          "\"beta_2\":\"%.17g\",\"epsilon\":\"%.17g\"",
-                      learning_rate, t->beta_1, t->beta_2, t->epsilon);
+                      t->optimizer == CNN_OPT_ADAM ? "adam" : "adamw", learning_rate, t->beta_1, t->beta_2,
+                      t->epsilon);
+    else if (t->optimizer == CNN_OPT_RMSPROP)
+        rt_buf_printf(h, ",\"optimizer\":\"rmsprop\",\"learning_rate\":\"%.17g\",\"rho\":\"%.17g\","
+                         "\"momentum\":\"%.17g\",\"epsilon\":\"%.17g\"",
+                      learning_rate, t->rho, t->momentum, t->epsilon);
     else
         rt_buf_printf(h, ",\"optimizer\":\"sgd\",\"learning_rate\":\"%.17g\",\"momentum\":\"%.17g\","
                          "\"nesterov\":\"%s\"",
                       learning_rate, t->momentum, t->nesterov ? "true" : "false");
+    if (t->optimizer == CNN_OPT_ADAMW)
+        rt_buf_printf(h, ",\"weight_decay\":\"%.17g\"", t->weight_decay);
+}
+
+/* reduce_on_plateau's and early stopping's state, as numbers in strings like the rest
+ * ("inf" before the first epoch). */
+static void put_schedule_state(rt_buf *h, const cnn_train_state *st)
+{
+    if (st->has_plateau)
+        rt_buf_printf(h, ",\"plateau_rate\":\"%.17g\",\"plateau_best\":\"%.17g\",\"plateau_wait\":\"%d\"",
+                      st->plateau_rate, st->plateau_best, st->plateau_wait);
+    if (st->has_stop)
+        rt_buf_printf(h, ",\"stop_best\":\"%.17g\",\"stop_wait\":\"%d\",\"stop_best_epoch\":\"%d\"",
+                      st->stop_best, st->stop_wait, st->stop_best_epoch);
 }
 
 /* The checkpoint of params (in the model's params view pm) and of the optimizer's state. */
@@ -181,15 +202,16 @@ static int save_checkpoint(const char *path, const cnn_model *m, const cnn_model
                            const cnn_train_state *st)
 {
     const float *opt_m = st ? st->opt_m : NULL, *opt_v = st ? st->opt_v : NULL;
+    const float *best = st ? st->best : NULL, *last = st ? st->last : NULL;
     if (check_model_layout(m) != 0 || check_model_layout(pm) != 0)
         return -1;
     /* A model that diverged is not one to keep: the previous checkpoint stays as it was. */
-    const float *sets[3] = {params, opt_m, opt_v};
-    const char *prefixes[3] = {"", OPT_M_PREFIX, OPT_V_PREFIX};
-    for (int s = 0; s < 3; s++) {
+    const float *sets[5] = {params, opt_m, opt_v, best, last};
+    const char *prefixes[5] = {"", OPT_M_PREFIX, OPT_V_PREFIX, BEST_PREFIX, LAST_PREFIX};
+    for (int s = 0; s < 5; s++) {
         char at[96];
         float bad;
-        const cnn_tensor *t = sets[s] ? non_finite(s == 0 ? pm : m, sets[s], &bad, at, sizeof at) : NULL;
+        const cnn_tensor *t = sets[s] ? non_finite(s == 1 || s == 2 ? m : pm, sets[s], &bad, at, sizeof at) : NULL;
         if (t)
             return rt_error("%s: not saved: tensor '%s%s' holds %s at %s", path, prefixes[s],
                             t->name, non_finite_name(bad), at);
@@ -204,6 +226,7 @@ static int save_checkpoint(const char *path, const cnn_model *m, const cnn_model
     if (st) {
         put_optimizer(&h, &m->train, st->learning_rate);
         rt_buf_printf(&h, ",\"epoch\":\"%d\",\"step\":\"%ld\"", st->epoch, st->step);
+        put_schedule_state(&h, st);
     }
     rt_buf_append(&h, "}", 1);
     size_t offset = 0;
@@ -213,6 +236,10 @@ static int save_checkpoint(const char *path, const cnn_model *m, const cnn_model
         put_tensor_entry(&h, OPT_M_PREFIX, &m->tensors[i], &offset);
     for (int i = 0; opt_v && i < m->num_tensors; i++)
         put_tensor_entry(&h, OPT_V_PREFIX, &m->tensors[i], &offset);
+    for (int i = 0; best && i < pm->num_tensors; i++)
+        put_tensor_entry(&h, BEST_PREFIX, &pm->tensors[i], &offset);
+    for (int i = 0; last && i < pm->num_tensors; i++)
+        put_tensor_entry(&h, LAST_PREFIX, &pm->tensors[i], &offset);
     rt_buf_append(&h, "}", 1);
     /* Spaces pad the header so that the data starts 8-byte aligned, as the format allows. */
     while (!h.failed && h.len % 8 != 0)
@@ -230,6 +257,10 @@ static int save_checkpoint(const char *path, const cnn_model *m, const cnn_model
         put_tensor_data(&file, m, opt_m);
     if (opt_v)
         put_tensor_data(&file, m, opt_v);
+    if (best)
+        put_tensor_data(&file, pm, best);
+    if (last)
+        put_tensor_data(&file, pm, last);
     int rc;
     if (h.failed || file.failed)
         rc = rt_error("%s: out of memory building the checkpoint", path);
@@ -258,7 +289,8 @@ int cnn_checkpoint_save(const char *path, const cnn_model *m, const float *param
 {
     if (!opt_m && !opt_v)
         return cnn_checkpoint_save_state(path, m, params, NULL);
-    cnn_train_state st = {(float *)opt_m, (float *)opt_v, step, 0, m->train.learning_rate};
+    cnn_train_state st = {.opt_m = (float *)opt_m, .opt_v = (float *)opt_v, .step = step,
+                          .learning_rate = m->train.learning_rate};
     return cnn_checkpoint_save_state(path, m, params, &st);
 }
 
@@ -680,9 +712,12 @@ static int same_optimizer(const st_file *sf, const cnn_train_config *t, char *wh
     char want[160], got[160];
     double b1 = 0, b2 = 0, eps = 0, mom = 0;
     int ok;
-    if (t->optimizer == CNN_OPT_ADAM)
-        snprintf(want, sizeof want, "adam(beta_1=%g, beta_2=%g, epsilon=%g)", t->beta_1, t->beta_2,
-                 t->epsilon);
+    double rho = 0;
+    if (t->optimizer == CNN_OPT_ADAM || t->optimizer == CNN_OPT_ADAMW)
+        snprintf(want, sizeof want, "%s(beta_1=%g, beta_2=%g, epsilon=%g)",
+                 t->optimizer == CNN_OPT_ADAM ? "adam" : "adamw", t->beta_1, t->beta_2, t->epsilon);
+    else if (t->optimizer == CNN_OPT_RMSPROP)
+        snprintf(want, sizeof want, "rmsprop(rho=%g, momentum=%g, epsilon=%g)", t->rho, t->momentum, t->epsilon);
     else
         snprintf(want, sizeof want, "sgd(momentum=%g, nesterov=%s)", t->momentum,
                  t->nesterov ? "true" : "false");
@@ -691,12 +726,18 @@ static int same_optimizer(const st_file *sf, const cnn_train_config *t, char *wh
                  "wrote it), and the model trains with %s", want);
         return 0;
     }
-    if (strcmp(kind->text, "adam") == 0) {
+    if (strcmp(kind->text, "adam") == 0 || strcmp(kind->text, "adamw") == 0) {
+        /* AdamW's moments are Adam's: the weight decay does not shape them. */
+        int adamw = strcmp(kind->text, "adamw") == 0;
         ok = meta_number(sf, "beta_1", &b1) && meta_number(sf, "beta_2", &b2) &&
              meta_number(sf, "epsilon", &eps);
-        snprintf(got, sizeof got, ok ? "adam(beta_1=%g, beta_2=%g, epsilon=%g)" : "adam(?)", b1, b2, eps);
-        ok = ok && t->optimizer == CNN_OPT_ADAM && b1 == t->beta_1 && b2 == t->beta_2 &&
+        snprintf(got, sizeof got, ok ? "%s(beta_1=%g, beta_2=%g, epsilon=%g)" : "%s(?)", kind->text, b1, b2, eps);
+        ok = ok && t->optimizer == (adamw ? CNN_OPT_ADAMW : CNN_OPT_ADAM) && b1 == t->beta_1 && b2 == t->beta_2 &&
              eps == t->epsilon;
+    } else if (strcmp(kind->text, "rmsprop") == 0) {
+        ok = meta_number(sf, "rho", &rho) && meta_number(sf, "momentum", &mom) && meta_number(sf, "epsilon", &eps);
+        snprintf(got, sizeof got, ok ? "rmsprop(rho=%g, momentum=%g, epsilon=%g)" : "rmsprop(?)", rho, mom, eps);
+        ok = ok && t->optimizer == CNN_OPT_RMSPROP && rho == t->rho && mom == t->momentum && eps == t->epsilon;
     } else if (strcmp(kind->text, "sgd") == 0) {
         const json_value *nest = cnn_json_get(sf->metadata, "nesterov");
         int nesterov = nest && strcmp(nest->text, "true") == 0;
@@ -713,15 +754,50 @@ static int same_optimizer(const st_file *sf, const cnn_train_config *t, char *wh
     return ok;
 }
 
+/* reduce_on_plateau's and early stopping's state where the file holds it (a run saved without
+ * them leaves the caller's), and whether it holds restore_best's weights. */
+static int load_schedule_state(const st_file *sf, cnn_train_state *st, int has_best)
+{
+    double rate, pbest, pwait, sbest, swait, sepoch;
+    if (st->has_plateau) {
+        st->has_plateau = meta_number(sf, "plateau_rate", &rate) && meta_number(sf, "plateau_best", &pbest) &&
+                          meta_number(sf, "plateau_wait", &pwait);
+        if (st->has_plateau && !(rate > 0 && pwait >= 0 && pwait <= INT_MAX))
+            return rt_error("%s: its reduce_on_plateau state is not valid (rate %g, wait %g)", sf->path, rate,
+                            pwait);
+        if (st->has_plateau) {
+            st->plateau_rate = rate;
+            st->plateau_best = pbest;
+            st->plateau_wait = (int)pwait;
+        }
+    }
+    if (st->has_stop) {
+        st->has_stop = meta_number(sf, "stop_best", &sbest) && meta_number(sf, "stop_wait", &swait) &&
+                       meta_number(sf, "stop_best_epoch", &sepoch);
+        if (st->has_stop && !(swait >= 0 && swait <= INT_MAX && sepoch >= 0 && sepoch <= INT_MAX))
+            return rt_error("%s: its early stopping state is not valid", sf->path);
+        if (st->has_stop) {
+            st->stop_best = sbest;
+            st->stop_wait = (int)swait;
+            st->stop_best_epoch = (int)sepoch;
+        }
+    }
+    st->has_best = has_best;
+    return 0;
+}
+
 /* Loads params (in the model's params view pm) and, where st asks, the optimizer's state. */
 static int load_checkpoint(const char *path, const cnn_model *m, const cnn_model *pm, float *params,
                            cnn_train_state *st)
 {
     st_file sf;
-    float *tmp[3] = {NULL, NULL, NULL};
-    int present[3] = {1, 0, 0};
-    const char *prefixes[3] = {"", OPT_M_PREFIX, OPT_V_PREFIX};
-    float *dst[3] = {params, st ? st->opt_m : NULL, st ? st->opt_v : NULL};
+    /* The weights, the optimizer's two moments, restore_best's weights, and the last epoch's
+     * weights of a run that ended with the best ones: then training goes on from the last, and
+     * the saved weights are the best. */
+    float *tmp[5] = {NULL, NULL, NULL, NULL, NULL};
+    int present[5] = {1, 0, 0, 0, 0};
+    const char *prefixes[5] = {"", OPT_M_PREFIX, OPT_V_PREFIX, BEST_PREFIX, LAST_PREFIX};
+    float *dst[5] = {params, st ? st->opt_m : NULL, st ? st->opt_v : NULL, st ? st->best : NULL, params};
     long file_step = 0, file_epoch = 0;
     int afresh = 0;
     char why[400];
@@ -738,7 +814,8 @@ static int load_checkpoint(const char *path, const cnn_model *m, const cnn_model
     }
     for (size_t i = 0; i < sf.n; i++) {
         const st_tensor *ft = &sf.tensors[i];
-        if (!is_model_tensor(pm, ft, "") && strncmp(ft->name, "optimizer.", 10) != 0) {
+        if (!is_model_tensor(pm, ft, "") && strncmp(ft->name, "optimizer.", 10) != 0 &&
+            !is_model_tensor(pm, ft, BEST_PREFIX) && !is_model_tensor(pm, ft, LAST_PREFIX)) {
             rt_error("%s: has a tensor '%s' that model '%s' does not have", path, ft->name, m->name);
             goto done;
         }
@@ -766,8 +843,9 @@ static int load_checkpoint(const char *path, const cnn_model *m, const cnn_model
          * first moment must never be read from SGD's velocity, saved under the same name. A
          * file with no state at all (saved with --save-weights-only) starts it afresh quietly. */
         int same = same_optimizer(&sf, &m->train, why, sizeof why);
-        int adam = m->train.optimizer == CNN_OPT_ADAM;
-        int need_m = st->opt_m && (adam || m->train.momentum != 0), need_v = st->opt_v && adam;
+        int adam = m->train.optimizer == CNN_OPT_ADAM || m->train.optimizer == CNN_OPT_ADAMW;
+        int need_m = st->opt_m && (adam || m->train.momentum != 0);
+        int need_v = st->opt_v && (adam || m->train.optimizer == CNN_OPT_RMSPROP);
         int complete = (!need_m || file_m) && (!need_v || file_v);
         if (same && complete) {
             present[1] = file_m && st->opt_m;
@@ -778,20 +856,29 @@ static int load_checkpoint(const char *path, const cnn_model *m, const cnn_model
                 snprintf(why, sizeof why, "holds only part of the optimizer's state");
             afresh = file_m || file_v;
         }
+        int file_best = 0, file_last = 0;
+        if (has_state(&sf, pm, BEST_PREFIX, &file_best) != 0 || has_state(&sf, pm, LAST_PREFIX, &file_last) != 0)
+            goto done;
+        present[4] = file_last && st->best;
+        present[3] = file_best && st->best && !present[4];
+        if (present[4])
+            dst[3] = NULL; /* the best are the saved weights: copied below */
+        if (load_schedule_state(&sf, st, present[3] || present[4]) != 0)
+            goto done;
     }
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < 5; s++) {
         if (!present[s])
             continue;
-        const cnn_model *set = s == 0 ? pm : m;
+        const cnn_model *set = s == 1 || s == 2 ? m : pm;
         tmp[s] = rt_calloc(set->num_params > 0 ? set->num_params : 1, sizeof(float));
         if (!tmp[s] || read_set(&sf, set, prefixes[s], tmp[s]) != 0)
             goto done;
     }
     /* A diverged model would classify everything as NaN: refuse it, naming the tensor. */
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < 5; s++) {
         char at[96];
         float bad;
-        const cnn_tensor *t = present[s] ? non_finite(s == 0 ? pm : m, tmp[s], &bad, at, sizeof at) : NULL;
+        const cnn_tensor *t = present[s] ? non_finite(s == 1 || s == 2 ? m : pm, tmp[s], &bad, at, sizeof at) : NULL;
         if (t) {
             rt_error("%s: tensor '%s%s' holds %s at %s, a non-finite value: the model diverged "
                      "before it was saved, and cannot be used", path, prefixes[s], t->name,
@@ -800,8 +887,12 @@ static int load_checkpoint(const char *path, const cnn_model *m, const cnn_model
         }
     }
     /* Only now, with everything read, are the caller's arrays overwritten. */
-    for (int s = 0; s < 3; s++) {
-        const cnn_model *set = s == 0 ? pm : m;
+    if (present[4])
+        for (int i = 0; i < pm->num_tensors; i++)
+            memcpy(st->best + pm->tensors[i].offset, tmp[0] + pm->tensors[i].offset,
+                   pm->tensors[i].count * sizeof(float));
+    for (int s = 0; s < 5; s++) {
+        const cnn_model *set = s == 1 || s == 2 ? m : pm;
         if (present[s])
             for (int i = 0; i < set->num_tensors; i++)
                 memcpy(dst[s] + set->tensors[i].offset, tmp[s] + set->tensors[i].offset,
@@ -821,7 +912,7 @@ static int load_checkpoint(const char *path, const cnn_model *m, const cnn_model
     rc = 0;
 done:
     close_checkpoint(&sf);
-    for (int s = 0; s < 3; s++)
+    for (int s = 0; s < 5; s++)
         free(tmp[s]);
     return rc;
 }
@@ -844,7 +935,7 @@ int cnn_checkpoint_load(const char *path, const cnn_model *m, float *params,
 {
     if (!opt_m && !opt_v && !step)
         return cnn_checkpoint_load_state(path, m, params, NULL);
-    cnn_train_state st = {opt_m, opt_v, 0, 0, 0};
+    cnn_train_state st = {.opt_m = opt_m, .opt_v = opt_v};
     int rc = cnn_checkpoint_load_state(path, m, params, &st);
     if (rc == 0 && step)
         *step = st.step;

@@ -153,6 +153,14 @@ fail:
     return -1;
 }
 
+int cnn_team_set_augment(cnn_team *t, const cnn_augment *a)
+{
+    if (a && !t->aug_x && !(t->aug_x = rt_malloc((size_t)t->m->batch * t->m->in_size * sizeof(float))))
+        return -1;
+    t->augment = a;
+    return 0;
+}
+
 void cnn_team_free(cnn_team *t)
 {
     cnn_pool_destroy(t->pool);
@@ -164,7 +172,7 @@ void cnn_team_free(cnn_team *t)
     free(t->grads);
     free(t->grad);
     free(t->grad_sq);
-    free(t->before);
+    free(t->aug_x);
     free(t->slices);
     free(t->image_loss);
     free(t->image_pred);
@@ -200,6 +208,14 @@ static void train_task(void *ctx, int thread)
     const float *x = p->x + (size_t)s->first * m->in_size;
     const unsigned char *labels = p->labels + s->first;
     float *ws = t->ws[thread];
+    /* Augmentation, on this thread's slice: the moved images go to the team's copy. */
+    if (t->augment) {
+        float *moved = t->aug_x + (size_t)s->first * m->in_size;
+        for (int b = 0; b < s->count; b++)
+            cnn_augment_image(t->augment, t->augment->ids[s->first + b], x + (size_t)b * m->in_size,
+                              moved + (size_t)b * m->in_size, m->in_h, m->in_w, m->in_c);
+        x = moved;
+    }
     if (sync) {
         sync->first = s->first;
         sync->images = p->n;
@@ -298,50 +314,35 @@ typedef struct update_pass {
     cnn_team *t;
     float *params, *opt_m, *opt_v;
     long step;
-    double rate_scale;
+    double learning_rate;
+    float grad_scale;
 } update_pass;
-
-/* params[lo, hi) = before + rate_scale * (params - before): the step's change, rescaled. The
- * difference of the two floats is exact (Sterbenz) wherever the step changed a parameter by
- * less than half of it, which is every step of a training that works. */
-static void rescale(const update_pass *p, size_t lo, size_t hi)
-{
-    const float *before = p->t->before;
-    for (size_t i = lo; i < hi; i++)
-        p->params[i] = (float)(before[i] + p->rate_scale * ((double)p->params[i] - before[i]));
-}
 
 static void update_task(void *ctx, int thread)
 {
     const update_pass *p = ctx;
     size_t lo, hi;
     param_range(p->t, thread, &lo, &hi);
-    if (p->rate_scale != 1.0)
-        memcpy(p->t->before + lo, p->params + lo, (hi - lo) * sizeof(float));
-    p->t->m->update_range(p->params, p->t->grad, p->opt_m, p->opt_v, p->step, lo, hi);
-    if (p->rate_scale != 1.0)
-        rescale(p, lo, hi);
+    p->t->m->update_apply(p->params, p->t->grad, p->opt_m, p->opt_v, p->step, p->learning_rate, p->grad_scale,
+                          lo, hi);
 }
 
-int cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step,
-                    double rate_scale)
+int cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step, double learning_rate,
+                    float grad_scale)
 {
-    update_pass pass = {t, params, opt_m, opt_v, step, rate_scale};
-    size_t n = t->m->num_params;
-    if (rate_scale != 1.0 && !t->before && !(t->before = rt_malloc((n > 0 ? n : 1) * sizeof(float))))
-        return -1;
+    const cnn_model *m = t->m;
+    update_pass pass = {t, params, opt_m, opt_v, step, learning_rate, grad_scale};
     /* The state (moving statistics) from the step's forward, which every workspace holds. */
-    if (t->m->update_state)
-        t->m->update_state(params, t->ws[0]);
-    if (t->m->update_range) {
+    if (m->update_state)
+        m->update_state(params, t->ws[0]);
+    if (m->update_apply) {
         cnn_pool_run(t->pool, update_task, &pass);
         return 0;
     }
-    if (rate_scale != 1.0)
-        memcpy(t->before, params, n * sizeof(float));
-    t->m->update(params, t->grad, opt_m, opt_v, step);
-    if (rate_scale != 1.0)
-        rescale(&pass, 0, n);
+    /* A model written by hand (the unit tests') steps at its own rate only. */
+    if (learning_rate != m->train.learning_rate || grad_scale != 1.0f)
+        return rt_error("model '%s' has no update_apply: it cannot step at another rate or clip", m->name);
+    m->update(params, t->grad, opt_m, opt_v, step);
     return 0;
 }
 

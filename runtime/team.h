@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 
+#include "augment.h"
 #include "cnnrt.h"
 #include "pool.h"
 
@@ -31,7 +32,8 @@ typedef struct cnn_team {
     float **grads;       /* [threads][num_params]; NULL for an evaluation-only team */
     float *grad;         /* [num_params]: the reduced gradient of the last training step */
     double *grad_sq;     /* [threads]: the sum of squares of each thread's range of grad */
-    float *before;       /* [num_params]: the parameters before a rescaled update; NULL until one */
+    const cnn_augment *augment; /* the training images' moves; NULL: none */
+    float *aug_x;        /* [batch][in_size]: the moved images of a step; NULL without augment */
     cnn_slice *slices;   /* [threads]: the last pass's split of the batch */
     /* This process's share of the last pass's batch, images [share_first, share_first +
      * share_count): all of it unless a collective (cnnrt.h) spreads the batch over processes;
@@ -67,20 +69,21 @@ void cnn_team_free(cnn_team *t);
  *   the reduction of the threads' gradients into t->grad, in thread order whatever the
  *   split (so a run is bit-for-bit repeatable for a given thread count): returns the
  *   gradient's L2 norm (not finite when any element is not);
- *   the optimizer step `step` (counting from 1), each thread on its own range, with the
- *   step's change of every parameter multiplied by rate_scale (see cnn_team_update). */
+ *   the optimizer step `step` (counting from 1), each thread on its own range, at the
+ *   learning rate of the step (the schedule's), the gradient multiplied by grad_scale
+ *   (global_clipnorm's min(1, clipnorm / norm), from the norm the reduction returned). */
 double cnn_team_forward_backward(cnn_team *t, const float *params, const float *x,
                                  const unsigned char *labels, int n, uint64_t dropout_key,
                                  int *correct);
 double cnn_team_reduce(cnn_team *t);
-/* The generated step has the model's learning rate written into it as a constant. Every
- * optimizer's change of a parameter is proportional to the rate (SGD's -lr * g; with
- * momentum a velocity whose every term carries lr, kept in the model rate's units; Adam's
- * alpha), so the step at the rate lr * rate_scale is the compiled step's change times
- * rate_scale: --learning-rate without a rebuild. rate_scale 1 is the compiled step itself.
- * Returns -1 when the buffer a rescaled step needs cannot be allocated. */
-int cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step,
-                    double rate_scale);
+/* Returns -1 (after a message) for a model without update_apply asked for a rate other than
+ * its own or a gradient scale. */
+int cnn_team_update(cnn_team *t, float *params, float *opt_m, float *opt_v, long step, double learning_rate,
+                    float grad_scale);
+/* Training passes move each image as `a` says (NULL: they do not) before forward, each thread
+ * its own slice; a->ids and a->epoch are read at every pass, so the caller updates them in
+ * place. Returns -1 when the buffer of the moved images cannot be allocated. */
+int cnn_team_set_augment(cnn_team *t, const cnn_augment *a);
 /* The first two together: leaves the mean gradient in t->grad, returns the loss sum. */
 double cnn_team_train_step(cnn_team *t, const float *params, const float *x,
                            const unsigned char *labels, int n, uint64_t dropout_key, int *correct);

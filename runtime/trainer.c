@@ -11,8 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "augment.h"
 #include "eval.h"
 #include "progress.h"
+#include "schedule.h"
 
 /* What one call of cnn_train owns; freed in one place whatever happened. */
 typedef struct train_run {
@@ -28,8 +30,13 @@ typedef struct train_run {
     float *params, *opt_m, *opt_v;
     long step;              /* optimizer steps taken, continued from a checkpoint */
     int done;               /* epochs finished, continued from a checkpoint */
-    double learning_rate;   /* the rate the steps are taken at */
-    double rate_scale;      /* learning_rate / the model's, for cnn_team_update */
+    double learning_rate;   /* the starting rate: --learning-rate, or the model's */
+    double rate;            /* the rate of the last step taken */
+    cnn_plateau plateau;    /* reduce_on_plateau's state */
+    cnn_early_stop stop;    /* early stopping's state */
+    float *best;            /* [param floats]: the best epoch's weights, for restore_best */
+    int has_best;
+    cnn_augment augment;    /* the moves of the current step's images, when the model augments */
     int batch;              /* images per step: --batch-size, or the compiled batch */
 
     float *x;               /* [batch][in_size]: the current batch, scaled */
@@ -138,14 +145,18 @@ static int choose_sets(train_run *r)
 }
 
 /* The parameters and the optimizer's state: SGD keeps its velocity in m when it has
- * momentum; Adam keeps both moments. */
+ * momentum; Adam and AdamW keep both moments; RMSprop its mean square in v and a momentum in m
+ * when it has one. restore_best keeps the best epoch's weights too. */
 static int allocate_state(train_run *r)
 {
     const cnn_model *m = r->m;
     size_t params = m->num_params > 0 ? m->num_params : 1;
     size_t all = cnn_param_floats(m) > 0 ? cnn_param_floats(m) : 1; /* with the state */
-    int has_m = m->train.optimizer == CNN_OPT_ADAM || m->train.momentum != 0;
-    int has_v = m->train.optimizer == CNN_OPT_ADAM;
+    int adam = m->train.optimizer == CNN_OPT_ADAM || m->train.optimizer == CNN_OPT_ADAMW;
+    int has_m = adam || m->train.momentum != 0;
+    int has_v = adam || m->train.optimizer == CNN_OPT_RMSPROP;
+    if (m->train.early_stopping && m->train.restore_best && !(r->best = rt_malloc(all * sizeof(float))))
+        return -1;
 
     r->params = rt_malloc(all * sizeof(float));
     if (has_m)
@@ -178,6 +189,7 @@ static void free_run(train_run *r)
     free(r->params);
     free(r->opt_m);
     free(r->opt_v);
+    free(r->best);
     free(r->x);
     free(r->val_x);
     free(r->y);
@@ -223,6 +235,8 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
             cnn_scale_pixels(r->train.images + (size_t)i * in, r->x + (size_t)b * in, in);
             r->y[b] = r->train.labels[i];
         }
+        r->augment.epoch = epoch;
+        r->augment.ids = r->order + first;
         int right;
         uint64_t key = derive_seed(r->seed, SEED_DROPOUT, (uint64_t)r->step);
         double loss = cnn_team_forward_backward(&r->team, r->params, r->x, r->y, nb, key, &right);
@@ -233,8 +247,16 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
         double norm = cnn_team_reduce(&r->team);
         if (!isfinite(norm))
             return diverged(r, &progress, "gradient", norm, epoch, s + 1);
+        /* The step's rate: the schedule's after the steps taken so far (Keras counts from 0),
+         * or reduce_on_plateau's of this epoch. global_clipnorm scales the whole gradient
+         * down to that norm when it is longer. */
+        const cnn_train_config *tc = &m->train;
+        r->rate = tc->schedule == CNN_SCHED_PLATEAU ? r->plateau.rate
+                                                    : cnn_schedule_rate(tc, r->learning_rate, r->step);
+        float grad_scale = tc->global_clipnorm > 0 && norm > tc->global_clipnorm
+                               ? (float)(tc->global_clipnorm / norm) : 1.0f;
         r->step++;
-        if (cnn_team_update(&r->team, r->params, r->opt_m, r->opt_v, r->step, r->rate_scale) < 0)
+        if (cnn_team_update(&r->team, r->params, r->opt_m, r->opt_v, r->step, r->rate, grad_scale) < 0)
             return -1;
         loss_sum += loss;
         correct += right;
@@ -263,9 +285,36 @@ static int train_epoch(train_run *r, int epoch, cnn_history_row *row)
         row->val_accuracy = r->val_result.accuracy;
     }
     row->seconds = rt_now() - progress.start;
+    row->has_lr = m->train.schedule != CNN_SCHED_CONSTANT;
+    row->learning_rate = row->has_lr ? r->rate : NAN;
+    if (row->has_lr)
+        progress.learning_rate = r->rate;
     cnn_progress_end(&progress, row->loss, row->accuracy, r->has_val, row->val_loss,
                      row->val_accuracy);
     return 0;
+}
+
+/* After epoch row->epoch: reduce_on_plateau and early stopping look at its val_loss. Returns 1
+ * when training is to stop. */
+static int after_epoch(train_run *r, const cnn_history_row *row)
+{
+    const cnn_model *m = r->m;
+    const cnn_train_config *tc = &m->train;
+    if (tc->schedule == CNN_SCHED_PLATEAU && cnn_plateau_epoch(&r->plateau, tc, row->val_loss) && !r->opt->quiet)
+        printf("Epoch %d: ReduceLROnPlateau reducing learning rate to %.4e.\n", row->epoch, r->plateau.rate);
+    if (!tc->early_stopping)
+        return 0;
+    int improved;
+    int stop = cnn_early_stop_epoch(&r->stop, tc, row->epoch, row->val_loss, &improved);
+    if (improved && r->best) {
+        memcpy(r->best, r->params, cnn_param_floats(m) * sizeof(float));
+        r->has_best = 1;
+    }
+    if (stop && row->epoch < r->epochs && !r->opt->quiet)
+        printf("Epoch %d: early stopping (val_loss has not improved since epoch %d)\n", row->epoch,
+               r->stop.best_epoch);
+    fflush(stdout);
+    return stop;
 }
 
 /* Resuming with --history: the rows of the epochs the checkpoint finished are kept from the
@@ -294,12 +343,34 @@ static int prepare(train_run *r)
     if (allocate_state(r) < 0)
         return -1;
     cnn_init_params(m, r->params, r->seed);
+    cnn_plateau_start(&r->plateau, r->learning_rate);
+    cnn_early_stop_start(&r->stop);
+    r->rate = r->learning_rate;
     if (r->opt->load) {
-        cnn_train_state st = {r->opt_m, r->opt_v, 0, 0, r->learning_rate};
+        cnn_train_state st = {.opt_m = r->opt_m, .opt_v = r->opt_v, .learning_rate = r->learning_rate};
+        st.has_plateau = m->train.schedule == CNN_SCHED_PLATEAU;
+        st.plateau_rate = r->plateau.rate;
+        st.plateau_best = r->plateau.best;
+        st.has_stop = m->train.early_stopping;
+        st.stop_best = r->stop.best;
+        st.best = r->best;
         if (cnn_checkpoint_load_state(r->opt->load, m, r->params, &st) < 0)
             return -1;
         r->step = st.step;
         r->done = st.epoch;
+        /* Where the schedule and early stopping left off. --learning-rate restarts a plateau's
+         * rate from the rate it gives. */
+        if (st.has_plateau && r->opt->learning_rate <= 0) {
+            r->plateau.rate = st.plateau_rate;
+            r->plateau.best = st.plateau_best;
+            r->plateau.wait = st.plateau_wait;
+        }
+        if (st.has_stop) {
+            r->stop.best = st.stop_best;
+            r->stop.wait = st.stop_wait;
+            r->stop.best_epoch = st.stop_best_epoch;
+        }
+        r->has_best = st.has_best;
         /* As Keras' fit(initial_epoch=...): the epoch count goes on, up to `epochs`. */
         if (r->done >= r->epochs)
             return rt_error("%s: has trained %d epochs already, and training stops after epoch %d; "
@@ -319,6 +390,11 @@ static int prepare(train_run *r)
     if (cnn_team_init(&r->team, m, threads < r->batch ? threads : r->batch, 1) < 0)
         return -1;
     r->team_ready = 1;
+    if (m->train.augment) {
+        r->augment = (cnn_augment){.shift = m->train.shift, .rotation = m->train.rotation, .seed = r->seed};
+        if (cnn_team_set_augment(&r->team, &r->augment) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -332,7 +408,6 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     r.shuffle = opt->shuffle >= 0 ? opt->shuffle : m->train.shuffle;
     r.seed = (uint64_t)(opt->has_seed ? opt->seed : m->train.seed);
     r.learning_rate = opt->learning_rate > 0 ? opt->learning_rate : m->train.learning_rate;
-    r.rate_scale = r.learning_rate / m->train.learning_rate;
     r.batch = opt->batch_size > 0 && opt->batch_size < m->batch ? opt->batch_size : m->batch;
     if (rows) {
         *rows = NULL;
@@ -365,6 +440,7 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
             break;
         r.n_rows++;
         r.done = e;
+        int stop = after_epoch(&r, &r.rows[r.n_rows - 1]);
         /* Written after every epoch, so that an interrupted run keeps what it did. A history
          * that cannot be written is reported once, and training goes on to its checkpoint. */
         if (opt->history && !history_failed && cnn_history_write(opt->history, r.rows, r.n_rows) < 0) {
@@ -372,6 +448,19 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
             fprintf(stderr, "%s: training goes on without the history%s\n", rt_program_name(),
                     opt->save ? "; the checkpoint will still be saved" : "");
         }
+        if (stop)
+            break;
+    }
+    /* As the contract says, the run ends with the best epoch's weights, stopped early or not;
+     * the last epoch's go into the checkpoint too, for a run that --load continues. */
+    const float *last = NULL;
+    if (status == 0 && r.has_best && m->train.restore_best && r.stop.best_epoch != r.done) {
+        float *t = r.params;
+        r.params = r.best;
+        r.best = t;
+        last = r.best;
+        if (!opt->quiet)
+            printf("Restoring model weights from the end of the best epoch: %d.\n", r.stop.best_epoch);
     }
     if (status == CNN_TRAIN_INTERRUPTED) {
         if (r.stop_step > 0)
@@ -387,7 +476,20 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
     }
     /* The checkpoint records the epochs finished: a run stopped within an epoch resumes at
      * that epoch's start, with the weights and the optimizer as they were when it stopped. */
-    cnn_train_state st = {r.opt_m, r.opt_v, r.step, r.done, r.learning_rate};
+    cnn_train_state st = {.opt_m = r.opt_m, .opt_v = r.opt_v, .step = r.step, .epoch = r.done,
+                          .learning_rate = r.learning_rate};
+    st.has_plateau = m->train.schedule == CNN_SCHED_PLATEAU;
+    st.plateau_rate = r.plateau.rate;
+    st.plateau_best = r.plateau.best;
+    st.plateau_wait = r.plateau.wait;
+    st.has_stop = m->train.early_stopping;
+    st.stop_best = r.stop.best;
+    st.stop_wait = r.stop.wait;
+    st.stop_best_epoch = r.stop.best_epoch;
+    /* The best weights go along, so that a resumed run still knows them: as the weights
+     * themselves when they were restored, the last ones beside them. */
+    st.best = r.has_best && !last ? r.best : NULL;
+    st.last = last;
     if (opt->save_weights_only)
         st.opt_m = st.opt_v = NULL; /* the epoch and the optimizer's name are still recorded */
     if ((status == 0 || status == CNN_TRAIN_INTERRUPTED) && opt->save &&

@@ -49,7 +49,7 @@ if s20_build >"$S20_DIR/build.log" 2>&1; then
     # A .cnn model and its YAML twin build the same AST (printed without places).
     for pair in models/mnist_cnn.cnn:models/mnist_cnn.yaml models/lenet5.cnn:tests/yaml/lenet5.yaml \
         models/mlp.cnn:tests/yaml/mlp.yaml models/fashion_cnn.cnn:tests/yaml/fashion_cnn.yaml \
-        tests/yaml/idx_dataset.cnn:tests/yaml/idx_dataset.yaml; do
+        tests/yaml/idx_dataset.cnn:tests/yaml/idx_dataset.yaml models/mnist_best.cnn:models/mnist_best.yaml; do
         cnn=${pair%%:*} yml=${pair#*:}
         name=$(basename "$yml" .yaml)
         if "$S20_BIN" dump "$cnn" >"$S20_DIR/$name.cnn.ast" 2>"$S20_DIR/err" &&

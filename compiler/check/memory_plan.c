@@ -254,10 +254,12 @@ bool plan_memory(Model *m, Loc where)
     p->act_grads = times(&total, times(&total, 4, batch), grads.v);
     /* Gradients and optimizer moments cover the trainable parameters, not the state. */
     p->param_grads = 4 * m->total_params;
-    if (m->train.optimizer == OPT_ADAM)
+    /* Adam and AdamW: both moments; RMSprop: the mean square, and a momentum when it has one;
+     * SGD: a velocity when it has momentum. */
+    if (m->train.optimizer == OPT_ADAM || m->train.optimizer == OPT_ADAMW)
         p->optimizer = 8 * m->total_params;
     else
-        p->optimizer = m->train.momentum > 0 ? 4 * m->total_params : 0;
+        p->optimizer = ((m->train.optimizer == OPT_RMSPROP) + (m->train.momentum > 0)) * 4 * m->total_params;
     add(&total, p->params);
     add(&total, p->activations);
     add(&total, p->aux);

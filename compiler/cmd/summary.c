@@ -139,6 +139,10 @@ static const char *optimizer_state_label(const Model *m)
 {
     if (m->train.optimizer == OPT_ADAM)
         return "optimizer state (adam: m and v)";
+    if (m->train.optimizer == OPT_ADAMW)
+        return "optimizer state (adamw: m and v)";
+    if (m->train.optimizer == OPT_RMSPROP)
+        return m->train.momentum > 0 ? "optimizer state (rmsprop: v, momentum)" : "optimizer state (rmsprop: v)";
     return m->mem.optimizer > 0 ? "optimizer state (sgd: velocity)" : "optimizer state (sgd: none)";
 }
 
@@ -602,11 +606,19 @@ static void out_train(Out *o, const TrainConfig *t)
     if (t->optimizer == OPT_SGD) {
         out_real(o, "momentum", t->momentum);
         out_bool(o, "nesterov", t->nesterov);
+    } else if (t->optimizer == OPT_RMSPROP) {
+        out_real(o, "rho", t->rho);
+        out_real(o, "momentum", t->momentum);
+        out_real(o, "epsilon", t->epsilon);
     } else {
         out_real(o, "beta_1", t->beta_1);
         out_real(o, "beta_2", t->beta_2);
         out_real(o, "epsilon", t->epsilon);
+        if (t->optimizer == OPT_ADAMW)
+            out_real(o, "weight_decay", t->weight_decay);
     }
+    if (t->global_clipnorm > 0)
+        out_real(o, "global_clipnorm", t->global_clipnorm);
     out_end(o, true);
     out_int(o, "epochs", t->epochs);
     out_int(o, "batch_size", t->batch_size);

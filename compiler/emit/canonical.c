@@ -89,23 +89,9 @@ static void put_train(FILE *f, const TrainConfig *t)
         fputc(')', f);
     }
     fprintf(f, "\nloss %s\n", loss_names[t->loss]);
-    if (t->optimizer == OPT_ADAM) {
-        fputs("optimizer adam(learning_rate=", f);
-        put_double(f, t->learning_rate);
-        fputs(", beta_1=", f);
-        put_double(f, t->beta_1);
-        fputs(", beta_2=", f);
-        put_double(f, t->beta_2);
-        fputs(", epsilon=", f);
-        put_double(f, t->epsilon);
-    } else {
-        fputs("optimizer sgd(learning_rate=", f);
-        put_double(f, t->learning_rate);
-        fputs(", momentum=", f);
-        put_double(f, t->momentum);
-        fprintf(f, ", nesterov=%s", t->nesterov ? "true" : "false");
-    }
-    fprintf(f, ")\nepochs %d\nbatch_size %d\nvalidation ", t->epochs, t->batch_size);
+    fputs("optimizer ", f);
+    put_optimizer_call(f, t, put_double);
+    fprintf(f, "\nepochs %d\nbatch_size %d\nvalidation ", t->epochs, t->batch_size);
     if (t->validation == VALID_SPLIT) {
         fputs("split(", f);
         put_double(f, t->split);
@@ -114,6 +100,7 @@ static void put_train(FILE *f, const TrainConfig *t)
         fputs(t->validation == VALID_TEST ? "test" : "none", f);
     }
     fprintf(f, "\nseed %lld\nshuffle %s\ninit %s\n", t->seed, t->shuffle ? "true" : "false", init_names[t->init]);
+    put_train_extras(f, t, put_double, "", "");
 }
 
 /* Everything the generated code depends on, one fact per line, and nothing about how the

@@ -663,6 +663,57 @@ static const char *const init_enum[] = {
     [INIT_GLOROT_UNIFORM] = "CNN_INIT_GLOROT_UNIFORM", [INIT_HE_NORMAL] = "CNN_INIT_HE_NORMAL",
     [INIT_HE_UNIFORM] = "CNN_INIT_HE_UNIFORM"};
 
+static const char *const optimizer_enum[] = {[OPT_SGD] = "CNN_OPT_SGD", [OPT_ADAM] = "CNN_OPT_ADAM",
+                                             [OPT_ADAMW] = "CNN_OPT_ADAMW", [OPT_RMSPROP] = "CNN_OPT_RMSPROP"};
+static const char *const schedule_enum[] = {
+    [SCHED_CONSTANT] = "CNN_SCHED_CONSTANT", [SCHED_EXPONENTIAL] = "CNN_SCHED_EXPONENTIAL",
+    [SCHED_COSINE] = "CNN_SCHED_COSINE", [SCHED_PLATEAU] = "CNN_SCHED_PLATEAU"};
+
+static void write_real(Writer *w, const char *field, double x)
+{
+    char buf[48];
+    w_double_literal(buf, sizeof buf, x);
+    w_line(w, ".%s = %s,", field, buf);
+}
+
+/* The settings of contract version 2, each only where the model sets it (the rest are zero). */
+static void write_train_extras(Writer *w, const TrainConfig *t)
+{
+    if (t->optimizer == OPT_ADAMW)
+        write_real(w, "weight_decay", t->weight_decay);
+    if (t->optimizer == OPT_RMSPROP)
+        write_real(w, "rho", t->rho);
+    if (t->global_clipnorm > 0)
+        write_real(w, "global_clipnorm", t->global_clipnorm);
+    if (t->schedule != SCHED_CONSTANT)
+        w_line(w, ".schedule = %s,", schedule_enum[t->schedule]);
+    if (t->schedule == SCHED_EXPONENTIAL || t->schedule == SCHED_COSINE)
+        w_line(w, ".decay_steps = %d,", t->decay_steps);
+    if (t->schedule == SCHED_EXPONENTIAL) {
+        write_real(w, "decay_rate", t->decay_rate);
+        w_line(w, ".staircase = %d,", t->staircase ? 1 : 0);
+    }
+    if (t->schedule == SCHED_COSINE)
+        write_real(w, "alpha", t->alpha);
+    if (t->schedule == SCHED_PLATEAU) {
+        write_real(w, "factor", t->factor);
+        write_real(w, "min_delta", t->min_delta);
+        write_real(w, "min_lr", t->min_lr);
+        w_line(w, ".patience = %d,", t->patience);
+    }
+    if (t->early_stopping) {
+        w_line(w, ".early_stopping = 1,");
+        w_line(w, ".stop_patience = %d,", t->stop_patience);
+        write_real(w, "stop_min_delta", t->stop_min_delta);
+        w_line(w, ".restore_best = %d,", t->restore_best ? 1 : 0);
+    }
+    if (t->augment) {
+        w_line(w, ".augment = 1,");
+        w_line(w, ".shift = %d,", t->shift);
+        write_real(w, "rotation", t->rotation);
+    }
+}
+
 static void write_train_config(Writer *w, const TrainConfig *t)
 {
     char lr[48], mom[48], b1[48], b2[48], eps[48], split[48];
@@ -686,7 +737,7 @@ static void write_train_config(Writer *w, const TrainConfig *t)
         w_line(w, ".idx_paths = {NULL, NULL, NULL, NULL},");
     }
     w_line(w, ".loss = %s,", t->loss == LOSS_MSE ? "CNN_LOSS_MSE" : "CNN_LOSS_SPARSE_XENT");
-    w_line(w, ".optimizer = %s,", t->optimizer == OPT_ADAM ? "CNN_OPT_ADAM" : "CNN_OPT_SGD");
+    w_line(w, ".optimizer = %s,", optimizer_enum[t->optimizer]);
     w_line(w, ".learning_rate = %s,", lr);
     w_line(w, ".momentum = %s,", mom);
     w_line(w, ".beta_1 = %s,", b1);
@@ -702,6 +753,7 @@ static void write_train_config(Writer *w, const TrainConfig *t)
         w_line(w, ".seed = %lldLL,", t->seed);
     w_line(w, ".shuffle = %d,", t->shuffle ? 1 : 0);
     w_line(w, ".init = %s,", init_enum[t->init]);
+    write_train_extras(w, t);
     w->indent--;
     w_line(w, "},");
 }
@@ -746,6 +798,7 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
     }
     if (p->uses_sync)
         w_line(w, ".batch_sum_floats = %d,", p->batch_sum_floats);
+    w_line(w, ".update_apply = optimizer_apply,");
     w->indent--;
     w_line(w, "};");
 }

@@ -177,8 +177,10 @@ settings: %empty
         | settings setting
         ;
 
-/* setting := IDENT value ';' */
+/* setting := IDENT value ';' | call ';' (early_stopping(...), augment(...): the call is the
+ * setting's name and its value) */
 setting: IDENT value "';'"                           { parse_setting(ctx, $1, LOC(@1), $2); }
+       | call "';'"                                  { parse_setting(ctx, xstrdup($1.s), $1.loc, $1); }
        | error "';'"                                 { yyerrok; parse_statement_error(ctx); }
        ;
 

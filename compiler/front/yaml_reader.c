@@ -740,7 +740,17 @@ static void read_train(Reader *r, Loc key_loc)
     advance(r);
     while (next_key(r, &seen, &name, &loc)) {
         Value v;
-        if (read_value(r, name, loc, &v)) {
+        bool read;
+        /* early_stopping and augment are calls on their own in a .cnn file; their YAML map
+         * holds the call's arguments: `augment: {shift: 2}` is `augment(shift=2);`. */
+        if ((strcmp(name, "early_stopping") == 0 || strcmp(name, "augment") == 0) &&
+            r->ev.type == YAML_MAPPING_START_EVENT) {
+            v = (Value){.kind = VAL_CALL, .loc = loc, .s = xstrdup(name)};
+            read = read_args(r, add_call_item, &v);
+        } else {
+            read = read_value(r, name, loc, &v);
+        }
+        if (read) {
             ast_add_setting(r->ast, name, loc, v);
         } else {
             value_free(&v);

@@ -57,22 +57,8 @@ char *train_block_text(const TrainConfig *t)
         fprintf(f, "    dataset %s;\n", dataset_names[t->dataset]);
     }
     fprintf(f, "    loss %s;\n", loss_names[t->loss]);
-    if (t->optimizer == OPT_ADAM) {
-        fputs("    optimizer adam(learning_rate=", f);
-        put_real(f, t->learning_rate);
-        fputs(", beta_1=", f);
-        put_real(f, t->beta_1);
-        fputs(", beta_2=", f);
-        put_real(f, t->beta_2);
-        fputs(", epsilon=", f);
-        put_real(f, t->epsilon);
-    } else {
-        fputs("    optimizer sgd(learning_rate=", f);
-        put_real(f, t->learning_rate);
-        fputs(", momentum=", f);
-        put_real(f, t->momentum);
-        fprintf(f, ", nesterov=%s", t->nesterov ? "true" : "false");
-    }
+    fputs("    optimizer ", f);
+    put_optimizer_call(f, t, put_real);
     fprintf(f, ");\n    epochs %d;\n    batch_size %d;\n    validation ", t->epochs, t->batch_size);
     if (t->validation == VALID_SPLIT) {
         fputs("split(", f);
@@ -83,6 +69,7 @@ char *train_block_text(const TrainConfig *t)
     }
     fprintf(f, "    seed %lld;\n    shuffle %s;\n    init %s;\n", t->seed, t->shuffle ? "true" : "false",
             init_names[t->init]);
+    put_train_extras(f, t, put_real, "    ", ";");
     if (fclose(f) != 0) {
         fprintf(stderr, "cnnc: out of memory\n");
         exit(1);

@@ -25,10 +25,10 @@ int main(int argc, char **argv)
     }
     io_dir = argv[1];
     cnn_history_row rows[4] = {
-        {1, 0.145012, 0.9565, 0.048731, 0.9841, 6.021, 1},
-        {2, 0.046, 0.98575, NAN, NAN, 5.5, 0},
-        {4, 0.031, 0.990, 0.035, 0.9888, 12.25, 1},
-        {5, 0.030, 0.991, NAN, 0.098, 1.5, 1},
+        {1, 0.145012, 0.9565, 0.048731, 0.9841, 6.021, 1, NAN, 0},
+        {2, 0.046, 0.98575, NAN, NAN, 5.5, 0, NAN, 0},
+        {4, 0.031, 0.990, 0.035, 0.9888, 12.25, 1, NAN, 0},
+        {5, 0.030, 0.991, NAN, 0.098, 1.5, 1, NAN, 0},
     };
     char *p = io_path("history.csv");
     CHECK("history: write", cnn_history_write(p, rows, 4) == 0);
@@ -54,6 +54,27 @@ int main(int argc, char **argv)
         CHECK("history: no validation and NaN told apart", !got[1].has_val && got[3].has_val &&
                                                                isnan(got[3].val_loss) && got[0].has_val);
     }
+    free(got);
+
+    /* A schedule's rate: a learning_rate column after val_accuracy, read back by name. */
+    rows[0].learning_rate = 1e-3;
+    rows[1].learning_rate = 2.5e-4;
+    rows[0].has_lr = rows[1].has_lr = 1;
+    char *plr = io_path("history_lr.csv");
+    CHECK("history: write with the learning rate", cnn_history_write(plr, rows, 2) == 0);
+    rc = rt_read_all(plr, 1 << 20, &text, &len);
+    CHECK("history: the learning_rate column", rc == 0 && strcmp(text,
+        "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds\n"
+        "1,0.145012,0.956500,0.048731,0.984100,1.000000e-03,6.021\n"
+        "2,0.046000,0.985750,,,2.500000e-04,5.500\n") == 0);
+    free(text);
+    rc = cnn_history_read(plr, &got, &n);
+    CHECK("history: the learning rate read back", rc == 0 && n == 2 && got[0].has_lr && got[1].learning_rate == 2.5e-4 &&
+                                                      got[0].epoch == 1 && got[1].seconds == 5.5);
+    free(got);
+    rc = read_text("keras_lr.csv", "epoch,accuracy,loss,lr\n0,0.5,1.5,0.001\n", &got, &n);
+    CHECK("history: Keras' lr column", rc == 0 && n == 1 && got[0].has_lr && got[0].learning_rate == 0.001 &&
+                                           got[0].epoch == 1);
     free(got);
 
     rc = read_text("crlf.csv", "epoch,loss,accuracy,val_loss,val_accuracy,seconds\r\n1,0.5,0.8,,,1\r\n", &got, &n);

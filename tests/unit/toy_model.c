@@ -104,28 +104,37 @@ static double toy_backward(const float *params, float *grads, float *ws, const f
     return loss;
 }
 
-static void toy_update(float *params, const float *grads, float *m, float *v, long step)
+/* The step over [lo, hi) at the rate lr, the gradient scaled by `scale`. */
+static void toy_apply(float *params, const float *grads, float *m, float *v, long step, double lr, float scale,
+                      size_t lo, size_t hi)
 {
 #ifdef TOY_SGD
     (void)v, (void)step;
     /* Keras' SGD: v = momentum * v - lr * g, w += v; without momentum, w -= lr * g. */
-    for (int i = 0; i < NUM_PARAMS; i++) {
+    for (size_t i = lo; i < hi; i++) {
+        float g = grads[i] * scale;
         if (TOY_MOMENTUM != 0) {
-            m[i] = (float)TOY_MOMENTUM * m[i] - (float)TOY_LR * grads[i];
+            m[i] = (float)TOY_MOMENTUM * m[i] - (float)lr * g;
             params[i] += m[i];
         } else {
-            params[i] -= (float)TOY_LR * grads[i];
+            params[i] -= (float)lr * g;
         }
     }
 #else
     /* Keras' Adam: the bias corrections folded into the step size. */
-    double alpha = TOY_LR * sqrt(1 - pow(BETA_2, (double)step)) / (1 - pow(BETA_1, (double)step));
-    for (int i = 0; i < NUM_PARAMS; i++) {
-        m[i] = (float)(BETA_1 * m[i] + (1 - BETA_1) * grads[i]);
-        v[i] = (float)(BETA_2 * v[i] + (1 - BETA_2) * grads[i] * grads[i]);
+    double alpha = lr * sqrt(1 - pow(BETA_2, (double)step)) / (1 - pow(BETA_1, (double)step));
+    for (size_t i = lo; i < hi; i++) {
+        float g = grads[i] * scale;
+        m[i] = (float)(BETA_1 * m[i] + (1 - BETA_1) * g);
+        v[i] = (float)(BETA_2 * v[i] + (1 - BETA_2) * g * g);
         params[i] -= (float)(alpha * m[i] / (sqrt(v[i]) + EPSILON));
     }
 #endif
+}
+
+static void toy_update(float *params, const float *grads, float *m, float *v, long step)
+{
+    toy_apply(params, grads, m, v, step, TOY_LR, 1.0f, 0, NUM_PARAMS);
 }
 
 const cnn_model toy_model = {
@@ -165,4 +174,5 @@ const cnn_model toy_model = {
     .output = toy_output,
     .backward = toy_backward,
     .update = toy_update,
+    .update_apply = toy_apply,
 };

@@ -1,0 +1,1 @@
+check tests/errors/semantic/train_v2_values.cnn

@@ -1,0 +1,1 @@
+check tests/errors/yaml/train_v2.yaml
