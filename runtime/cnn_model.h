@@ -156,7 +156,7 @@ typedef struct cnn_layer {
     int activation;              /* enum cnn_activation: conv2d's, dense's, or the layer itself */
     int units;                   /* conv2d filters, dense units */
     int use_bias;
-    double rate;                 /* dropout */
+    double rate;                 /* dropout's rate; batchnorm's epsilon */
     long kernel_offset, bias_offset; /* into params and grads */
     long long macs;              /* multiply-accumulates of the forward pass, per image */
     long in, out, din, dout, aux; /* into the workspace: [batch][...] each */

@@ -62,8 +62,12 @@ int bench_check(bench_state *s);
 /* The same for oneDNN's training step alone (on s->dnnl_step). */
 int bench_check_dnnl_step(bench_state *s);
 
+/* The layer whose output is input k (0, or 1 for in2) of layer i, or -1 for the model's input. */
+int bench_producer(const cnn_model *m, int i, int k);
+
 /* One whole training step of a hand-written implementation, layer by layer on s->ws[impl]:
- * forward, loss, backward into s->grads[impl] (mean over the batch); returns the mean loss.
+ * forward, loss, backward into s->grads[impl] (mean over the batch), the gradients of an output
+ * with several readers added up; returns the mean loss.
  * oneDNN's runs on s->dnnl_step and adds the seconds of its reorders to *reorders (may be NULL). */
 double bench_chain_step(bench_state *s, int impl, double *reorders);
 

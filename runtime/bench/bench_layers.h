@@ -20,8 +20,9 @@ typedef struct bench_impl {
     const char *name;
     /* Floats of scratch the passes of `l` need for n <= batch images. */
     size_t (*scratch_floats)(const cnn_layer *l, int batch);
-    /* As cnn_layer's passes: forward writes ws + out from ws + in (dropout reads its mask from
-     * ws + aux, drawn by the generated code); backward writes ws + din (where >= 0) and the
+    /* As cnn_layer's passes: forward writes ws + out from ws + in and ws + in2 (dropout reads
+     * its mask from ws + aux, drawn by the generated code; batchnorm uses the batch's
+     * statistics, as in training); backward writes ws + din and ws + din2 (where >= 0) and the
      * layer's slices of grads from ws + dout and ws + in / ws + out, leaving ws + dout as it is. */
     void (*forward)(const cnn_layer *l, const float *params, float *ws, int n, float *scratch);
     void (*backward)(const cnn_layer *l, const float *params, float *grads, float *ws, int n, float *scratch);
@@ -29,9 +30,12 @@ typedef struct bench_impl {
 
 extern const bench_impl bench_ref_impl, bench_blas_impl;
 
-/* Floats per image of a layer's input and output. */
+/* Floats per image of a layer's input, its second input (add, concat; 0 elsewhere) and its
+ * output; floats of its kernel (a batchnorm's gamma), 0 where it has none. */
 size_t bench_in_size(const cnn_layer *l);
+size_t bench_in2_size(const cnn_layer *l);
 size_t bench_out_size(const cnn_layer *l);
+size_t bench_kernel_count(const cnn_layer *l);
 
 /* Sets how many threads OpenBLAS may use (bench_blas.c). */
 void bench_blas_threads(int threads);

@@ -4,8 +4,9 @@
  * pass over one batch in the generated code, the reference layers, im2col+BLAS and oneDNN in
  * its own layouts (with the time of its reorders apart), with the
  * spread, the speed-ups and the GFLOP/s against the peak an FMA probe measured for the
- * instruction set the model was generated for (fma_probe.c); then a whole training step and
- * inference. Everything is checked to agree first (bench_check.c).
+ * instruction set the model was generated for (fma_probe.c); then a whole training step, the
+ * cost of batchnorm's sums across the threads of that step (time_sync), and inference.
+ * Everything is checked to agree first (bench_check.c).
  *
  * Per-layer passes run on one thread everywhere (OpenBLAS and oneDNN included), so that the
  * table compares the code and not the thread count; --threads applies to the whole training
@@ -121,7 +122,8 @@ static int parse_options(int argc, char **argv, options *o)
                    "  times every layer's forward and backward pass in the generated code, the reference\n"
                    "  layers, im2col+OpenBLAS and oneDNN in its own layouts, its reorders apart (median of\n"
                    "  N repetitions, default 20, after %d warm-ups),\n"
-                   "  then a whole training step (on N threads, default 1) and inference\n",
+                   "  then a whole training step (on N threads, default 1), what batchnorm's sums across\n"
+                   "  those threads cost (with 2 or more), and inference\n",
                    prog, WARMUP);
             return 1;
         }
@@ -366,6 +368,94 @@ static void time_steps(bench_state *s, const options *o, pass_times *p)
     free(tr);
 }
 
+/* ------------------------------------------------------------------ batchnorm's synchronisation */
+
+/* What batchnorm's sums across the threads that split a batch cost (cnn_sync, runtime/team.c):
+ * the generated training step again, once with the team's batch_sum wrapped to time each
+ * thread's calls (the copy of its partials, the barrier, the sum of the batch's), once with a
+ * batch_sum that adds the thread's own images only: no barrier, the same loops otherwise, and
+ * statistics of half a batch, so that run only times (its parameters are thrown away). */
+typedef struct sync_times {
+    int measured;               /* the model sums through cnn_sync and the step has 2+ threads */
+    int calls;                  /* batch_sum calls a step, per thread */
+    bench_stats with, without;  /* the step with the team's sums, and with each thread's own */
+    double in_sum;              /* seconds a step that a thread spends in batch_sum (mean over threads) */
+} sync_times;
+
+#define SYNC_MAX_THREADS 256
+static void (*team_sum)(const cnn_sync *s, const float *part, int n, int count, float *total);
+static double sum_seconds[SYNC_MAX_THREADS];
+static long sum_calls[SYNC_MAX_THREADS];
+
+static void timed_sum(const cnn_sync *s, const float *part, int n, int count, float *total)
+{
+    double t0 = bench_now();
+    team_sum(s, part, n, count, total);
+    sum_seconds[s->slice] += bench_now() - t0;
+    sum_calls[s->slice]++;
+}
+
+static void own_images_sum(const cnn_sync *s, const float *part, int n, int count, float *total)
+{
+    (void)s;
+    cnn_sum_images(part, n, count, total);
+}
+
+static void time_sync(bench_state *s, const options *o, sync_times *st)
+{
+    const cnn_model *m = s->m;
+    cnn_team team;
+    *st = (sync_times){0};
+    if (m->batch_sum_floats <= 0 || o->threads < 2 || cnn_team_init(&team, m, o->threads, 1) != 0)
+        return;
+    if (team.syncs == NULL || team.threads < 2 || team.threads > SYNC_MAX_THREADS) {
+        cnn_team_free(&team);
+        return;
+    }
+    double *t = malloc(sizeof(double) * (size_t)o->iters);
+    float *params = alloc_floats(cnn_param_floats(m)), *mom = alloc_floats(m->num_params),
+          *vel = alloc_floats(m->num_params);
+    if (t == NULL)
+        exit(1);
+    team_sum = team.syncs[0].batch_sum;
+    for (int variant = 0; variant < 2; variant++) {
+        memcpy(params, s->params, sizeof(float) * cnn_param_floats(m));
+        memset(mom, 0, sizeof(float) * m->num_params);
+        memset(vel, 0, sizeof(float) * m->num_params);
+        for (int i = 0; i < team.threads; i++)
+            team.syncs[i].batch_sum = variant == 0 ? timed_sum : own_images_sum;
+        for (int r = -WARMUP; r < o->iters; r++) {
+            int correct;
+            if (r == 0)
+                for (int i = 0; i < team.threads; i++)
+                    sum_seconds[i] = 0.0, sum_calls[i] = 0;
+            double t0 = bench_now();
+            cnn_team_train_step(&team, params, s->x, s->labels, s->n, CNN_BENCH_DROPOUT_KEY, &correct);
+            m->update(params, team.grad, mom, vel, r + WARMUP + 1);
+            if (r >= 0)
+                t[r] = bench_now() - t0;
+        }
+        if (variant == 0) {
+            st->with = bench_summarise(t, o->iters);
+            double total = 0.0;
+            for (int i = 0; i < team.threads; i++)
+                total += sum_seconds[i];
+            st->in_sum = total / team.threads / o->iters;
+            st->calls = (int)(sum_calls[0] / o->iters);
+        } else {
+            st->without = bench_summarise(t, o->iters);
+        }
+    }
+    for (int i = 0; i < team.threads; i++)
+        team.syncs[i].batch_sum = team_sum;
+    st->measured = 1;
+    cnn_team_free(&team);
+    free(params);
+    free(mom);
+    free(vel);
+    free(t);
+}
+
 /* Inference with the generated code: one image at a time, then a whole batch. */
 static void time_inference(bench_state *s, int iters, bench_stats *one, bench_stats *batch)
 {
@@ -498,8 +588,8 @@ static void json_peaks(FILE *f, const peaks *pk)
 }
 
 static int write_json(const char *path, const bench_state *s, const options *o, const peaks *pk,
-                      const pass_times *layer_times, const pass_times *step, const bench_stats *one,
-                      const bench_stats *batch)
+                      const pass_times *layer_times, const pass_times *step, const sync_times *sync,
+                      const bench_stats *one, const bench_stats *batch)
 {
     const cnn_model *m = s->m;
     const double peak = pk->one;
@@ -532,6 +622,17 @@ static int write_json(const char *path, const bench_state *s, const options *o, 
     }
     fputs("  ],\n  \"training_step\": ", f);
     json_pass(f, step, step_peak(pk, o->threads), s->n, NULL);
+    fputs(",\n  \"batchnorm_sync\": ", f);
+    if (sync->measured) {
+        fprintf(f, "{\"calls_per_step\": %d, \"in_batch_sum_ms_per_thread\": %.6f, \"with_barrier\": ", sync->calls,
+                1e3 * sync->in_sum);
+        json_stats(f, &sync->with, 0.0, 0.0, s->n);
+        fputs(", \"own_images_only\": ", f);
+        json_stats(f, &sync->without, 0.0, 0.0, s->n);
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
     fputs(",\n  \"inference\": {\"one_image\": ", f);
     json_stats(f, one, 0.0, peak, 1);
     fputs(", \"batch\": ", f);
@@ -554,16 +655,6 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
         fprintf(stderr, "bench: error: this model has no layer table; rebuild it with a newer cnnc\n");
         return 1;
     }
-    /* The hand-written implementations cover chains of the first layer kinds only. */
-    for (int i = 0; i < m->num_layers; i++) {
-        int kind = m->layers[i].kind_id;
-        if (kind == CNN_LAYER_ADD || kind == CNN_LAYER_CONCAT || kind == CNN_LAYER_GLOBALAVGPOOL2D ||
-            kind == CNN_LAYER_BATCHNORM) {
-            fprintf(stderr, "bench: error: layer '%s' is a %s, which the reference, BLAS and oneDNN "
-                    "implementations of the benchmark do not have yet\n", m->layers[i].name, m->layers[i].kind);
-            return 1;
-        }
-    }
     /* The probe first, while nothing else of ours is warm or running. */
     peaks pk;
     measure_peaks(m, &pk);
@@ -579,9 +670,13 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     printf("%s: batch %d, median of %d repetitions after %d warm-ups; layers on 1 thread, training step on %d\n",
            m->name, s.n, o.iters, WARMUP, o.threads);
     print_peaks(&pk);
-    printf("outputs and gradients of all four agree (rtol 1e-4); oneDNN %d.%d.%d in its own layouts, its reorders "
+    int has_batchnorm = 0;
+    for (int i = 0; i < m->num_layers; i++)
+        has_batchnorm |= m->layers[i].kind_id == CNN_LAYER_BATCHNORM;
+    printf("outputs and gradients of all four agree (rtol 1e-4%s); oneDNN %d.%d.%d in its own layouts, its reorders "
            "timed apart\n\n",
-           DNNL_VERSION_MAJOR, DNNL_VERSION_MINOR, DNNL_VERSION_PATCH);
+           has_batchnorm ? "; oneDNN's training step through batchnorm 1e-2" : "", DNNL_VERSION_MAJOR,
+           DNNL_VERSION_MINOR, DNNL_VERSION_PATCH);
     print_header();
     pass_times *lt = calloc((size_t)m->num_layers * 2, sizeof *lt);
     if (lt == NULL)
@@ -639,12 +734,21 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
             putchar('\n');
         }
     free(direct);
+    sync_times sync;
+    time_sync(&s, &o, &sync);
+    if (sync.measured)
+        printf("\nbatchnorm's sums across %d threads (cnn_sync, %d a step): the step %.1f us [%.1f-%.1f] with them, "
+               "%.1f us [%.1f-%.1f] with each thread summing its own images (no barrier: timing only); a thread "
+               "spends %.1f us a step in them (copy, barrier, sum: %.1f%% of the step)\n",
+               o.threads, sync.calls, 1e6 * sync.with.median, 1e6 * sync.with.min, 1e6 * sync.with.max,
+               1e6 * sync.without.median, 1e6 * sync.without.min, 1e6 * sync.without.max, 1e6 * sync.in_sum,
+               100.0 * ratio(sync.in_sum, sync.with.median));
     bench_stats one, batch;
     time_inference(&s, o.iters, &one, &batch);
     printf("\ninference (generated, 1 thread): one image %.1f us [%.1f-%.1f]; a batch of %d %.1f us, %.0f images/s\n",
            1e6 * one.median, 1e6 * one.min, 1e6 * one.max, s.n, 1e6 * batch.median, ratio(s.n, batch.median));
     rc = 0;
-    if (o.json != NULL && write_json(o.json, &s, &o, &pk, lt, &step, &one, &batch) != 0)
+    if (o.json != NULL && write_json(o.json, &s, &o, &pk, lt, &step, &sync, &one, &batch) != 0)
         rc = 1;
     free(lt);
     state_free(&s);

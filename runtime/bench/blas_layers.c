@@ -294,6 +294,126 @@ static void avgpool(const cnn_layer *l, int n, const float *x, float *y, float *
             }
 }
 
+/* ------------------------------------------------------------------ graph layers, batchnorm */
+
+static void concat(const cnn_layer *l, int n, float *y, const float *a, const float *b, float *da, float *db,
+                   const float *dy)
+{
+    const size_t ca = (size_t)l->in_c, cb = (size_t)(l->out_c - l->in_c), pixels = (size_t)n * l->out_h * l->out_w;
+    for (size_t p = 0; p < pixels; p++) {
+        if (y != NULL) {
+            memcpy(y + p * (ca + cb), a + p * ca, sizeof(float) * ca);
+            memcpy(y + p * (ca + cb) + ca, b + p * cb, sizeof(float) * cb);
+        }
+        if (da != NULL)
+            memcpy(da + p * ca, dy + p * (ca + cb), sizeof(float) * ca);
+        if (db != NULL)
+            memcpy(db + p * cb, dy + p * (ca + cb) + ca, sizeof(float) * cb);
+    }
+}
+
+static void global_avgpool(const cnn_layer *l, int n, float *y, const float *x, float *dx, const float *dy)
+{
+    const int pixels = l->in_h * l->in_w, c = l->in_c;
+    const float inv = 1.0f / (float)pixels;
+    for (int b = 0; b < n; b++) {
+        if (y != NULL) {
+            float *yb = y + (size_t)b * c;
+            const float *xb = x + (size_t)b * pixels * c;
+            for (int ch = 0; ch < c; ch++)
+                yb[ch] = 0.0f;
+            for (int p = 0; p < pixels; p++)
+                for (int ch = 0; ch < c; ch++)
+                    yb[ch] += xb[(size_t)p * c + ch];
+            for (int ch = 0; ch < c; ch++)
+                yb[ch] *= inv;
+        } else {
+            float *dxb = dx + (size_t)b * pixels * c;
+            const float *dyb = dy + (size_t)b * c;
+            for (int p = 0; p < pixels; p++)
+                for (int ch = 0; ch < c; ch++)
+                    dxb[(size_t)p * c + ch] = dyb[ch] * inv;
+        }
+    }
+}
+
+/* Batchnorm's scratch: sums[2C] in double (at the start, where calloc aligned it), then the
+ * batch's mean[C] and inv[C] = 1 / sqrt(var + epsilon), var the biased variance. Rows outer,
+ * channels inner, so the loops run along memory. */
+static void bn_stats(size_t rows, int c, const float *x, double epsilon, double *sums, float *mean, float *inv)
+{
+    for (int ch = 0; ch < 2 * c; ch++)
+        sums[ch] = 0.0;
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++)
+            sums[ch] += x[r * c + ch];
+    for (int ch = 0; ch < c; ch++)
+        mean[ch] = (float)(sums[ch] / (double)rows);
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++) {
+            float d = x[r * c + ch] - mean[ch];
+            sums[c + ch] += (double)d * d;
+        }
+    for (int ch = 0; ch < c; ch++)
+        inv[ch] = (float)(1.0 / sqrt(sums[c + ch] / (double)rows + epsilon));
+}
+
+static void batchnorm_forward(const cnn_layer *l, const float *params, float *ws, int n, float *scratch)
+{
+    const int c = l->units;
+    const size_t rows = (size_t)n * l->in_h * l->in_w;
+    double *sums = (double *)(void *)scratch;
+    float *mean = scratch + 4 * c, *inv = mean + c, *scale = inv + c;
+    const float *x = ws + l->in, *beta = l->bias_offset >= 0 ? params + l->bias_offset : NULL;
+    float *y = ws + l->out;
+    bn_stats(rows, c, x, l->rate, sums, mean, inv);
+    for (int ch = 0; ch < c; ch++)
+        scale[ch] = (l->kernel_offset >= 0 ? params[l->kernel_offset + ch] : 1.0f) * inv[ch];
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++)
+            y[r * c + ch] = (x[r * c + ch] - mean[ch]) * scale[ch] + (beta != NULL ? beta[ch] : 0.0f);
+}
+
+/* dgamma = sum dy * xh, dbeta = sum dy, dx = gamma * inv * (dy - mean(dy) - xh * mean(dy * xh)). */
+static void batchnorm_backward(const cnn_layer *l, const float *params, float *grads, float *ws, int n,
+                               float *scratch)
+{
+    const int c = l->units;
+    const size_t rows = (size_t)n * l->in_h * l->in_w;
+    double *sums = (double *)(void *)scratch;
+    float *mean = scratch + 4 * c, *inv = mean + c, *k = inv + c;
+    const float *x = ws + l->in, *dy = ws + l->dout;
+    float *dx = l->din >= 0 ? ws + l->din : NULL;
+    bn_stats(rows, c, x, l->rate, sums, mean, inv);
+    for (int ch = 0; ch < 2 * c; ch++)
+        sums[ch] = 0.0;
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++) {
+            float xh = (x[r * c + ch] - mean[ch]) * inv[ch];
+            sums[ch] += dy[r * c + ch];
+            sums[c + ch] += (double)dy[r * c + ch] * xh;
+        }
+    for (int ch = 0; ch < c; ch++) {
+        if (l->kernel_offset >= 0)
+            grads[l->kernel_offset + ch] = (float)sums[c + ch];
+        if (l->bias_offset >= 0)
+            grads[l->bias_offset + ch] = (float)sums[ch];
+    }
+    if (dx == NULL)
+        return;
+    float *mdy = k + c, *mdyxh = mdy + c;
+    for (int ch = 0; ch < c; ch++) {
+        k[ch] = (l->kernel_offset >= 0 ? params[l->kernel_offset + ch] : 1.0f) * inv[ch];
+        mdy[ch] = (float)(sums[ch] / (double)rows);
+        mdyxh[ch] = (float)(sums[c + ch] / (double)rows);
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++) {
+            float xh = (x[r * c + ch] - mean[ch]) * inv[ch];
+            dx[r * c + ch] = k[ch] * (dy[r * c + ch] - mdy[ch] - xh * mdyxh[ch]);
+        }
+}
+
 /* ------------------------------------------------------------------ the interface */
 
 static size_t blas_scratch(const cnn_layer *l, int batch)
@@ -301,6 +421,8 @@ static size_t blas_scratch(const cnn_layer *l, int batch)
     size_t out = (size_t)batch * bench_out_size(l);
     if (l->kind_id == CNN_LAYER_CONV2D)
         return (size_t)batch * l->out_h * l->out_w * l->kh * l->kw * l->in_c + out;
+    if (l->kind_id == CNN_LAYER_BATCHNORM)
+        return 9 * (size_t)l->units; /* sums[2C] in double, mean, inv, and three more [C] */
     return out;
 }
 
@@ -330,6 +452,21 @@ static void blas_forward(const cnn_layer *l, const float *params, float *ws, int
     case CNN_LAYER_SOFTMAX:
         activate(l->activation, (size_t)n * l->out_h * l->out_w, l->out_c, y, x);
         break;
+    case CNN_LAYER_ADD: {
+        const float *x2 = ws + l->in2;
+        for (size_t i = 0; i < count; i++)
+            y[i] = x[i] + x2[i];
+        break;
+    }
+    case CNN_LAYER_CONCAT:
+        concat(l, n, y, x, ws + l->in2, NULL, NULL, NULL);
+        break;
+    case CNN_LAYER_GLOBALAVGPOOL2D:
+        global_avgpool(l, n, y, x, NULL, NULL);
+        break;
+    case CNN_LAYER_BATCHNORM:
+        batchnorm_forward(l, params, ws, n, scratch);
+        break;
     default: /* flatten is a view */
         break;
     }
@@ -342,6 +479,22 @@ static void blas_backward(const cnn_layer *l, const float *params, float *grads,
     size_t count = (size_t)n * bench_out_size(l);
     if (l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_DENSE) {
         gemm_backward(l, params, grads, ws, n, scratch);
+        return;
+    }
+    if (l->kind_id == CNN_LAYER_BATCHNORM) {
+        batchnorm_backward(l, params, grads, ws, n, scratch);
+        return;
+    }
+    float *dx2 = l->din2 >= 0 ? ws + l->din2 : NULL;
+    if (l->kind_id == CNN_LAYER_ADD) {
+        if (dx != NULL)
+            memcpy(dx, dy, sizeof(float) * count);
+        if (dx2 != NULL)
+            memcpy(dx2, dy, sizeof(float) * count);
+        return;
+    }
+    if (l->kind_id == CNN_LAYER_CONCAT) {
+        concat(l, n, NULL, NULL, NULL, dx, dx2, dy);
         return;
     }
     if (dx == NULL)
@@ -364,7 +517,13 @@ static void blas_backward(const cnn_layer *l, const float *params, float *grads,
         activate_backward(l->grad_is_logits ? CNN_ACT_NONE : l->activation, (size_t)n * l->out_h * l->out_w,
                           l->out_c, dx, dy, ws + l->out);
         break;
+    case CNN_LAYER_GLOBALAVGPOOL2D:
+        global_avgpool(l, n, NULL, NULL, dx, dy);
+        break;
     default:
+        /* flatten with a gradient of its own (its output has other readers): copied on */
+        if (dx != dy)
+            memmove(dx, dy, sizeof(float) * count);
         break;
     }
 }

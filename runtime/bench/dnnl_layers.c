@@ -17,6 +17,13 @@
  * layers only where their layouts differ; the weights are reordered in each step (the optimizer
  * updates the plain ones) and their gradients reordered back, and all of that is timed.
  *
+ * A graph's layers read the outputs their rows name: add is a binary add with the second input
+ * in the first's layout, concat oneDNN's concat (its gradient two reorders out of a plain copy:
+ * oneDNN has no backward concat), global average pooling an average pool over the whole image,
+ * batchnorm oneDNN's batch normalization with the batch's statistics (training) and its
+ * backward. In the training step, an output read by several layers gets the sum of their
+ * gradients (binary adds in the layout of the first that arrives), as frameworks sum them.
+ *
  * The primitives are created for a given number of threads (oneDNN sizes its scratch and its
  * work split by omp_get_max_threads at creation), so the benchmark builds one set for the
  * one-thread layer passes and one for the training step's threads.
@@ -36,8 +43,8 @@
 #endif
 void omp_set_num_threads(int threads);
 
-#define MAX_STEPS 16
-#define MAX_ARGS 6
+#define MAX_STEPS 32
+#define MAX_ARGS 10
 
 typedef struct step {
     dnnl_primitive_t prim;
@@ -57,9 +64,13 @@ typedef struct dlayer {
     const cnn_layer *l;
     int in_nd, out_nd;                    /* 4 for {N, C, H, W}, 2 for {N, C} */
     int direct;                           /* a conv2d: direct convolution, not oneDNN's choice */
-    dnnl_dims_t in_dims, out_dims;
-    dnnl_memory_t u_src, u_dst, u_wei, u_bia, u_ddst, u_dsrc, u_dwei, u_dbia, u_mask;
-    dnnl_memory_t src, dst, wei, mask, work, ddst, dz, dz_bd, src_bw, wei_bd, dsrc, dwei;
+    dnnl_dims_t in_dims, in2_dims, out_dims;
+    dnnl_memory_t u_src, u_src2, u_dst, u_wei, u_bia, u_ddst, u_dsrc, u_dsrc2, u_dwei, u_dbia, u_mask;
+    dnnl_memory_t src, src2, dst, wei, mask, work, ddst, dz, dz_bd, src_bw, wei_bd, dsrc, dsrc2, dwei;
+    dnnl_memory_t mean, var;              /* batchnorm's batch statistics */
+    dnnl_memory_t bn_ones, bn_unused;     /* without gamma: a scale of ones and its unused gradient */
+    dnnl_memory_t chain_dst, chain_plain; /* its output in the training step, and its plain array */
+    dnnl_memory_t grad;                   /* the step's gradient of its output, summed over its readers */
     const_dnnl_primitive_desc_t fwd_pd;   /* the forward's, the backward's hint; owned by its primitive */
     steps fwd_in, fwd, fwd_out, bwd_in, bwd, bwd_out; /* the layer on its own */
     steps chain_fwd, chain_bwd;           /* the layer inside the training step */
@@ -265,13 +276,25 @@ static void plain_views(bench_dnnl *d, dlayer *L)
     dnnl_memory_desc_t out = md_tag(L->out_nd, L->out_dims, plain_tag(L->out_nd));
     L->u_src = mem(d, &in, d->ws + l->in);
     L->u_dst = mem(d, &out, d->ws + l->out);
+    if (l->ninputs > 1) {
+        dnnl_memory_desc_t in2 = md_tag(L->in_nd, L->in2_dims, plain_tag(L->in_nd));
+        L->u_src2 = mem(d, &in2, d->ws + l->in2);
+        if (l->din2 >= 0)
+            L->u_dsrc2 = mem(d, &in2, d->ws + l->din2);
+    }
     if (l->dout >= 0)
         L->u_ddst = mem(d, &out, d->ws + l->dout);
     if (l->din >= 0)
         L->u_dsrc = mem(d, &in, d->ws + l->din);
     if (l->aux >= 0 && l->kind_id == CNN_LAYER_DROPOUT)
         L->u_mask = mem(d, &out, d->ws + l->aux);
-    if (l->kernel_offset >= 0) {
+    if (l->kernel_offset >= 0 && l->kind_id == CNN_LAYER_BATCHNORM) {
+        /* gamma: oneDNN's scale, a plain [C] as the parameters hold it */
+        dnnl_dims_t cd = {l->units};
+        dnnl_memory_desc_t c = md_tag(1, cd, dnnl_x);
+        L->u_wei = mem(d, &c, d->grads + l->kernel_offset);
+        L->u_dwei = mem(d, &c, d->grads + l->kernel_offset);
+    } else if (l->kernel_offset >= 0) {
         dnnl_dims_t wd = {l->units, L->in_dims[1], 1, 1};
         int nd = L->in_nd;
         if (l->kind_id == CNN_LAYER_CONV2D) {
@@ -593,6 +616,226 @@ static void setup_simple_backward(bench_dnnl *d, dlayer *L, dnnl_memory_t incomi
     add_reorder(d, &L->bwd_out, L->dsrc, L->u_dsrc, 1, l->name);
 }
 
+/* ------------------------------------------------------------------ graph layers, batchnorm */
+
+/* Always a scale: oneDNN 2.6's backward without one refuses its arguments (status 2), so a
+ * batchnorm without gamma gets a scale of ones, which is the same function. */
+static unsigned bn_flags(const cnn_layer *l)
+{
+    return dnnl_use_scale | (l->bias_offset >= 0 ? dnnl_use_shift : 0u);
+}
+
+static int same_dims(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
+{
+    int same = a->ndims == b->ndims;
+    for (int i = 0; same && i < a->ndims; i++)
+        same = a->dims[i] == b->dims[i];
+    return same;
+}
+
+/* The plain layout of a tensor's dims: nhwc or nc. */
+static dnnl_memory_desc_t plain_md(const dnnl_memory_desc_t *md)
+{
+    return md_tag(md->ndims, md->dims, plain_tag(md->ndims));
+}
+
+/* Add, concat, global average pooling and batchnorm, from `cur` (and `cur2`, the second input),
+ * in their layouts; an input of another rank comes from its plain array. */
+static void setup_graph_forward(bench_dnnl *d, dlayer *L, dnnl_memory_t cur, dnnl_memory_t cur2)
+{
+    const cnn_layer *l = L->l;
+    dnnl_primitive_desc_t pd = NULL;
+    L->src = md_of(cur)->ndims == L->in_nd ? cur : L->u_src;
+    if (cur2 != NULL)
+        cur2 = md_of(cur2)->ndims == L->in_nd ? cur2 : L->u_src2;
+    switch (l->kind_id) {
+    case CNN_LAYER_ADD: {
+        dnnl_binary_desc_t b;
+        L->src2 = mem_like(d, md_of(L->src), cur2);
+        check(dnnl_binary_desc_init(&b, dnnl_binary_add, md_of(L->src), md_of(L->src2), md_of(L->src)),
+              "describe the add", l->name);
+        pd = pd_create(d, &b, NULL, NULL);
+        break;
+    }
+    case CNN_LAYER_CONCAT: {
+        L->src2 = cur2;
+        dnnl_memory_desc_t srcs[2] = {*md_of(L->src), *md_of(L->src2)};
+        dnnl_memory_desc_t dst = md_tag(L->out_nd, L->out_dims, dnnl_format_tag_any);
+        if (dnnl_concat_primitive_desc_create(&pd, &dst, 2, 1, srcs, NULL, d->engine) != dnnl_success)
+            pd = NULL;
+        break;
+    }
+    case CNN_LAYER_GLOBALAVGPOOL2D: {
+        dnnl_pooling_desc_t pool;
+        dnnl_dims_t strides = {1, 1}, kernel = {l->in_h, l->in_w}, pad = {0, 0};
+        dnnl_memory_desc_t dst = md_tag(4, L->out_dims, dnnl_format_tag_any);
+        check(dnnl_pooling_forward_desc_init(&pool, dnnl_forward_training, dnnl_pooling_avg_exclude_padding,
+                                             md_of(L->src), &dst, strides, kernel, pad, pad),
+              "describe the global pool", l->name);
+        pd = pd_create(d, &pool, NULL, NULL);
+        break;
+    }
+    case CNN_LAYER_BATCHNORM: {
+        dnnl_batch_normalization_desc_t bd;
+        check(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_training, md_of(L->src), (float)l->rate,
+                                                         bn_flags(l)),
+              "describe the batchnorm", l->name);
+        pd = pd_create(d, &bd, NULL, NULL);
+        break;
+    }
+    default:
+        return;
+    }
+    if (pd == NULL)
+        check(dnnl_unimplemented, "find a forward implementation", l->name);
+    L->dst = mem(d, query(pd, dnnl_query_dst_md), NULL);
+    const dnnl_memory_desc_t *work = query(pd, dnnl_query_workspace_md);
+    if (work != NULL && work->ndims > 0)
+        L->work = mem(d, work, NULL);
+    dnnl_primitive_t p = prim(d, pd, l->name);
+    dnnl_primitive_get_primitive_desc(p, &L->fwd_pd);
+    dnnl_primitive_desc_destroy(pd);
+    switch (l->kind_id) {
+    case CNN_LAYER_ADD:
+        add(&L->fwd, p, 0, 3, DNNL_ARG_SRC_0, L->src, DNNL_ARG_SRC_1, L->src2, DNNL_ARG_DST, L->dst);
+        break;
+    case CNN_LAYER_CONCAT:
+        add(&L->fwd, p, 0, 3, DNNL_ARG_MULTIPLE_SRC, L->src, DNNL_ARG_MULTIPLE_SRC + 1, L->src2, DNNL_ARG_DST,
+            L->dst);
+        break;
+    case CNN_LAYER_GLOBALAVGPOOL2D:
+        if (L->work != NULL)
+            add(&L->fwd, p, 0, 3, DNNL_ARG_SRC, L->src, DNNL_ARG_DST, L->dst, DNNL_ARG_WORKSPACE, L->work);
+        else
+            add(&L->fwd, p, 0, 2, DNNL_ARG_SRC, L->src, DNNL_ARG_DST, L->dst);
+        break;
+    default: { /* batchnorm: the statistics are outputs in training */
+        dnnl_dims_t cd = {l->units};
+        dnnl_memory_desc_t c = md_tag(1, cd, dnnl_x);
+        L->mean = mem(d, &c, NULL);
+        L->var = mem(d, &c, NULL);
+        step *s = &L->fwd.s[L->fwd.count];
+        add(&L->fwd, p, 0, 4, DNNL_ARG_SRC, L->src, DNNL_ARG_DST, L->dst, DNNL_ARG_MEAN, L->mean,
+            DNNL_ARG_VARIANCE, L->var);
+        if (L->u_wei == NULL) {
+            float *ones;
+            L->bn_ones = mem(d, &c, NULL);
+            L->bn_unused = mem(d, &c, NULL);
+            check(dnnl_memory_get_data_handle(L->bn_ones, (void **)&ones), "read a tensor's buffer", l->name);
+            for (int ch = 0; ch < l->units; ch++)
+                ones[ch] = 1.0f;
+        }
+        s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, L->u_wei != NULL ? L->u_wei : L->bn_ones};
+        if (L->work != NULL)
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_WORKSPACE, L->work};
+        if (L->u_bia != NULL)
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SHIFT, L->u_bia};
+        break;
+    }
+    }
+}
+
+/* Their gradients, from `incoming` (the output's). Add passes it on to both inputs as it is;
+ * concat copies it out in two parts of a plain copy. */
+static void setup_graph_backward(bench_dnnl *d, dlayer *L, dnnl_memory_t incoming)
+{
+    const cnn_layer *l = L->l;
+    const dnnl_memory_desc_t *dst_md = md_of(L->dst), *src_md = md_of(L->src);
+    switch (l->kind_id) {
+    case CNN_LAYER_ADD:
+        /* In the step both inputs get the output's gradient tensor itself. On its own, the pass
+         * is the copies into the two gradient arrays, as the generated one's: its work. */
+        L->ddst = mem_like(d, dst_md, incoming);
+        L->dsrc = l->din >= 0 ? L->ddst : NULL;
+        L->dsrc2 = l->din2 >= 0 ? L->ddst : NULL;
+        if (L->dsrc != NULL)
+            add_reorder(d, &L->bwd_out, L->ddst, L->u_dsrc, 0, l->name);
+        if (L->dsrc2 != NULL)
+            add_reorder(d, &L->bwd_out, L->ddst, L->u_dsrc2, 0, l->name);
+        return;
+    case CNN_LAYER_CONCAT: {
+        dnnl_memory_desc_t whole = plain_md(dst_md);
+        L->ddst = mem_like(d, dst_md, incoming);
+        dnnl_memory_t plain = mem_like(d, &whole, L->ddst);
+        void *handle;
+        check(dnnl_memory_get_data_handle(plain, &handle), "read a tensor's buffer", l->name);
+        add_reorder(d, &L->bwd, L->ddst, plain, 0, l->name);
+        for (int k = 0; k < 2; k++) {
+            if ((k == 0 ? l->din : l->din2) < 0)
+                continue;
+            dnnl_dims_t dims, offsets = {0, 0, 0, 0};
+            memcpy(dims, k == 0 ? L->in_dims : L->in2_dims, sizeof dims);
+            offsets[1] = k == 0 ? 0 : L->in_dims[1];
+            dnnl_memory_desc_t part, own = md_tag(L->in_nd, dims, plain_tag(L->in_nd));
+            check(dnnl_memory_desc_init_submemory(&part, &whole, dims, offsets), "describe a part of a tensor",
+                  l->name);
+            dnnl_memory_t view = mem(d, &part, handle), out = mem(d, &own, NULL);
+            add_reorder(d, &L->bwd, view, out, 0, l->name);
+            *(k == 0 ? &L->dsrc : &L->dsrc2) = out;
+        }
+        break;
+    }
+    case CNN_LAYER_GLOBALAVGPOOL2D: {
+        dnnl_pooling_desc_t pool;
+        dnnl_dims_t strides = {1, 1}, kernel = {l->in_h, l->in_w}, pad = {0, 0};
+        L->ddst = mem_like(d, dst_md, incoming);
+        L->dsrc = mem(d, src_md, NULL);
+        check(dnnl_pooling_backward_desc_init(&pool, dnnl_pooling_avg_exclude_padding, src_md, dst_md, strides,
+                                              kernel, pad, pad),
+              "describe the global pool's gradient", l->name);
+        dnnl_primitive_desc_t pd = pd_create(d, &pool, NULL, L->fwd_pd);
+        if (pd == NULL)
+            check(dnnl_unimplemented, "find the global pool's gradient", l->name);
+        dnnl_primitive_t p = prim(d, pd, l->name);
+        dnnl_primitive_desc_destroy(pd);
+        if (L->work != NULL)
+            add(&L->bwd, p, 0, 3, DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_WORKSPACE, L->work, DNNL_ARG_DIFF_SRC, L->dsrc);
+        else
+            add(&L->bwd, p, 0, 2, DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_DIFF_SRC, L->dsrc);
+        break;
+    }
+    case CNN_LAYER_BATCHNORM: {
+        /* dnnl_backward: the input's gradient too (computed even where none flows back, as the
+         * scale's and shift's need the same sums). */
+        dnnl_batch_normalization_desc_t bd;
+        check(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, src_md, src_md, (float)l->rate,
+                                                          bn_flags(l)),
+              "describe the batchnorm's gradient", l->name);
+        dnnl_primitive_desc_t pd = pd_create(d, &bd, NULL, L->fwd_pd);
+        if (pd == NULL)
+            check(dnnl_unimplemented, "find the batchnorm's gradient", l->name);
+        L->ddst = mem_like(d, query(pd, dnnl_query_diff_dst_md), incoming);
+        L->dsrc = mem(d, query(pd, dnnl_query_diff_src_md), NULL);
+        dnnl_primitive_t p = prim(d, pd, l->name);
+        dnnl_primitive_desc_destroy(pd);
+        add(&L->bwd, p, 0, 5, DNNL_ARG_SRC, L->src, DNNL_ARG_MEAN, L->mean, DNNL_ARG_VARIANCE, L->var,
+            DNNL_ARG_DIFF_DST, L->ddst, DNNL_ARG_DIFF_SRC, L->dsrc);
+        step *s = &L->bwd.s[L->bwd.count - 1];
+        if (L->u_wei != NULL) {
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, L->u_wei};
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SCALE, L->u_dwei};
+        } else {
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, L->bn_ones};
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SCALE, L->bn_unused};
+        }
+        if (L->u_dbia != NULL) {
+            /* oneDNN 2.6 checks that the shift is there, although its gradient does not read it */
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SHIFT, L->u_bia};
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SHIFT, L->u_dbia};
+        }
+        if (L->work != NULL)
+            s->args[s->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_WORKSPACE, L->work};
+        break;
+    }
+    default:
+        return;
+    }
+    if (L->dsrc != NULL && L->u_dsrc != NULL)
+        add_reorder(d, &L->bwd_out, L->dsrc, L->u_dsrc, 1, l->name);
+    if (L->dsrc2 != NULL && L->u_dsrc2 != NULL)
+        add_reorder(d, &L->bwd_out, L->dsrc2, L->u_dsrc2, 1, l->name);
+}
+
 /* ------------------------------------------------------------------ the chain */
 
 /* Steps that bring the tensor `from` (logical dims of `from_dl`) into `to`: nothing when they are
@@ -601,16 +844,127 @@ static void setup_simple_backward(bench_dnnl *d, dlayer *L, dnnl_memory_t incomi
 static void link(bench_dnnl *d, steps *st, dnnl_memory_t from, dnnl_memory_t from_plain, dnnl_memory_t to,
                  dnnl_memory_t to_plain, const char *layer)
 {
-    const dnnl_memory_desc_t *a = md_of(from), *b = md_of(to);
-    int same_dims = a->ndims == b->ndims;
-    for (int i = 0; same_dims && i < a->ndims; i++)
-        same_dims = a->dims[i] == b->dims[i];
-    if (same_dims) {
+    if (same_dims(md_of(from), md_of(to))) {
         add_reorder(d, st, from, to, 1, layer);
         return;
     }
     add_reorder(d, st, from, from_plain, 1, layer);
     add_reorder(d, st, to_plain, to, 1, layer);
+}
+
+/* Steps that bring `from` into `to` where no workspace array holds both: across different dims
+ * (a flatten's, or a [N][C] read as [N][C][1][1]) through a plain copy of its own, whose
+ * floats are in the same order for both. */
+static void convert(bench_dnnl *d, steps *st, dnnl_memory_t from, dnnl_memory_t to, const char *layer)
+{
+    if (same_dims(md_of(from), md_of(to))) {
+        add_reorder(d, st, from, to, 1, layer);
+        return;
+    }
+    dnnl_memory_desc_t a = plain_md(md_of(from)), b = plain_md(md_of(to));
+    dnnl_memory_t plain = mem_like(d, &a, from);
+    void *handle;
+    add_reorder(d, st, from, plain, 1, layer);
+    check(dnnl_memory_get_data_handle(plain, &handle), "read a tensor's buffer", layer);
+    add_reorder(d, st, mem(d, &b, handle), to, 1, layer);
+}
+
+/* The layer whose output is input k of layer i in the training step, through flattens (views);
+ * -1 for the model's input. */
+static int source(const cnn_model *m, int i, int k)
+{
+    int p = bench_producer(m, i, k);
+    while (p >= 0 && m->layers[p].kind_id == CNN_LAYER_FLATTEN)
+        p = bench_producer(m, p, 0);
+    return p;
+}
+
+/* Adds the gradient g that a reader of layer P's output computed to P's, in the steps st: the
+ * first that arrives is P's (brought to P's dims), the others are added to it by a binary add
+ * into a tensor of its own (never in place: add gives both its inputs the same tensor). */
+static void deliver(bench_dnnl *d, steps *st, dlayer *P, dnnl_memory_t g, const char *layer)
+{
+    dnnl_memory_desc_t own = md_tag(P->out_nd, P->out_dims, plain_tag(P->out_nd));
+    if (P->grad == NULL) {
+        if (same_dims(md_of(g), &own)) {
+            P->grad = g;
+        } else {
+            P->grad = mem(d, &own, NULL);
+            convert(d, st, g, P->grad, layer);
+        }
+        return;
+    }
+    const dnnl_memory_desc_t *sum_md = md_of(P->grad);
+    dnnl_memory_t other = same_dims(md_of(g), sum_md) ? mem_like(d, sum_md, g) : mem(d, sum_md, NULL);
+    convert(d, st, g, other, layer);
+    dnnl_binary_desc_t b;
+    check(dnnl_binary_desc_init(&b, dnnl_binary_add, sum_md, md_of(other), sum_md), "describe a gradient sum", layer);
+    dnnl_primitive_desc_t pd = pd_create(d, &b, NULL, NULL);
+    if (pd == NULL)
+        check(dnnl_unimplemented, "find a gradient sum", layer);
+    dnnl_memory_t sum = mem(d, sum_md, NULL);
+    add(st, prim(d, pd, layer), 0, 3, DNNL_ARG_SRC_0, P->grad, DNNL_ARG_SRC_1, other, DNNL_ARG_DST, sum);
+    dnnl_primitive_desc_destroy(pd);
+    P->grad = sum;
+}
+
+static int is_graph_kind(int kind)
+{
+    return kind == CNN_LAYER_ADD || kind == CNN_LAYER_CONCAT || kind == CNN_LAYER_GLOBALAVGPOOL2D ||
+           kind == CNN_LAYER_BATCHNORM;
+}
+
+/* Ranks and dims: dense layers and flatten give 2-D {N, C}, convolutions and pools 4-D, the
+ * others keep their input's rank (concat 2-D unless both inputs are 4-D); a dense layer after
+ * a flatten reads the 4-D tensor the flatten viewed. */
+static void shapes(bench_dnnl *d, int i, const int *direct)
+{
+    const cnn_model *m = d->m;
+    dlayer *L = &d->layers[i];
+    const cnn_layer *l = &m->layers[i];
+    int p = bench_producer(m, i, 0), n = d->n;
+    L->l = l;
+    L->direct = direct != NULL && direct[i];
+    L->in_nd = p < 0 ? 4 : d->layers[p].out_nd;
+    if (l->kind_id == CNN_LAYER_CONCAT) {
+        int p2 = bench_producer(m, i, 1);
+        L->in_nd = L->in_nd == 4 && (p2 < 0 || d->layers[p2].out_nd == 4) ? 4 : 2;
+    }
+    if (l->kind_id == CNN_LAYER_DENSE && p >= 0 && m->layers[p].kind_id == CNN_LAYER_FLATTEN) {
+        const cnn_layer *f = &m->layers[p];
+        L->in_nd = 4;
+        dims_of(4, n, f->in_h, f->in_w, f->in_c, L->in_dims);
+    } else {
+        dims_of(L->in_nd, n, l->in_h, l->in_w, l->in_c, L->in_dims);
+    }
+    if (l->ninputs > 1)
+        dims_of(L->in_nd, n, l->in_h, l->in_w, (int)(bench_in2_size(l) / ((size_t)l->in_h * l->in_w)), L->in2_dims);
+    switch (l->kind_id) {
+    case CNN_LAYER_CONV2D:
+    case CNN_LAYER_MAXPOOL2D:
+    case CNN_LAYER_AVGPOOL2D:
+    case CNN_LAYER_GLOBALAVGPOOL2D:
+        L->out_nd = 4;
+        break;
+    case CNN_LAYER_DENSE:
+    case CNN_LAYER_FLATTEN:
+        L->out_nd = 2;
+        break;
+    default:
+        L->out_nd = L->in_nd;
+        break;
+    }
+    dims_of(L->out_nd, n, l->out_h, l->out_w, l->out_c, L->out_dims);
+    plain_views(d, L);
+}
+
+/* The training step's input k of layer i: the tensor its producer left, and its plain array. */
+static void chain_input(bench_dnnl *d, int i, int k, dnnl_memory_t *cur, dnnl_memory_t *plain)
+{
+    dlayer *L = &d->layers[i];
+    int p = bench_producer(d->m, i, k);
+    *cur = p >= 0 ? d->layers[p].chain_dst : k == 0 ? L->u_src : L->u_src2;
+    *plain = p >= 0 ? d->layers[p].chain_plain : k == 0 ? L->u_src : L->u_src2;
 }
 
 bench_dnnl *bench_dnnl_create(const cnn_model *m, int n, float *ws, float *grads, int threads, const int *direct)
@@ -629,83 +983,79 @@ bench_dnnl *bench_dnnl_create(const cnn_model *m, int n, float *ws, float *grads
         fprintf(stderr, "bench: error: out of memory\n");
         exit(1);
     }
-    /* Shapes: dense layers and flatten give 2-D {N, C}, the others keep their input's rank; a
-     * dense layer after a flatten reads the 4-D tensor the flatten viewed. */
-    int nd = 4;
-    for (int i = 0; i < m->num_layers; i++) {
-        dlayer *L = &d->layers[i];
-        const cnn_layer *l = &m->layers[i];
-        L->l = l;
-        L->direct = direct != NULL && direct[i];
-        L->in_nd = nd;
-        if (l->kind_id == CNN_LAYER_DENSE && i > 0 && m->layers[i - 1].kind_id == CNN_LAYER_FLATTEN) {
-            const cnn_layer *f = &m->layers[i - 1];
-            L->in_nd = 4;
-            dims_of(4, n, f->in_h, f->in_w, f->in_c, L->in_dims);
-        } else {
-            dims_of(nd, n, l->in_h, l->in_w, l->in_c, L->in_dims);
-        }
-        nd = l->kind_id == CNN_LAYER_DENSE || l->kind_id == CNN_LAYER_FLATTEN ? 2 : nd;
-        L->out_nd = l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_MAXPOOL2D ||
-                            l->kind_id == CNN_LAYER_AVGPOOL2D ? 4 : nd;
-        nd = L->out_nd;
-        dims_of(L->out_nd, n, l->out_h, l->out_w, l->out_c, L->out_dims);
-        plain_views(d, L);
-    }
-    /* Forward, in order: each layer's input comes from the tensor the layer before left. */
-    dnnl_memory_t cur = NULL, cur_plain = NULL;
+    for (int i = 0; i < m->num_layers; i++)
+        shapes(d, i, direct);
+    /* Forward, in order: each layer's inputs come from the tensors their producers left. */
     for (int i = 0; i < m->num_layers; i++) {
         dlayer *L = &d->layers[i];
         const cnn_layer *l = L->l;
-        if (l->kind_id == CNN_LAYER_FLATTEN)
-            continue; /* a view: the tensor goes on as it is */
-        if (cur == NULL) {
-            cur = L->u_src;
-            cur_plain = L->u_src;
+        dnnl_memory_t cur, cur_plain, cur2 = NULL, cur2_plain = NULL;
+        chain_input(d, i, 0, &cur, &cur_plain);
+        if (l->kind_id == CNN_LAYER_FLATTEN) {
+            /* a view: the tensor goes on as it is */
+            L->chain_dst = cur;
+            L->chain_plain = cur_plain;
+            continue;
         }
+        if (l->ninputs > 1)
+            chain_input(d, i, 1, &cur2, &cur2_plain);
         if (l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_DENSE)
             setup_product_forward(d, L, cur);
+        else if (is_graph_kind(l->kind_id))
+            setup_graph_forward(d, L, cur, cur2);
         else
             setup_simple_forward(d, L, cur);
         add_reorder(d, &L->fwd_in, L->u_src, L->src, 1, l->name);
         add_reorder(d, &L->fwd_out, L->dst, L->u_dst, 1, l->name);
         link(d, &L->chain_fwd, cur, cur_plain, L->src, L->u_src, l->name);
+        if (L->src2 != NULL) {
+            add_reorder(d, &L->fwd_in, L->u_src2, L->src2, 1, l->name);
+            link(d, &L->chain_fwd, cur2, cur2_plain, L->src2, L->u_src2, l->name);
+        }
         if (L->wei != NULL)
             add_reorder(d, &L->chain_fwd, L->u_wei, L->wei, 1, l->name);
         if (L->mask != NULL)
             add_reorder(d, &L->chain_fwd, L->u_mask, L->mask, 1, l->name);
         append(&L->chain_fwd, &L->fwd);
-        cur = L->dst;
-        cur_plain = L->u_dst;
+        L->chain_dst = L->dst;
+        L->chain_plain = L->u_dst;
     }
-    const dlayer *last = &d->layers[m->num_layers - 1];
-    add_reorder(d, &d->chain_out, cur, last->u_dst, 1, last->l->name);
-    /* Backward, from the loss: each layer's output gradient comes from the one above. */
-    dnnl_memory_t grad = last->u_ddst, grad_plain = last->u_ddst;
+    dlayer *last = &d->layers[m->num_layers - 1];
+    add_reorder(d, &d->chain_out, last->chain_dst, last->u_dst, 1, last->l->name);
+    /* Backward, from the loss: each layer's output gradient is the sum of what its readers,
+     * which run before it, delivered. */
+    last->grad = last->u_ddst;
     for (int i = m->num_layers - 1; i >= 0; i--) {
         dlayer *L = &d->layers[i];
         const cnn_layer *l = L->l;
+        int product = l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_DENSE;
         if (l->backward == NULL || l->kind_id == CNN_LAYER_FLATTEN)
             continue;
-        if (l->kind_id != CNN_LAYER_CONV2D && l->kind_id != CNN_LAYER_DENSE && l->din < 0)
-            break; /* nothing flows back from here */
-        if (l->kind_id == CNN_LAYER_CONV2D || l->kind_id == CNN_LAYER_DENSE)
-            setup_product_backward(d, L, grad);
+        if (!product && l->kind_id != CNN_LAYER_BATCHNORM && l->din < 0 && l->din2 < 0)
+            continue; /* nothing flows back from here */
+        if (L->grad == NULL)
+            check(dnnl_runtime_error, "find the gradient of the output", l->name);
+        if (product)
+            setup_product_backward(d, L, L->grad);
+        else if (is_graph_kind(l->kind_id))
+            setup_graph_backward(d, L, L->grad);
         else
-            setup_simple_backward(d, L, grad);
+            setup_simple_backward(d, L, L->grad);
         /* setup_product_backward put the weights' reorders into chain_bwd: after the link. */
         steps own = L->chain_bwd;
         L->chain_bwd.count = 0;
-        link(d, &L->chain_bwd, grad, grad_plain, L->ddst, L->u_ddst, l->name);
+        convert(d, &L->chain_bwd, L->grad, L->ddst, l->name);
         append(&L->chain_bwd, &own);
         append(&L->chain_bwd, &L->bwd);
         if (L->dwei != NULL)
             add_reorder(d, &L->chain_bwd, L->dwei, L->u_dwei, 1, l->name);
         add_reorder(d, &L->bwd_in, L->u_ddst, L->ddst, 1, l->name);
-        if (L->dsrc == NULL)
-            break;
-        grad = L->dsrc;
-        grad_plain = L->u_dsrc;
+        for (int k = 0; k < l->ninputs; k++) {
+            dnnl_memory_t g = k == 0 ? L->dsrc : L->dsrc2;
+            int p = source(m, i, k);
+            if ((k == 0 ? l->din : l->din2) >= 0 && g != NULL && p >= 0)
+                deliver(d, &L->chain_bwd, &d->layers[p], g, l->name);
+        }
     }
     return d;
 }
@@ -757,8 +1107,9 @@ void bench_dnnl_pass(bench_dnnl *d, const float *params, const cnn_layer *l, int
         run(d, &L->fwd_out, work, reorders);
         return;
     }
-    /* A max pool's gradient reads the forward's workspace: run the forward first, untimed. */
-    if (L->work != NULL) {
+    /* A max pool's gradient reads the forward's workspace, batchnorm's the batch's statistics:
+     * run the forward first, untimed. */
+    if (L->work != NULL || L->mean != NULL) {
         run(d, &L->fwd_in, NULL, NULL);
         run(d, &L->fwd, NULL, NULL);
     }

@@ -1,7 +1,10 @@
 /*
  * ref_impl.c - the reference layers (runtime/ref/) behind the benchmark's interface:
  * a cnn_layer from the generated table becomes the ref_conv2d / ref_pool2d the reference
- * functions take, and the fused activation runs as a separate pass, as it reads.
+ * functions take, and the fused activation runs as a separate pass, as it reads. A graph's
+ * layers read the outputs their row names (in, and in2 for add and concat) and write the
+ * gradient of each (din, din2); batchnorm normalises with the batch's own statistics, which
+ * its backward computes again from the input.
  */
 #include <string.h>
 
@@ -27,6 +30,29 @@ static ref_conv2d conv_of(const cnn_layer *l, int n)
     return p;
 }
 
+size_t bench_kernel_count(const cnn_layer *l)
+{
+    switch (l->kind_id) {
+    case CNN_LAYER_CONV2D:
+        return (size_t)l->kh * l->kw * l->in_c * l->units;
+    case CNN_LAYER_DENSE:
+        return bench_in_size(l) * l->units;
+    case CNN_LAYER_BATCHNORM:
+        return (size_t)l->units;
+    default:
+        return 0;
+    }
+}
+
+size_t bench_in2_size(const cnn_layer *l)
+{
+    if (l->ninputs < 2)
+        return 0;
+    if (l->kind_id == CNN_LAYER_CONCAT)
+        return (size_t)l->in_h * l->in_w * (l->out_c - l->in_c);
+    return bench_in_size(l);
+}
+
 static ref_pool2d pool_of(const cnn_layer *l, int n)
 {
     ref_pool2d p = {.n = n, .in_h = l->in_h, .in_w = l->in_w, .c = l->in_c, .out_h = l->out_h,
@@ -50,12 +76,23 @@ static const float *pre_activation_grad(const cnn_layer *l, const float *ws, int
 
 static size_t ref_scratch(const cnn_layer *l, int batch)
 {
-    return (size_t)batch * bench_out_size(l);
+    size_t out = (size_t)batch * bench_out_size(l);
+    return l->kind_id == CNN_LAYER_BATCHNORM && out < 2 * (size_t)l->units ? 2 * (size_t)l->units : out;
+}
+
+/* Batchnorm's gamma and beta, NULL where scale or center is off. */
+static const float *bn_gamma(const cnn_layer *l, const float *params)
+{
+    return l->kernel_offset >= 0 ? params + l->kernel_offset : NULL;
+}
+
+static const float *bn_beta(const cnn_layer *l, const float *params)
+{
+    return l->bias_offset >= 0 ? params + l->bias_offset : NULL;
 }
 
 static void ref_forward(const cnn_layer *l, const float *params, float *ws, int n, float *scratch)
 {
-    (void)scratch;
     float *y = ws + l->out;
     const float *x = ws + l->in;
     size_t count = (size_t)n * bench_out_size(l);
@@ -90,6 +127,23 @@ static void ref_forward(const cnn_layer *l, const float *params, float *ws, int 
     case CNN_LAYER_SOFTMAX:
         ref_activation_forward((ref_activation)l->activation, rows, l->out_c, y, x);
         break;
+    case CNN_LAYER_ADD:
+        ref_add_forward(count, y, x, ws + l->in2);
+        break;
+    case CNN_LAYER_CONCAT:
+        ref_concat_forward((size_t)rows, l->in_c, l->out_c - l->in_c, y, x, ws + l->in2);
+        break;
+    case CNN_LAYER_GLOBALAVGPOOL2D:
+        ref_globalavgpool2d_forward(n, l->in_h, l->in_w, l->in_c, y, x);
+        break;
+    case CNN_LAYER_BATCHNORM: {
+        /* Training: the batch's statistics (scratch holds mean[C], var[C]). */
+        float *mean = scratch, *var = scratch + l->units;
+        ref_batchnorm_stats((size_t)rows, l->units, x, mean, var);
+        ref_batchnorm_forward((size_t)rows, l->units, y, x, bn_gamma(l, params), bn_beta(l, params), mean, var,
+                              l->rate);
+        break;
+    }
     default: /* flatten is a view of its input */
         break;
     }
@@ -139,7 +193,29 @@ static void ref_backward(const cnn_layer *l, const float *params, float *grads, 
         else
             ref_activation_backward((ref_activation)l->activation, rows, l->out_c, dx, dy, ws + l->out);
         break;
+    case CNN_LAYER_ADD:
+        ref_add_backward(count, dx, l->din2 >= 0 ? ws + l->din2 : NULL, dy);
+        break;
+    case CNN_LAYER_CONCAT:
+        ref_concat_backward((size_t)rows, l->in_c, l->out_c - l->in_c, dx, l->din2 >= 0 ? ws + l->din2 : NULL, dy);
+        break;
+    case CNN_LAYER_GLOBALAVGPOOL2D:
+        if (dx != NULL)
+            ref_globalavgpool2d_backward(n, l->in_h, l->in_w, l->in_c, dx, dy);
+        break;
+    case CNN_LAYER_BATCHNORM: {
+        float *mean = scratch, *var = scratch + l->units;
+        ref_batchnorm_stats((size_t)rows, l->units, ws + l->in, mean, var);
+        ref_batchnorm_backward((size_t)rows, l->units, dx, l->kernel_offset >= 0 ? grads + l->kernel_offset : NULL,
+                               l->bias_offset >= 0 ? grads + l->bias_offset : NULL, dy, ws + l->in,
+                               bn_gamma(l, params), mean, var, l->rate);
+        break;
+    }
     default:
+        /* flatten: its gradient is its input's where it is that output's only reader; where
+         * it has one of its own, backward copies it on, as the generated one does. */
+        if (dx != NULL && dx != dy)
+            memmove(dx, dy, sizeof(float) * count);
         break;
     }
 }
