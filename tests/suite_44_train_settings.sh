@@ -7,7 +7,8 @@
 #   vectors, for several steps at changing rates;
 # - on MNIST, tests/train/settings_small.cnn: early stopping made to stop (min_delta larger than
 #   any loss) restores the best epoch's weights (eval of the checkpoint gives its val_loss); the
-#   history's learning_rate column is the cosine schedule at each epoch's last step; augment
+#   history's learning_rate column is the cosine schedule at each epoch's last step, and cnnc
+#   plot draws it; augment
 #   with nothing to move is the run without it (labels and order kept), and augment is the same
 #   run twice from one seed; a run resumed with --load ends as the uninterrupted one, bit for bit,
 #   schedule and early stopping state included.
@@ -121,6 +122,14 @@ else
             else
                 fail "train-settings: cosine decay in the history and the progress line" "history: $got" "Keras:   $want" \
                     "$(tail -2 "$TS_DIR/cosine/out")"
+            fi
+            # cnnc plot draws the rate as a third panel: a wider figure.
+            if "$CNNC" plot "$TS_DIR/cosine/h.csv" -o "$TS_DIR/cosine/h.png" >"$TS_DIR/cosine/plot" 2>&1 &&
+                [ "$(python3 -c 'import struct, sys; print(struct.unpack(">I", open(sys.argv[1], "rb").read()[16:20])[0])' \
+                    "$TS_DIR/cosine/h.png")" = 1650 ]; then
+                pass "train-settings: cnnc plot adds the learning rate's panel"
+            else
+                fail "train-settings: cnnc plot adds the learning rate's panel" "$(cat "$TS_DIR/cosine/plot")"
             fi
         else
             fail "train-settings: cosine run" "$(tail -5 "$TS_DIR/cosine/out")"

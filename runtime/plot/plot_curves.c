@@ -1,7 +1,8 @@
 /*
  * plot_curves.c - accuracy (left) and loss (right) against epoch, training in blue and
  * validation in orange, each a line with a dot per epoch; the model and its final figures in
- * the title. A history without validation (NaN columns) plots training only and says so.
+ * the title. A history without validation (NaN columns) plots training only and says so. A
+ * history with a learning_rate column (a schedule's) gets a third panel, the rate.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "cnnplot.h"
 #include "plot_figure.h"
 
-enum { CURVES_WIDTH = 1200, CURVES_HEIGHT = 500 };
+enum { CURVES_WIDTH = 1200, CURVES_WIDTH_3 = 1650, CURVES_HEIGHT = 500 };
 
 /* One panel's data: a quantity per epoch, training and validation. */
 typedef struct curves_panel {
@@ -20,12 +21,14 @@ typedef struct curves_panel {
     const PLFLT *train, *val;
     int has_val;
     PLINT legend_position; /* where the curves are not, usually */
+    const char *single;    /* the legend of a panel of one series (the learning rate); NULL otherwise */
 } curves_panel;
 
 typedef struct curves_figure {
     int n;
     const PLFLT *epochs;
-    curves_panel panels[2];
+    curves_panel panels[3];
+    int npanels;
     char title[384];
 } curves_figure;
 
@@ -94,7 +97,7 @@ static void draw_legend(const curves_panel *p)
     const char *texts[2] = {"training", "validation"};
     int entries = 2;
     if (!p->has_val) {
-        texts[0] = "training (no validation)";
+        texts[0] = p->single ? p->single : "training (no validation)";
         entries = 1;
     }
     PLFLT width, height;
@@ -141,8 +144,14 @@ static void draw_curves(const void *ctx)
 {
     const curves_figure *f = ctx;
     plschr(0.0, 1.0);
-    draw_panel(f, &f->panels[0], 0.07, 0.47);
-    draw_panel(f, &f->panels[1], 0.57, 0.97);
+    if (f->npanels == 3) {
+        draw_panel(f, &f->panels[0], 0.06, 0.32);
+        draw_panel(f, &f->panels[1], 0.385, 0.645);
+        draw_panel(f, &f->panels[2], 0.71, 0.97);
+    } else {
+        draw_panel(f, &f->panels[0], 0.07, 0.47);
+        draw_panel(f, &f->panels[1], 0.57, 0.97);
+    }
     plvpor(0.0, 1.0, 0.0, 1.0);
     plwind(0.0, 1.0, 0.0, 1.0);
     plcol0(PLOT_BLACK);
@@ -193,27 +202,36 @@ int cnn_plot_curves(const cnn_history_row *rows, int n, const char *model_name, 
 {
     if (!rows || n <= 0)
         return rt_error("%s: the history has no epochs to plot", out_path);
-    PLFLT *data = rt_calloc((size_t)n * 5, sizeof *data);
+    PLFLT *data = rt_calloc((size_t)n * 6, sizeof *data);
     if (!data)
         return -1;
     PLFLT *epochs = data, *acc = data + n, *val_acc = data + 2 * n, *loss = data + 3 * n, *val_loss = data + 4 * n;
+    PLFLT *rate = data + 5 * n;
+    int has_lr = 0;
     for (int i = 0; i < n; i++) {
         epochs[i] = rows[i].epoch;
         acc[i] = rows[i].accuracy;
         val_acc[i] = rows[i].val_accuracy;
         loss[i] = rows[i].loss;
         val_loss[i] = rows[i].val_loss;
+        rate[i] = rows[i].has_lr ? rows[i].learning_rate : NAN;
+        has_lr |= rows[i].has_lr;
     }
     curves_figure f = {
         .n = n,
         .epochs = epochs,
         .panels = {
-            {"accuracy", acc, val_acc, any_finite(val_acc, n), PL_POSITION_RIGHT | PL_POSITION_BOTTOM | PL_POSITION_INSIDE},
-            {"loss", loss, val_loss, any_finite(val_loss, n), PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE},
+            {"accuracy", acc, val_acc, any_finite(val_acc, n), PL_POSITION_RIGHT | PL_POSITION_BOTTOM | PL_POSITION_INSIDE,
+             NULL},
+            {"loss", loss, val_loss, any_finite(val_loss, n), PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE,
+             NULL},
+            {"learning rate", rate, NULL, 0, PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE,
+             "learning rate"},
         },
+        .npanels = has_lr ? 3 : 2,
     };
     make_title(f.title, sizeof f.title, model_name ? model_name : "model", &rows[n - 1]);
-    int status = plot_render(out_path, CURVES_WIDTH, CURVES_HEIGHT, draw_curves, &f);
+    int status = plot_render(out_path, has_lr ? CURVES_WIDTH_3 : CURVES_WIDTH, CURVES_HEIGHT, draw_curves, &f);
     free(data);
     return status;
 }
