@@ -490,8 +490,12 @@ int cnn_train(const cnn_model *m, const cnn_train_options *opt, cnn_history_row 
      * themselves when they were restored, the last ones beside them. */
     st.best = r.has_best && !last ? r.best : NULL;
     st.last = last;
-    if (opt->save_weights_only)
-        st.opt_m = st.opt_v = NULL; /* the epoch and the optimizer's name are still recorded */
+    if (opt->save_weights_only) {
+        /* The epoch and the optimizer's name are still recorded; no tensor but the weights. */
+        st.opt_m = st.opt_v = NULL;
+        st.best = NULL;
+        st.last = NULL;
+    }
     if ((status == 0 || status == CNN_TRAIN_INTERRUPTED) && opt->save &&
         cnn_checkpoint_save_state(opt->save, m, r.params, &st) < 0)
         status = -1;

@@ -628,6 +628,42 @@ static void out_train(Out *o, const TrainConfig *t)
     out_int(o, "seed", t->seed);
     out_bool(o, "shuffle", t->shuffle);
     out_string(o, "init", NAME_OF(init_names, t->init));
+    /* The settings of contract version 2, where the model sets them. */
+    if (t->schedule != SCHED_CONSTANT) {
+        out_key(o, "schedule");
+        out_begin(o, true, false);
+        out_string(o, "name", NAME_OF(schedule_names, t->schedule));
+        if (t->schedule == SCHED_PLATEAU) {
+            out_real(o, "factor", t->factor);
+            out_int(o, "patience", t->patience);
+            out_real(o, "min_delta", t->min_delta);
+            out_real(o, "min_lr", t->min_lr);
+        } else {
+            out_int(o, "decay_steps", t->decay_steps);
+            if (t->schedule == SCHED_EXPONENTIAL) {
+                out_real(o, "decay_rate", t->decay_rate);
+                out_bool(o, "staircase", t->staircase);
+            } else {
+                out_real(o, "alpha", t->alpha);
+            }
+        }
+        out_end(o, true);
+    }
+    if (t->early_stopping) {
+        out_key(o, "early_stopping");
+        out_begin(o, true, false);
+        out_int(o, "patience", t->stop_patience);
+        out_real(o, "min_delta", t->stop_min_delta);
+        out_bool(o, "restore_best", t->restore_best);
+        out_end(o, true);
+    }
+    if (t->augment) {
+        out_key(o, "augment");
+        out_begin(o, true, false);
+        out_int(o, "shift", t->shift);
+        out_real(o, "rotation", t->rotation);
+        out_end(o, true);
+    }
     out_end(o, true);
 }
 

@@ -1,0 +1,1 @@
+summary models/mnist_best.cnn --format json --target avx2
