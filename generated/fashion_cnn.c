@@ -59,6 +59,40 @@ typedef float cnn_vf[4];
 #define VF_MUL(a, v) VF_LANES_(l_) (a)[l_] *= (v)[l_]
 #define VF_SQRT(v) VF_LANES_(l_) (v)[l_] = sqrtf((v)[l_])
 #define VF_DIV(a, v) VF_LANES_(l_) (a)[l_] /= (v)[l_]
+#define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
+#define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
+/* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
+ * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value
+ * (7 without fused multiply-adds). */
+#if defined(__GNUC__)
+#define CNN_MAYBE_UNUSED __attribute__((unused)) /* a model without tanh does not call it */
+#else
+#define CNN_MAYBE_UNUSED
+#endif
+static inline CNN_MAYBE_UNUSED void cnn_vf_tanh(cnn_vf *v)
+{
+    cnn_vf x, x2, p, q, t;
+    VF_SET1(t, -7.90531110763549805f);
+    VF_SET1(q, 7.90531110763549805f);
+    VF_COPY(x, *v);
+    VF_CLAMP(x, t, q);
+    VF_COPY(x2, x);
+    VF_MUL(x2, x);
+    VF_SET1(p, -2.76076847742355e-16f);
+    VF_SET1(t, 2.00018790482477e-13f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, -8.60467152213735e-11f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 5.12229709037114e-08f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 1.48572235717979e-05f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 6.37261928875436e-04f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 4.89352455891786e-03f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_MUL(p, x);
+    VF_SET1(q, 1.19825839466702e-06f);
+    VF_SET1(t, 1.18534705686654e-04f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 2.26843463243900e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 4.89352518554385e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_DIV(p, q);
+    VF_COPY(*v, p);
+}
 /* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with
  * aligned vector instructions without aligning the stack first (a crash). */
 #if defined(__GNUC__)
@@ -152,13 +186,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 0..0, columns 1..26: window rows 1..2, columns 0..2 */
@@ -240,21 +271,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a4_1, w1, x4);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    VF_RELU(a1_0);
                     VF_STORE(py + c0 + 32, a1_0);
+                    VF_RELU(a1_1);
                     VF_STORE(py + c0 + 36, a1_1);
+                    VF_RELU(a2_0);
                     VF_STORE(py + c0 + 64, a2_0);
+                    VF_RELU(a2_1);
                     VF_STORE(py + c0 + 68, a2_1);
+                    VF_RELU(a3_0);
                     VF_STORE(py + c0 + 96, a3_0);
+                    VF_RELU(a3_1);
                     VF_STORE(py + c0 + 100, a3_1);
+                    VF_RELU(a4_0);
                     VF_STORE(py + c0 + 128, a4_0);
+                    VF_RELU(a4_1);
                     VF_STORE(py + c0 + 132, a4_1);
-                    for (int p = 0; p < 5; p++) {
-                        float *restrict q = py + c0 + p * 32;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
                 {
                     const int ow = 26;
@@ -293,13 +329,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 0..0, columns 27..27: window rows 1..2, columns 0..1 */
@@ -342,13 +375,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 1..26, columns 0..0: window rows 0..2, columns 1..2; blocks down the columns */
@@ -456,21 +486,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a4_1, w1, x4);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    VF_RELU(a1_0);
                     VF_STORE(py + c0 + 896, a1_0);
+                    VF_RELU(a1_1);
                     VF_STORE(py + c0 + 900, a1_1);
+                    VF_RELU(a2_0);
                     VF_STORE(py + c0 + 1792, a2_0);
+                    VF_RELU(a2_1);
                     VF_STORE(py + c0 + 1796, a2_1);
+                    VF_RELU(a3_0);
                     VF_STORE(py + c0 + 2688, a3_0);
+                    VF_RELU(a3_1);
                     VF_STORE(py + c0 + 2692, a3_1);
+                    VF_RELU(a4_0);
                     VF_STORE(py + c0 + 3584, a4_0);
+                    VF_RELU(a4_1);
                     VF_STORE(py + c0 + 3588, a4_1);
-                    for (int p = 0; p < 5; p++) {
-                        float *restrict q = py + c0 + p * 896;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
                 {
                     const int oh = 26;
@@ -523,13 +558,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 1..26, columns 1..26: window rows 0..2, columns 0..2 */
@@ -636,21 +668,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a4_1, w1, x4);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    VF_RELU(a1_0);
                     VF_STORE(py + c0 + 32, a1_0);
+                    VF_RELU(a1_1);
                     VF_STORE(py + c0 + 36, a1_1);
+                    VF_RELU(a2_0);
                     VF_STORE(py + c0 + 64, a2_0);
+                    VF_RELU(a2_1);
                     VF_STORE(py + c0 + 68, a2_1);
+                    VF_RELU(a3_0);
                     VF_STORE(py + c0 + 96, a3_0);
+                    VF_RELU(a3_1);
                     VF_STORE(py + c0 + 100, a3_1);
+                    VF_RELU(a4_0);
                     VF_STORE(py + c0 + 128, a4_0);
+                    VF_RELU(a4_1);
                     VF_STORE(py + c0 + 132, a4_1);
-                    for (int p = 0; p < 5; p++) {
-                        float *restrict q = py + c0 + p * 32;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
                 {
                     const int ow = 26;
@@ -703,13 +740,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 1..26, columns 27..27: window rows 0..2, columns 0..1; blocks down the columns */
@@ -817,21 +851,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a4_1, w1, x4);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    VF_RELU(a1_0);
                     VF_STORE(py + c0 + 896, a1_0);
+                    VF_RELU(a1_1);
                     VF_STORE(py + c0 + 900, a1_1);
+                    VF_RELU(a2_0);
                     VF_STORE(py + c0 + 1792, a2_0);
+                    VF_RELU(a2_1);
                     VF_STORE(py + c0 + 1796, a2_1);
+                    VF_RELU(a3_0);
                     VF_STORE(py + c0 + 2688, a3_0);
+                    VF_RELU(a3_1);
                     VF_STORE(py + c0 + 2692, a3_1);
+                    VF_RELU(a4_0);
                     VF_STORE(py + c0 + 3584, a4_0);
+                    VF_RELU(a4_1);
                     VF_STORE(py + c0 + 3588, a4_1);
-                    for (int p = 0; p < 5; p++) {
-                        float *restrict q = py + c0 + p * 896;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
                 {
                     const int oh = 26;
@@ -884,13 +923,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 27..27, columns 0..0: window rows 0..1, columns 1..2 */
@@ -933,13 +969,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 27..27, columns 1..26: window rows 0..1, columns 0..2 */
@@ -1021,21 +1054,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a4_1, w1, x4);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    VF_RELU(a1_0);
                     VF_STORE(py + c0 + 32, a1_0);
+                    VF_RELU(a1_1);
                     VF_STORE(py + c0 + 36, a1_1);
+                    VF_RELU(a2_0);
                     VF_STORE(py + c0 + 64, a2_0);
+                    VF_RELU(a2_1);
                     VF_STORE(py + c0 + 68, a2_1);
+                    VF_RELU(a3_0);
                     VF_STORE(py + c0 + 96, a3_0);
+                    VF_RELU(a3_1);
                     VF_STORE(py + c0 + 100, a3_1);
+                    VF_RELU(a4_0);
                     VF_STORE(py + c0 + 128, a4_0);
+                    VF_RELU(a4_1);
                     VF_STORE(py + c0 + 132, a4_1);
-                    for (int p = 0; p < 5; p++) {
-                        float *restrict q = py + c0 + p * 32;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
                 {
                     const int ow = 26;
@@ -1074,13 +1112,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
             /* rows 27..27, columns 27..27: window rows 0..1, columns 0..1 */
@@ -1123,29 +1158,34 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a0_1, w1, x0);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
-                    {
-                        float *restrict q = py + c0;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
         }
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
+/* conv2d_1, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     for (int c0 = 0; c0 < 32; c0 += 8) {
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a1_1; VF_ZERO(a1_1);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        for (int oh = 0; oh <= 27; oh++) {
+            for (int ow = 0; ow <= 27; ow++) {
+                const int at = oh * 30 + ow + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -1154,6 +1194,18 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
+                cnn_vf x1; VF_SET1(x1, x[at + 1]);
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 2]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 30]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                cnn_vf x4; VF_SET1(x4, x[at + 31]);
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -1164,112 +1216,57 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s0_1, dk + c0 + 4);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 4, s0_1);
+        cnn_vf s1_0;
+        VF_LOAD(s1_0, dk + c0 + 32);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 32, s1_0);
+        cnn_vf s1_1;
+        VF_LOAD(s1_1, dk + c0 + 36);
+        VF_ADD(s1_1, a1_1);
+        VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
+        cnn_vf s4_0;
+        VF_LOAD(s4_0, dk + c0 + 128);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 128, s4_0);
+        cnn_vf s4_1;
+        VF_LOAD(s4_1, dk + c0 + 132);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 132, s4_1);
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
+/* conv2d_1, 4 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     for (int c0 = 0; c0 < 32; c0 += 8) {
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a1_1; VF_ZERO(a1_1);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
         for (int oh = 0; oh <= 27; oh++) {
             for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
+                const int at = oh * 30 + ow + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -1278,6 +1275,15 @@ static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
+                cnn_vf x1; VF_SET1(x1, x[at + 28]);
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 29]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 30]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
             }
         }
         cnn_vf s0_0;
@@ -1288,130 +1294,30 @@ static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s0_1, dk + c0 + 4);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
+        cnn_vf s1_0;
+        VF_LOAD(s1_0, dk + c0 + 32);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 32, s1_0);
+        cnn_vf s1_1;
+        VF_LOAD(s1_1, dk + c0 + 36);
+        VF_ADD(s1_1, a1_1);
+        VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
     }
 }
 
@@ -1439,15 +1345,13 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, fl
             for (int co = 0; co < 32; co++)
                 dbias[co] += sb[co];
         }
-        conv2d_1_wgrad0(dkernel, x, dz, 0);
-        conv2d_1_wgrad1(dkernel + 32, x, dz, 1);
-        conv2d_1_wgrad2(dkernel + 64, x, dz, 2);
-        conv2d_1_wgrad3(dkernel + 96, x, dz, 28);
-        conv2d_1_wgrad4(dkernel + 128, x, dz, 29);
-        conv2d_1_wgrad5(dkernel + 160, x, dz, 30);
-        conv2d_1_wgrad6(dkernel + 192, x, dz, 56);
-        conv2d_1_wgrad7(dkernel + 224, x, dz, 57);
-        conv2d_1_wgrad8(dkernel + 256, x, dz, 58);
+        /* The image with its padding as zeros: [30][30][1]. */
+        float xp[900] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 28; r++)
+            memcpy(xp + (r + 1) * 30 + 1, x + r * 28, sizeof(float) * 28);
+        conv2d_1_wgrad0(dkernel, xp, dz, 0);
+        conv2d_1_wgrad1(dkernel + 160, xp, dz, 32);
     }
 }
 
@@ -1510,11 +1414,295 @@ static void maxpool2d_1_backward(float *restrict din, const float *restrict dout
     }
 }
 
+/* conv2d_2 in training, by Winograd's F(4x4, 3x3): 4x4 outputs at a time from the 6x6 input patch
+ * under them, with 36 products per pair of channels instead of 144 (emit/winograd.c). */
+static void conv2d_2_winograd(float *restrict out, const float *restrict in, const float *restrict kernel, const float *restrict bias, int n)
+{
+    /* The kernel transformed, u[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g of channels ci, co:
+     * [36][32][64], the output channels rounded up to whole vectors (zeros past 64). */
+    float u[73728] CNN_STACK_ALIGN;
+    {
+        cnn_vf wk_q; VF_SET1(wk_q, 0.25f);
+        cnn_vf wk_m6; VF_SET1(wk_m6, (float)-1 / 6);
+        cnn_vf wk_24; VF_SET1(wk_24, (float)1 / 24);
+        cnn_vf wk_6; VF_SET1(wk_6, (float)1 / 6);
+        cnn_vf wk_12; VF_SET1(wk_12, (float)1 / 12);
+        for (int ci = 0; ci < 32; ci++) {
+            for (int c0 = 0; c0 < 64; c0 += 4) {
+                cnn_vf t[6][3];
+                for (int c = 0; c < 3; c++) {
+                    cnn_vf g[3];
+                    VF_LOAD(g[0], kernel + (0 + c) * 2048 + ci * 64 + c0);
+                    VF_LOAD(g[1], kernel + (3 + c) * 2048 + ci * 64 + c0);
+                    VF_LOAD(g[2], kernel + (6 + c) * 2048 + ci * 64 + c0);
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(t[0][c], g[0]); VF_MUL(t[0][c], wk_q);
+                        VF_COPY(h0, g[0]); VF_ADD(h0, g[2]); /* g0 + g2 */
+                        VF_COPY(t[1][c], h0); VF_ADD(t[1][c], g[1]); VF_MUL(t[1][c], wk_m6);
+                        VF_COPY(t[2][c], h0); VF_SUB(t[2][c], g[1]); VF_MUL(t[2][c], wk_m6);
+                        VF_COPY(h0, g[0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, g[2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, g[1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(t[3][c], h0); VF_ADD(t[3][c], h1);
+                        VF_COPY(t[4][c], h0); VF_SUB(t[4][c], h1);
+                        VF_COPY(t[5][c], g[2]);
+                    }
+                }
+                for (int r = 0; r < 6; r++) {
+                    cnn_vf e[6];
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(e[0], t[r][0]); VF_MUL(e[0], wk_q);
+                        VF_COPY(h0, t[r][0]); VF_ADD(h0, t[r][2]); /* g0 + g2 */
+                        VF_COPY(e[1], h0); VF_ADD(e[1], t[r][1]); VF_MUL(e[1], wk_m6);
+                        VF_COPY(e[2], h0); VF_SUB(e[2], t[r][1]); VF_MUL(e[2], wk_m6);
+                        VF_COPY(h0, t[r][0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, t[r][2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, t[r][1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(e[3], h0); VF_ADD(e[3], h1);
+                        VF_COPY(e[4], h0); VF_SUB(e[4], h1);
+                        VF_COPY(e[5], t[r][2]);
+                    }
+                    float *restrict ur = u + (r * 6 * 32 + ci) * 64;
+                    VF_STORE(ur + c0, e[0]);
+                    VF_STORE(ur + 2048 + c0, e[1]);
+                    VF_STORE(ur + 4096 + c0, e[2]);
+                    VF_STORE(ur + 6144 + c0, e[3]);
+                    VF_STORE(ur + 8192 + c0, e[4]);
+                    VF_STORE(ur + 10240 + c0, e[5]);
+                }
+            }
+        }
+    }
+    /* One image in 9 tiles of 4x4 outputs: its patches transformed, wv[xi][tile][ci], and
+     * their products with the kernel, wm[xi][tile][co]. */
+    float wv[10368] CNN_STACK_ALIGN;
+    float wm[20736] CNN_STACK_ALIGN;
+    for (int b = 0; b < n; b++) {
+        const float *restrict x = in + (size_t)b * 6272;
+        float *restrict y = out + (size_t)b * 9216;
+        {
+            cnn_vf wk_2; VF_SET1(wk_2, 2.0f);
+            cnn_vf wk_m2; VF_SET1(wk_m2, -2.0f);
+            cnn_vf wk_4; VF_SET1(wk_4, 4.0f);
+            cnn_vf wk_m4; VF_SET1(wk_m4, -4.0f);
+            cnn_vf wk_m5; VF_SET1(wk_m5, -5.0f);
+            cnn_vf wk_8; VF_SET1(wk_8, 8.0f);
+            /* Every 6x6 patch, the tile's outputs' windows together, transformed: wv = B^T d B. */
+            /* tiles 0..2 down, 0..2 across: patch rows 0..5, columns 0..5 inside the input */
+            for (int ti = 0; ti <= 2; ti++) {
+                for (int tj = 0; tj <= 2; tj++) {
+                    const int at = (ti * 4 * 14 + tj * 4) * 32;
+                    const int tile = ti * 3 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 1344) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 2240) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 9 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 288 + c0, e[1]);
+                            VF_STORE(vr + 576 + c0, e[2]);
+                            VF_STORE(vr + 864 + c0, e[3]);
+                            VF_STORE(vr + 1152 + c0, e[4]);
+                            VF_STORE(vr + 1440 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* The products at each of the 36 points: wm[xi] = wv[xi] u[xi], [9 tiles][32] by [32][64]. */
+            for (int xi = 0; xi < 36; xi++) {
+                const float *restrict uk = u + xi * 2048;
+                const float *restrict vx = wv + xi * 288;
+                float *restrict mx = wm + xi * 576;
+                for (int c0 = 0; c0 < 64; c0 += 8) {
+                    {
+                        const int t0 = 0;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        cnn_vf a4_0; VF_ZERO(a4_0);
+                        cnn_vf a4_1; VF_ZERO(a4_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 64 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 64 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            cnn_vf x4; VF_SET1(x4, vx[(t0 + 4) * 32 + ci]);
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 64 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 64 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 64 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 64 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 64 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 64 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 64 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 64 + c0 + 4, a3_1);
+                        VF_STORE(mx + (t0 + 4) * 64 + c0, a4_0);
+                        VF_STORE(mx + (t0 + 4) * 64 + c0 + 4, a4_1);
+                    }
+                    {
+                        const int t0 = 5;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 64 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 64 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 64 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 64 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 64 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 64 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 64 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 64 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 64 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 64 + c0 + 4, a3_1);
+                    }
+                }
+            }
+            /* Every tile transformed back, A^T wm A plus the bias, and stored where it lies inside the output. */
+            /* tiles 0..2 down, 0..2 across: 4x4 outputs each */
+            for (int ti = 0; ti <= 2; ti++) {
+                for (int tj = 0; tj <= 2; tj++) {
+                    const int tile = ti * 3 + tj;
+                    const int o = ti * 48 + tj * 4;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf bv;
+                        VF_LOAD(bv, bias + c0);
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 9 + tile) * 64;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 3456 + c0);
+                            VF_LOAD(m[2], mc + 6912 + c0);
+                            VF_LOAD(m[3], mc + 10368 + c0);
+                            VF_LOAD(m[4], mc + 13824 + c0);
+                            VF_LOAD(m[5], mc + 17280 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = y + (size_t)(o + r * 12) * 64;
+                            VF_ADD(e[0], bv);
+                            VF_RELU(e[0]);
+                            VF_STORE(yr + c0, e[0]);
+                            VF_ADD(e[1], bv);
+                            VF_RELU(e[1]);
+                            VF_STORE(yr + 64 + c0, e[1]);
+                            VF_ADD(e[2], bv);
+                            VF_RELU(e[2]);
+                            VF_STORE(yr + 128 + c0, e[2]);
+                            VF_ADD(e[3], bv);
+                            VF_RELU(e[3]);
+                            VF_STORE(yr + 192 + c0, e[3]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* conv2d_2: 3x3, stride 1, valid, 32 -> 64, relu */
 static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             const float *restrict bias, int n)
+                             const float *restrict bias, int n, int training)
 {
     /* out: [n][12][12][64], in: [n][14][14][32], kernel: [3][3][32][64], bias: [64] */
+    if (training) {
+        conv2d_2_winograd(out, in, kernel, bias, n);
+        return;
+    }
+    /* Evaluation: the direct convolution, as the exported predictor computes it. */
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 6272;
         float *restrict y = out + (size_t)b * 9216;
@@ -1623,21 +1811,26 @@ static void conv2d_2_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a4_1, w1, x4);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    VF_RELU(a1_0);
                     VF_STORE(py + c0 + 64, a1_0);
+                    VF_RELU(a1_1);
                     VF_STORE(py + c0 + 68, a1_1);
+                    VF_RELU(a2_0);
                     VF_STORE(py + c0 + 128, a2_0);
+                    VF_RELU(a2_1);
                     VF_STORE(py + c0 + 132, a2_1);
+                    VF_RELU(a3_0);
                     VF_STORE(py + c0 + 192, a3_0);
+                    VF_RELU(a3_1);
                     VF_STORE(py + c0 + 196, a3_1);
+                    VF_RELU(a4_0);
                     VF_STORE(py + c0 + 256, a4_0);
+                    VF_RELU(a4_1);
                     VF_STORE(py + c0 + 260, a4_1);
-                    for (int p = 0; p < 5; p++) {
-                        float *restrict q = py + c0 + p * 64;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
                 {
                     const int ow = 10;
@@ -1703,15 +1896,14 @@ static void conv2d_2_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a1_1, w1, x1);
                         }
                     }
+                    VF_RELU(a0_0);
                     VF_STORE(py + c0, a0_0);
+                    VF_RELU(a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    VF_RELU(a1_0);
                     VF_STORE(py + c0 + 64, a1_0);
+                    VF_RELU(a1_1);
                     VF_STORE(py + c0 + 68, a1_1);
-                    for (int p = 0; p < 2; p++) {
-                        float *restrict q = py + c0 + p * 64;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-                    }
                 }
             }
         }
@@ -3752,21 +3944,26 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a4_0, w0, x4);
                 VF_FMA(a4_1, w1, x4);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
+            VF_RELU(a2_0);
             VF_STORE(y + c0 + 256, a2_0);
+            VF_RELU(a2_1);
             VF_STORE(y + c0 + 260, a2_1);
+            VF_RELU(a3_0);
             VF_STORE(y + c0 + 384, a3_0);
+            VF_RELU(a3_1);
             VF_STORE(y + c0 + 388, a3_1);
+            VF_RELU(a4_0);
             VF_STORE(y + c0 + 512, a4_0);
+            VF_RELU(a4_1);
             VF_STORE(y + c0 + 516, a4_1);
-            for (int p = 0; p < 5; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
     }
     switch (n - b) {
@@ -3809,19 +4006,22 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a3_0, w0, x3);
                 VF_FMA(a3_1, w1, x3);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
+            VF_RELU(a2_0);
             VF_STORE(y + c0 + 256, a2_0);
+            VF_RELU(a2_1);
             VF_STORE(y + c0 + 260, a2_1);
+            VF_RELU(a3_0);
             VF_STORE(y + c0 + 384, a3_0);
+            VF_RELU(a3_1);
             VF_STORE(y + c0 + 388, a3_1);
-            for (int p = 0; p < 4; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -3857,17 +4057,18 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a2_0, w0, x2);
                 VF_FMA(a2_1, w1, x2);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
+            VF_RELU(a2_0);
             VF_STORE(y + c0 + 256, a2_0);
+            VF_RELU(a2_1);
             VF_STORE(y + c0 + 260, a2_1);
-            for (int p = 0; p < 3; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -3896,15 +4097,14 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a1_0, w0, x1);
                 VF_FMA(a1_1, w1, x1);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
-            for (int p = 0; p < 2; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -3926,13 +4126,10 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a0_0, w0, x0);
                 VF_FMA(a0_1, w1, x0);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
-            {
-                float *restrict q = y + c0;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -5114,7 +5311,7 @@ static void forward_pass(const float *params, float *ws, const float *x, int n, 
                         ws + FASHION_CNN_WS_CONV2D_1_ACT, n);
     conv2d_2_forward(ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT,
                      params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_2_BIAS_OFFSET,
-                     n);
+                     n, training);
     maxpool2d_2_forward(ws + FASHION_CNN_WS_MAXPOOL2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_2_AUX,
                         ws + FASHION_CNN_WS_CONV2D_2_ACT, n);
     /* flatten_1: [6][6][64] read as [2304], in place */
@@ -5200,9 +5397,10 @@ static void maxpool2d_1_bwd_alone(const float *params, float *grads, float *ws, 
 
 static void conv2d_2_fwd_alone(const float *params, float *ws, int n)
 {
+    const int training = 1;
     conv2d_2_forward(ws + FASHION_CNN_WS_CONV2D_2_ACT, ws + FASHION_CNN_WS_MAXPOOL2D_1_ACT,
                      params + FASHION_CNN_CONV2D_2_KERNEL_OFFSET, params + FASHION_CNN_CONV2D_2_BIAS_OFFSET,
-                     n);
+                     n, training);
 }
 
 static void conv2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)

@@ -59,6 +59,40 @@ typedef float cnn_vf[4];
 #define VF_MUL(a, v) VF_LANES_(l_) (a)[l_] *= (v)[l_]
 #define VF_SQRT(v) VF_LANES_(l_) (v)[l_] = sqrtf((v)[l_])
 #define VF_DIV(a, v) VF_LANES_(l_) (a)[l_] /= (v)[l_]
+#define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
+#define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
+/* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
+ * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value
+ * (7 without fused multiply-adds). */
+#if defined(__GNUC__)
+#define CNN_MAYBE_UNUSED __attribute__((unused)) /* a model without tanh does not call it */
+#else
+#define CNN_MAYBE_UNUSED
+#endif
+static inline CNN_MAYBE_UNUSED void cnn_vf_tanh(cnn_vf *v)
+{
+    cnn_vf x, x2, p, q, t;
+    VF_SET1(t, -7.90531110763549805f);
+    VF_SET1(q, 7.90531110763549805f);
+    VF_COPY(x, *v);
+    VF_CLAMP(x, t, q);
+    VF_COPY(x2, x);
+    VF_MUL(x2, x);
+    VF_SET1(p, -2.76076847742355e-16f);
+    VF_SET1(t, 2.00018790482477e-13f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, -8.60467152213735e-11f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 5.12229709037114e-08f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 1.48572235717979e-05f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 6.37261928875436e-04f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 4.89352455891786e-03f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_MUL(p, x);
+    VF_SET1(q, 1.19825839466702e-06f);
+    VF_SET1(t, 1.18534705686654e-04f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 2.26843463243900e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 4.89352518554385e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_DIV(p, q);
+    VF_COPY(*v, p);
+}
 /* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with
  * aligned vector instructions without aligning the stack first (a crash). */
 #if defined(__GNUC__)
@@ -153,13 +187,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 0..0, columns 1..1: window rows 2..4, columns 1..4 */
@@ -216,13 +247,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 0..0, columns 2..25: window rows 2..4, columns 0..4 */
@@ -330,21 +358,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 24, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 28, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int ow = 22;
@@ -436,19 +469,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 0..0, columns 26..26: window rows 2..4, columns 0..3 */
@@ -505,13 +541,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 0..0, columns 27..27: window rows 2..4, columns 0..2 */
@@ -568,13 +601,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 1..1, columns 0..0: window rows 1..4, columns 2..4 */
@@ -645,13 +675,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 1..1, columns 1..1: window rows 1..4, columns 1..4 */
@@ -722,13 +749,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 1..1, columns 2..25: window rows 1..4, columns 0..4 */
@@ -862,21 +886,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 24, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 28, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int ow = 22;
@@ -991,19 +1020,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 1..1, columns 26..26: window rows 1..4, columns 0..3 */
@@ -1074,13 +1106,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 1..1, columns 27..27: window rows 1..4, columns 0..2 */
@@ -1151,13 +1180,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 2..25, columns 0..0: window rows 0..4, columns 2..4; blocks down the columns */
@@ -1317,21 +1343,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 672, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 676, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int oh = 22;
@@ -1469,19 +1500,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 2..25, columns 1..1: window rows 0..4, columns 1..4; blocks down the columns */
@@ -1641,21 +1675,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 672, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 676, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int oh = 22;
@@ -1793,19 +1832,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 2..25, columns 2..25: window rows 0..4, columns 0..4 */
@@ -1964,21 +2006,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 24, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 28, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int ow = 22;
@@ -2116,19 +2163,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 2..25, columns 26..26: window rows 0..4, columns 0..3; blocks down the columns */
@@ -2288,21 +2338,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 672, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 676, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int oh = 22;
@@ -2440,19 +2495,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 2..25, columns 27..27: window rows 0..4, columns 0..2; blocks down the columns */
@@ -2612,21 +2670,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 672, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 676, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int oh = 22;
@@ -2764,19 +2827,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 168, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 172, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 336, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 340, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 504, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 508, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 168;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 26..26, columns 0..0: window rows 0..3, columns 2..4 */
@@ -2847,13 +2913,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 26..26, columns 1..1: window rows 0..3, columns 1..4 */
@@ -2924,13 +2987,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 26..26, columns 2..25: window rows 0..3, columns 0..4 */
@@ -3064,21 +3124,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 24, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 28, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int ow = 22;
@@ -3193,19 +3258,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 26..26, columns 26..26: window rows 0..3, columns 0..3 */
@@ -3276,13 +3344,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 26..26, columns 27..27: window rows 0..3, columns 0..2 */
@@ -3353,13 +3418,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 27..27, columns 0..0: window rows 0..2, columns 2..4 */
@@ -3416,13 +3478,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 27..27, columns 1..1: window rows 0..2, columns 1..4 */
@@ -3479,13 +3538,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 27..27, columns 2..25: window rows 0..2, columns 0..4 */
@@ -3593,21 +3649,26 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a4_1, w1, x4);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
+                cnn_vf_tanh(&a4_0);
                 VF_STORE(py + 24, a4_0);
+                cnn_vf_tanh(&a4_1);
                 VF_STOREN(py + 28, a4_1, 2);
-                for (int p = 0; p < 5; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
             {
                 const int ow = 22;
@@ -3699,19 +3760,22 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a3_1, w1, x3);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
+                cnn_vf_tanh(&a1_0);
                 VF_STORE(py + 6, a1_0);
+                cnn_vf_tanh(&a1_1);
                 VF_STOREN(py + 10, a1_1, 2);
+                cnn_vf_tanh(&a2_0);
                 VF_STORE(py + 12, a2_0);
+                cnn_vf_tanh(&a2_1);
                 VF_STOREN(py + 16, a2_1, 2);
+                cnn_vf_tanh(&a3_0);
                 VF_STORE(py + 18, a3_0);
+                cnn_vf_tanh(&a3_1);
                 VF_STOREN(py + 22, a3_1, 2);
-                for (int p = 0; p < 4; p++) {
-                    float *restrict q = py + p * 6;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 27..27, columns 26..26: window rows 0..2, columns 0..3 */
@@ -3768,13 +3832,10 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
         /* rows 27..27, columns 27..27: window rows 0..2, columns 0..2 */
@@ -3831,375 +3892,32 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
                         VF_FMA(a0_1, w1, x0);
                     }
                 }
+                cnn_vf_tanh(&a0_0);
                 VF_STORE(py, a0_0);
+                cnn_vf_tanh(&a0_1);
                 VF_STOREN(py + 4, a0_1, 2);
-                {
-                    float *restrict q = py;
-                    for (int i = 0; i < 6; i++)
-                        q[i] = tanhf(q[i]);
-                }
             }
         }
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 2..27, columns 2..27:
+/* conv2d_1, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     cnn_vf a0_0; VF_ZERO(a0_0);
     cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 2; oh <= 27; oh++) {
-        for (int ow = 2; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 2..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 2; oh <= 27; oh++) {
-        for (int ow = 1; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 2..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 2; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 2..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 2; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 26; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 2..27, columns 0..25:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 2; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 25; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 2..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 1; oh <= 27; oh++) {
-        for (int ow = 2; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 1; oh <= 27; oh++) {
-        for (int ow = 1; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 1; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 1; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 26; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..25:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad9(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 1; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 25; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 2..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad10(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 27; oh++) {
-        for (int ow = 2; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad11(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 27; oh++) {
-        for (int ow = 1; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad12(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
+    cnn_vf a1_0; VF_ZERO(a1_0);
+    cnn_vf a1_1; VF_ZERO(a1_1);
+    cnn_vf a2_0; VF_ZERO(a2_0);
+    cnn_vf a2_1; VF_ZERO(a2_1);
+    cnn_vf a3_0; VF_ZERO(a3_0);
+    cnn_vf a3_1; VF_ZERO(a3_1);
+    cnn_vf a4_0; VF_ZERO(a4_0);
+    cnn_vf a4_1; VF_ZERO(a4_1);
     for (int oh = 0; oh <= 27; oh++) {
         for (int ow = 0; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
+            const int at = oh * 32 + ow + off;
             const float *restrict gp = dz + (oh * 28 + ow) * 6;
             cnn_vf g0;
             VF_LOAD(g0, gp);
@@ -4208,6 +3926,18 @@ static void conv2d_1_wgrad12(float *restrict dk, const float *restrict x, const 
             cnn_vf x0; VF_SET1(x0, x[at]);
             VF_FMA(a0_0, g0, x0);
             VF_FMA(a0_1, g1, x0);
+            cnn_vf x1; VF_SET1(x1, x[at + 1]);
+            VF_FMA(a1_0, g0, x1);
+            VF_FMA(a1_1, g1, x1);
+            cnn_vf x2; VF_SET1(x2, x[at + 2]);
+            VF_FMA(a2_0, g0, x2);
+            VF_FMA(a2_1, g1, x2);
+            cnn_vf x3; VF_SET1(x3, x[at + 3]);
+            VF_FMA(a3_0, g0, x3);
+            VF_FMA(a3_1, g1, x3);
+            cnn_vf x4; VF_SET1(x4, x[at + 4]);
+            VF_FMA(a4_0, g0, x4);
+            VF_FMA(a4_1, g1, x4);
         }
     }
     cnn_vf s0_0;
@@ -4218,354 +3948,38 @@ static void conv2d_1_wgrad12(float *restrict dk, const float *restrict x, const 
     VF_LOADN(s0_1, dk + 4, 2);
     VF_ADD(s0_1, a0_1);
     VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad13(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 26; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..25:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad14(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 27; oh++) {
-        for (int ow = 0; ow <= 25; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 2..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad15(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 26; oh++) {
-        for (int ow = 2; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad16(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 26; oh++) {
-        for (int ow = 1; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad17(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 26; oh++) {
-        for (int ow = 0; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad18(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 26; oh++) {
-        for (int ow = 0; ow <= 26; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..25:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad19(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 26; oh++) {
-        for (int ow = 0; ow <= 25; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..25, columns 2..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad20(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 25; oh++) {
-        for (int ow = 2; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..25, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad21(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 25; oh++) {
-        for (int ow = 1; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..25, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad22(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 25; oh++) {
-        for (int ow = 0; ow <= 27; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..25, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad23(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 25; oh++) {
-        for (int ow = 0; ow <= 26; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..25, columns 0..25:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad24(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    cnn_vf a0_0; VF_ZERO(a0_0);
-    cnn_vf a0_1; VF_ZERO(a0_1);
-    for (int oh = 0; oh <= 25; oh++) {
-        for (int ow = 0; ow <= 25; ow++) {
-            const int at = (oh - 2) * 28 + (ow - 2) + off;
-            const float *restrict gp = dz + (oh * 28 + ow) * 6;
-            cnn_vf g0;
-            VF_LOAD(g0, gp);
-            cnn_vf g1;
-            VF_LOADN(g1, gp + 4, 2);
-            cnn_vf x0; VF_SET1(x0, x[at]);
-            VF_FMA(a0_0, g0, x0);
-            VF_FMA(a0_1, g1, x0);
-        }
-    }
-    cnn_vf s0_0;
-    VF_LOAD(s0_0, dk);
-    VF_ADD(s0_0, a0_0);
-    VF_STORE(dk, s0_0);
-    cnn_vf s0_1;
-    VF_LOADN(s0_1, dk + 4, 2);
-    VF_ADD(s0_1, a0_1);
-    VF_STOREN(dk + 4, s0_1, 2);
+    cnn_vf s1_0;
+    VF_LOAD(s1_0, dk + 6);
+    VF_ADD(s1_0, a1_0);
+    VF_STORE(dk + 6, s1_0);
+    cnn_vf s1_1;
+    VF_LOADN(s1_1, dk + 10, 2);
+    VF_ADD(s1_1, a1_1);
+    VF_STOREN(dk + 10, s1_1, 2);
+    cnn_vf s2_0;
+    VF_LOAD(s2_0, dk + 12);
+    VF_ADD(s2_0, a2_0);
+    VF_STORE(dk + 12, s2_0);
+    cnn_vf s2_1;
+    VF_LOADN(s2_1, dk + 16, 2);
+    VF_ADD(s2_1, a2_1);
+    VF_STOREN(dk + 16, s2_1, 2);
+    cnn_vf s3_0;
+    VF_LOAD(s3_0, dk + 18);
+    VF_ADD(s3_0, a3_0);
+    VF_STORE(dk + 18, s3_0);
+    cnn_vf s3_1;
+    VF_LOADN(s3_1, dk + 22, 2);
+    VF_ADD(s3_1, a3_1);
+    VF_STOREN(dk + 22, s3_1, 2);
+    cnn_vf s4_0;
+    VF_LOAD(s4_0, dk + 24);
+    VF_ADD(s4_0, a4_0);
+    VF_STORE(dk + 24, s4_0);
+    cnn_vf s4_1;
+    VF_LOADN(s4_1, dk + 28, 2);
+    VF_ADD(s4_1, a4_1);
+    VF_STOREN(dk + 28, s4_1, 2);
 }
 
 /* conv2d_1: 5x5, stride 1, same, 1 -> 6, tanh */
@@ -4592,31 +4006,16 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, fl
             for (int co = 0; co < 6; co++)
                 dbias[co] += sb[co];
         }
-        conv2d_1_wgrad0(dkernel, x, dz, 0);
-        conv2d_1_wgrad1(dkernel + 6, x, dz, 1);
-        conv2d_1_wgrad2(dkernel + 12, x, dz, 2);
-        conv2d_1_wgrad3(dkernel + 18, x, dz, 3);
-        conv2d_1_wgrad4(dkernel + 24, x, dz, 4);
-        conv2d_1_wgrad5(dkernel + 30, x, dz, 28);
-        conv2d_1_wgrad6(dkernel + 36, x, dz, 29);
-        conv2d_1_wgrad7(dkernel + 42, x, dz, 30);
-        conv2d_1_wgrad8(dkernel + 48, x, dz, 31);
-        conv2d_1_wgrad9(dkernel + 54, x, dz, 32);
-        conv2d_1_wgrad10(dkernel + 60, x, dz, 56);
-        conv2d_1_wgrad11(dkernel + 66, x, dz, 57);
-        conv2d_1_wgrad12(dkernel + 72, x, dz, 58);
-        conv2d_1_wgrad13(dkernel + 78, x, dz, 59);
-        conv2d_1_wgrad14(dkernel + 84, x, dz, 60);
-        conv2d_1_wgrad15(dkernel + 90, x, dz, 84);
-        conv2d_1_wgrad16(dkernel + 96, x, dz, 85);
-        conv2d_1_wgrad17(dkernel + 102, x, dz, 86);
-        conv2d_1_wgrad18(dkernel + 108, x, dz, 87);
-        conv2d_1_wgrad19(dkernel + 114, x, dz, 88);
-        conv2d_1_wgrad20(dkernel + 120, x, dz, 112);
-        conv2d_1_wgrad21(dkernel + 126, x, dz, 113);
-        conv2d_1_wgrad22(dkernel + 132, x, dz, 114);
-        conv2d_1_wgrad23(dkernel + 138, x, dz, 115);
-        conv2d_1_wgrad24(dkernel + 144, x, dz, 116);
+        /* The image with its padding as zeros: [32][32][1]. */
+        float xp[1024] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 28; r++)
+            memcpy(xp + (r + 2) * 32 + 2, x + r * 28, sizeof(float) * 28);
+        conv2d_1_wgrad0(dkernel, xp, dz, 0);
+        conv2d_1_wgrad0(dkernel + 30, xp, dz, 32);
+        conv2d_1_wgrad0(dkernel + 60, xp, dz, 64);
+        conv2d_1_wgrad0(dkernel + 90, xp, dz, 96);
+        conv2d_1_wgrad0(dkernel + 120, xp, dz, 128);
     }
 }
 
@@ -4837,21 +4236,26 @@ static void conv2d_2_forward(float *restrict out, const float *restrict in, cons
                             VF_FMA(a4_1, w1, x4);
                         }
                     }
+                    cnn_vf_tanh(&a0_0);
                     VF_STORE(py + c0, a0_0);
+                    cnn_vf_tanh(&a0_1);
                     VF_STORE(py + c0 + 4, a0_1);
+                    cnn_vf_tanh(&a1_0);
                     VF_STORE(py + c0 + 16, a1_0);
+                    cnn_vf_tanh(&a1_1);
                     VF_STORE(py + c0 + 20, a1_1);
+                    cnn_vf_tanh(&a2_0);
                     VF_STORE(py + c0 + 32, a2_0);
+                    cnn_vf_tanh(&a2_1);
                     VF_STORE(py + c0 + 36, a2_1);
+                    cnn_vf_tanh(&a3_0);
                     VF_STORE(py + c0 + 48, a3_0);
+                    cnn_vf_tanh(&a3_1);
                     VF_STORE(py + c0 + 52, a3_1);
+                    cnn_vf_tanh(&a4_0);
                     VF_STORE(py + c0 + 64, a4_0);
+                    cnn_vf_tanh(&a4_1);
                     VF_STORE(py + c0 + 68, a4_1);
-                    for (int p = 0; p < 5; p++) {
-                        float *restrict q = py + c0 + p * 16;
-                        for (int i = 0; i < 8; i++)
-                            q[i] = tanhf(q[i]);
-                    }
                 }
             }
         }
@@ -11857,20 +11261,24 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a2_1, w1, x2);
                 VF_FMA(a2_2, w2, x2);
             }
+            cnn_vf_tanh(&a0_0);
             VF_STORE(y + c0, a0_0);
+            cnn_vf_tanh(&a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            cnn_vf_tanh(&a0_2);
             VF_STORE(y + c0 + 8, a0_2);
+            cnn_vf_tanh(&a1_0);
             VF_STORE(y + c0 + 120, a1_0);
+            cnn_vf_tanh(&a1_1);
             VF_STORE(y + c0 + 124, a1_1);
+            cnn_vf_tanh(&a1_2);
             VF_STORE(y + c0 + 128, a1_2);
+            cnn_vf_tanh(&a2_0);
             VF_STORE(y + c0 + 240, a2_0);
+            cnn_vf_tanh(&a2_1);
             VF_STORE(y + c0 + 244, a2_1);
+            cnn_vf_tanh(&a2_2);
             VF_STORE(y + c0 + 248, a2_2);
-            for (int p = 0; p < 3; p++) {
-                float *restrict q = y + c0 + p * 120;
-                for (int i = 0; i < 12; i++)
-                    q[i] = tanhf(q[i]);
-            }
         }
     }
     switch (n - b) {
@@ -11907,17 +11315,18 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a1_1, w1, x1);
                 VF_FMA(a1_2, w2, x1);
             }
+            cnn_vf_tanh(&a0_0);
             VF_STORE(y + c0, a0_0);
+            cnn_vf_tanh(&a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            cnn_vf_tanh(&a0_2);
             VF_STORE(y + c0 + 8, a0_2);
+            cnn_vf_tanh(&a1_0);
             VF_STORE(y + c0 + 120, a1_0);
+            cnn_vf_tanh(&a1_1);
             VF_STORE(y + c0 + 124, a1_1);
+            cnn_vf_tanh(&a1_2);
             VF_STORE(y + c0 + 128, a1_2);
-            for (int p = 0; p < 2; p++) {
-                float *restrict q = y + c0 + p * 120;
-                for (int i = 0; i < 12; i++)
-                    q[i] = tanhf(q[i]);
-            }
         }
         break;
     }
@@ -11944,14 +11353,12 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a0_1, w1, x0);
                 VF_FMA(a0_2, w2, x0);
             }
+            cnn_vf_tanh(&a0_0);
             VF_STORE(y + c0, a0_0);
+            cnn_vf_tanh(&a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            cnn_vf_tanh(&a0_2);
             VF_STORE(y + c0 + 8, a0_2);
-            {
-                float *restrict q = y + c0;
-                for (int i = 0; i < 12; i++)
-                    q[i] = tanhf(q[i]);
-            }
         }
         break;
     }
@@ -12427,20 +11834,24 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a2_1, w1, x2);
                 VF_FMA(a2_2, w2, x2);
             }
+            cnn_vf_tanh(&a0_0);
             VF_STORE(y + c0, a0_0);
+            cnn_vf_tanh(&a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            cnn_vf_tanh(&a0_2);
             VF_STORE(y + c0 + 8, a0_2);
+            cnn_vf_tanh(&a1_0);
             VF_STORE(y + c0 + 84, a1_0);
+            cnn_vf_tanh(&a1_1);
             VF_STORE(y + c0 + 88, a1_1);
+            cnn_vf_tanh(&a1_2);
             VF_STORE(y + c0 + 92, a1_2);
+            cnn_vf_tanh(&a2_0);
             VF_STORE(y + c0 + 168, a2_0);
+            cnn_vf_tanh(&a2_1);
             VF_STORE(y + c0 + 172, a2_1);
+            cnn_vf_tanh(&a2_2);
             VF_STORE(y + c0 + 176, a2_2);
-            for (int p = 0; p < 3; p++) {
-                float *restrict q = y + c0 + p * 84;
-                for (int i = 0; i < 12; i++)
-                    q[i] = tanhf(q[i]);
-            }
         }
     }
     switch (n - b) {
@@ -12477,17 +11888,18 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a1_1, w1, x1);
                 VF_FMA(a1_2, w2, x1);
             }
+            cnn_vf_tanh(&a0_0);
             VF_STORE(y + c0, a0_0);
+            cnn_vf_tanh(&a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            cnn_vf_tanh(&a0_2);
             VF_STORE(y + c0 + 8, a0_2);
+            cnn_vf_tanh(&a1_0);
             VF_STORE(y + c0 + 84, a1_0);
+            cnn_vf_tanh(&a1_1);
             VF_STORE(y + c0 + 88, a1_1);
+            cnn_vf_tanh(&a1_2);
             VF_STORE(y + c0 + 92, a1_2);
-            for (int p = 0; p < 2; p++) {
-                float *restrict q = y + c0 + p * 84;
-                for (int i = 0; i < 12; i++)
-                    q[i] = tanhf(q[i]);
-            }
         }
         break;
     }
@@ -12514,14 +11926,12 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a0_1, w1, x0);
                 VF_FMA(a0_2, w2, x0);
             }
+            cnn_vf_tanh(&a0_0);
             VF_STORE(y + c0, a0_0);
+            cnn_vf_tanh(&a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            cnn_vf_tanh(&a0_2);
             VF_STORE(y + c0 + 8, a0_2);
-            {
-                float *restrict q = y + c0;
-                for (int i = 0; i < 12; i++)
-                    q[i] = tanhf(q[i]);
-            }
         }
         break;
     }

@@ -70,6 +70,40 @@ typedef float cnn_vf[4];
 #define VF_MUL(a, v) VF_LANES_(l_) (a)[l_] *= (v)[l_]
 #define VF_SQRT(v) VF_LANES_(l_) (v)[l_] = sqrtf((v)[l_])
 #define VF_DIV(a, v) VF_LANES_(l_) (a)[l_] /= (v)[l_]
+#define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
+#define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
+/* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
+ * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value
+ * (7 without fused multiply-adds). */
+#if defined(__GNUC__)
+#define CNN_MAYBE_UNUSED __attribute__((unused)) /* a model without tanh does not call it */
+#else
+#define CNN_MAYBE_UNUSED
+#endif
+static inline CNN_MAYBE_UNUSED void cnn_vf_tanh(cnn_vf *v)
+{
+    cnn_vf x, x2, p, q, t;
+    VF_SET1(t, -7.90531110763549805f);
+    VF_SET1(q, 7.90531110763549805f);
+    VF_COPY(x, *v);
+    VF_CLAMP(x, t, q);
+    VF_COPY(x2, x);
+    VF_MUL(x2, x);
+    VF_SET1(p, -2.76076847742355e-16f);
+    VF_SET1(t, 2.00018790482477e-13f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, -8.60467152213735e-11f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 5.12229709037114e-08f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 1.48572235717979e-05f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 6.37261928875436e-04f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 4.89352455891786e-03f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_MUL(p, x);
+    VF_SET1(q, 1.19825839466702e-06f);
+    VF_SET1(t, 1.18534705686654e-04f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 2.26843463243900e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 4.89352518554385e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_DIV(p, q);
+    VF_COPY(*v, p);
+}
 /* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with
  * aligned vector instructions without aligning the stack first (a crash). */
 #if defined(__GNUC__)
@@ -1115,16 +1149,24 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
+/* conv2d_1, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     for (int c0 = 0; c0 < 32; c0 += 8) {
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a1_1; VF_ZERO(a1_1);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        for (int oh = 0; oh <= 27; oh++) {
+            for (int ow = 0; ow <= 27; ow++) {
+                const int at = oh * 30 + ow + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -1133,6 +1175,18 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
+                cnn_vf x1; VF_SET1(x1, x[at + 1]);
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 2]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 30]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                cnn_vf x4; VF_SET1(x4, x[at + 31]);
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -1143,112 +1197,57 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s0_1, dk + c0 + 4);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 4, s0_1);
+        cnn_vf s1_0;
+        VF_LOAD(s1_0, dk + c0 + 32);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 32, s1_0);
+        cnn_vf s1_1;
+        VF_LOAD(s1_1, dk + c0 + 36);
+        VF_ADD(s1_1, a1_1);
+        VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
+        cnn_vf s4_0;
+        VF_LOAD(s4_0, dk + c0 + 128);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 128, s4_0);
+        cnn_vf s4_1;
+        VF_LOAD(s4_1, dk + c0 + 132);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 132, s4_1);
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
+/* conv2d_1, 4 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     for (int c0 = 0; c0 < 32; c0 += 8) {
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a1_1; VF_ZERO(a1_1);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
         for (int oh = 0; oh <= 27; oh++) {
             for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
+                const int at = oh * 30 + ow + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -1257,6 +1256,15 @@ static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
+                cnn_vf x1; VF_SET1(x1, x[at + 28]);
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 29]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 30]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
             }
         }
         cnn_vf s0_0;
@@ -1267,130 +1275,30 @@ static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s0_1, dk + c0 + 4);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
+        cnn_vf s1_0;
+        VF_LOAD(s1_0, dk + c0 + 32);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 32, s1_0);
+        cnn_vf s1_1;
+        VF_LOAD(s1_1, dk + c0 + 36);
+        VF_ADD(s1_1, a1_1);
+        VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
     }
 }
 
@@ -1401,15 +1309,13 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, con
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 784;
         float *restrict dz = dout + (size_t)b * 25088;
-        conv2d_1_wgrad0(dkernel, x, dz, 0);
-        conv2d_1_wgrad1(dkernel + 32, x, dz, 1);
-        conv2d_1_wgrad2(dkernel + 64, x, dz, 2);
-        conv2d_1_wgrad3(dkernel + 96, x, dz, 28);
-        conv2d_1_wgrad4(dkernel + 128, x, dz, 29);
-        conv2d_1_wgrad5(dkernel + 160, x, dz, 30);
-        conv2d_1_wgrad6(dkernel + 192, x, dz, 56);
-        conv2d_1_wgrad7(dkernel + 224, x, dz, 57);
-        conv2d_1_wgrad8(dkernel + 256, x, dz, 58);
+        /* The image with its padding as zeros: [30][30][1]. */
+        float xp[900] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 28; r++)
+            memcpy(xp + (r + 1) * 30 + 1, x + r * 28, sizeof(float) * 28);
+        conv2d_1_wgrad0(dkernel, xp, dz, 0);
+        conv2d_1_wgrad1(dkernel + 160, xp, dz, 32);
     }
 }
 
@@ -1595,11 +1501,877 @@ static void maxpool2d_1_backward(float *restrict din, const float *restrict dout
     }
 }
 
+/* conv2d_2 in training, by Winograd's F(4x4, 3x3): 4x4 outputs at a time from the 6x6 input patch
+ * under them, with 36 products per pair of channels instead of 144 (emit/winograd.c). */
+static void conv2d_2_winograd(float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+{
+    /* The kernel transformed, u[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g of channels ci, co:
+     * [36][32][64], the output channels rounded up to whole vectors (zeros past 64). */
+    float u[73728] CNN_STACK_ALIGN;
+    {
+        cnn_vf wk_q; VF_SET1(wk_q, 0.25f);
+        cnn_vf wk_m6; VF_SET1(wk_m6, (float)-1 / 6);
+        cnn_vf wk_24; VF_SET1(wk_24, (float)1 / 24);
+        cnn_vf wk_6; VF_SET1(wk_6, (float)1 / 6);
+        cnn_vf wk_12; VF_SET1(wk_12, (float)1 / 12);
+        for (int ci = 0; ci < 32; ci++) {
+            for (int c0 = 0; c0 < 64; c0 += 4) {
+                cnn_vf t[6][3];
+                for (int c = 0; c < 3; c++) {
+                    cnn_vf g[3];
+                    VF_LOAD(g[0], kernel + (0 + c) * 2048 + ci * 64 + c0);
+                    VF_LOAD(g[1], kernel + (3 + c) * 2048 + ci * 64 + c0);
+                    VF_LOAD(g[2], kernel + (6 + c) * 2048 + ci * 64 + c0);
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(t[0][c], g[0]); VF_MUL(t[0][c], wk_q);
+                        VF_COPY(h0, g[0]); VF_ADD(h0, g[2]); /* g0 + g2 */
+                        VF_COPY(t[1][c], h0); VF_ADD(t[1][c], g[1]); VF_MUL(t[1][c], wk_m6);
+                        VF_COPY(t[2][c], h0); VF_SUB(t[2][c], g[1]); VF_MUL(t[2][c], wk_m6);
+                        VF_COPY(h0, g[0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, g[2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, g[1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(t[3][c], h0); VF_ADD(t[3][c], h1);
+                        VF_COPY(t[4][c], h0); VF_SUB(t[4][c], h1);
+                        VF_COPY(t[5][c], g[2]);
+                    }
+                }
+                for (int r = 0; r < 6; r++) {
+                    cnn_vf e[6];
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(e[0], t[r][0]); VF_MUL(e[0], wk_q);
+                        VF_COPY(h0, t[r][0]); VF_ADD(h0, t[r][2]); /* g0 + g2 */
+                        VF_COPY(e[1], h0); VF_ADD(e[1], t[r][1]); VF_MUL(e[1], wk_m6);
+                        VF_COPY(e[2], h0); VF_SUB(e[2], t[r][1]); VF_MUL(e[2], wk_m6);
+                        VF_COPY(h0, t[r][0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, t[r][2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, t[r][1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(e[3], h0); VF_ADD(e[3], h1);
+                        VF_COPY(e[4], h0); VF_SUB(e[4], h1);
+                        VF_COPY(e[5], t[r][2]);
+                    }
+                    float *restrict ur = u + (r * 6 * 32 + ci) * 64;
+                    VF_STORE(ur + c0, e[0]);
+                    VF_STORE(ur + 2048 + c0, e[1]);
+                    VF_STORE(ur + 4096 + c0, e[2]);
+                    VF_STORE(ur + 6144 + c0, e[3]);
+                    VF_STORE(ur + 8192 + c0, e[4]);
+                    VF_STORE(ur + 10240 + c0, e[5]);
+                }
+            }
+        }
+    }
+    /* One image in 16 tiles of 4x4 outputs: its patches transformed, wv[xi][tile][ci], and
+     * their products with the kernel, wm[xi][tile][co]. */
+    float wv[18432] CNN_STACK_ALIGN;
+    float wm[36864] CNN_STACK_ALIGN;
+    for (int b = 0; b < n; b++) {
+        const float *restrict x = in + (size_t)b * 6272;
+        float *restrict y = out + (size_t)b * 12544;
+        {
+            cnn_vf wk_2; VF_SET1(wk_2, 2.0f);
+            cnn_vf wk_m2; VF_SET1(wk_m2, -2.0f);
+            cnn_vf wk_4; VF_SET1(wk_4, 4.0f);
+            cnn_vf wk_m4; VF_SET1(wk_m4, -4.0f);
+            cnn_vf wk_m5; VF_SET1(wk_m5, -5.0f);
+            cnn_vf wk_8; VF_SET1(wk_8, 8.0f);
+            /* Every 6x6 patch, the tile's outputs' windows together, transformed: wv = B^T d B. */
+            /* tiles 0..0 down, 0..0 across: patch rows 1..5, columns 1..5 inside the input */
+            {
+                const int ti = 0;
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 1344) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 2240) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..0 down, 1..2 across: patch rows 1..5, columns 0..5 inside the input */
+            {
+                const int ti = 0;
+                for (int tj = 1; tj <= 2; tj++) {
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 1344) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 2240) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..0 down, 3..3 across: patch rows 1..5, columns 0..2 inside the input */
+            {
+                const int ti = 0;
+                {
+                    const int tj = 3;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 2; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 1344) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 2240) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][3]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][4]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..2 down, 0..0 across: patch rows 0..5, columns 1..5 inside the input */
+            for (int ti = 1; ti <= 2; ti++) {
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 1344) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 2240) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..2 down, 1..2 across: patch rows 0..5, columns 0..5 inside the input */
+            for (int ti = 1; ti <= 2; ti++) {
+                for (int tj = 1; tj <= 2; tj++) {
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 1344) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 2240) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..2 down, 3..3 across: patch rows 0..5, columns 0..2 inside the input */
+            for (int ti = 1; ti <= 2; ti++) {
+                {
+                    const int tj = 3;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 2; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 1344) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 2240) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][3]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][4]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 3..3 down, 0..0 across: patch rows 0..2, columns 1..5 inside the input */
+            {
+                const int ti = 3;
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_ZERO(d[3]); /* above or below the input */
+                            VF_ZERO(d[4]); /* above or below the input */
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 3..3 down, 1..2 across: patch rows 0..2, columns 0..5 inside the input */
+            {
+                const int ti = 3;
+                for (int tj = 1; tj <= 2; tj++) {
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_ZERO(d[3]); /* above or below the input */
+                            VF_ZERO(d[4]); /* above or below the input */
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 3..3 down, 3..3 across: patch rows 0..2, columns 0..2 inside the input */
+            {
+                const int ti = 3;
+                {
+                    const int tj = 3;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 2; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 448) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 896) + c0);
+                            VF_ZERO(d[3]); /* above or below the input */
+                            VF_ZERO(d[4]); /* above or below the input */
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][3]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][4]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 512 + c0, e[1]);
+                            VF_STORE(vr + 1024 + c0, e[2]);
+                            VF_STORE(vr + 1536 + c0, e[3]);
+                            VF_STORE(vr + 2048 + c0, e[4]);
+                            VF_STORE(vr + 2560 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* The products at each of the 36 points: wm[xi] = wv[xi] u[xi], [16 tiles][32] by [32][64]. */
+            for (int xi = 0; xi < 36; xi++) {
+                const float *restrict uk = u + xi * 2048;
+                const float *restrict vx = wv + xi * 512;
+                float *restrict mx = wm + xi * 1024;
+                for (int c0 = 0; c0 < 64; c0 += 8) {
+                    for (int t0 = 0; t0 < 15; t0 += 5) {
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        cnn_vf a4_0; VF_ZERO(a4_0);
+                        cnn_vf a4_1; VF_ZERO(a4_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 64 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 64 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            cnn_vf x4; VF_SET1(x4, vx[(t0 + 4) * 32 + ci]);
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 64 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 64 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 64 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 64 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 64 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 64 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 64 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 64 + c0 + 4, a3_1);
+                        VF_STORE(mx + (t0 + 4) * 64 + c0, a4_0);
+                        VF_STORE(mx + (t0 + 4) * 64 + c0 + 4, a4_1);
+                    }
+                    {
+                        const int t0 = 15;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 64 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 64 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 64 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 64 + c0 + 4, a0_1);
+                    }
+                }
+            }
+            /* Every tile transformed back, A^T wm A, and stored where it lies inside the output. */
+            /* tiles 0..2 down, 0..2 across: 4x4 outputs each */
+            for (int ti = 0; ti <= 2; ti++) {
+                for (int tj = 0; tj <= 2; tj++) {
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 64;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 6144 + c0);
+                            VF_LOAD(m[2], mc + 12288 + c0);
+                            VF_LOAD(m[3], mc + 18432 + c0);
+                            VF_LOAD(m[4], mc + 24576 + c0);
+                            VF_LOAD(m[5], mc + 30720 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = y + (size_t)(o + r * 14) * 64;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 64 + c0, e[1]);
+                            VF_STORE(yr + 128 + c0, e[2]);
+                            VF_STORE(yr + 192 + c0, e[3]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..2 down, 3..3 across: 4x2 outputs each */
+            for (int ti = 0; ti <= 2; ti++) {
+                {
+                    const int tj = 3;
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 64;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 6144 + c0);
+                            VF_LOAD(m[2], mc + 12288 + c0);
+                            VF_LOAD(m[3], mc + 18432 + c0);
+                            VF_LOAD(m[4], mc + 24576 + c0);
+                            VF_LOAD(m[5], mc + 30720 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = y + (size_t)(o + r * 14) * 64;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 64 + c0, e[1]);
+                        }
+                    }
+                }
+            }
+            /* tiles 3..3 down, 0..2 across: 2x4 outputs each */
+            {
+                const int ti = 3;
+                for (int tj = 0; tj <= 2; tj++) {
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 64;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 6144 + c0);
+                            VF_LOAD(m[2], mc + 12288 + c0);
+                            VF_LOAD(m[3], mc + 18432 + c0);
+                            VF_LOAD(m[4], mc + 24576 + c0);
+                            VF_LOAD(m[5], mc + 30720 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 2; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = y + (size_t)(o + r * 14) * 64;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 64 + c0, e[1]);
+                            VF_STORE(yr + 128 + c0, e[2]);
+                            VF_STORE(yr + 192 + c0, e[3]);
+                        }
+                    }
+                }
+            }
+            /* tiles 3..3 down, 3..3 across: 2x2 outputs each */
+            {
+                const int ti = 3;
+                {
+                    const int tj = 3;
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 64;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 6144 + c0);
+                            VF_LOAD(m[2], mc + 12288 + c0);
+                            VF_LOAD(m[3], mc + 18432 + c0);
+                            VF_LOAD(m[4], mc + 24576 + c0);
+                            VF_LOAD(m[5], mc + 30720 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 2; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = y + (size_t)(o + r * 14) * 64;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 64 + c0, e[1]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* conv2d_2: 3x3, stride 1, same, 32 -> 64, none, no bias */
 static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n)
+                             int n, int training)
 {
     /* out: [n][14][14][64], in: [n][14][14][32], kernel: [3][3][32][64] */
+    if (training) {
+        conv2d_2_winograd(out, in, kernel, n);
+        return;
+    }
+    /* Evaluation: the direct convolution, as the exported predictor computes it. */
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 6272;
         float *restrict y = out + (size_t)b * 12544;
@@ -2627,7 +3399,7 @@ static void conv2d_2_forward(float *restrict out, const float *restrict in, cons
     }
 }
 
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 1..13, columns 1..13:
+/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..13, columns 0..13:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2642,9 +3414,9 @@ static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 13; oh++) {
-            for (int ow = 1; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
+        for (int oh = 0; oh <= 13; oh++) {
+            for (int ow = 0; ow <= 13; ow++) {
+                const int at = (oh * 16 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -2710,7 +3482,7 @@ static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 1..13, columns 1..13:
+/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..13, columns 0..13:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2719,9 +3491,15 @@ static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const f
         cnn_vf a0_1; VF_ZERO(a0_1);
         cnn_vf a1_0; VF_ZERO(a1_0);
         cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 13; oh++) {
-            for (int ow = 1; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        for (int oh = 0; oh <= 13; oh++) {
+            for (int ow = 0; ow <= 13; ow++) {
+                const int at = (oh * 16 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -2730,9 +3508,18 @@ static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
+                cnn_vf x1; VF_SET1(x1, x[at + 417]);
                 VF_FMA(a1_0, g0, x1);
                 VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 418]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 419]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                cnn_vf x4; VF_SET1(x4, x[at + 420]);
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -2751,10 +3538,34 @@ static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s1_1, dk + c0 + 68);
         VF_ADD(s1_1, a1_1);
         VF_STORE(dk + c0 + 68, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 128);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 128, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 132);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 132, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 192);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 192, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 196);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 196, s3_1);
+        cnn_vf s4_0;
+        VF_LOAD(s4_0, dk + c0 + 256);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 256, s4_0);
+        cnn_vf s4_1;
+        VF_LOAD(s4_1, dk + c0 + 260);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 260, s4_1);
     }
 }
 
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 1..13, columns 0..13:
+/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..13, columns 0..13:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2769,9 +3580,9 @@ static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 13; oh++) {
+        for (int oh = 0; oh <= 13; oh++) {
             for (int ow = 0; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
+                const int at = (oh * 16 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -2783,13 +3594,13 @@ static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const f
                 cnn_vf x1; VF_SET1(x1, x[at + 1]);
                 VF_FMA(a1_0, g0, x1);
                 VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
+                cnn_vf x2; VF_SET1(x2, x[at + 418]);
                 VF_FMA(a2_0, g0, x2);
                 VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
+                cnn_vf x3; VF_SET1(x3, x[at + 419]);
                 VF_FMA(a3_0, g0, x3);
                 VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
+                cnn_vf x4; VF_SET1(x4, x[at + 420]);
                 VF_FMA(a4_0, g0, x4);
                 VF_FMA(a4_1, g1, x4);
             }
@@ -2837,7 +3648,7 @@ static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 1..13, columns 0..13:
+/* conv2d_2, 3 rows of the kernel gradient held in registers over output rows 0..13, columns 0..13:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2846,313 +3657,11 @@ static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const f
         cnn_vf a0_1; VF_ZERO(a0_1);
         cnn_vf a1_0; VF_ZERO(a1_0);
         cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 13; oh++) {
-            for (int ow = 0; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 1..13, columns 0..12:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
         cnn_vf a2_0; VF_ZERO(a2_0);
         cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 13; oh++) {
-            for (int ow = 0; ow <= 12; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 128);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 128, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 132);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 132, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 192);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 192, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 196);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 196, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 256);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 256, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 260);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 260, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 1..13, columns 0..12:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 13; oh++) {
-            for (int ow = 0; ow <= 12; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..13, columns 1..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 13; oh++) {
-            for (int ow = 1; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 128);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 128, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 132);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 132, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 192);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 192, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 196);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 196, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 256);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 256, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 260);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 260, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..13, columns 1..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 13; oh++) {
-            for (int ow = 1; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..13, columns 0..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
         for (int oh = 0; oh <= 13; oh++) {
             for (int ow = 0; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
+                const int at = (oh * 16 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -3167,12 +3676,6 @@ static void conv2d_2_wgrad8(float *restrict dk, const float *restrict x, const f
                 cnn_vf x2; VF_SET1(x2, x[at + 2]);
                 VF_FMA(a2_0, g0, x2);
                 VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -3199,574 +3702,6 @@ static void conv2d_2_wgrad8(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s2_1, dk + c0 + 132);
         VF_ADD(s2_1, a2_1);
         VF_STORE(dk + c0 + 132, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 192);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 192, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 196);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 196, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 256);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 256, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 260);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 260, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..13, columns 0..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad9(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 13; oh++) {
-            for (int ow = 0; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..13, columns 0..12:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad10(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 13; oh++) {
-            for (int ow = 0; ow <= 12; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 128);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 128, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 132);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 132, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 192);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 192, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 196);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 196, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 256);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 256, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 260);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 260, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..13, columns 0..12:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad11(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 13; oh++) {
-            for (int ow = 0; ow <= 12; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..12, columns 1..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad12(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 12; oh++) {
-            for (int ow = 1; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 128);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 128, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 132);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 132, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 192);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 192, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 196);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 196, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 256);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 256, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 260);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 260, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..12, columns 1..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad13(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 12; oh++) {
-            for (int ow = 1; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..12, columns 0..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad14(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 12; oh++) {
-            for (int ow = 0; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 128);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 128, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 132);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 132, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 192);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 192, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 196);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 196, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 256);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 256, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 260);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 260, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..12, columns 0..13:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad15(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 12; oh++) {
-            for (int ow = 0; ow <= 13; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..12, columns 0..12:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad16(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 12; oh++) {
-            for (int ow = 0; ow <= 12; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 128);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 128, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 132);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 132, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 192);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 192, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 196);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 196, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 256);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 256, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 260);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 260, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..12, columns 0..12:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad17(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 64; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 12; oh++) {
-            for (int ow = 0; ow <= 12; ow++) {
-                const int at = ((oh - 1) * 14 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 14 + ow) * 64 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 64);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 64, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 68);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 68, s1_1);
     }
 }
 
@@ -3783,1092 +3718,923 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
             for (int co = 0; co < 64; co++)
                 kf[(t * 64 + co) * 32 + ci] = tap[ci * 64 + co];
     }
+    /* The input gradient by Winograd's F(4x4, 3x3) (emit/winograd.c). */
+    /* The kernel transformed, u[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g of channels ci, co:
+     * [36][64][32], the output channels rounded up to whole vectors (zeros past 32). */
+    float u[73728] CNN_STACK_ALIGN;
+    {
+        cnn_vf wk_q; VF_SET1(wk_q, 0.25f);
+        cnn_vf wk_m6; VF_SET1(wk_m6, (float)-1 / 6);
+        cnn_vf wk_24; VF_SET1(wk_24, (float)1 / 24);
+        cnn_vf wk_6; VF_SET1(wk_6, (float)1 / 6);
+        cnn_vf wk_12; VF_SET1(wk_12, (float)1 / 12);
+        for (int ci = 0; ci < 64; ci++) {
+            for (int c0 = 0; c0 < 32; c0 += 4) {
+                cnn_vf t[6][3];
+                for (int c = 0; c < 3; c++) {
+                    cnn_vf g[3];
+                    VF_LOAD(g[0], kf + (0 + c) * 2048 + ci * 32 + c0);
+                    VF_LOAD(g[1], kf + (3 + c) * 2048 + ci * 32 + c0);
+                    VF_LOAD(g[2], kf + (6 + c) * 2048 + ci * 32 + c0);
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(t[0][c], g[0]); VF_MUL(t[0][c], wk_q);
+                        VF_COPY(h0, g[0]); VF_ADD(h0, g[2]); /* g0 + g2 */
+                        VF_COPY(t[1][c], h0); VF_ADD(t[1][c], g[1]); VF_MUL(t[1][c], wk_m6);
+                        VF_COPY(t[2][c], h0); VF_SUB(t[2][c], g[1]); VF_MUL(t[2][c], wk_m6);
+                        VF_COPY(h0, g[0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, g[2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, g[1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(t[3][c], h0); VF_ADD(t[3][c], h1);
+                        VF_COPY(t[4][c], h0); VF_SUB(t[4][c], h1);
+                        VF_COPY(t[5][c], g[2]);
+                    }
+                }
+                for (int r = 0; r < 6; r++) {
+                    cnn_vf e[6];
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(e[0], t[r][0]); VF_MUL(e[0], wk_q);
+                        VF_COPY(h0, t[r][0]); VF_ADD(h0, t[r][2]); /* g0 + g2 */
+                        VF_COPY(e[1], h0); VF_ADD(e[1], t[r][1]); VF_MUL(e[1], wk_m6);
+                        VF_COPY(e[2], h0); VF_SUB(e[2], t[r][1]); VF_MUL(e[2], wk_m6);
+                        VF_COPY(h0, t[r][0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, t[r][2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, t[r][1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(e[3], h0); VF_ADD(e[3], h1);
+                        VF_COPY(e[4], h0); VF_SUB(e[4], h1);
+                        VF_COPY(e[5], t[r][2]);
+                    }
+                    float *restrict ur = u + (r * 6 * 64 + ci) * 32;
+                    VF_STORE(ur + c0, e[0]);
+                    VF_STORE(ur + 2048 + c0, e[1]);
+                    VF_STORE(ur + 4096 + c0, e[2]);
+                    VF_STORE(ur + 6144 + c0, e[3]);
+                    VF_STORE(ur + 8192 + c0, e[4]);
+                    VF_STORE(ur + 10240 + c0, e[5]);
+                }
+            }
+        }
+    }
+    /* One image in 16 tiles of 4x4 outputs: its patches transformed, wv[xi][tile][ci], and
+     * their products with the kernel, wm[xi][tile][co]. */
+    float wv[36864] CNN_STACK_ALIGN;
+    float wm[18432] CNN_STACK_ALIGN;
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 6272;
         float *restrict dx = din + (size_t)b * 6272;
         float *restrict dz = dout + (size_t)b * 12544;
-        conv2d_2_wgrad0(dkernel, x, dz, 0);
-        conv2d_2_wgrad0(dkernel + 320, x, dz, 5);
-        conv2d_2_wgrad0(dkernel + 640, x, dz, 10);
-        conv2d_2_wgrad0(dkernel + 960, x, dz, 15);
-        conv2d_2_wgrad0(dkernel + 1280, x, dz, 20);
-        conv2d_2_wgrad0(dkernel + 1600, x, dz, 25);
-        conv2d_2_wgrad1(dkernel + 1920, x, dz, 30);
-        conv2d_2_wgrad2(dkernel + 2048, x, dz, 32);
-        conv2d_2_wgrad2(dkernel + 2368, x, dz, 37);
-        conv2d_2_wgrad2(dkernel + 2688, x, dz, 42);
-        conv2d_2_wgrad2(dkernel + 3008, x, dz, 47);
-        conv2d_2_wgrad2(dkernel + 3328, x, dz, 52);
-        conv2d_2_wgrad2(dkernel + 3648, x, dz, 57);
-        conv2d_2_wgrad3(dkernel + 3968, x, dz, 62);
-        conv2d_2_wgrad4(dkernel + 4096, x, dz, 64);
-        conv2d_2_wgrad4(dkernel + 4416, x, dz, 69);
-        conv2d_2_wgrad4(dkernel + 4736, x, dz, 74);
-        conv2d_2_wgrad4(dkernel + 5056, x, dz, 79);
-        conv2d_2_wgrad4(dkernel + 5376, x, dz, 84);
-        conv2d_2_wgrad4(dkernel + 5696, x, dz, 89);
-        conv2d_2_wgrad5(dkernel + 6016, x, dz, 94);
-        conv2d_2_wgrad6(dkernel + 6144, x, dz, 448);
-        conv2d_2_wgrad6(dkernel + 6464, x, dz, 453);
-        conv2d_2_wgrad6(dkernel + 6784, x, dz, 458);
-        conv2d_2_wgrad6(dkernel + 7104, x, dz, 463);
-        conv2d_2_wgrad6(dkernel + 7424, x, dz, 468);
-        conv2d_2_wgrad6(dkernel + 7744, x, dz, 473);
-        conv2d_2_wgrad7(dkernel + 8064, x, dz, 478);
-        conv2d_2_wgrad8(dkernel + 8192, x, dz, 480);
-        conv2d_2_wgrad8(dkernel + 8512, x, dz, 485);
-        conv2d_2_wgrad8(dkernel + 8832, x, dz, 490);
-        conv2d_2_wgrad8(dkernel + 9152, x, dz, 495);
-        conv2d_2_wgrad8(dkernel + 9472, x, dz, 500);
-        conv2d_2_wgrad8(dkernel + 9792, x, dz, 505);
-        conv2d_2_wgrad9(dkernel + 10112, x, dz, 510);
-        conv2d_2_wgrad10(dkernel + 10240, x, dz, 512);
-        conv2d_2_wgrad10(dkernel + 10560, x, dz, 517);
-        conv2d_2_wgrad10(dkernel + 10880, x, dz, 522);
-        conv2d_2_wgrad10(dkernel + 11200, x, dz, 527);
-        conv2d_2_wgrad10(dkernel + 11520, x, dz, 532);
-        conv2d_2_wgrad10(dkernel + 11840, x, dz, 537);
-        conv2d_2_wgrad11(dkernel + 12160, x, dz, 542);
-        conv2d_2_wgrad12(dkernel + 12288, x, dz, 896);
-        conv2d_2_wgrad12(dkernel + 12608, x, dz, 901);
-        conv2d_2_wgrad12(dkernel + 12928, x, dz, 906);
-        conv2d_2_wgrad12(dkernel + 13248, x, dz, 911);
-        conv2d_2_wgrad12(dkernel + 13568, x, dz, 916);
-        conv2d_2_wgrad12(dkernel + 13888, x, dz, 921);
-        conv2d_2_wgrad13(dkernel + 14208, x, dz, 926);
-        conv2d_2_wgrad14(dkernel + 14336, x, dz, 928);
-        conv2d_2_wgrad14(dkernel + 14656, x, dz, 933);
-        conv2d_2_wgrad14(dkernel + 14976, x, dz, 938);
-        conv2d_2_wgrad14(dkernel + 15296, x, dz, 943);
-        conv2d_2_wgrad14(dkernel + 15616, x, dz, 948);
-        conv2d_2_wgrad14(dkernel + 15936, x, dz, 953);
-        conv2d_2_wgrad15(dkernel + 16256, x, dz, 958);
-        conv2d_2_wgrad16(dkernel + 16384, x, dz, 960);
-        conv2d_2_wgrad16(dkernel + 16704, x, dz, 965);
-        conv2d_2_wgrad16(dkernel + 17024, x, dz, 970);
-        conv2d_2_wgrad16(dkernel + 17344, x, dz, 975);
-        conv2d_2_wgrad16(dkernel + 17664, x, dz, 980);
-        conv2d_2_wgrad16(dkernel + 17984, x, dz, 985);
-        conv2d_2_wgrad17(dkernel + 18304, x, dz, 990);
+        /* The image with its padding as zeros: [16][16][32]. */
+        float xp[8192] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 14; r++)
+            memcpy(xp + (r + 1) * 512 + 32, x + r * 448, sizeof(float) * 448);
+        conv2d_2_wgrad0(dkernel, xp, dz, 0);
+        conv2d_2_wgrad0(dkernel + 320, xp, dz, 5);
+        conv2d_2_wgrad0(dkernel + 640, xp, dz, 10);
+        conv2d_2_wgrad0(dkernel + 960, xp, dz, 15);
+        conv2d_2_wgrad0(dkernel + 1280, xp, dz, 20);
+        conv2d_2_wgrad0(dkernel + 1600, xp, dz, 25);
+        conv2d_2_wgrad0(dkernel + 1920, xp, dz, 30);
+        conv2d_2_wgrad0(dkernel + 2240, xp, dz, 35);
+        conv2d_2_wgrad0(dkernel + 2560, xp, dz, 40);
+        conv2d_2_wgrad0(dkernel + 2880, xp, dz, 45);
+        conv2d_2_wgrad0(dkernel + 3200, xp, dz, 50);
+        conv2d_2_wgrad0(dkernel + 3520, xp, dz, 55);
+        conv2d_2_wgrad0(dkernel + 3840, xp, dz, 60);
+        conv2d_2_wgrad0(dkernel + 4160, xp, dz, 65);
+        conv2d_2_wgrad0(dkernel + 4480, xp, dz, 70);
+        conv2d_2_wgrad0(dkernel + 4800, xp, dz, 75);
+        conv2d_2_wgrad0(dkernel + 5120, xp, dz, 80);
+        conv2d_2_wgrad0(dkernel + 5440, xp, dz, 85);
+        conv2d_2_wgrad0(dkernel + 5760, xp, dz, 90);
+        conv2d_2_wgrad1(dkernel + 6080, xp, dz, 95);
+        conv2d_2_wgrad0(dkernel + 6400, xp, dz, 516);
+        conv2d_2_wgrad0(dkernel + 6720, xp, dz, 521);
+        conv2d_2_wgrad0(dkernel + 7040, xp, dz, 526);
+        conv2d_2_wgrad0(dkernel + 7360, xp, dz, 531);
+        conv2d_2_wgrad0(dkernel + 7680, xp, dz, 536);
+        conv2d_2_wgrad0(dkernel + 8000, xp, dz, 541);
+        conv2d_2_wgrad0(dkernel + 8320, xp, dz, 546);
+        conv2d_2_wgrad0(dkernel + 8640, xp, dz, 551);
+        conv2d_2_wgrad0(dkernel + 8960, xp, dz, 556);
+        conv2d_2_wgrad0(dkernel + 9280, xp, dz, 561);
+        conv2d_2_wgrad0(dkernel + 9600, xp, dz, 566);
+        conv2d_2_wgrad0(dkernel + 9920, xp, dz, 571);
+        conv2d_2_wgrad0(dkernel + 10240, xp, dz, 576);
+        conv2d_2_wgrad0(dkernel + 10560, xp, dz, 581);
+        conv2d_2_wgrad0(dkernel + 10880, xp, dz, 586);
+        conv2d_2_wgrad0(dkernel + 11200, xp, dz, 591);
+        conv2d_2_wgrad0(dkernel + 11520, xp, dz, 596);
+        conv2d_2_wgrad0(dkernel + 11840, xp, dz, 601);
+        conv2d_2_wgrad2(dkernel + 12160, xp, dz, 606);
+        conv2d_2_wgrad0(dkernel + 12480, xp, dz, 1027);
+        conv2d_2_wgrad0(dkernel + 12800, xp, dz, 1032);
+        conv2d_2_wgrad0(dkernel + 13120, xp, dz, 1037);
+        conv2d_2_wgrad0(dkernel + 13440, xp, dz, 1042);
+        conv2d_2_wgrad0(dkernel + 13760, xp, dz, 1047);
+        conv2d_2_wgrad0(dkernel + 14080, xp, dz, 1052);
+        conv2d_2_wgrad0(dkernel + 14400, xp, dz, 1057);
+        conv2d_2_wgrad0(dkernel + 14720, xp, dz, 1062);
+        conv2d_2_wgrad0(dkernel + 15040, xp, dz, 1067);
+        conv2d_2_wgrad0(dkernel + 15360, xp, dz, 1072);
+        conv2d_2_wgrad0(dkernel + 15680, xp, dz, 1077);
+        conv2d_2_wgrad0(dkernel + 16000, xp, dz, 1082);
+        conv2d_2_wgrad0(dkernel + 16320, xp, dz, 1087);
+        conv2d_2_wgrad0(dkernel + 16640, xp, dz, 1092);
+        conv2d_2_wgrad0(dkernel + 16960, xp, dz, 1097);
+        conv2d_2_wgrad0(dkernel + 17280, xp, dz, 1102);
+        conv2d_2_wgrad0(dkernel + 17600, xp, dz, 1107);
+        conv2d_2_wgrad0(dkernel + 17920, xp, dz, 1112);
+        conv2d_2_wgrad3(dkernel + 18240, xp, dz, 1117);
         /* The input gradient, every pixel written once. */
-        for (int c0 = 0; c0 < 32; c0 += 8) {
-            /* rows 0..0, columns 0..0: window rows 1..2, columns 1..2 */
+        {
+            cnn_vf wk_2; VF_SET1(wk_2, 2.0f);
+            cnn_vf wk_m2; VF_SET1(wk_m2, -2.0f);
+            cnn_vf wk_4; VF_SET1(wk_4, 4.0f);
+            cnn_vf wk_m4; VF_SET1(wk_m4, -4.0f);
+            cnn_vf wk_m5; VF_SET1(wk_m5, -5.0f);
+            cnn_vf wk_8; VF_SET1(wk_8, 8.0f);
+            /* Every 6x6 patch, the tile's outputs' windows together, transformed: wv = B^T d B. */
+            /* tiles 0..0 down, 0..0 across: patch rows 1..5, columns 1..5 inside the input */
             {
-                const int oh = 0;
+                const int ti = 0;
                 {
-                    const int ow = 0;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 960);
-                        const float *restrict kr = kf + c0 + 8192;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 64 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 64 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 64 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1856);
-                        const float *restrict kr = kf + c0 + 14336;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 0..0, columns 1..12: window rows 1..2, columns 0..2 */
+            /* tiles 0..0 down, 1..2 across: patch rows 1..5, columns 0..5 inside the input */
             {
-                const int oh = 0;
-                for (int ow = 1; ow < 11; ow += 5) {
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 128]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 192]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 256]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
+                const int ti = 0;
+                for (int tj = 1; tj <= 2; tj++) {
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 64 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 64 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 64 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 12288;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 128]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 192]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 256]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 11;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 12288;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
                 }
             }
-            /* rows 0..0, columns 13..13: window rows 1..2, columns 0..1 */
+            /* tiles 0..0 down, 3..3 across: patch rows 1..5, columns 0..2 inside the input */
             {
-                const int oh = 0;
+                const int ti = 0;
                 {
-                    const int ow = 13;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 3;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 2; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 64 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 64 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 64 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][3]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][4]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 12288;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 1..12, columns 0..0: window rows 0..2, columns 1..2; blocks down the columns */
-            {
-                const int ow = 0;
-                for (int oh = 1; oh < 11; oh += 5) {
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 64);
-                        const float *restrict kr = kf + c0 + 2048;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 960);
-                        const float *restrict kr = kf + c0 + 8192;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1856);
-                        const float *restrict kr = kf + c0 + 14336;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 448, a1_0);
-                    VF_STORE(py + c0 + 452, a1_1);
-                    VF_STORE(py + c0 + 896, a2_0);
-                    VF_STORE(py + c0 + 900, a2_1);
-                    VF_STORE(py + c0 + 1344, a3_0);
-                    VF_STORE(py + c0 + 1348, a3_1);
-                    VF_STORE(py + c0 + 1792, a4_0);
-                    VF_STORE(py + c0 + 1796, a4_1);
-                }
+            /* tiles 1..2 down, 0..0 across: patch rows 0..5, columns 1..5 inside the input */
+            for (int ti = 1; ti <= 2; ti++) {
                 {
-                    const int oh = 11;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 64);
-                        const float *restrict kr = kf + c0 + 2048;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 64) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 64 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 64 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 64 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 960);
-                        const float *restrict kr = kf + c0 + 8192;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1856);
-                        const float *restrict kr = kf + c0 + 14336;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 448, a1_0);
-                    VF_STORE(py + c0 + 452, a1_1);
                 }
             }
-            /* rows 1..12, columns 1..12: window rows 0..2, columns 0..2 */
-            for (int oh = 1; oh <= 12; oh++) {
-                for (int ow = 1; ow < 11; ow += 5) {
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 128]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 192]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 256]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
+            /* tiles 1..2 down, 1..2 across: patch rows 0..5, columns 0..5 inside the input */
+            for (int ti = 1; ti <= 2; ti++) {
+                for (int tj = 1; tj <= 2; tj++) {
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 64) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 64 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 64 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 64 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 128]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 192]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 256]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 12288;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 128]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 192]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 256]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 11;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 12288;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
                 }
             }
-            /* rows 1..12, columns 13..13: window rows 0..2, columns 0..1; blocks down the columns */
-            {
-                const int ow = 13;
-                for (int oh = 1; oh < 11; oh += 5) {
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 12288;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 448, a1_0);
-                    VF_STORE(py + c0 + 452, a1_1);
-                    VF_STORE(py + c0 + 896, a2_0);
-                    VF_STORE(py + c0 + 900, a2_1);
-                    VF_STORE(py + c0 + 1344, a3_0);
-                    VF_STORE(py + c0 + 1348, a3_1);
-                    VF_STORE(py + c0 + 1792, a4_0);
-                    VF_STORE(py + c0 + 1796, a4_1);
-                }
+            /* tiles 1..2 down, 3..3 across: patch rows 0..5, columns 0..2 inside the input */
+            for (int ti = 1; ti <= 2; ti++) {
                 {
-                    const int oh = 11;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
+                    const int tj = 3;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 2; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 64) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 64 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 64 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 64 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][3]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][4]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 12288;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 448, a1_0);
-                    VF_STORE(py + c0 + 452, a1_1);
                 }
             }
-            /* rows 13..13, columns 0..0: window rows 0..1, columns 1..2 */
+            /* tiles 3..3 down, 0..0 across: patch rows 0..2, columns 1..5 inside the input */
             {
-                const int oh = 13;
+                const int ti = 3;
                 {
-                    const int ow = 0;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 64);
-                        const float *restrict kr = kf + c0 + 2048;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 64) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_ZERO(d[3]); /* above or below the input */
+                            VF_ZERO(d[4]); /* above or below the input */
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 960);
-                        const float *restrict kr = kf + c0 + 8192;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 13..13, columns 1..12: window rows 0..1, columns 0..2 */
+            /* tiles 3..3 down, 1..2 across: patch rows 0..2, columns 0..5 inside the input */
             {
-                const int oh = 13;
-                for (int ow = 1; ow < 11; ow += 5) {
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
+                const int ti = 3;
+                for (int tj = 1; tj <= 2; tj++) {
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 64) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_ZERO(d[3]); /* above or below the input */
+                            VF_ZERO(d[4]); /* above or below the input */
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 3..3 down, 3..3 across: patch rows 0..2, columns 0..2 inside the input */
+            {
+                const int ti = 3;
+                {
+                    const int tj = 3;
+                    const int at = ((ti * 4 - 1) * 14 + (tj * 4 - 1)) * 64;
+                    const int tile = ti * 4 + tj;
+                    for (int c0 = 0; c0 < 64; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 2; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 64) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 64 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 64 + 1792) + c0);
+                            VF_ZERO(d[3]); /* above or below the input */
+                            VF_ZERO(d[4]); /* above or below the input */
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][3]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][4]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 16 + tile) * 64;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1024 + c0, e[1]);
+                            VF_STORE(vr + 2048 + c0, e[2]);
+                            VF_STORE(vr + 3072 + c0, e[3]);
+                            VF_STORE(vr + 4096 + c0, e[4]);
+                            VF_STORE(vr + 5120 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* The products at each of the 36 points: wm[xi] = wv[xi] u[xi], [16 tiles][64] by [64][32]. */
+            for (int xi = 0; xi < 36; xi++) {
+                const float *restrict uk = u + xi * 2048;
+                const float *restrict vx = wv + xi * 1024;
+                float *restrict mx = wm + xi * 512;
+                for (int c0 = 0; c0 < 32; c0 += 8) {
+                    for (int t0 = 0; t0 < 15; t0 += 5) {
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        cnn_vf a4_0; VF_ZERO(a4_0);
+                        cnn_vf a4_1; VF_ZERO(a4_1);
+                        for (int ci = 0; ci < 64; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 64 + ci]);
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 64 + ci]);
                             VF_FMA(a1_0, w0, x1);
                             VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 128]);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 64 + ci]);
                             VF_FMA(a2_0, w0, x2);
                             VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 192]);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 64 + ci]);
                             VF_FMA(a3_0, w0, x3);
                             VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 256]);
+                            cnn_vf x4; VF_SET1(x4, vx[(t0 + 4) * 64 + ci]);
                             VF_FMA(a4_0, w0, x4);
                             VF_FMA(a4_1, w1, x4);
                         }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0, a4_0);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0 + 4, a4_1);
                     }
                     {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
+                        const int t0 = 15;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        for (int ci = 0; ci < 64; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 64 + ci]);
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 128]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 192]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 256]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
                         }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
                     }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 11;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 192; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 64]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
                 }
             }
-            /* rows 13..13, columns 13..13: window rows 0..1, columns 0..1 */
-            {
-                const int oh = 13;
+            /* Every tile transformed back, A^T wm A, and stored where it lies inside the output. */
+            /* tiles 0..2 down, 0..2 across: 4x4 outputs each */
+            for (int ti = 0; ti <= 2; ti++) {
+                for (int tj = 0; tj <= 2; tj++) {
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 3072 + c0);
+                            VF_LOAD(m[2], mc + 6144 + c0);
+                            VF_LOAD(m[3], mc + 9216 + c0);
+                            VF_LOAD(m[4], mc + 12288 + c0);
+                            VF_LOAD(m[5], mc + 15360 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = dx + (size_t)(o + r * 14) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
+                            VF_STORE(yr + 64 + c0, e[2]);
+                            VF_STORE(yr + 96 + c0, e[3]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..2 down, 3..3 across: 4x2 outputs each */
+            for (int ti = 0; ti <= 2; ti++) {
                 {
-                    const int ow = 13;
-                    const int at = ((oh - 1) * 14 + (ow - 1)) * 64;
-                    const int o = oh * 14 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 3;
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 3072 + c0);
+                            VF_LOAD(m[2], mc + 6144 + c0);
+                            VF_LOAD(m[3], mc + 9216 + c0);
+                            VF_LOAD(m[4], mc + 12288 + c0);
+                            VF_LOAD(m[5], mc + 15360 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = dx + (size_t)(o + r * 14) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 128; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                }
+            }
+            /* tiles 3..3 down, 0..2 across: 2x4 outputs each */
+            {
+                const int ti = 3;
+                for (int tj = 0; tj <= 2; tj++) {
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 3072 + c0);
+                            VF_LOAD(m[2], mc + 6144 + c0);
+                            VF_LOAD(m[3], mc + 9216 + c0);
+                            VF_LOAD(m[4], mc + 12288 + c0);
+                            VF_LOAD(m[5], mc + 15360 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 2; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = dx + (size_t)(o + r * 14) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
+                            VF_STORE(yr + 64 + c0, e[2]);
+                            VF_STORE(yr + 96 + c0, e[3]);
                         }
                     }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
+                }
+            }
+            /* tiles 3..3 down, 3..3 across: 2x2 outputs each */
+            {
+                const int ti = 3;
+                {
+                    const int tj = 3;
+                    const int tile = ti * 4 + tj;
+                    const int o = ti * 56 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 16 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 3072 + c0);
+                            VF_LOAD(m[2], mc + 6144 + c0);
+                            VF_LOAD(m[3], mc + 9216 + c0);
+                            VF_LOAD(m[4], mc + 12288 + c0);
+                            VF_LOAD(m[5], mc + 15360 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 2; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = dx + (size_t)(o + r * 14) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
+                        }
+                    }
                 }
             }
         }
@@ -5805,7 +5571,7 @@ static void conv2d_3_xtap(float *restrict dx, const float *restrict k, const flo
     }
 }
 
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 1..6, columns 1..6:
+/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..6, columns 0..6:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -5820,9 +5586,9 @@ static void conv2d_3_wgrad0(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 6; oh++) {
-            for (int ow = 1; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
+        for (int oh = 0; oh <= 6; oh++) {
+            for (int ow = 0; ow <= 6; ow++) {
+                const int at = (oh * 9 + ow) * 64 + off;
                 const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -5888,7 +5654,7 @@ static void conv2d_3_wgrad0(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 1..6, columns 1..6:
+/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..6, columns 0..6:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -5901,9 +5667,11 @@ static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const f
         cnn_vf a2_1; VF_ZERO(a2_1);
         cnn_vf a3_0; VF_ZERO(a3_0);
         cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 1; oh <= 6; oh++) {
-            for (int ow = 1; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        for (int oh = 0; oh <= 6; oh++) {
+            for (int ow = 0; ow <= 6; ow++) {
+                const int at = (oh * 9 + ow) * 64 + off;
                 const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -5915,12 +5683,15 @@ static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const f
                 cnn_vf x1; VF_SET1(x1, x[at + 1]);
                 VF_FMA(a1_0, g0, x1);
                 VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
+                cnn_vf x2; VF_SET1(x2, x[at + 386]);
                 VF_FMA(a2_0, g0, x2);
                 VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
+                cnn_vf x3; VF_SET1(x3, x[at + 387]);
                 VF_FMA(a3_0, g0, x3);
                 VF_FMA(a3_1, g1, x3);
+                cnn_vf x4; VF_SET1(x4, x[at + 388]);
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -5955,10 +5726,18 @@ static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s3_1, dk + c0 + 388);
         VF_ADD(s3_1, a3_1);
         VF_STORE(dk + c0 + 388, s3_1);
+        cnn_vf s4_0;
+        VF_LOAD(s4_0, dk + c0 + 512);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 512, s4_0);
+        cnn_vf s4_1;
+        VF_LOAD(s4_1, dk + c0 + 516);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 516, s4_1);
     }
 }
 
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 1..6, columns 0..6:
+/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..6, columns 0..6:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -5973,9 +5752,9 @@ static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 6; oh++) {
+        for (int oh = 0; oh <= 6; oh++) {
             for (int ow = 0; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
+                const int at = (oh * 9 + ow) * 64 + off;
                 const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -5993,7 +5772,7 @@ static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const f
                 cnn_vf x3; VF_SET1(x3, x[at + 3]);
                 VF_FMA(a3_0, g0, x3);
                 VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
+                cnn_vf x4; VF_SET1(x4, x[at + 388]);
                 VF_FMA(a4_0, g0, x4);
                 VF_FMA(a4_1, g1, x4);
             }
@@ -6041,400 +5820,16 @@ static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 1..6, columns 0..6:
+/* conv2d_3, 1 rows of the kernel gradient held in registers over output rows 0..6, columns 0..6:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     for (int c0 = 0; c0 < 128; c0 += 8) {
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 1; oh <= 6; oh++) {
-            for (int ow = 0; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 1..6, columns 0..5:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 6; oh++) {
-            for (int ow = 0; ow <= 5; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 512);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 512, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 516);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 516, s4_1);
-    }
-}
-
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 1..6, columns 0..5:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 1; oh <= 6; oh++) {
-            for (int ow = 0; ow <= 5; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..6, columns 1..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 6; oh++) {
-            for (int ow = 1; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 512);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 512, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 516);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 516, s4_1);
-    }
-}
-
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 0..6, columns 1..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 0; oh <= 6; oh++) {
-            for (int ow = 1; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..6, columns 0..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
         for (int oh = 0; oh <= 6; oh++) {
             for (int ow = 0; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
+                const int at = (oh * 9 + ow) * 64 + off;
                 const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -6443,18 +5838,6 @@ static void conv2d_3_wgrad8(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -6465,720 +5848,6 @@ static void conv2d_3_wgrad8(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s0_1, dk + c0 + 4);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 512);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 512, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 516);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 516, s4_1);
-    }
-}
-
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 0..6, columns 0..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad9(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 0; oh <= 6; oh++) {
-            for (int ow = 0; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..6, columns 0..5:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad10(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 6; oh++) {
-            for (int ow = 0; ow <= 5; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 512);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 512, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 516);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 516, s4_1);
-    }
-}
-
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 0..6, columns 0..5:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad11(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 0; oh <= 6; oh++) {
-            for (int ow = 0; ow <= 5; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..5, columns 1..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad12(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 5; oh++) {
-            for (int ow = 1; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 512);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 512, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 516);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 516, s4_1);
-    }
-}
-
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 0..5, columns 1..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad13(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 0; oh <= 5; oh++) {
-            for (int ow = 1; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..5, columns 0..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad14(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 5; oh++) {
-            for (int ow = 0; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 512);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 512, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 516);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 516, s4_1);
-    }
-}
-
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 0..5, columns 0..6:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad15(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 0; oh <= 5; oh++) {
-            for (int ow = 0; ow <= 6; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..5, columns 0..5:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad16(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 5; oh++) {
-            for (int ow = 0; ow <= 5; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 512);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 512, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 516);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 516, s4_1);
-    }
-}
-
-/* conv2d_3, 4 rows of the kernel gradient held in registers over output rows 0..5, columns 0..5:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad17(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 128; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        for (int oh = 0; oh <= 5; oh++) {
-            for (int ow = 0; ow <= 5; ow++) {
-                const int at = ((oh - 1) * 7 + (ow - 1)) * 64 + off;
-                const float *restrict gp = dz + (oh * 7 + ow) * 128 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 128);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 128, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 132);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 132, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 256);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 256, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 260);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 260, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 384);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 384, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 388);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 388, s3_1);
     }
 }
 
@@ -7193,123 +5862,127 @@ static void conv2d_3_backward(float *restrict din, float *restrict dkernel, floa
         const float *restrict x = in + (size_t)b * 3136;
         float *restrict dx = din + (size_t)b * 3136;
         float *restrict dz = dout + (size_t)b * 6272;
-        conv2d_3_wgrad0(dkernel, x, dz, 0);
-        conv2d_3_wgrad0(dkernel + 640, x, dz, 5);
-        conv2d_3_wgrad0(dkernel + 1280, x, dz, 10);
-        conv2d_3_wgrad0(dkernel + 1920, x, dz, 15);
-        conv2d_3_wgrad0(dkernel + 2560, x, dz, 20);
-        conv2d_3_wgrad0(dkernel + 3200, x, dz, 25);
-        conv2d_3_wgrad0(dkernel + 3840, x, dz, 30);
-        conv2d_3_wgrad0(dkernel + 4480, x, dz, 35);
-        conv2d_3_wgrad0(dkernel + 5120, x, dz, 40);
-        conv2d_3_wgrad0(dkernel + 5760, x, dz, 45);
-        conv2d_3_wgrad0(dkernel + 6400, x, dz, 50);
-        conv2d_3_wgrad0(dkernel + 7040, x, dz, 55);
-        conv2d_3_wgrad1(dkernel + 7680, x, dz, 60);
-        conv2d_3_wgrad2(dkernel + 8192, x, dz, 64);
-        conv2d_3_wgrad2(dkernel + 8832, x, dz, 69);
-        conv2d_3_wgrad2(dkernel + 9472, x, dz, 74);
-        conv2d_3_wgrad2(dkernel + 10112, x, dz, 79);
-        conv2d_3_wgrad2(dkernel + 10752, x, dz, 84);
-        conv2d_3_wgrad2(dkernel + 11392, x, dz, 89);
-        conv2d_3_wgrad2(dkernel + 12032, x, dz, 94);
-        conv2d_3_wgrad2(dkernel + 12672, x, dz, 99);
-        conv2d_3_wgrad2(dkernel + 13312, x, dz, 104);
-        conv2d_3_wgrad2(dkernel + 13952, x, dz, 109);
-        conv2d_3_wgrad2(dkernel + 14592, x, dz, 114);
-        conv2d_3_wgrad2(dkernel + 15232, x, dz, 119);
-        conv2d_3_wgrad3(dkernel + 15872, x, dz, 124);
-        conv2d_3_wgrad4(dkernel + 16384, x, dz, 128);
-        conv2d_3_wgrad4(dkernel + 17024, x, dz, 133);
-        conv2d_3_wgrad4(dkernel + 17664, x, dz, 138);
-        conv2d_3_wgrad4(dkernel + 18304, x, dz, 143);
-        conv2d_3_wgrad4(dkernel + 18944, x, dz, 148);
-        conv2d_3_wgrad4(dkernel + 19584, x, dz, 153);
-        conv2d_3_wgrad4(dkernel + 20224, x, dz, 158);
-        conv2d_3_wgrad4(dkernel + 20864, x, dz, 163);
-        conv2d_3_wgrad4(dkernel + 21504, x, dz, 168);
-        conv2d_3_wgrad4(dkernel + 22144, x, dz, 173);
-        conv2d_3_wgrad4(dkernel + 22784, x, dz, 178);
-        conv2d_3_wgrad4(dkernel + 23424, x, dz, 183);
-        conv2d_3_wgrad5(dkernel + 24064, x, dz, 188);
-        conv2d_3_wgrad6(dkernel + 24576, x, dz, 448);
-        conv2d_3_wgrad6(dkernel + 25216, x, dz, 453);
-        conv2d_3_wgrad6(dkernel + 25856, x, dz, 458);
-        conv2d_3_wgrad6(dkernel + 26496, x, dz, 463);
-        conv2d_3_wgrad6(dkernel + 27136, x, dz, 468);
-        conv2d_3_wgrad6(dkernel + 27776, x, dz, 473);
-        conv2d_3_wgrad6(dkernel + 28416, x, dz, 478);
-        conv2d_3_wgrad6(dkernel + 29056, x, dz, 483);
-        conv2d_3_wgrad6(dkernel + 29696, x, dz, 488);
-        conv2d_3_wgrad6(dkernel + 30336, x, dz, 493);
-        conv2d_3_wgrad6(dkernel + 30976, x, dz, 498);
-        conv2d_3_wgrad6(dkernel + 31616, x, dz, 503);
-        conv2d_3_wgrad7(dkernel + 32256, x, dz, 508);
-        conv2d_3_wgrad8(dkernel + 32768, x, dz, 512);
-        conv2d_3_wgrad8(dkernel + 33408, x, dz, 517);
-        conv2d_3_wgrad8(dkernel + 34048, x, dz, 522);
-        conv2d_3_wgrad8(dkernel + 34688, x, dz, 527);
-        conv2d_3_wgrad8(dkernel + 35328, x, dz, 532);
-        conv2d_3_wgrad8(dkernel + 35968, x, dz, 537);
-        conv2d_3_wgrad8(dkernel + 36608, x, dz, 542);
-        conv2d_3_wgrad8(dkernel + 37248, x, dz, 547);
-        conv2d_3_wgrad8(dkernel + 37888, x, dz, 552);
-        conv2d_3_wgrad8(dkernel + 38528, x, dz, 557);
-        conv2d_3_wgrad8(dkernel + 39168, x, dz, 562);
-        conv2d_3_wgrad8(dkernel + 39808, x, dz, 567);
-        conv2d_3_wgrad9(dkernel + 40448, x, dz, 572);
-        conv2d_3_wgrad10(dkernel + 40960, x, dz, 576);
-        conv2d_3_wgrad10(dkernel + 41600, x, dz, 581);
-        conv2d_3_wgrad10(dkernel + 42240, x, dz, 586);
-        conv2d_3_wgrad10(dkernel + 42880, x, dz, 591);
-        conv2d_3_wgrad10(dkernel + 43520, x, dz, 596);
-        conv2d_3_wgrad10(dkernel + 44160, x, dz, 601);
-        conv2d_3_wgrad10(dkernel + 44800, x, dz, 606);
-        conv2d_3_wgrad10(dkernel + 45440, x, dz, 611);
-        conv2d_3_wgrad10(dkernel + 46080, x, dz, 616);
-        conv2d_3_wgrad10(dkernel + 46720, x, dz, 621);
-        conv2d_3_wgrad10(dkernel + 47360, x, dz, 626);
-        conv2d_3_wgrad10(dkernel + 48000, x, dz, 631);
-        conv2d_3_wgrad11(dkernel + 48640, x, dz, 636);
-        conv2d_3_wgrad12(dkernel + 49152, x, dz, 896);
-        conv2d_3_wgrad12(dkernel + 49792, x, dz, 901);
-        conv2d_3_wgrad12(dkernel + 50432, x, dz, 906);
-        conv2d_3_wgrad12(dkernel + 51072, x, dz, 911);
-        conv2d_3_wgrad12(dkernel + 51712, x, dz, 916);
-        conv2d_3_wgrad12(dkernel + 52352, x, dz, 921);
-        conv2d_3_wgrad12(dkernel + 52992, x, dz, 926);
-        conv2d_3_wgrad12(dkernel + 53632, x, dz, 931);
-        conv2d_3_wgrad12(dkernel + 54272, x, dz, 936);
-        conv2d_3_wgrad12(dkernel + 54912, x, dz, 941);
-        conv2d_3_wgrad12(dkernel + 55552, x, dz, 946);
-        conv2d_3_wgrad12(dkernel + 56192, x, dz, 951);
-        conv2d_3_wgrad13(dkernel + 56832, x, dz, 956);
-        conv2d_3_wgrad14(dkernel + 57344, x, dz, 960);
-        conv2d_3_wgrad14(dkernel + 57984, x, dz, 965);
-        conv2d_3_wgrad14(dkernel + 58624, x, dz, 970);
-        conv2d_3_wgrad14(dkernel + 59264, x, dz, 975);
-        conv2d_3_wgrad14(dkernel + 59904, x, dz, 980);
-        conv2d_3_wgrad14(dkernel + 60544, x, dz, 985);
-        conv2d_3_wgrad14(dkernel + 61184, x, dz, 990);
-        conv2d_3_wgrad14(dkernel + 61824, x, dz, 995);
-        conv2d_3_wgrad14(dkernel + 62464, x, dz, 1000);
-        conv2d_3_wgrad14(dkernel + 63104, x, dz, 1005);
-        conv2d_3_wgrad14(dkernel + 63744, x, dz, 1010);
-        conv2d_3_wgrad14(dkernel + 64384, x, dz, 1015);
-        conv2d_3_wgrad15(dkernel + 65024, x, dz, 1020);
-        conv2d_3_wgrad16(dkernel + 65536, x, dz, 1024);
-        conv2d_3_wgrad16(dkernel + 66176, x, dz, 1029);
-        conv2d_3_wgrad16(dkernel + 66816, x, dz, 1034);
-        conv2d_3_wgrad16(dkernel + 67456, x, dz, 1039);
-        conv2d_3_wgrad16(dkernel + 68096, x, dz, 1044);
-        conv2d_3_wgrad16(dkernel + 68736, x, dz, 1049);
-        conv2d_3_wgrad16(dkernel + 69376, x, dz, 1054);
-        conv2d_3_wgrad16(dkernel + 70016, x, dz, 1059);
-        conv2d_3_wgrad16(dkernel + 70656, x, dz, 1064);
-        conv2d_3_wgrad16(dkernel + 71296, x, dz, 1069);
-        conv2d_3_wgrad16(dkernel + 71936, x, dz, 1074);
-        conv2d_3_wgrad16(dkernel + 72576, x, dz, 1079);
-        conv2d_3_wgrad17(dkernel + 73216, x, dz, 1084);
+        /* The image with its padding as zeros: [9][9][64]. */
+        float xp[5184] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 7; r++)
+            memcpy(xp + (r + 1) * 576 + 64, x + r * 448, sizeof(float) * 448);
+        conv2d_3_wgrad0(dkernel, xp, dz, 0);
+        conv2d_3_wgrad0(dkernel + 640, xp, dz, 5);
+        conv2d_3_wgrad0(dkernel + 1280, xp, dz, 10);
+        conv2d_3_wgrad0(dkernel + 1920, xp, dz, 15);
+        conv2d_3_wgrad0(dkernel + 2560, xp, dz, 20);
+        conv2d_3_wgrad0(dkernel + 3200, xp, dz, 25);
+        conv2d_3_wgrad0(dkernel + 3840, xp, dz, 30);
+        conv2d_3_wgrad0(dkernel + 4480, xp, dz, 35);
+        conv2d_3_wgrad0(dkernel + 5120, xp, dz, 40);
+        conv2d_3_wgrad0(dkernel + 5760, xp, dz, 45);
+        conv2d_3_wgrad0(dkernel + 6400, xp, dz, 50);
+        conv2d_3_wgrad0(dkernel + 7040, xp, dz, 55);
+        conv2d_3_wgrad0(dkernel + 7680, xp, dz, 60);
+        conv2d_3_wgrad0(dkernel + 8320, xp, dz, 65);
+        conv2d_3_wgrad0(dkernel + 8960, xp, dz, 70);
+        conv2d_3_wgrad0(dkernel + 9600, xp, dz, 75);
+        conv2d_3_wgrad0(dkernel + 10240, xp, dz, 80);
+        conv2d_3_wgrad0(dkernel + 10880, xp, dz, 85);
+        conv2d_3_wgrad0(dkernel + 11520, xp, dz, 90);
+        conv2d_3_wgrad0(dkernel + 12160, xp, dz, 95);
+        conv2d_3_wgrad0(dkernel + 12800, xp, dz, 100);
+        conv2d_3_wgrad0(dkernel + 13440, xp, dz, 105);
+        conv2d_3_wgrad0(dkernel + 14080, xp, dz, 110);
+        conv2d_3_wgrad0(dkernel + 14720, xp, dz, 115);
+        conv2d_3_wgrad0(dkernel + 15360, xp, dz, 120);
+        conv2d_3_wgrad0(dkernel + 16000, xp, dz, 125);
+        conv2d_3_wgrad0(dkernel + 16640, xp, dz, 130);
+        conv2d_3_wgrad0(dkernel + 17280, xp, dz, 135);
+        conv2d_3_wgrad0(dkernel + 17920, xp, dz, 140);
+        conv2d_3_wgrad0(dkernel + 18560, xp, dz, 145);
+        conv2d_3_wgrad0(dkernel + 19200, xp, dz, 150);
+        conv2d_3_wgrad0(dkernel + 19840, xp, dz, 155);
+        conv2d_3_wgrad0(dkernel + 20480, xp, dz, 160);
+        conv2d_3_wgrad0(dkernel + 21120, xp, dz, 165);
+        conv2d_3_wgrad0(dkernel + 21760, xp, dz, 170);
+        conv2d_3_wgrad0(dkernel + 22400, xp, dz, 175);
+        conv2d_3_wgrad0(dkernel + 23040, xp, dz, 180);
+        conv2d_3_wgrad0(dkernel + 23680, xp, dz, 185);
+        conv2d_3_wgrad1(dkernel + 24320, xp, dz, 190);
+        conv2d_3_wgrad0(dkernel + 24960, xp, dz, 579);
+        conv2d_3_wgrad0(dkernel + 25600, xp, dz, 584);
+        conv2d_3_wgrad0(dkernel + 26240, xp, dz, 589);
+        conv2d_3_wgrad0(dkernel + 26880, xp, dz, 594);
+        conv2d_3_wgrad0(dkernel + 27520, xp, dz, 599);
+        conv2d_3_wgrad0(dkernel + 28160, xp, dz, 604);
+        conv2d_3_wgrad0(dkernel + 28800, xp, dz, 609);
+        conv2d_3_wgrad0(dkernel + 29440, xp, dz, 614);
+        conv2d_3_wgrad0(dkernel + 30080, xp, dz, 619);
+        conv2d_3_wgrad0(dkernel + 30720, xp, dz, 624);
+        conv2d_3_wgrad0(dkernel + 31360, xp, dz, 629);
+        conv2d_3_wgrad0(dkernel + 32000, xp, dz, 634);
+        conv2d_3_wgrad0(dkernel + 32640, xp, dz, 639);
+        conv2d_3_wgrad0(dkernel + 33280, xp, dz, 644);
+        conv2d_3_wgrad0(dkernel + 33920, xp, dz, 649);
+        conv2d_3_wgrad0(dkernel + 34560, xp, dz, 654);
+        conv2d_3_wgrad0(dkernel + 35200, xp, dz, 659);
+        conv2d_3_wgrad0(dkernel + 35840, xp, dz, 664);
+        conv2d_3_wgrad0(dkernel + 36480, xp, dz, 669);
+        conv2d_3_wgrad0(dkernel + 37120, xp, dz, 674);
+        conv2d_3_wgrad0(dkernel + 37760, xp, dz, 679);
+        conv2d_3_wgrad0(dkernel + 38400, xp, dz, 684);
+        conv2d_3_wgrad0(dkernel + 39040, xp, dz, 689);
+        conv2d_3_wgrad0(dkernel + 39680, xp, dz, 694);
+        conv2d_3_wgrad0(dkernel + 40320, xp, dz, 699);
+        conv2d_3_wgrad0(dkernel + 40960, xp, dz, 704);
+        conv2d_3_wgrad0(dkernel + 41600, xp, dz, 709);
+        conv2d_3_wgrad0(dkernel + 42240, xp, dz, 714);
+        conv2d_3_wgrad0(dkernel + 42880, xp, dz, 719);
+        conv2d_3_wgrad0(dkernel + 43520, xp, dz, 724);
+        conv2d_3_wgrad0(dkernel + 44160, xp, dz, 729);
+        conv2d_3_wgrad0(dkernel + 44800, xp, dz, 734);
+        conv2d_3_wgrad0(dkernel + 45440, xp, dz, 739);
+        conv2d_3_wgrad0(dkernel + 46080, xp, dz, 744);
+        conv2d_3_wgrad0(dkernel + 46720, xp, dz, 749);
+        conv2d_3_wgrad0(dkernel + 47360, xp, dz, 754);
+        conv2d_3_wgrad0(dkernel + 48000, xp, dz, 759);
+        conv2d_3_wgrad2(dkernel + 48640, xp, dz, 764);
+        conv2d_3_wgrad0(dkernel + 49280, xp, dz, 1153);
+        conv2d_3_wgrad0(dkernel + 49920, xp, dz, 1158);
+        conv2d_3_wgrad0(dkernel + 50560, xp, dz, 1163);
+        conv2d_3_wgrad0(dkernel + 51200, xp, dz, 1168);
+        conv2d_3_wgrad0(dkernel + 51840, xp, dz, 1173);
+        conv2d_3_wgrad0(dkernel + 52480, xp, dz, 1178);
+        conv2d_3_wgrad0(dkernel + 53120, xp, dz, 1183);
+        conv2d_3_wgrad0(dkernel + 53760, xp, dz, 1188);
+        conv2d_3_wgrad0(dkernel + 54400, xp, dz, 1193);
+        conv2d_3_wgrad0(dkernel + 55040, xp, dz, 1198);
+        conv2d_3_wgrad0(dkernel + 55680, xp, dz, 1203);
+        conv2d_3_wgrad0(dkernel + 56320, xp, dz, 1208);
+        conv2d_3_wgrad0(dkernel + 56960, xp, dz, 1213);
+        conv2d_3_wgrad0(dkernel + 57600, xp, dz, 1218);
+        conv2d_3_wgrad0(dkernel + 58240, xp, dz, 1223);
+        conv2d_3_wgrad0(dkernel + 58880, xp, dz, 1228);
+        conv2d_3_wgrad0(dkernel + 59520, xp, dz, 1233);
+        conv2d_3_wgrad0(dkernel + 60160, xp, dz, 1238);
+        conv2d_3_wgrad0(dkernel + 60800, xp, dz, 1243);
+        conv2d_3_wgrad0(dkernel + 61440, xp, dz, 1248);
+        conv2d_3_wgrad0(dkernel + 62080, xp, dz, 1253);
+        conv2d_3_wgrad0(dkernel + 62720, xp, dz, 1258);
+        conv2d_3_wgrad0(dkernel + 63360, xp, dz, 1263);
+        conv2d_3_wgrad0(dkernel + 64000, xp, dz, 1268);
+        conv2d_3_wgrad0(dkernel + 64640, xp, dz, 1273);
+        conv2d_3_wgrad0(dkernel + 65280, xp, dz, 1278);
+        conv2d_3_wgrad0(dkernel + 65920, xp, dz, 1283);
+        conv2d_3_wgrad0(dkernel + 66560, xp, dz, 1288);
+        conv2d_3_wgrad0(dkernel + 67200, xp, dz, 1293);
+        conv2d_3_wgrad0(dkernel + 67840, xp, dz, 1298);
+        conv2d_3_wgrad0(dkernel + 68480, xp, dz, 1303);
+        conv2d_3_wgrad0(dkernel + 69120, xp, dz, 1308);
+        conv2d_3_wgrad0(dkernel + 69760, xp, dz, 1313);
+        conv2d_3_wgrad0(dkernel + 70400, xp, dz, 1318);
+        conv2d_3_wgrad0(dkernel + 71040, xp, dz, 1323);
+        conv2d_3_wgrad0(dkernel + 71680, xp, dz, 1328);
+        conv2d_3_wgrad0(dkernel + 72320, xp, dz, 1333);
+        conv2d_3_wgrad0(dkernel + 72960, xp, dz, 1338);
+        conv2d_3_wgrad3(dkernel + 73600, xp, dz, 1343);
         /* rows 0..0, columns 0..0: window rows 1..2, columns 1..2 */
         {
             const int oh = 0;
@@ -7683,21 +6356,26 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a4_0, w0, x4);
                 VF_FMA(a4_1, w1, x4);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
+            VF_RELU(a2_0);
             VF_STORE(y + c0 + 256, a2_0);
+            VF_RELU(a2_1);
             VF_STORE(y + c0 + 260, a2_1);
+            VF_RELU(a3_0);
             VF_STORE(y + c0 + 384, a3_0);
+            VF_RELU(a3_1);
             VF_STORE(y + c0 + 388, a3_1);
+            VF_RELU(a4_0);
             VF_STORE(y + c0 + 512, a4_0);
+            VF_RELU(a4_1);
             VF_STORE(y + c0 + 516, a4_1);
-            for (int p = 0; p < 5; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
     }
     switch (n - b) {
@@ -7740,19 +6418,22 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a3_0, w0, x3);
                 VF_FMA(a3_1, w1, x3);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
+            VF_RELU(a2_0);
             VF_STORE(y + c0 + 256, a2_0);
+            VF_RELU(a2_1);
             VF_STORE(y + c0 + 260, a2_1);
+            VF_RELU(a3_0);
             VF_STORE(y + c0 + 384, a3_0);
+            VF_RELU(a3_1);
             VF_STORE(y + c0 + 388, a3_1);
-            for (int p = 0; p < 4; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -7788,17 +6469,18 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a2_0, w0, x2);
                 VF_FMA(a2_1, w1, x2);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
+            VF_RELU(a2_0);
             VF_STORE(y + c0 + 256, a2_0);
+            VF_RELU(a2_1);
             VF_STORE(y + c0 + 260, a2_1);
-            for (int p = 0; p < 3; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -7827,15 +6509,14 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a1_0, w0, x1);
                 VF_FMA(a1_1, w1, x1);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
+            VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
-            for (int p = 0; p < 2; p++) {
-                float *restrict q = y + c0 + p * 128;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -7857,13 +6538,10 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
                 VF_FMA(a0_0, w0, x0);
                 VF_FMA(a0_1, w1, x0);
             }
+            VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
+            VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
-            {
-                float *restrict q = y + c0;
-                for (int i = 0; i < 8; i++)
-                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
-            }
         }
         break;
     }
@@ -9048,7 +7726,7 @@ static void forward_pass(const float *params, float *ws, const float *x, int n, 
     maxpool2d_1_forward(ws + MNIST_BEST_WS_MAXPOOL2D_1_ACT, ws + MNIST_BEST_WS_MAXPOOL2D_1_AUX,
                         ws + MNIST_BEST_WS_RELU_1_ACT, n);
     conv2d_2_forward(ws + MNIST_BEST_WS_CONV2D_2_ACT, ws + MNIST_BEST_WS_MAXPOOL2D_1_ACT,
-                     params + MNIST_BEST_CONV2D_2_KERNEL_OFFSET, n);
+                     params + MNIST_BEST_CONV2D_2_KERNEL_OFFSET, n, training);
     batchnorm_2_forward(ws + MNIST_BEST_WS_BATCHNORM_2_ACT, ws + MNIST_BEST_WS_CONV2D_2_ACT,
                         params + MNIST_BEST_BATCHNORM_2_GAMMA_OFFSET,
                         params + MNIST_BEST_BATCHNORM_2_BETA_OFFSET,
@@ -9243,8 +7921,9 @@ static void maxpool2d_1_bwd_alone(const float *params, float *grads, float *ws, 
 
 static void conv2d_2_fwd_alone(const float *params, float *ws, int n)
 {
+    const int training = 1;
     conv2d_2_forward(ws + MNIST_BEST_WS_CONV2D_2_ACT, ws + MNIST_BEST_WS_MAXPOOL2D_1_ACT,
-                     params + MNIST_BEST_CONV2D_2_KERNEL_OFFSET, n);
+                     params + MNIST_BEST_CONV2D_2_KERNEL_OFFSET, n, training);
 }
 
 static void conv2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)

@@ -64,6 +64,40 @@ typedef float cnn_vf[4];
 #define VF_MUL(a, v) VF_LANES_(l_) (a)[l_] *= (v)[l_]
 #define VF_SQRT(v) VF_LANES_(l_) (v)[l_] = sqrtf((v)[l_])
 #define VF_DIV(a, v) VF_LANES_(l_) (a)[l_] /= (v)[l_]
+#define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
+#define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
+/* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
+ * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value
+ * (7 without fused multiply-adds). */
+#if defined(__GNUC__)
+#define CNN_MAYBE_UNUSED __attribute__((unused)) /* a model without tanh does not call it */
+#else
+#define CNN_MAYBE_UNUSED
+#endif
+static inline CNN_MAYBE_UNUSED void cnn_vf_tanh(cnn_vf *v)
+{
+    cnn_vf x, x2, p, q, t;
+    VF_SET1(t, -7.90531110763549805f);
+    VF_SET1(q, 7.90531110763549805f);
+    VF_COPY(x, *v);
+    VF_CLAMP(x, t, q);
+    VF_COPY(x2, x);
+    VF_MUL(x2, x);
+    VF_SET1(p, -2.76076847742355e-16f);
+    VF_SET1(t, 2.00018790482477e-13f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, -8.60467152213735e-11f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 5.12229709037114e-08f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 1.48572235717979e-05f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 6.37261928875436e-04f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_SET1(t, 4.89352455891786e-03f); VF_FMA(t, p, x2); VF_COPY(p, t);
+    VF_MUL(p, x);
+    VF_SET1(q, 1.19825839466702e-06f);
+    VF_SET1(t, 1.18534705686654e-04f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 2.26843463243900e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_SET1(t, 4.89352518554385e-03f); VF_FMA(t, q, x2); VF_COPY(q, t);
+    VF_DIV(p, q);
+    VF_COPY(*v, p);
+}
 /* Local arrays are aligned to a vector: gcc 12 at -O2 with AVX-512 may move them with
  * aligned vector instructions without aligning the stack first (a crash). */
 #if defined(__GNUC__)
@@ -1096,16 +1130,24 @@ static void conv2d_1_forward(float *restrict out, const float *restrict in, cons
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
+/* conv2d_1, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     for (int c0 = 0; c0 < 32; c0 += 8) {
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a1_1; VF_ZERO(a1_1);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        for (int oh = 0; oh <= 27; oh++) {
+            for (int ow = 0; ow <= 27; ow++) {
+                const int at = oh * 30 + ow + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -1114,6 +1156,18 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
+                cnn_vf x1; VF_SET1(x1, x[at + 1]);
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 2]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 30]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                cnn_vf x4; VF_SET1(x4, x[at + 31]);
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -1124,112 +1178,57 @@ static void conv2d_1_wgrad0(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s0_1, dk + c0 + 4);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 4, s0_1);
+        cnn_vf s1_0;
+        VF_LOAD(s1_0, dk + c0 + 32);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 32, s1_0);
+        cnn_vf s1_1;
+        VF_LOAD(s1_1, dk + c0 + 36);
+        VF_ADD(s1_1, a1_1);
+        VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
+        cnn_vf s4_0;
+        VF_LOAD(s4_0, dk + c0 + 128);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 128, s4_0);
+        cnn_vf s4_1;
+        VF_LOAD(s4_1, dk + c0 + 132);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 132, s4_1);
     }
 }
 
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
+/* conv2d_1, 4 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
     for (int c0 = 0; c0 < 32; c0 += 8) {
         cnn_vf a0_0; VF_ZERO(a0_0);
         cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
+        cnn_vf a1_0; VF_ZERO(a1_0);
+        cnn_vf a1_1; VF_ZERO(a1_1);
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
         for (int oh = 0; oh <= 27; oh++) {
             for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
+                const int at = oh * 30 + ow + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -1238,6 +1237,15 @@ static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
+                cnn_vf x1; VF_SET1(x1, x[at + 28]);
+                VF_FMA(a1_0, g0, x1);
+                VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 29]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 30]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
             }
         }
         cnn_vf s0_0;
@@ -1248,130 +1256,30 @@ static void conv2d_1_wgrad4(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s0_1, dk + c0 + 4);
         VF_ADD(s0_1, a0_1);
         VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-    }
-}
-
-/* conv2d_1, 1 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_1_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = (oh - 1) * 28 + (ow - 1) + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
+        cnn_vf s1_0;
+        VF_LOAD(s1_0, dk + c0 + 32);
+        VF_ADD(s1_0, a1_0);
+        VF_STORE(dk + c0 + 32, s1_0);
+        cnn_vf s1_1;
+        VF_LOAD(s1_1, dk + c0 + 36);
+        VF_ADD(s1_1, a1_1);
+        VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
     }
 }
 
@@ -1382,15 +1290,13 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, con
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 784;
         float *restrict dz = dout + (size_t)b * 25088;
-        conv2d_1_wgrad0(dkernel, x, dz, 0);
-        conv2d_1_wgrad1(dkernel + 32, x, dz, 1);
-        conv2d_1_wgrad2(dkernel + 64, x, dz, 2);
-        conv2d_1_wgrad3(dkernel + 96, x, dz, 28);
-        conv2d_1_wgrad4(dkernel + 128, x, dz, 29);
-        conv2d_1_wgrad5(dkernel + 160, x, dz, 30);
-        conv2d_1_wgrad6(dkernel + 192, x, dz, 56);
-        conv2d_1_wgrad7(dkernel + 224, x, dz, 57);
-        conv2d_1_wgrad8(dkernel + 256, x, dz, 58);
+        /* The image with its padding as zeros: [30][30][1]. */
+        float xp[900] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 28; r++)
+            memcpy(xp + (r + 1) * 30 + 1, x + r * 28, sizeof(float) * 28);
+        conv2d_1_wgrad0(dkernel, xp, dz, 0);
+        conv2d_1_wgrad1(dkernel + 160, xp, dz, 32);
     }
 }
 
@@ -1516,11 +1422,742 @@ static void stem_backward(float *restrict din, const float *restrict dout, const
     for (int i = 0; i < n * 25088; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
+/* conv2d_2 in training, by Winograd's F(4x4, 3x3): 4x4 outputs at a time from the 6x6 input patch
+ * under them, with 36 products per pair of channels instead of 144 (emit/winograd.c). */
+static void conv2d_2_winograd(float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+{
+    /* The kernel transformed, u[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g of channels ci, co:
+     * [36][32][32], the output channels rounded up to whole vectors (zeros past 32). */
+    float u[36864] CNN_STACK_ALIGN;
+    {
+        cnn_vf wk_q; VF_SET1(wk_q, 0.25f);
+        cnn_vf wk_m6; VF_SET1(wk_m6, (float)-1 / 6);
+        cnn_vf wk_24; VF_SET1(wk_24, (float)1 / 24);
+        cnn_vf wk_6; VF_SET1(wk_6, (float)1 / 6);
+        cnn_vf wk_12; VF_SET1(wk_12, (float)1 / 12);
+        for (int ci = 0; ci < 32; ci++) {
+            for (int c0 = 0; c0 < 32; c0 += 4) {
+                cnn_vf t[6][3];
+                for (int c = 0; c < 3; c++) {
+                    cnn_vf g[3];
+                    VF_LOAD(g[0], kernel + (0 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[1], kernel + (3 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[2], kernel + (6 + c) * 1024 + ci * 32 + c0);
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(t[0][c], g[0]); VF_MUL(t[0][c], wk_q);
+                        VF_COPY(h0, g[0]); VF_ADD(h0, g[2]); /* g0 + g2 */
+                        VF_COPY(t[1][c], h0); VF_ADD(t[1][c], g[1]); VF_MUL(t[1][c], wk_m6);
+                        VF_COPY(t[2][c], h0); VF_SUB(t[2][c], g[1]); VF_MUL(t[2][c], wk_m6);
+                        VF_COPY(h0, g[0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, g[2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, g[1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(t[3][c], h0); VF_ADD(t[3][c], h1);
+                        VF_COPY(t[4][c], h0); VF_SUB(t[4][c], h1);
+                        VF_COPY(t[5][c], g[2]);
+                    }
+                }
+                for (int r = 0; r < 6; r++) {
+                    cnn_vf e[6];
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(e[0], t[r][0]); VF_MUL(e[0], wk_q);
+                        VF_COPY(h0, t[r][0]); VF_ADD(h0, t[r][2]); /* g0 + g2 */
+                        VF_COPY(e[1], h0); VF_ADD(e[1], t[r][1]); VF_MUL(e[1], wk_m6);
+                        VF_COPY(e[2], h0); VF_SUB(e[2], t[r][1]); VF_MUL(e[2], wk_m6);
+                        VF_COPY(h0, t[r][0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, t[r][2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, t[r][1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(e[3], h0); VF_ADD(e[3], h1);
+                        VF_COPY(e[4], h0); VF_SUB(e[4], h1);
+                        VF_COPY(e[5], t[r][2]);
+                    }
+                    float *restrict ur = u + (r * 6 * 32 + ci) * 32;
+                    VF_STORE(ur + c0, e[0]);
+                    VF_STORE(ur + 1024 + c0, e[1]);
+                    VF_STORE(ur + 2048 + c0, e[2]);
+                    VF_STORE(ur + 3072 + c0, e[3]);
+                    VF_STORE(ur + 4096 + c0, e[4]);
+                    VF_STORE(ur + 5120 + c0, e[5]);
+                }
+            }
+        }
+    }
+    /* One image in 49 tiles of 4x4 outputs: its patches transformed, wv[xi][tile][ci], and
+     * their products with the kernel, wm[xi][tile][co]. */
+    float wv[56448] CNN_STACK_ALIGN;
+    float wm[56448] CNN_STACK_ALIGN;
+    for (int b = 0; b < n; b++) {
+        const float *restrict x = in + (size_t)b * 25088;
+        float *restrict y = out + (size_t)b * 25088;
+        {
+            cnn_vf wk_2; VF_SET1(wk_2, 2.0f);
+            cnn_vf wk_m2; VF_SET1(wk_m2, -2.0f);
+            cnn_vf wk_4; VF_SET1(wk_4, 4.0f);
+            cnn_vf wk_m4; VF_SET1(wk_m4, -4.0f);
+            cnn_vf wk_m5; VF_SET1(wk_m5, -5.0f);
+            cnn_vf wk_8; VF_SET1(wk_8, 8.0f);
+            /* Every 6x6 patch, the tile's outputs' windows together, transformed: wv = B^T d B. */
+            /* tiles 0..0 down, 0..0 across: patch rows 1..5, columns 1..5 inside the input */
+            {
+                const int ti = 0;
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..0 down, 1..5 across: patch rows 1..5, columns 0..5 inside the input */
+            {
+                const int ti = 0;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..0 down, 6..6 across: patch rows 1..5, columns 0..4 inside the input */
+            {
+                const int ti = 0;
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..5 down, 0..0 across: patch rows 0..5, columns 1..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..5 down, 1..5 across: patch rows 0..5, columns 0..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..5 down, 6..6 across: patch rows 0..5, columns 0..4 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 0..0 across: patch rows 0..4, columns 1..5 inside the input */
+            {
+                const int ti = 6;
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 1..5 across: patch rows 0..4, columns 0..5 inside the input */
+            {
+                const int ti = 6;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 6..6 across: patch rows 0..4, columns 0..4 inside the input */
+            {
+                const int ti = 6;
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* The products at each of the 36 points: wm[xi] = wv[xi] u[xi], [49 tiles][32] by [32][32]. */
+            for (int xi = 0; xi < 36; xi++) {
+                const float *restrict uk = u + xi * 1024;
+                const float *restrict vx = wv + xi * 1568;
+                float *restrict mx = wm + xi * 1568;
+                for (int c0 = 0; c0 < 32; c0 += 8) {
+                    for (int t0 = 0; t0 < 45; t0 += 5) {
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        cnn_vf a4_0; VF_ZERO(a4_0);
+                        cnn_vf a4_1; VF_ZERO(a4_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            cnn_vf x4; VF_SET1(x4, vx[(t0 + 4) * 32 + ci]);
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0, a4_0);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0 + 4, a4_1);
+                    }
+                    {
+                        const int t0 = 45;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
+                    }
+                }
+            }
+            /* Every tile transformed back, A^T wm A, and stored where it lies inside the output. */
+            /* tiles 0..6 down, 0..6 across: 4x4 outputs each */
+            for (int ti = 0; ti <= 6; ti++) {
+                for (int tj = 0; tj <= 6; tj++) {
+                    const int tile = ti * 7 + tj;
+                    const int o = ti * 112 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 49 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 9408 + c0);
+                            VF_LOAD(m[2], mc + 18816 + c0);
+                            VF_LOAD(m[3], mc + 28224 + c0);
+                            VF_LOAD(m[4], mc + 37632 + c0);
+                            VF_LOAD(m[5], mc + 47040 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = y + (size_t)(o + r * 28) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
+                            VF_STORE(yr + 64 + c0, e[2]);
+                            VF_STORE(yr + 96 + c0, e[3]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* conv2d_2: 3x3, stride 1, same, 32 -> 32, none, no bias */
 static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n)
+                             int n, int training)
 {
     /* out: [n][28][28][32], in: [n][28][28][32], kernel: [3][3][32][32] */
+    if (training) {
+        conv2d_2_winograd(out, in, kernel, n);
+        return;
+    }
+    /* Evaluation: the direct convolution, as the exported predictor computes it. */
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 25088;
         float *restrict y = out + (size_t)b * 25088;
@@ -2479,7 +3116,7 @@ static void conv2d_2_forward(float *restrict out, const float *restrict in, cons
     }
 }
 
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
+/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2494,9 +3131,9 @@ static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+        for (int oh = 0; oh <= 27; oh++) {
+            for (int ow = 0; ow <= 27; ow++) {
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -2562,7 +3199,7 @@ static void conv2d_2_wgrad0(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
+/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2571,9 +3208,15 @@ static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const f
         cnn_vf a0_1; VF_ZERO(a0_1);
         cnn_vf a1_0; VF_ZERO(a1_0);
         cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        for (int oh = 0; oh <= 27; oh++) {
+            for (int ow = 0; ow <= 27; ow++) {
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -2582,9 +3225,18 @@ static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
+                cnn_vf x1; VF_SET1(x1, x[at + 865]);
                 VF_FMA(a1_0, g0, x1);
                 VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 866]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 867]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                cnn_vf x4; VF_SET1(x4, x[at + 868]);
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -2603,10 +3255,34 @@ static void conv2d_2_wgrad1(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s1_1, dk + c0 + 36);
         VF_ADD(s1_1, a1_1);
         VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
+        cnn_vf s4_0;
+        VF_LOAD(s4_0, dk + c0 + 128);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 128, s4_0);
+        cnn_vf s4_1;
+        VF_LOAD(s4_1, dk + c0 + 132);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 132, s4_1);
     }
 }
 
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
+/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2621,9 +3297,9 @@ static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 27; oh++) {
+        for (int oh = 0; oh <= 27; oh++) {
             for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -2635,13 +3311,13 @@ static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const f
                 cnn_vf x1; VF_SET1(x1, x[at + 1]);
                 VF_FMA(a1_0, g0, x1);
                 VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
+                cnn_vf x2; VF_SET1(x2, x[at + 866]);
                 VF_FMA(a2_0, g0, x2);
                 VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
+                cnn_vf x3; VF_SET1(x3, x[at + 867]);
                 VF_FMA(a3_0, g0, x3);
                 VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
+                cnn_vf x4; VF_SET1(x4, x[at + 868]);
                 VF_FMA(a4_0, g0, x4);
                 VF_FMA(a4_1, g1, x4);
             }
@@ -2689,7 +3365,7 @@ static void conv2d_2_wgrad2(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
+/* conv2d_2, 3 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -2698,313 +3374,11 @@ static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const f
         cnn_vf a0_1; VF_ZERO(a0_1);
         cnn_vf a1_0; VF_ZERO(a1_0);
         cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
         cnn_vf a2_0; VF_ZERO(a2_0);
         cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
         for (int oh = 0; oh <= 27; oh++) {
             for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -3019,12 +3393,6 @@ static void conv2d_2_wgrad8(float *restrict dk, const float *restrict x, const f
                 cnn_vf x2; VF_SET1(x2, x[at + 2]);
                 VF_FMA(a2_0, g0, x2);
                 VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -3051,574 +3419,6 @@ static void conv2d_2_wgrad8(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s2_1, dk + c0 + 68);
         VF_ADD(s2_1, a2_1);
         VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad9(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad10(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad11(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad12(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad13(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad14(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad15(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_2, 5 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad16(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_2, 2 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_2_wgrad17(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
     }
 }
 
@@ -3635,1023 +3435,788 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
             for (int co = 0; co < 32; co++)
                 kf[(t * 32 + co) * 32 + ci] = tap[ci * 32 + co];
     }
+    /* The input gradient by Winograd's F(4x4, 3x3) (emit/winograd.c). */
+    /* The kernel transformed, u[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g of channels ci, co:
+     * [36][32][32], the output channels rounded up to whole vectors (zeros past 32). */
+    float u[36864] CNN_STACK_ALIGN;
+    {
+        cnn_vf wk_q; VF_SET1(wk_q, 0.25f);
+        cnn_vf wk_m6; VF_SET1(wk_m6, (float)-1 / 6);
+        cnn_vf wk_24; VF_SET1(wk_24, (float)1 / 24);
+        cnn_vf wk_6; VF_SET1(wk_6, (float)1 / 6);
+        cnn_vf wk_12; VF_SET1(wk_12, (float)1 / 12);
+        for (int ci = 0; ci < 32; ci++) {
+            for (int c0 = 0; c0 < 32; c0 += 4) {
+                cnn_vf t[6][3];
+                for (int c = 0; c < 3; c++) {
+                    cnn_vf g[3];
+                    VF_LOAD(g[0], kf + (0 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[1], kf + (3 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[2], kf + (6 + c) * 1024 + ci * 32 + c0);
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(t[0][c], g[0]); VF_MUL(t[0][c], wk_q);
+                        VF_COPY(h0, g[0]); VF_ADD(h0, g[2]); /* g0 + g2 */
+                        VF_COPY(t[1][c], h0); VF_ADD(t[1][c], g[1]); VF_MUL(t[1][c], wk_m6);
+                        VF_COPY(t[2][c], h0); VF_SUB(t[2][c], g[1]); VF_MUL(t[2][c], wk_m6);
+                        VF_COPY(h0, g[0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, g[2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, g[1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(t[3][c], h0); VF_ADD(t[3][c], h1);
+                        VF_COPY(t[4][c], h0); VF_SUB(t[4][c], h1);
+                        VF_COPY(t[5][c], g[2]);
+                    }
+                }
+                for (int r = 0; r < 6; r++) {
+                    cnn_vf e[6];
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(e[0], t[r][0]); VF_MUL(e[0], wk_q);
+                        VF_COPY(h0, t[r][0]); VF_ADD(h0, t[r][2]); /* g0 + g2 */
+                        VF_COPY(e[1], h0); VF_ADD(e[1], t[r][1]); VF_MUL(e[1], wk_m6);
+                        VF_COPY(e[2], h0); VF_SUB(e[2], t[r][1]); VF_MUL(e[2], wk_m6);
+                        VF_COPY(h0, t[r][0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, t[r][2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, t[r][1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(e[3], h0); VF_ADD(e[3], h1);
+                        VF_COPY(e[4], h0); VF_SUB(e[4], h1);
+                        VF_COPY(e[5], t[r][2]);
+                    }
+                    float *restrict ur = u + (r * 6 * 32 + ci) * 32;
+                    VF_STORE(ur + c0, e[0]);
+                    VF_STORE(ur + 1024 + c0, e[1]);
+                    VF_STORE(ur + 2048 + c0, e[2]);
+                    VF_STORE(ur + 3072 + c0, e[3]);
+                    VF_STORE(ur + 4096 + c0, e[4]);
+                    VF_STORE(ur + 5120 + c0, e[5]);
+                }
+            }
+        }
+    }
+    /* One image in 49 tiles of 4x4 outputs: its patches transformed, wv[xi][tile][ci], and
+     * their products with the kernel, wm[xi][tile][co]. */
+    float wv[56448] CNN_STACK_ALIGN;
+    float wm[56448] CNN_STACK_ALIGN;
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 25088;
         float *restrict dx = din + (size_t)b * 25088;
         float *restrict dz = dout + (size_t)b * 25088;
-        conv2d_2_wgrad0(dkernel, x, dz, 0);
-        conv2d_2_wgrad0(dkernel + 160, x, dz, 5);
-        conv2d_2_wgrad0(dkernel + 320, x, dz, 10);
-        conv2d_2_wgrad0(dkernel + 480, x, dz, 15);
-        conv2d_2_wgrad0(dkernel + 640, x, dz, 20);
-        conv2d_2_wgrad0(dkernel + 800, x, dz, 25);
-        conv2d_2_wgrad1(dkernel + 960, x, dz, 30);
-        conv2d_2_wgrad2(dkernel + 1024, x, dz, 32);
-        conv2d_2_wgrad2(dkernel + 1184, x, dz, 37);
-        conv2d_2_wgrad2(dkernel + 1344, x, dz, 42);
-        conv2d_2_wgrad2(dkernel + 1504, x, dz, 47);
-        conv2d_2_wgrad2(dkernel + 1664, x, dz, 52);
-        conv2d_2_wgrad2(dkernel + 1824, x, dz, 57);
-        conv2d_2_wgrad3(dkernel + 1984, x, dz, 62);
-        conv2d_2_wgrad4(dkernel + 2048, x, dz, 64);
-        conv2d_2_wgrad4(dkernel + 2208, x, dz, 69);
-        conv2d_2_wgrad4(dkernel + 2368, x, dz, 74);
-        conv2d_2_wgrad4(dkernel + 2528, x, dz, 79);
-        conv2d_2_wgrad4(dkernel + 2688, x, dz, 84);
-        conv2d_2_wgrad4(dkernel + 2848, x, dz, 89);
-        conv2d_2_wgrad5(dkernel + 3008, x, dz, 94);
-        conv2d_2_wgrad6(dkernel + 3072, x, dz, 896);
-        conv2d_2_wgrad6(dkernel + 3232, x, dz, 901);
-        conv2d_2_wgrad6(dkernel + 3392, x, dz, 906);
-        conv2d_2_wgrad6(dkernel + 3552, x, dz, 911);
-        conv2d_2_wgrad6(dkernel + 3712, x, dz, 916);
-        conv2d_2_wgrad6(dkernel + 3872, x, dz, 921);
-        conv2d_2_wgrad7(dkernel + 4032, x, dz, 926);
-        conv2d_2_wgrad8(dkernel + 4096, x, dz, 928);
-        conv2d_2_wgrad8(dkernel + 4256, x, dz, 933);
-        conv2d_2_wgrad8(dkernel + 4416, x, dz, 938);
-        conv2d_2_wgrad8(dkernel + 4576, x, dz, 943);
-        conv2d_2_wgrad8(dkernel + 4736, x, dz, 948);
-        conv2d_2_wgrad8(dkernel + 4896, x, dz, 953);
-        conv2d_2_wgrad9(dkernel + 5056, x, dz, 958);
-        conv2d_2_wgrad10(dkernel + 5120, x, dz, 960);
-        conv2d_2_wgrad10(dkernel + 5280, x, dz, 965);
-        conv2d_2_wgrad10(dkernel + 5440, x, dz, 970);
-        conv2d_2_wgrad10(dkernel + 5600, x, dz, 975);
-        conv2d_2_wgrad10(dkernel + 5760, x, dz, 980);
-        conv2d_2_wgrad10(dkernel + 5920, x, dz, 985);
-        conv2d_2_wgrad11(dkernel + 6080, x, dz, 990);
-        conv2d_2_wgrad12(dkernel + 6144, x, dz, 1792);
-        conv2d_2_wgrad12(dkernel + 6304, x, dz, 1797);
-        conv2d_2_wgrad12(dkernel + 6464, x, dz, 1802);
-        conv2d_2_wgrad12(dkernel + 6624, x, dz, 1807);
-        conv2d_2_wgrad12(dkernel + 6784, x, dz, 1812);
-        conv2d_2_wgrad12(dkernel + 6944, x, dz, 1817);
-        conv2d_2_wgrad13(dkernel + 7104, x, dz, 1822);
-        conv2d_2_wgrad14(dkernel + 7168, x, dz, 1824);
-        conv2d_2_wgrad14(dkernel + 7328, x, dz, 1829);
-        conv2d_2_wgrad14(dkernel + 7488, x, dz, 1834);
-        conv2d_2_wgrad14(dkernel + 7648, x, dz, 1839);
-        conv2d_2_wgrad14(dkernel + 7808, x, dz, 1844);
-        conv2d_2_wgrad14(dkernel + 7968, x, dz, 1849);
-        conv2d_2_wgrad15(dkernel + 8128, x, dz, 1854);
-        conv2d_2_wgrad16(dkernel + 8192, x, dz, 1856);
-        conv2d_2_wgrad16(dkernel + 8352, x, dz, 1861);
-        conv2d_2_wgrad16(dkernel + 8512, x, dz, 1866);
-        conv2d_2_wgrad16(dkernel + 8672, x, dz, 1871);
-        conv2d_2_wgrad16(dkernel + 8832, x, dz, 1876);
-        conv2d_2_wgrad16(dkernel + 8992, x, dz, 1881);
-        conv2d_2_wgrad17(dkernel + 9152, x, dz, 1886);
+        /* The image with its padding as zeros: [30][30][32]. */
+        float xp[28800] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 28; r++)
+            memcpy(xp + (r + 1) * 960 + 32, x + r * 896, sizeof(float) * 896);
+        conv2d_2_wgrad0(dkernel, xp, dz, 0);
+        conv2d_2_wgrad0(dkernel + 160, xp, dz, 5);
+        conv2d_2_wgrad0(dkernel + 320, xp, dz, 10);
+        conv2d_2_wgrad0(dkernel + 480, xp, dz, 15);
+        conv2d_2_wgrad0(dkernel + 640, xp, dz, 20);
+        conv2d_2_wgrad0(dkernel + 800, xp, dz, 25);
+        conv2d_2_wgrad0(dkernel + 960, xp, dz, 30);
+        conv2d_2_wgrad0(dkernel + 1120, xp, dz, 35);
+        conv2d_2_wgrad0(dkernel + 1280, xp, dz, 40);
+        conv2d_2_wgrad0(dkernel + 1440, xp, dz, 45);
+        conv2d_2_wgrad0(dkernel + 1600, xp, dz, 50);
+        conv2d_2_wgrad0(dkernel + 1760, xp, dz, 55);
+        conv2d_2_wgrad0(dkernel + 1920, xp, dz, 60);
+        conv2d_2_wgrad0(dkernel + 2080, xp, dz, 65);
+        conv2d_2_wgrad0(dkernel + 2240, xp, dz, 70);
+        conv2d_2_wgrad0(dkernel + 2400, xp, dz, 75);
+        conv2d_2_wgrad0(dkernel + 2560, xp, dz, 80);
+        conv2d_2_wgrad0(dkernel + 2720, xp, dz, 85);
+        conv2d_2_wgrad0(dkernel + 2880, xp, dz, 90);
+        conv2d_2_wgrad1(dkernel + 3040, xp, dz, 95);
+        conv2d_2_wgrad0(dkernel + 3200, xp, dz, 964);
+        conv2d_2_wgrad0(dkernel + 3360, xp, dz, 969);
+        conv2d_2_wgrad0(dkernel + 3520, xp, dz, 974);
+        conv2d_2_wgrad0(dkernel + 3680, xp, dz, 979);
+        conv2d_2_wgrad0(dkernel + 3840, xp, dz, 984);
+        conv2d_2_wgrad0(dkernel + 4000, xp, dz, 989);
+        conv2d_2_wgrad0(dkernel + 4160, xp, dz, 994);
+        conv2d_2_wgrad0(dkernel + 4320, xp, dz, 999);
+        conv2d_2_wgrad0(dkernel + 4480, xp, dz, 1004);
+        conv2d_2_wgrad0(dkernel + 4640, xp, dz, 1009);
+        conv2d_2_wgrad0(dkernel + 4800, xp, dz, 1014);
+        conv2d_2_wgrad0(dkernel + 4960, xp, dz, 1019);
+        conv2d_2_wgrad0(dkernel + 5120, xp, dz, 1024);
+        conv2d_2_wgrad0(dkernel + 5280, xp, dz, 1029);
+        conv2d_2_wgrad0(dkernel + 5440, xp, dz, 1034);
+        conv2d_2_wgrad0(dkernel + 5600, xp, dz, 1039);
+        conv2d_2_wgrad0(dkernel + 5760, xp, dz, 1044);
+        conv2d_2_wgrad0(dkernel + 5920, xp, dz, 1049);
+        conv2d_2_wgrad2(dkernel + 6080, xp, dz, 1054);
+        conv2d_2_wgrad0(dkernel + 6240, xp, dz, 1923);
+        conv2d_2_wgrad0(dkernel + 6400, xp, dz, 1928);
+        conv2d_2_wgrad0(dkernel + 6560, xp, dz, 1933);
+        conv2d_2_wgrad0(dkernel + 6720, xp, dz, 1938);
+        conv2d_2_wgrad0(dkernel + 6880, xp, dz, 1943);
+        conv2d_2_wgrad0(dkernel + 7040, xp, dz, 1948);
+        conv2d_2_wgrad0(dkernel + 7200, xp, dz, 1953);
+        conv2d_2_wgrad0(dkernel + 7360, xp, dz, 1958);
+        conv2d_2_wgrad0(dkernel + 7520, xp, dz, 1963);
+        conv2d_2_wgrad0(dkernel + 7680, xp, dz, 1968);
+        conv2d_2_wgrad0(dkernel + 7840, xp, dz, 1973);
+        conv2d_2_wgrad0(dkernel + 8000, xp, dz, 1978);
+        conv2d_2_wgrad0(dkernel + 8160, xp, dz, 1983);
+        conv2d_2_wgrad0(dkernel + 8320, xp, dz, 1988);
+        conv2d_2_wgrad0(dkernel + 8480, xp, dz, 1993);
+        conv2d_2_wgrad0(dkernel + 8640, xp, dz, 1998);
+        conv2d_2_wgrad0(dkernel + 8800, xp, dz, 2003);
+        conv2d_2_wgrad0(dkernel + 8960, xp, dz, 2008);
+        conv2d_2_wgrad3(dkernel + 9120, xp, dz, 2013);
         /* The input gradient, every pixel written once. */
-        for (int c0 = 0; c0 < 32; c0 += 8) {
-            /* rows 0..0, columns 0..0: window rows 1..2, columns 1..2 */
+        {
+            cnn_vf wk_2; VF_SET1(wk_2, 2.0f);
+            cnn_vf wk_m2; VF_SET1(wk_m2, -2.0f);
+            cnn_vf wk_4; VF_SET1(wk_4, 4.0f);
+            cnn_vf wk_m4; VF_SET1(wk_m4, -4.0f);
+            cnn_vf wk_m5; VF_SET1(wk_m5, -5.0f);
+            cnn_vf wk_8; VF_SET1(wk_8, 8.0f);
+            /* Every 6x6 patch, the tile's outputs' windows together, transformed: wv = B^T d B. */
+            /* tiles 0..0 down, 0..0 across: patch rows 1..5, columns 1..5 inside the input */
             {
-                const int oh = 0;
+                const int ti = 0;
                 {
-                    const int ow = 0;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1824);
-                        const float *restrict kr = kf + c0 + 7168;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 0..0, columns 1..26: window rows 1..2, columns 0..2 */
+            /* tiles 0..0 down, 1..5 across: patch rows 1..5, columns 0..5 inside the input */
             {
-                const int oh = 0;
-                for (int ow = 1; ow < 26; ow += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
+                const int ti = 0;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 0..0, columns 27..27: window rows 1..2, columns 0..1 */
+            /* tiles 0..0 down, 6..6 across: patch rows 1..5, columns 0..4 inside the input */
             {
-                const int oh = 0;
+                const int ti = 0;
                 {
-                    const int ow = 27;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 1..26, columns 0..0: window rows 0..2, columns 1..2; blocks down the columns */
-            {
-                const int ow = 0;
-                for (int oh = 1; oh < 26; oh += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 32);
-                        const float *restrict kr = kf + c0 + 1024;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1824);
-                        const float *restrict kr = kf + c0 + 7168;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 896, a1_0);
-                    VF_STORE(py + c0 + 900, a1_1);
-                    VF_STORE(py + c0 + 1792, a2_0);
-                    VF_STORE(py + c0 + 1796, a2_1);
-                    VF_STORE(py + c0 + 2688, a3_0);
-                    VF_STORE(py + c0 + 2692, a3_1);
-                    VF_STORE(py + c0 + 3584, a4_0);
-                    VF_STORE(py + c0 + 3588, a4_1);
-                }
+            /* tiles 1..5 down, 0..0 across: patch rows 0..5, columns 1..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
                 {
-                    const int oh = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 32);
-                        const float *restrict kr = kf + c0 + 1024;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1824);
-                        const float *restrict kr = kf + c0 + 7168;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 1..26, columns 1..26: window rows 0..2, columns 0..2 */
-            for (int oh = 1; oh <= 26; oh++) {
-                for (int ow = 1; ow < 26; ow += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
+            /* tiles 1..5 down, 1..5 across: patch rows 0..5, columns 0..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 1..26, columns 27..27: window rows 0..2, columns 0..1; blocks down the columns */
-            {
-                const int ow = 27;
-                for (int oh = 1; oh < 26; oh += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 896, a1_0);
-                    VF_STORE(py + c0 + 900, a1_1);
-                    VF_STORE(py + c0 + 1792, a2_0);
-                    VF_STORE(py + c0 + 1796, a2_1);
-                    VF_STORE(py + c0 + 2688, a3_0);
-                    VF_STORE(py + c0 + 2692, a3_1);
-                    VF_STORE(py + c0 + 3584, a4_0);
-                    VF_STORE(py + c0 + 3588, a4_1);
-                }
+            /* tiles 1..5 down, 6..6 across: patch rows 0..5, columns 0..4 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
                 {
-                    const int oh = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 27..27, columns 0..0: window rows 0..1, columns 1..2 */
+            /* tiles 6..6 down, 0..0 across: patch rows 0..4, columns 1..5 inside the input */
             {
-                const int oh = 27;
+                const int ti = 6;
                 {
-                    const int ow = 0;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 32);
-                        const float *restrict kr = kf + c0 + 1024;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 27..27, columns 1..26: window rows 0..1, columns 0..2 */
+            /* tiles 6..6 down, 1..5 across: patch rows 0..4, columns 0..5 inside the input */
             {
-                const int oh = 27;
-                for (int ow = 1; ow < 26; ow += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
+                const int ti = 6;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 6..6 across: patch rows 0..4, columns 0..4 inside the input */
+            {
+                const int ti = 6;
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* The products at each of the 36 points: wm[xi] = wv[xi] u[xi], [49 tiles][32] by [32][32]. */
+            for (int xi = 0; xi < 36; xi++) {
+                const float *restrict uk = u + xi * 1024;
+                const float *restrict vx = wv + xi * 1568;
+                float *restrict mx = wm + xi * 1568;
+                for (int c0 = 0; c0 < 32; c0 += 8) {
+                    for (int t0 = 0; t0 < 45; t0 += 5) {
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        cnn_vf a4_0; VF_ZERO(a4_0);
+                        cnn_vf a4_1; VF_ZERO(a4_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
                             VF_FMA(a1_0, w0, x1);
                             VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
                             VF_FMA(a2_0, w0, x2);
                             VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
                             VF_FMA(a3_0, w0, x3);
                             VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
+                            cnn_vf x4; VF_SET1(x4, vx[(t0 + 4) * 32 + ci]);
                             VF_FMA(a4_0, w0, x4);
                             VF_FMA(a4_1, w1, x4);
                         }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0, a4_0);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0 + 4, a4_1);
                     }
                     {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
+                        const int t0 = 45;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
                             VF_FMA(a1_0, w0, x1);
                             VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
                             VF_FMA(a2_0, w0, x2);
                             VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
                             VF_FMA(a3_0, w0, x3);
                             VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
                         }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
                     }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 27..27, columns 27..27: window rows 0..1, columns 0..1 */
-            {
-                const int oh = 27;
-                {
-                    const int ow = 27;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+            /* Every tile transformed back, A^T wm A, and stored where it lies inside the output. */
+            /* tiles 0..6 down, 0..6 across: 4x4 outputs each */
+            for (int ti = 0; ti <= 6; ti++) {
+                for (int tj = 0; tj <= 6; tj++) {
+                    const int tile = ti * 7 + tj;
+                    const int o = ti * 112 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 49 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 9408 + c0);
+                            VF_LOAD(m[2], mc + 18816 + c0);
+                            VF_LOAD(m[3], mc + 28224 + c0);
+                            VF_LOAD(m[4], mc + 37632 + c0);
+                            VF_LOAD(m[5], mc + 47040 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = dx + (size_t)(o + r * 28) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
+                            VF_STORE(yr + 64 + c0, e[2]);
+                            VF_STORE(yr + 96 + c0, e[3]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
         }
@@ -4781,11 +4346,742 @@ static void relu_2_backward(float *restrict din, const float *restrict dout, con
     for (int i = 0; i < n * 25088; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
+/* conv2d_3 in training, by Winograd's F(4x4, 3x3): 4x4 outputs at a time from the 6x6 input patch
+ * under them, with 36 products per pair of channels instead of 144 (emit/winograd.c). */
+static void conv2d_3_winograd(float *restrict out, const float *restrict in, const float *restrict kernel, int n)
+{
+    /* The kernel transformed, u[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g of channels ci, co:
+     * [36][32][32], the output channels rounded up to whole vectors (zeros past 32). */
+    float u[36864] CNN_STACK_ALIGN;
+    {
+        cnn_vf wk_q; VF_SET1(wk_q, 0.25f);
+        cnn_vf wk_m6; VF_SET1(wk_m6, (float)-1 / 6);
+        cnn_vf wk_24; VF_SET1(wk_24, (float)1 / 24);
+        cnn_vf wk_6; VF_SET1(wk_6, (float)1 / 6);
+        cnn_vf wk_12; VF_SET1(wk_12, (float)1 / 12);
+        for (int ci = 0; ci < 32; ci++) {
+            for (int c0 = 0; c0 < 32; c0 += 4) {
+                cnn_vf t[6][3];
+                for (int c = 0; c < 3; c++) {
+                    cnn_vf g[3];
+                    VF_LOAD(g[0], kernel + (0 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[1], kernel + (3 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[2], kernel + (6 + c) * 1024 + ci * 32 + c0);
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(t[0][c], g[0]); VF_MUL(t[0][c], wk_q);
+                        VF_COPY(h0, g[0]); VF_ADD(h0, g[2]); /* g0 + g2 */
+                        VF_COPY(t[1][c], h0); VF_ADD(t[1][c], g[1]); VF_MUL(t[1][c], wk_m6);
+                        VF_COPY(t[2][c], h0); VF_SUB(t[2][c], g[1]); VF_MUL(t[2][c], wk_m6);
+                        VF_COPY(h0, g[0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, g[2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, g[1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(t[3][c], h0); VF_ADD(t[3][c], h1);
+                        VF_COPY(t[4][c], h0); VF_SUB(t[4][c], h1);
+                        VF_COPY(t[5][c], g[2]);
+                    }
+                }
+                for (int r = 0; r < 6; r++) {
+                    cnn_vf e[6];
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(e[0], t[r][0]); VF_MUL(e[0], wk_q);
+                        VF_COPY(h0, t[r][0]); VF_ADD(h0, t[r][2]); /* g0 + g2 */
+                        VF_COPY(e[1], h0); VF_ADD(e[1], t[r][1]); VF_MUL(e[1], wk_m6);
+                        VF_COPY(e[2], h0); VF_SUB(e[2], t[r][1]); VF_MUL(e[2], wk_m6);
+                        VF_COPY(h0, t[r][0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, t[r][2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, t[r][1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(e[3], h0); VF_ADD(e[3], h1);
+                        VF_COPY(e[4], h0); VF_SUB(e[4], h1);
+                        VF_COPY(e[5], t[r][2]);
+                    }
+                    float *restrict ur = u + (r * 6 * 32 + ci) * 32;
+                    VF_STORE(ur + c0, e[0]);
+                    VF_STORE(ur + 1024 + c0, e[1]);
+                    VF_STORE(ur + 2048 + c0, e[2]);
+                    VF_STORE(ur + 3072 + c0, e[3]);
+                    VF_STORE(ur + 4096 + c0, e[4]);
+                    VF_STORE(ur + 5120 + c0, e[5]);
+                }
+            }
+        }
+    }
+    /* One image in 49 tiles of 4x4 outputs: its patches transformed, wv[xi][tile][ci], and
+     * their products with the kernel, wm[xi][tile][co]. */
+    float wv[56448] CNN_STACK_ALIGN;
+    float wm[56448] CNN_STACK_ALIGN;
+    for (int b = 0; b < n; b++) {
+        const float *restrict x = in + (size_t)b * 25088;
+        float *restrict y = out + (size_t)b * 25088;
+        {
+            cnn_vf wk_2; VF_SET1(wk_2, 2.0f);
+            cnn_vf wk_m2; VF_SET1(wk_m2, -2.0f);
+            cnn_vf wk_4; VF_SET1(wk_4, 4.0f);
+            cnn_vf wk_m4; VF_SET1(wk_m4, -4.0f);
+            cnn_vf wk_m5; VF_SET1(wk_m5, -5.0f);
+            cnn_vf wk_8; VF_SET1(wk_8, 8.0f);
+            /* Every 6x6 patch, the tile's outputs' windows together, transformed: wv = B^T d B. */
+            /* tiles 0..0 down, 0..0 across: patch rows 1..5, columns 1..5 inside the input */
+            {
+                const int ti = 0;
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..0 down, 1..5 across: patch rows 1..5, columns 0..5 inside the input */
+            {
+                const int ti = 0;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 0..0 down, 6..6 across: patch rows 1..5, columns 0..4 inside the input */
+            {
+                const int ti = 0;
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..5 down, 0..0 across: patch rows 0..5, columns 1..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..5 down, 1..5 across: patch rows 0..5, columns 0..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 1..5 down, 6..6 across: patch rows 0..5, columns 0..4 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], x + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 0..0 across: patch rows 0..4, columns 1..5 inside the input */
+            {
+                const int ti = 6;
+                {
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 1..5 across: patch rows 0..4, columns 0..5 inside the input */
+            {
+                const int ti = 6;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 6..6 across: patch rows 0..4, columns 0..4 inside the input */
+            {
+                const int ti = 6;
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], x + (at + c * 32) + c0);
+                            VF_LOAD(d[1], x + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], x + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], x + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], x + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* The products at each of the 36 points: wm[xi] = wv[xi] u[xi], [49 tiles][32] by [32][32]. */
+            for (int xi = 0; xi < 36; xi++) {
+                const float *restrict uk = u + xi * 1024;
+                const float *restrict vx = wv + xi * 1568;
+                float *restrict mx = wm + xi * 1568;
+                for (int c0 = 0; c0 < 32; c0 += 8) {
+                    for (int t0 = 0; t0 < 45; t0 += 5) {
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        cnn_vf a4_0; VF_ZERO(a4_0);
+                        cnn_vf a4_1; VF_ZERO(a4_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                            cnn_vf x4; VF_SET1(x4, vx[(t0 + 4) * 32 + ci]);
+                            VF_FMA(a4_0, w0, x4);
+                            VF_FMA(a4_1, w1, x4);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0, a4_0);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0 + 4, a4_1);
+                    }
+                    {
+                        const int t0 = 45;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
+                            VF_FMA(a0_0, w0, x0);
+                            VF_FMA(a0_1, w1, x0);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
+                            VF_FMA(a1_0, w0, x1);
+                            VF_FMA(a1_1, w1, x1);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
+                            VF_FMA(a2_0, w0, x2);
+                            VF_FMA(a2_1, w1, x2);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
+                            VF_FMA(a3_0, w0, x3);
+                            VF_FMA(a3_1, w1, x3);
+                        }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
+                    }
+                }
+            }
+            /* Every tile transformed back, A^T wm A, and stored where it lies inside the output. */
+            /* tiles 0..6 down, 0..6 across: 4x4 outputs each */
+            for (int ti = 0; ti <= 6; ti++) {
+                for (int tj = 0; tj <= 6; tj++) {
+                    const int tile = ti * 7 + tj;
+                    const int o = ti * 112 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 49 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 9408 + c0);
+                            VF_LOAD(m[2], mc + 18816 + c0);
+                            VF_LOAD(m[3], mc + 28224 + c0);
+                            VF_LOAD(m[4], mc + 37632 + c0);
+                            VF_LOAD(m[5], mc + 47040 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = y + (size_t)(o + r * 28) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
+                            VF_STORE(yr + 64 + c0, e[2]);
+                            VF_STORE(yr + 96 + c0, e[3]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* conv2d_3: 3x3, stride 1, same, 32 -> 32, none, no bias */
 static void conv2d_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n)
+                             int n, int training)
 {
     /* out: [n][28][28][32], in: [n][28][28][32], kernel: [3][3][32][32] */
+    if (training) {
+        conv2d_3_winograd(out, in, kernel, n);
+        return;
+    }
+    /* Evaluation: the direct convolution, as the exported predictor computes it. */
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 25088;
         float *restrict y = out + (size_t)b * 25088;
@@ -5744,7 +6040,7 @@ static void conv2d_3_forward(float *restrict out, const float *restrict in, cons
     }
 }
 
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
+/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad0(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -5759,9 +6055,9 @@ static void conv2d_3_wgrad0(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+        for (int oh = 0; oh <= 27; oh++) {
+            for (int ow = 0; ow <= 27; ow++) {
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -5827,7 +6123,7 @@ static void conv2d_3_wgrad0(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 1..27, columns 1..27:
+/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -5836,9 +6132,15 @@ static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const f
         cnn_vf a0_1; VF_ZERO(a0_1);
         cnn_vf a1_0; VF_ZERO(a1_0);
         cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+        cnn_vf a2_0; VF_ZERO(a2_0);
+        cnn_vf a2_1; VF_ZERO(a2_1);
+        cnn_vf a3_0; VF_ZERO(a3_0);
+        cnn_vf a3_1; VF_ZERO(a3_1);
+        cnn_vf a4_0; VF_ZERO(a4_0);
+        cnn_vf a4_1; VF_ZERO(a4_1);
+        for (int oh = 0; oh <= 27; oh++) {
+            for (int ow = 0; ow <= 27; ow++) {
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -5847,9 +6149,18 @@ static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const f
                 cnn_vf x0; VF_SET1(x0, x[at]);
                 VF_FMA(a0_0, g0, x0);
                 VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
+                cnn_vf x1; VF_SET1(x1, x[at + 865]);
                 VF_FMA(a1_0, g0, x1);
                 VF_FMA(a1_1, g1, x1);
+                cnn_vf x2; VF_SET1(x2, x[at + 866]);
+                VF_FMA(a2_0, g0, x2);
+                VF_FMA(a2_1, g1, x2);
+                cnn_vf x3; VF_SET1(x3, x[at + 867]);
+                VF_FMA(a3_0, g0, x3);
+                VF_FMA(a3_1, g1, x3);
+                cnn_vf x4; VF_SET1(x4, x[at + 868]);
+                VF_FMA(a4_0, g0, x4);
+                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -5868,10 +6179,34 @@ static void conv2d_3_wgrad1(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s1_1, dk + c0 + 36);
         VF_ADD(s1_1, a1_1);
         VF_STORE(dk + c0 + 36, s1_1);
+        cnn_vf s2_0;
+        VF_LOAD(s2_0, dk + c0 + 64);
+        VF_ADD(s2_0, a2_0);
+        VF_STORE(dk + c0 + 64, s2_0);
+        cnn_vf s2_1;
+        VF_LOAD(s2_1, dk + c0 + 68);
+        VF_ADD(s2_1, a2_1);
+        VF_STORE(dk + c0 + 68, s2_1);
+        cnn_vf s3_0;
+        VF_LOAD(s3_0, dk + c0 + 96);
+        VF_ADD(s3_0, a3_0);
+        VF_STORE(dk + c0 + 96, s3_0);
+        cnn_vf s3_1;
+        VF_LOAD(s3_1, dk + c0 + 100);
+        VF_ADD(s3_1, a3_1);
+        VF_STORE(dk + c0 + 100, s3_1);
+        cnn_vf s4_0;
+        VF_LOAD(s4_0, dk + c0 + 128);
+        VF_ADD(s4_0, a4_0);
+        VF_STORE(dk + c0 + 128, s4_0);
+        cnn_vf s4_1;
+        VF_LOAD(s4_1, dk + c0 + 132);
+        VF_ADD(s4_1, a4_1);
+        VF_STORE(dk + c0 + 132, s4_1);
     }
 }
 
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
+/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -5886,9 +6221,9 @@ static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const f
         cnn_vf a3_1; VF_ZERO(a3_1);
         cnn_vf a4_0; VF_ZERO(a4_0);
         cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 27; oh++) {
+        for (int oh = 0; oh <= 27; oh++) {
             for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -5900,13 +6235,13 @@ static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const f
                 cnn_vf x1; VF_SET1(x1, x[at + 1]);
                 VF_FMA(a1_0, g0, x1);
                 VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
+                cnn_vf x2; VF_SET1(x2, x[at + 866]);
                 VF_FMA(a2_0, g0, x2);
                 VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
+                cnn_vf x3; VF_SET1(x3, x[at + 867]);
                 VF_FMA(a3_0, g0, x3);
                 VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
+                cnn_vf x4; VF_SET1(x4, x[at + 868]);
                 VF_FMA(a4_0, g0, x4);
                 VF_FMA(a4_1, g1, x4);
             }
@@ -5954,7 +6289,7 @@ static void conv2d_3_wgrad2(float *restrict dk, const float *restrict x, const f
     }
 }
 
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 1..27, columns 0..27:
+/* conv2d_3, 3 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
  * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
 static void conv2d_3_wgrad3(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
 {
@@ -5963,313 +6298,11 @@ static void conv2d_3_wgrad3(float *restrict dk, const float *restrict x, const f
         cnn_vf a0_1; VF_ZERO(a0_1);
         cnn_vf a1_0; VF_ZERO(a1_0);
         cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad4(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
         cnn_vf a2_0; VF_ZERO(a2_0);
         cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 1..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad5(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 1; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad6(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 0..27, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad7(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad8(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
         for (int oh = 0; oh <= 27; oh++) {
             for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
+                const int at = (oh * 30 + ow) * 32 + off;
                 const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
                 cnn_vf g0;
                 VF_LOAD(g0, gp);
@@ -6284,12 +6317,6 @@ static void conv2d_3_wgrad8(float *restrict dk, const float *restrict x, const f
                 cnn_vf x2; VF_SET1(x2, x[at + 2]);
                 VF_FMA(a2_0, g0, x2);
                 VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
             }
         }
         cnn_vf s0_0;
@@ -6316,574 +6343,6 @@ static void conv2d_3_wgrad8(float *restrict dk, const float *restrict x, const f
         VF_LOAD(s2_1, dk + c0 + 68);
         VF_ADD(s2_1, a2_1);
         VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 0..27, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad9(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad10(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 0..27, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad11(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 27; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad12(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 0..26, columns 1..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad13(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 1; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad14(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 0..26, columns 0..27:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad15(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 27; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-    }
-}
-
-/* conv2d_3, 5 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad16(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        cnn_vf a2_0; VF_ZERO(a2_0);
-        cnn_vf a2_1; VF_ZERO(a2_1);
-        cnn_vf a3_0; VF_ZERO(a3_0);
-        cnn_vf a3_1; VF_ZERO(a3_1);
-        cnn_vf a4_0; VF_ZERO(a4_0);
-        cnn_vf a4_1; VF_ZERO(a4_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-                cnn_vf x2; VF_SET1(x2, x[at + 2]);
-                VF_FMA(a2_0, g0, x2);
-                VF_FMA(a2_1, g1, x2);
-                cnn_vf x3; VF_SET1(x3, x[at + 3]);
-                VF_FMA(a3_0, g0, x3);
-                VF_FMA(a3_1, g1, x3);
-                cnn_vf x4; VF_SET1(x4, x[at + 4]);
-                VF_FMA(a4_0, g0, x4);
-                VF_FMA(a4_1, g1, x4);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
-        cnn_vf s2_0;
-        VF_LOAD(s2_0, dk + c0 + 64);
-        VF_ADD(s2_0, a2_0);
-        VF_STORE(dk + c0 + 64, s2_0);
-        cnn_vf s2_1;
-        VF_LOAD(s2_1, dk + c0 + 68);
-        VF_ADD(s2_1, a2_1);
-        VF_STORE(dk + c0 + 68, s2_1);
-        cnn_vf s3_0;
-        VF_LOAD(s3_0, dk + c0 + 96);
-        VF_ADD(s3_0, a3_0);
-        VF_STORE(dk + c0 + 96, s3_0);
-        cnn_vf s3_1;
-        VF_LOAD(s3_1, dk + c0 + 100);
-        VF_ADD(s3_1, a3_1);
-        VF_STORE(dk + c0 + 100, s3_1);
-        cnn_vf s4_0;
-        VF_LOAD(s4_0, dk + c0 + 128);
-        VF_ADD(s4_0, a4_0);
-        VF_STORE(dk + c0 + 128, s4_0);
-        cnn_vf s4_1;
-        VF_LOAD(s4_1, dk + c0 + 132);
-        VF_ADD(s4_1, a4_1);
-        VF_STORE(dk + c0 + 132, s4_1);
-    }
-}
-
-/* conv2d_3, 2 rows of the kernel gradient held in registers over output rows 0..26, columns 0..26:
- * dk[r][co] += x[at + off + rel(r)] * dz[o][co], at the window of output pixel o. */
-static void conv2d_3_wgrad17(float *restrict dk, const float *restrict x, const float *restrict dz, int off)
-{
-    for (int c0 = 0; c0 < 32; c0 += 8) {
-        cnn_vf a0_0; VF_ZERO(a0_0);
-        cnn_vf a0_1; VF_ZERO(a0_1);
-        cnn_vf a1_0; VF_ZERO(a1_0);
-        cnn_vf a1_1; VF_ZERO(a1_1);
-        for (int oh = 0; oh <= 26; oh++) {
-            for (int ow = 0; ow <= 26; ow++) {
-                const int at = ((oh - 1) * 28 + (ow - 1)) * 32 + off;
-                const float *restrict gp = dz + (oh * 28 + ow) * 32 + c0;
-                cnn_vf g0;
-                VF_LOAD(g0, gp);
-                cnn_vf g1;
-                VF_LOAD(g1, gp + 4);
-                cnn_vf x0; VF_SET1(x0, x[at]);
-                VF_FMA(a0_0, g0, x0);
-                VF_FMA(a0_1, g1, x0);
-                cnn_vf x1; VF_SET1(x1, x[at + 1]);
-                VF_FMA(a1_0, g0, x1);
-                VF_FMA(a1_1, g1, x1);
-            }
-        }
-        cnn_vf s0_0;
-        VF_LOAD(s0_0, dk + c0);
-        VF_ADD(s0_0, a0_0);
-        VF_STORE(dk + c0, s0_0);
-        cnn_vf s0_1;
-        VF_LOAD(s0_1, dk + c0 + 4);
-        VF_ADD(s0_1, a0_1);
-        VF_STORE(dk + c0 + 4, s0_1);
-        cnn_vf s1_0;
-        VF_LOAD(s1_0, dk + c0 + 32);
-        VF_ADD(s1_0, a1_0);
-        VF_STORE(dk + c0 + 32, s1_0);
-        cnn_vf s1_1;
-        VF_LOAD(s1_1, dk + c0 + 36);
-        VF_ADD(s1_1, a1_1);
-        VF_STORE(dk + c0 + 36, s1_1);
     }
 }
 
@@ -6900,1023 +6359,788 @@ static void conv2d_3_backward(float *restrict din, float *restrict dkernel, floa
             for (int co = 0; co < 32; co++)
                 kf[(t * 32 + co) * 32 + ci] = tap[ci * 32 + co];
     }
+    /* The input gradient by Winograd's F(4x4, 3x3) (emit/winograd.c). */
+    /* The kernel transformed, u[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g of channels ci, co:
+     * [36][32][32], the output channels rounded up to whole vectors (zeros past 32). */
+    float u[36864] CNN_STACK_ALIGN;
+    {
+        cnn_vf wk_q; VF_SET1(wk_q, 0.25f);
+        cnn_vf wk_m6; VF_SET1(wk_m6, (float)-1 / 6);
+        cnn_vf wk_24; VF_SET1(wk_24, (float)1 / 24);
+        cnn_vf wk_6; VF_SET1(wk_6, (float)1 / 6);
+        cnn_vf wk_12; VF_SET1(wk_12, (float)1 / 12);
+        for (int ci = 0; ci < 32; ci++) {
+            for (int c0 = 0; c0 < 32; c0 += 4) {
+                cnn_vf t[6][3];
+                for (int c = 0; c < 3; c++) {
+                    cnn_vf g[3];
+                    VF_LOAD(g[0], kf + (0 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[1], kf + (3 + c) * 1024 + ci * 32 + c0);
+                    VF_LOAD(g[2], kf + (6 + c) * 1024 + ci * 32 + c0);
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(t[0][c], g[0]); VF_MUL(t[0][c], wk_q);
+                        VF_COPY(h0, g[0]); VF_ADD(h0, g[2]); /* g0 + g2 */
+                        VF_COPY(t[1][c], h0); VF_ADD(t[1][c], g[1]); VF_MUL(t[1][c], wk_m6);
+                        VF_COPY(t[2][c], h0); VF_SUB(t[2][c], g[1]); VF_MUL(t[2][c], wk_m6);
+                        VF_COPY(h0, g[0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, g[2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, g[1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(t[3][c], h0); VF_ADD(t[3][c], h1);
+                        VF_COPY(t[4][c], h0); VF_SUB(t[4][c], h1);
+                        VF_COPY(t[5][c], g[2]);
+                    }
+                }
+                for (int r = 0; r < 6; r++) {
+                    cnn_vf e[6];
+                    {
+                        cnn_vf h0, h1;
+                        VF_COPY(e[0], t[r][0]); VF_MUL(e[0], wk_q);
+                        VF_COPY(h0, t[r][0]); VF_ADD(h0, t[r][2]); /* g0 + g2 */
+                        VF_COPY(e[1], h0); VF_ADD(e[1], t[r][1]); VF_MUL(e[1], wk_m6);
+                        VF_COPY(e[2], h0); VF_SUB(e[2], t[r][1]); VF_MUL(e[2], wk_m6);
+                        VF_COPY(h0, t[r][0]); VF_MUL(h0, wk_24); VF_FMA(h0, wk_6, t[r][2]); /* g0 / 24 + g2 / 6 */
+                        VF_COPY(h1, t[r][1]); VF_MUL(h1, wk_12); /* g1 / 12 */
+                        VF_COPY(e[3], h0); VF_ADD(e[3], h1);
+                        VF_COPY(e[4], h0); VF_SUB(e[4], h1);
+                        VF_COPY(e[5], t[r][2]);
+                    }
+                    float *restrict ur = u + (r * 6 * 32 + ci) * 32;
+                    VF_STORE(ur + c0, e[0]);
+                    VF_STORE(ur + 1024 + c0, e[1]);
+                    VF_STORE(ur + 2048 + c0, e[2]);
+                    VF_STORE(ur + 3072 + c0, e[3]);
+                    VF_STORE(ur + 4096 + c0, e[4]);
+                    VF_STORE(ur + 5120 + c0, e[5]);
+                }
+            }
+        }
+    }
+    /* One image in 49 tiles of 4x4 outputs: its patches transformed, wv[xi][tile][ci], and
+     * their products with the kernel, wm[xi][tile][co]. */
+    float wv[56448] CNN_STACK_ALIGN;
+    float wm[56448] CNN_STACK_ALIGN;
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 25088;
         float *restrict dx = din + (size_t)b * 25088;
         float *restrict dz = dout + (size_t)b * 25088;
-        conv2d_3_wgrad0(dkernel, x, dz, 0);
-        conv2d_3_wgrad0(dkernel + 160, x, dz, 5);
-        conv2d_3_wgrad0(dkernel + 320, x, dz, 10);
-        conv2d_3_wgrad0(dkernel + 480, x, dz, 15);
-        conv2d_3_wgrad0(dkernel + 640, x, dz, 20);
-        conv2d_3_wgrad0(dkernel + 800, x, dz, 25);
-        conv2d_3_wgrad1(dkernel + 960, x, dz, 30);
-        conv2d_3_wgrad2(dkernel + 1024, x, dz, 32);
-        conv2d_3_wgrad2(dkernel + 1184, x, dz, 37);
-        conv2d_3_wgrad2(dkernel + 1344, x, dz, 42);
-        conv2d_3_wgrad2(dkernel + 1504, x, dz, 47);
-        conv2d_3_wgrad2(dkernel + 1664, x, dz, 52);
-        conv2d_3_wgrad2(dkernel + 1824, x, dz, 57);
-        conv2d_3_wgrad3(dkernel + 1984, x, dz, 62);
-        conv2d_3_wgrad4(dkernel + 2048, x, dz, 64);
-        conv2d_3_wgrad4(dkernel + 2208, x, dz, 69);
-        conv2d_3_wgrad4(dkernel + 2368, x, dz, 74);
-        conv2d_3_wgrad4(dkernel + 2528, x, dz, 79);
-        conv2d_3_wgrad4(dkernel + 2688, x, dz, 84);
-        conv2d_3_wgrad4(dkernel + 2848, x, dz, 89);
-        conv2d_3_wgrad5(dkernel + 3008, x, dz, 94);
-        conv2d_3_wgrad6(dkernel + 3072, x, dz, 896);
-        conv2d_3_wgrad6(dkernel + 3232, x, dz, 901);
-        conv2d_3_wgrad6(dkernel + 3392, x, dz, 906);
-        conv2d_3_wgrad6(dkernel + 3552, x, dz, 911);
-        conv2d_3_wgrad6(dkernel + 3712, x, dz, 916);
-        conv2d_3_wgrad6(dkernel + 3872, x, dz, 921);
-        conv2d_3_wgrad7(dkernel + 4032, x, dz, 926);
-        conv2d_3_wgrad8(dkernel + 4096, x, dz, 928);
-        conv2d_3_wgrad8(dkernel + 4256, x, dz, 933);
-        conv2d_3_wgrad8(dkernel + 4416, x, dz, 938);
-        conv2d_3_wgrad8(dkernel + 4576, x, dz, 943);
-        conv2d_3_wgrad8(dkernel + 4736, x, dz, 948);
-        conv2d_3_wgrad8(dkernel + 4896, x, dz, 953);
-        conv2d_3_wgrad9(dkernel + 5056, x, dz, 958);
-        conv2d_3_wgrad10(dkernel + 5120, x, dz, 960);
-        conv2d_3_wgrad10(dkernel + 5280, x, dz, 965);
-        conv2d_3_wgrad10(dkernel + 5440, x, dz, 970);
-        conv2d_3_wgrad10(dkernel + 5600, x, dz, 975);
-        conv2d_3_wgrad10(dkernel + 5760, x, dz, 980);
-        conv2d_3_wgrad10(dkernel + 5920, x, dz, 985);
-        conv2d_3_wgrad11(dkernel + 6080, x, dz, 990);
-        conv2d_3_wgrad12(dkernel + 6144, x, dz, 1792);
-        conv2d_3_wgrad12(dkernel + 6304, x, dz, 1797);
-        conv2d_3_wgrad12(dkernel + 6464, x, dz, 1802);
-        conv2d_3_wgrad12(dkernel + 6624, x, dz, 1807);
-        conv2d_3_wgrad12(dkernel + 6784, x, dz, 1812);
-        conv2d_3_wgrad12(dkernel + 6944, x, dz, 1817);
-        conv2d_3_wgrad13(dkernel + 7104, x, dz, 1822);
-        conv2d_3_wgrad14(dkernel + 7168, x, dz, 1824);
-        conv2d_3_wgrad14(dkernel + 7328, x, dz, 1829);
-        conv2d_3_wgrad14(dkernel + 7488, x, dz, 1834);
-        conv2d_3_wgrad14(dkernel + 7648, x, dz, 1839);
-        conv2d_3_wgrad14(dkernel + 7808, x, dz, 1844);
-        conv2d_3_wgrad14(dkernel + 7968, x, dz, 1849);
-        conv2d_3_wgrad15(dkernel + 8128, x, dz, 1854);
-        conv2d_3_wgrad16(dkernel + 8192, x, dz, 1856);
-        conv2d_3_wgrad16(dkernel + 8352, x, dz, 1861);
-        conv2d_3_wgrad16(dkernel + 8512, x, dz, 1866);
-        conv2d_3_wgrad16(dkernel + 8672, x, dz, 1871);
-        conv2d_3_wgrad16(dkernel + 8832, x, dz, 1876);
-        conv2d_3_wgrad16(dkernel + 8992, x, dz, 1881);
-        conv2d_3_wgrad17(dkernel + 9152, x, dz, 1886);
+        /* The image with its padding as zeros: [30][30][32]. */
+        float xp[28800] CNN_STACK_ALIGN;
+        memset(xp, 0, sizeof xp);
+        for (int r = 0; r < 28; r++)
+            memcpy(xp + (r + 1) * 960 + 32, x + r * 896, sizeof(float) * 896);
+        conv2d_3_wgrad0(dkernel, xp, dz, 0);
+        conv2d_3_wgrad0(dkernel + 160, xp, dz, 5);
+        conv2d_3_wgrad0(dkernel + 320, xp, dz, 10);
+        conv2d_3_wgrad0(dkernel + 480, xp, dz, 15);
+        conv2d_3_wgrad0(dkernel + 640, xp, dz, 20);
+        conv2d_3_wgrad0(dkernel + 800, xp, dz, 25);
+        conv2d_3_wgrad0(dkernel + 960, xp, dz, 30);
+        conv2d_3_wgrad0(dkernel + 1120, xp, dz, 35);
+        conv2d_3_wgrad0(dkernel + 1280, xp, dz, 40);
+        conv2d_3_wgrad0(dkernel + 1440, xp, dz, 45);
+        conv2d_3_wgrad0(dkernel + 1600, xp, dz, 50);
+        conv2d_3_wgrad0(dkernel + 1760, xp, dz, 55);
+        conv2d_3_wgrad0(dkernel + 1920, xp, dz, 60);
+        conv2d_3_wgrad0(dkernel + 2080, xp, dz, 65);
+        conv2d_3_wgrad0(dkernel + 2240, xp, dz, 70);
+        conv2d_3_wgrad0(dkernel + 2400, xp, dz, 75);
+        conv2d_3_wgrad0(dkernel + 2560, xp, dz, 80);
+        conv2d_3_wgrad0(dkernel + 2720, xp, dz, 85);
+        conv2d_3_wgrad0(dkernel + 2880, xp, dz, 90);
+        conv2d_3_wgrad1(dkernel + 3040, xp, dz, 95);
+        conv2d_3_wgrad0(dkernel + 3200, xp, dz, 964);
+        conv2d_3_wgrad0(dkernel + 3360, xp, dz, 969);
+        conv2d_3_wgrad0(dkernel + 3520, xp, dz, 974);
+        conv2d_3_wgrad0(dkernel + 3680, xp, dz, 979);
+        conv2d_3_wgrad0(dkernel + 3840, xp, dz, 984);
+        conv2d_3_wgrad0(dkernel + 4000, xp, dz, 989);
+        conv2d_3_wgrad0(dkernel + 4160, xp, dz, 994);
+        conv2d_3_wgrad0(dkernel + 4320, xp, dz, 999);
+        conv2d_3_wgrad0(dkernel + 4480, xp, dz, 1004);
+        conv2d_3_wgrad0(dkernel + 4640, xp, dz, 1009);
+        conv2d_3_wgrad0(dkernel + 4800, xp, dz, 1014);
+        conv2d_3_wgrad0(dkernel + 4960, xp, dz, 1019);
+        conv2d_3_wgrad0(dkernel + 5120, xp, dz, 1024);
+        conv2d_3_wgrad0(dkernel + 5280, xp, dz, 1029);
+        conv2d_3_wgrad0(dkernel + 5440, xp, dz, 1034);
+        conv2d_3_wgrad0(dkernel + 5600, xp, dz, 1039);
+        conv2d_3_wgrad0(dkernel + 5760, xp, dz, 1044);
+        conv2d_3_wgrad0(dkernel + 5920, xp, dz, 1049);
+        conv2d_3_wgrad2(dkernel + 6080, xp, dz, 1054);
+        conv2d_3_wgrad0(dkernel + 6240, xp, dz, 1923);
+        conv2d_3_wgrad0(dkernel + 6400, xp, dz, 1928);
+        conv2d_3_wgrad0(dkernel + 6560, xp, dz, 1933);
+        conv2d_3_wgrad0(dkernel + 6720, xp, dz, 1938);
+        conv2d_3_wgrad0(dkernel + 6880, xp, dz, 1943);
+        conv2d_3_wgrad0(dkernel + 7040, xp, dz, 1948);
+        conv2d_3_wgrad0(dkernel + 7200, xp, dz, 1953);
+        conv2d_3_wgrad0(dkernel + 7360, xp, dz, 1958);
+        conv2d_3_wgrad0(dkernel + 7520, xp, dz, 1963);
+        conv2d_3_wgrad0(dkernel + 7680, xp, dz, 1968);
+        conv2d_3_wgrad0(dkernel + 7840, xp, dz, 1973);
+        conv2d_3_wgrad0(dkernel + 8000, xp, dz, 1978);
+        conv2d_3_wgrad0(dkernel + 8160, xp, dz, 1983);
+        conv2d_3_wgrad0(dkernel + 8320, xp, dz, 1988);
+        conv2d_3_wgrad0(dkernel + 8480, xp, dz, 1993);
+        conv2d_3_wgrad0(dkernel + 8640, xp, dz, 1998);
+        conv2d_3_wgrad0(dkernel + 8800, xp, dz, 2003);
+        conv2d_3_wgrad0(dkernel + 8960, xp, dz, 2008);
+        conv2d_3_wgrad3(dkernel + 9120, xp, dz, 2013);
         /* The input gradient, every pixel written once. */
-        for (int c0 = 0; c0 < 32; c0 += 8) {
-            /* rows 0..0, columns 0..0: window rows 1..2, columns 1..2 */
+        {
+            cnn_vf wk_2; VF_SET1(wk_2, 2.0f);
+            cnn_vf wk_m2; VF_SET1(wk_m2, -2.0f);
+            cnn_vf wk_4; VF_SET1(wk_4, 4.0f);
+            cnn_vf wk_m4; VF_SET1(wk_m4, -4.0f);
+            cnn_vf wk_m5; VF_SET1(wk_m5, -5.0f);
+            cnn_vf wk_8; VF_SET1(wk_8, 8.0f);
+            /* Every 6x6 patch, the tile's outputs' windows together, transformed: wv = B^T d B. */
+            /* tiles 0..0 down, 0..0 across: patch rows 1..5, columns 1..5 inside the input */
             {
-                const int oh = 0;
+                const int ti = 0;
                 {
-                    const int ow = 0;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1824);
-                        const float *restrict kr = kf + c0 + 7168;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 0..0, columns 1..26: window rows 1..2, columns 0..2 */
+            /* tiles 0..0 down, 1..5 across: patch rows 1..5, columns 0..5 inside the input */
             {
-                const int oh = 0;
-                for (int ow = 1; ow < 26; ow += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
+                const int ti = 0;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 0..0, columns 27..27: window rows 1..2, columns 0..1 */
+            /* tiles 0..0 down, 6..6 across: patch rows 1..5, columns 0..4 inside the input */
             {
-                const int oh = 0;
+                const int ti = 0;
                 {
-                    const int ow = 27;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_ZERO(d[0]); /* above or below the input */
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 1..26, columns 0..0: window rows 0..2, columns 1..2; blocks down the columns */
-            {
-                const int ow = 0;
-                for (int oh = 1; oh < 26; oh += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 32);
-                        const float *restrict kr = kf + c0 + 1024;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1824);
-                        const float *restrict kr = kf + c0 + 7168;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 896, a1_0);
-                    VF_STORE(py + c0 + 900, a1_1);
-                    VF_STORE(py + c0 + 1792, a2_0);
-                    VF_STORE(py + c0 + 1796, a2_1);
-                    VF_STORE(py + c0 + 2688, a3_0);
-                    VF_STORE(py + c0 + 2692, a3_1);
-                    VF_STORE(py + c0 + 3584, a4_0);
-                    VF_STORE(py + c0 + 3588, a4_1);
-                }
+            /* tiles 1..5 down, 0..0 across: patch rows 0..5, columns 1..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
                 {
-                    const int oh = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 32);
-                        const float *restrict kr = kf + c0 + 1024;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 1..2 */
-                        const float *restrict xr = dz + (at + 1824);
-                        const float *restrict kr = kf + c0 + 7168;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 1..26, columns 1..26: window rows 0..2, columns 0..2 */
-            for (int oh = 1; oh <= 26; oh++) {
-                for (int ow = 1; ow < 26; ow += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
+            /* tiles 1..5 down, 1..5 across: patch rows 0..5, columns 0..5 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..2 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 1..26, columns 27..27: window rows 0..2, columns 0..1; blocks down the columns */
-            {
-                const int ow = 27;
-                for (int oh = 1; oh < 26; oh += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 896]);
-                            VF_FMA(a1_0, w0, x1);
-                            VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 1792]);
-                            VF_FMA(a2_0, w0, x2);
-                            VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 2688]);
-                            VF_FMA(a3_0, w0, x3);
-                            VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 3584]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 896, a1_0);
-                    VF_STORE(py + c0 + 900, a1_1);
-                    VF_STORE(py + c0 + 1792, a2_0);
-                    VF_STORE(py + c0 + 1796, a2_1);
-                    VF_STORE(py + c0 + 2688, a3_0);
-                    VF_STORE(py + c0 + 2692, a3_1);
-                    VF_STORE(py + c0 + 3584, a4_0);
-                    VF_STORE(py + c0 + 3588, a4_1);
-                }
+            /* tiles 1..5 down, 6..6 across: patch rows 0..5, columns 0..4 inside the input */
+            for (int ti = 1; ti <= 5; ti++) {
                 {
-                    const int oh = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_LOAD(d[5], dz + (at + c * 32 + 4480) + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 2, columns 0..1 */
-                        const float *restrict xr = dz + (at + 1792);
-                        const float *restrict kr = kf + c0 + 6144;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 27..27, columns 0..0: window rows 0..1, columns 1..2 */
+            /* tiles 6..6 down, 0..0 across: patch rows 0..4, columns 1..5 inside the input */
             {
-                const int oh = 27;
+                const int ti = 6;
                 {
-                    const int ow = 0;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 1..2 */
-                        const float *restrict xr = dz + (at + 32);
-                        const float *restrict kr = kf + c0 + 1024;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+                    const int tj = 0;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 1; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][0]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 1..2 */
-                        const float *restrict xr = dz + (at + 928);
-                        const float *restrict kr = kf + c0 + 4096;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 27..27, columns 1..26: window rows 0..1, columns 0..2 */
+            /* tiles 6..6 down, 1..5 across: patch rows 0..4, columns 0..5 inside the input */
             {
-                const int oh = 27;
-                for (int ow = 1; ow < 26; ow += 5) {
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    cnn_vf a1_0;
-                    VF_ZERO(a1_0);
-                    cnn_vf a1_1;
-                    VF_ZERO(a1_1);
-                    cnn_vf a2_0;
-                    VF_ZERO(a2_0);
-                    cnn_vf a2_1;
-                    VF_ZERO(a2_1);
-                    cnn_vf a3_0;
-                    VF_ZERO(a3_0);
-                    cnn_vf a3_1;
-                    VF_ZERO(a3_1);
-                    cnn_vf a4_0;
-                    VF_ZERO(a4_0);
-                    cnn_vf a4_1;
-                    VF_ZERO(a4_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
+                const int ti = 6;
+                for (int tj = 1; tj <= 5; tj++) {
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 5; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* tiles 6..6 down, 6..6 across: patch rows 0..4, columns 0..4 inside the input */
+            {
+                const int ti = 6;
+                {
+                    const int tj = 6;
+                    const int at = ((ti * 4 - 1) * 28 + (tj * 4 - 1)) * 32;
+                    const int tile = ti * 7 + tj;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[6][6];
+                        for (int c = 0; c <= 4; c++) {
+                            cnn_vf d[6];
+                            VF_LOAD(d[0], dz + (at + c * 32) + c0);
+                            VF_LOAD(d[1], dz + (at + c * 32 + 896) + c0);
+                            VF_LOAD(d[2], dz + (at + c * 32 + 1792) + c0);
+                            VF_LOAD(d[3], dz + (at + c * 32 + 2688) + c0);
+                            VF_LOAD(d[4], dz + (at + c * 32 + 3584) + c0);
+                            VF_ZERO(d[5]); /* above or below the input */
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(t[0][c], d[4]); VF_FMA(t[0][c], wk_4, d[0]); VF_FMA(t[0][c], wk_m5, d[2]);
+                                VF_COPY(h0, d[4]); VF_FMA(h0, wk_m4, d[2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, d[3]); VF_FMA(h1, wk_m4, d[1]); /* d3 - 4 d1 */
+                                VF_COPY(t[1][c], h0); VF_ADD(t[1][c], h1);
+                                VF_COPY(t[2][c], h0); VF_SUB(t[2][c], h1);
+                                VF_COPY(h2, d[4]); VF_SUB(h2, d[2]); /* d4 - d2 */
+                                VF_COPY(h3, d[3]); VF_SUB(h3, d[1]); /* d3 - d1 */
+                                VF_COPY(t[3][c], h2); VF_FMA(t[3][c], wk_2, h3);
+                                VF_COPY(t[4][c], h2); VF_FMA(t[4][c], wk_m2, h3);
+                                VF_COPY(t[5][c], d[5]); VF_FMA(t[5][c], wk_4, d[1]); VF_FMA(t[5][c], wk_m5, d[3]);
+                            }
+                        }
+                        for (int r = 0; r < 6; r++) VF_ZERO(t[r][5]); /* left or right of the input */
+                        for (int r = 0; r < 6; r++) {
+                            cnn_vf e[6];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(e[0], t[r][4]); VF_FMA(e[0], wk_4, t[r][0]); VF_FMA(e[0], wk_m5, t[r][2]);
+                                VF_COPY(h0, t[r][4]); VF_FMA(h0, wk_m4, t[r][2]); /* d4 - 4 d2 */
+                                VF_COPY(h1, t[r][3]); VF_FMA(h1, wk_m4, t[r][1]); /* d3 - 4 d1 */
+                                VF_COPY(e[1], h0); VF_ADD(e[1], h1);
+                                VF_COPY(e[2], h0); VF_SUB(e[2], h1);
+                                VF_COPY(h2, t[r][4]); VF_SUB(h2, t[r][2]); /* d4 - d2 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][1]); /* d3 - d1 */
+                                VF_COPY(e[3], h2); VF_FMA(e[3], wk_2, h3);
+                                VF_COPY(e[4], h2); VF_FMA(e[4], wk_m2, h3);
+                                VF_COPY(e[5], t[r][5]); VF_FMA(e[5], wk_4, t[r][1]); VF_FMA(e[5], wk_m5, t[r][3]);
+                            }
+                            float *restrict vr = wv + (r * 6 * 49 + tile) * 32;
+                            VF_STORE(vr + c0, e[0]);
+                            VF_STORE(vr + 1568 + c0, e[1]);
+                            VF_STORE(vr + 3136 + c0, e[2]);
+                            VF_STORE(vr + 4704 + c0, e[3]);
+                            VF_STORE(vr + 6272 + c0, e[4]);
+                            VF_STORE(vr + 7840 + c0, e[5]);
+                        }
+                    }
+                }
+            }
+            /* The products at each of the 36 points: wm[xi] = wv[xi] u[xi], [49 tiles][32] by [32][32]. */
+            for (int xi = 0; xi < 36; xi++) {
+                const float *restrict uk = u + xi * 1024;
+                const float *restrict vx = wv + xi * 1568;
+                float *restrict mx = wm + xi * 1568;
+                for (int c0 = 0; c0 < 32; c0 += 8) {
+                    for (int t0 = 0; t0 < 45; t0 += 5) {
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        cnn_vf a4_0; VF_ZERO(a4_0);
+                        cnn_vf a4_1; VF_ZERO(a4_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
                             VF_FMA(a1_0, w0, x1);
                             VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
                             VF_FMA(a2_0, w0, x2);
                             VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
                             VF_FMA(a3_0, w0, x3);
                             VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
+                            cnn_vf x4; VF_SET1(x4, vx[(t0 + 4) * 32 + ci]);
                             VF_FMA(a4_0, w0, x4);
                             VF_FMA(a4_1, w1, x4);
                         }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0, a4_0);
+                        VF_STORE(mx + (t0 + 4) * 32 + c0 + 4, a4_1);
                     }
                     {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
+                        const int t0 = 45;
+                        cnn_vf a0_0; VF_ZERO(a0_0);
+                        cnn_vf a0_1; VF_ZERO(a0_1);
+                        cnn_vf a1_0; VF_ZERO(a1_0);
+                        cnn_vf a1_1; VF_ZERO(a1_1);
+                        cnn_vf a2_0; VF_ZERO(a2_0);
+                        cnn_vf a2_1; VF_ZERO(a2_1);
+                        cnn_vf a3_0; VF_ZERO(a3_0);
+                        cnn_vf a3_1; VF_ZERO(a3_1);
+                        for (int ci = 0; ci < 32; ci++) {
+                            cnn_vf w0; VF_LOAD(w0, uk + ci * 32 + c0);
+                            cnn_vf w1; VF_LOAD(w1, uk + ci * 32 + c0 + 4);
+                            cnn_vf x0; VF_SET1(x0, vx[(t0 + 0) * 32 + ci]);
                             VF_FMA(a0_0, w0, x0);
                             VF_FMA(a0_1, w1, x0);
-                            cnn_vf x1; VF_SET1(x1, xr[j + 32]);
+                            cnn_vf x1; VF_SET1(x1, vx[(t0 + 1) * 32 + ci]);
                             VF_FMA(a1_0, w0, x1);
                             VF_FMA(a1_1, w1, x1);
-                            cnn_vf x2; VF_SET1(x2, xr[j + 64]);
+                            cnn_vf x2; VF_SET1(x2, vx[(t0 + 2) * 32 + ci]);
                             VF_FMA(a2_0, w0, x2);
                             VF_FMA(a2_1, w1, x2);
-                            cnn_vf x3; VF_SET1(x3, xr[j + 96]);
+                            cnn_vf x3; VF_SET1(x3, vx[(t0 + 3) * 32 + ci]);
                             VF_FMA(a3_0, w0, x3);
                             VF_FMA(a3_1, w1, x3);
-                            cnn_vf x4; VF_SET1(x4, xr[j + 128]);
-                            VF_FMA(a4_0, w0, x4);
-                            VF_FMA(a4_1, w1, x4);
                         }
+                        VF_STORE(mx + (t0 + 0) * 32 + c0, a0_0);
+                        VF_STORE(mx + (t0 + 0) * 32 + c0 + 4, a0_1);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0, a1_0);
+                        VF_STORE(mx + (t0 + 1) * 32 + c0 + 4, a1_1);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0, a2_0);
+                        VF_STORE(mx + (t0 + 2) * 32 + c0 + 4, a2_1);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0, a3_0);
+                        VF_STORE(mx + (t0 + 3) * 32 + c0 + 4, a3_1);
                     }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
-                    VF_STORE(py + c0 + 32, a1_0);
-                    VF_STORE(py + c0 + 36, a1_1);
-                    VF_STORE(py + c0 + 64, a2_0);
-                    VF_STORE(py + c0 + 68, a2_1);
-                    VF_STORE(py + c0 + 96, a3_0);
-                    VF_STORE(py + c0 + 100, a3_1);
-                    VF_STORE(py + c0 + 128, a4_0);
-                    VF_STORE(py + c0 + 132, a4_1);
-                }
-                {
-                    const int ow = 26;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..2 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    {
-                        /* kernel row 1, columns 0..2 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 96; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
-            /* rows 27..27, columns 27..27: window rows 0..1, columns 0..1 */
-            {
-                const int oh = 27;
-                {
-                    const int ow = 27;
-                    const int at = ((oh - 1) * 28 + (ow - 1)) * 32;
-                    const int o = oh * 28 + ow;
-                    float *restrict py = dx + (size_t)o * 32;
-                    cnn_vf a0_0;
-                    VF_ZERO(a0_0);
-                    cnn_vf a0_1;
-                    VF_ZERO(a0_1);
-                    {
-                        /* kernel row 0, columns 0..1 */
-                        const float *restrict xr = dz + at;
-                        const float *restrict kr = kf + c0;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
+            /* Every tile transformed back, A^T wm A, and stored where it lies inside the output. */
+            /* tiles 0..6 down, 0..6 across: 4x4 outputs each */
+            for (int ti = 0; ti <= 6; ti++) {
+                for (int tj = 0; tj <= 6; tj++) {
+                    const int tile = ti * 7 + tj;
+                    const int o = ti * 112 + tj * 4;
+                    for (int c0 = 0; c0 < 32; c0 += 4) {
+                        cnn_vf t[4][6];
+                        for (int c = 0; c < 6; c++) {
+                            const float *restrict mc = wm + (c * 49 + tile) * 32;
+                            cnn_vf m[6];
+                            VF_LOAD(m[0], mc + c0);
+                            VF_LOAD(m[1], mc + 9408 + c0);
+                            VF_LOAD(m[2], mc + 18816 + c0);
+                            VF_LOAD(m[3], mc + 28224 + c0);
+                            VF_LOAD(m[4], mc + 37632 + c0);
+                            VF_LOAD(m[5], mc + 47040 + c0);
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, m[1]); VF_ADD(h0, m[2]); /* m1 + m2 */
+                                VF_COPY(h1, m[1]); VF_SUB(h1, m[2]); /* m1 - m2 */
+                                VF_COPY(h2, m[3]); VF_ADD(h2, m[4]); /* m3 + m4 */
+                                VF_COPY(h3, m[3]); VF_SUB(h3, m[4]); /* m3 - m4 */
+                                VF_COPY(t[0][c], m[0]); VF_ADD(t[0][c], h0); VF_ADD(t[0][c], h2);
+                                VF_COPY(t[1][c], h1); VF_FMA(t[1][c], wk_2, h3);
+                                VF_COPY(t[2][c], h0); VF_FMA(t[2][c], wk_4, h2);
+                                VF_COPY(t[3][c], m[5]); VF_ADD(t[3][c], h1); VF_FMA(t[3][c], wk_8, h3);
+                            }
+                        }
+                        for (int r = 0; r < 4; r++) {
+                            cnn_vf e[4];
+                            {
+                                cnn_vf h0, h1, h2, h3;
+                                VF_COPY(h0, t[r][1]); VF_ADD(h0, t[r][2]); /* m1 + m2 */
+                                VF_COPY(h1, t[r][1]); VF_SUB(h1, t[r][2]); /* m1 - m2 */
+                                VF_COPY(h2, t[r][3]); VF_ADD(h2, t[r][4]); /* m3 + m4 */
+                                VF_COPY(h3, t[r][3]); VF_SUB(h3, t[r][4]); /* m3 - m4 */
+                                VF_COPY(e[0], t[r][0]); VF_ADD(e[0], h0); VF_ADD(e[0], h2);
+                                VF_COPY(e[1], h1); VF_FMA(e[1], wk_2, h3);
+                                VF_COPY(e[2], h0); VF_FMA(e[2], wk_4, h2);
+                                VF_COPY(e[3], t[r][5]); VF_ADD(e[3], h1); VF_FMA(e[3], wk_8, h3);
+                            }
+                            float *restrict yr = dx + (size_t)(o + r * 28) * 32;
+                            VF_STORE(yr + c0, e[0]);
+                            VF_STORE(yr + 32 + c0, e[1]);
+                            VF_STORE(yr + 64 + c0, e[2]);
+                            VF_STORE(yr + 96 + c0, e[3]);
                         }
                     }
-                    {
-                        /* kernel row 1, columns 0..1 */
-                        const float *restrict xr = dz + (at + 896);
-                        const float *restrict kr = kf + c0 + 3072;
-                        for (int j = 0; j < 64; j++) {
-                            cnn_vf w0;
-                            VF_LOAD(w0, kr + j * 32);
-                            cnn_vf w1;
-                            VF_LOAD(w1, kr + j * 32 + 4);
-                            cnn_vf x0; VF_SET1(x0, xr[j]);
-                            VF_FMA(a0_0, w0, x0);
-                            VF_FMA(a0_1, w1, x0);
-                        }
-                    }
-                    VF_STORE(py + c0, a0_0);
-                    VF_STORE(py + c0 + 4, a0_1);
                 }
             }
         }
@@ -8878,7 +8102,7 @@ static void forward_pass(const float *params, float *ws, const float *x, int n, 
                         ws + RESNET_MNIST_WS_BATCHNORM_1_AUX, training, sync, n);
     stem_forward(ws + RESNET_MNIST_WS_STEM_ACT, ws + RESNET_MNIST_WS_BATCHNORM_1_ACT, n);
     conv2d_2_forward(ws + RESNET_MNIST_WS_CONV2D_2_ACT, ws + RESNET_MNIST_WS_STEM_ACT,
-                     params + RESNET_MNIST_CONV2D_2_KERNEL_OFFSET, n);
+                     params + RESNET_MNIST_CONV2D_2_KERNEL_OFFSET, n, training);
     batchnorm_2_forward(ws + RESNET_MNIST_WS_BATCHNORM_2_ACT, ws + RESNET_MNIST_WS_CONV2D_2_ACT,
                         params + RESNET_MNIST_BATCHNORM_2_GAMMA_OFFSET,
                         params + RESNET_MNIST_BATCHNORM_2_BETA_OFFSET,
@@ -8887,7 +8111,7 @@ static void forward_pass(const float *params, float *ws, const float *x, int n, 
                         ws + RESNET_MNIST_WS_BATCHNORM_2_AUX, training, sync, n);
     relu_2_forward(ws + RESNET_MNIST_WS_RELU_2_ACT, ws + RESNET_MNIST_WS_BATCHNORM_2_ACT, n);
     conv2d_3_forward(ws + RESNET_MNIST_WS_CONV2D_3_ACT, ws + RESNET_MNIST_WS_RELU_2_ACT,
-                     params + RESNET_MNIST_CONV2D_3_KERNEL_OFFSET, n);
+                     params + RESNET_MNIST_CONV2D_3_KERNEL_OFFSET, n, training);
     batchnorm_3_forward(ws + RESNET_MNIST_WS_BATCHNORM_3_ACT, ws + RESNET_MNIST_WS_CONV2D_3_ACT,
                         params + RESNET_MNIST_BATCHNORM_3_GAMMA_OFFSET,
                         params + RESNET_MNIST_BATCHNORM_3_BETA_OFFSET,
@@ -9052,8 +8276,9 @@ static void stem_bwd_alone(const float *params, float *grads, float *ws, int n)
 
 static void conv2d_2_fwd_alone(const float *params, float *ws, int n)
 {
+    const int training = 1;
     conv2d_2_forward(ws + RESNET_MNIST_WS_CONV2D_2_ACT, ws + RESNET_MNIST_WS_STEM_ACT,
-                     params + RESNET_MNIST_CONV2D_2_KERNEL_OFFSET, n);
+                     params + RESNET_MNIST_CONV2D_2_KERNEL_OFFSET, n, training);
 }
 
 static void conv2d_2_bwd_alone(const float *params, float *grads, float *ws, int n)
@@ -9104,8 +8329,9 @@ static void relu_2_bwd_alone(const float *params, float *grads, float *ws, int n
 
 static void conv2d_3_fwd_alone(const float *params, float *ws, int n)
 {
+    const int training = 1;
     conv2d_3_forward(ws + RESNET_MNIST_WS_CONV2D_3_ACT, ws + RESNET_MNIST_WS_RELU_2_ACT,
-                     params + RESNET_MNIST_CONV2D_3_KERNEL_OFFSET, n);
+                     params + RESNET_MNIST_CONV2D_3_KERNEL_OFFSET, n, training);
 }
 
 static void conv2d_3_bwd_alone(const float *params, float *grads, float *ws, int n)

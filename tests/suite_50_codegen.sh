@@ -90,6 +90,19 @@ corner=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" |
     sed -n '/rows 0\.\.0, columns 0\.\.0/,/rows 0\.\.0, columns 1\.\.1/p' | grep -c 'kernel row [234], columns 2\.\.4 \*/')
 if [ "$runs" = 25 ] && [ "$corner" = 3 ]; then pass "codegen: same padding split into border runs"
 else fail "codegen: same padding split into border runs" "runs $runs, corner kernel rows $corner"; fi
+# Winograd's F(4x4, 3x3) where the shapes say it pays (emit/winograd.c): the seed model's
+# conv2d_2 (3x3, stride 1, 32 input channels) in training, not conv2d_1 (one input channel),
+# and not its input gradient (a 13x13 output: too few tiles). Evaluation stays direct.
+wino=$(grep -c '^static void conv2d_[0-9]*_winograd(' "$T_TMP/avx512/mnist_cnn.c")
+wino2=$(grep -c '^static void conv2d_2_winograd(' "$T_TMP/avx512/mnist_cnn.c")
+wdin=$(grep -c 'input gradient by Winograd' "$T_TMP/avx512/mnist_cnn.c")
+direct=$(sed -n '/^static void conv2d_2_forward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'conv2d_2_winograd(out, in, kernel, bias, n);')
+if [ "$wino" = 1 ] && [ "$wino2" = 1 ] && [ "$wdin" = 0 ] && [ "$direct" = 1 ]; then
+    pass "codegen: Winograd for conv2d_2's training forward pass only"
+else
+    fail "codegen: Winograd for conv2d_2's training forward pass only" \
+        "winograd functions $wino (conv2d_2: $wino2), input gradients $wdin, calls in conv2d_2_forward $direct"
+fi
 # No allocation in generated code.
 if grep -n -E '\b(malloc|calloc|realloc|free)\(' "$T_TMP"/gen/*.c >"$T_TMP/out"; then
     fail "codegen: generated code does not allocate" "$(cat "$T_TMP/out")"

@@ -59,9 +59,10 @@ static void forward_chunk(Writer *w, const SimdShape *s, const char *c0, int rem
     for (int p = 0; p < np; p++)
         for (int v = 0; v < cb; v++) {
             snprintf(name, sizeof name, "a%d_%d", p, v);
+            simd_activate(w, l->act, name);
             simd_store(w, "y", c0, (long long)p * units + (long long)v * lanes, name, rem && v == cb - 1, rem);
         }
-    if (l->act != ACT_NONE && l->act != ACT_SOFTMAX) {
+    if (l->act != ACT_NONE && l->act != ACT_SOFTMAX && !simd_activation_in_registers(l->act)) {
         char buf[160], q[EMIT_EXPR_MAX];
         int valid = rem ? (cb - 1) * lanes + rem : cb * lanes;
         simd_expr(q, sizeof q, "y", c0, 0);

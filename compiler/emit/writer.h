@@ -129,6 +129,11 @@ typedef struct SimdShape {
     int outputs;
 } SimdShape;
 SimdShape simd_shape(const Target *t, int channels, int max_outputs);
+/* Whether the kernels apply activation a to their accumulators in registers before storing
+ * them (relu, and tanh by a rational function), and the statement that does it to VAR; other
+ * activations are applied to the stored outputs. */
+bool simd_activation_in_registers(Activation a);
+void simd_activate(Writer *w, Activation a, const char *var);
 /* "base", "base + c0", "base + 16" or "base + c0 + 16": c0 may be NULL, off 0. */
 void simd_expr(char *buf, size_t size, const char *base, const char *c0, long long off);
 /* Writes body once for each distinct chunk of channels: for a single chunk once, with c0

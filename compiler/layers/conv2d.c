@@ -16,6 +16,7 @@
  */
 #include <stdlib.h>
 
+#include "emit/winograd.h"
 #include "layers/layer.h"
 
 /* ------------------------------------------------------------------ check */
@@ -215,6 +216,16 @@ static void scatter_pixel(Writer *w, const Window *g, const WindowRun *rr, const
     }
 }
 
+/* Whether the forward pass in training is Winograd's F(4x4, 3x3) (emit/winograd.c has the rule).
+ * Evaluation and prediction keep the direct convolution: it is the exported predictor's
+ * arithmetic (whose stack has no room for a transformed kernel), so that a checkpoint gives
+ * the same bits in `PROGRAM predict` and `eval` as in the predictor. */
+static bool forward_winograd(const EmitLayer *e)
+{
+    Window g = conv_window(e->layer);
+    return !e->inference && winograd_applies(&g, e->layer->u.conv.filters);
+}
+
 static void conv_forward_params(const EmitLayer *e, PassParams *p)
 {
     pass_out(p, "out", e->out);
@@ -223,6 +234,41 @@ static void conv_forward_params(const EmitLayer *e, PassParams *p)
     if (e->layer->u.conv.use_bias)
         pass_in(p, "bias", e->param[CONV_BIAS]);
     pass_n(p);
+    if (forward_winograd(e))
+        pass_add(p, "training", "int training");
+}
+
+/* The softmax of a convolution's output, over each pixel's channels, once the image is whole. */
+static void image_softmax(Writer *w, const Layer *l)
+{
+    char rows[32];
+    if (l->act != ACT_SOFTMAX)
+        return;
+    snprintf(rows, sizeof rows, "%d", l->out.h * l->out.w);
+    emit_softmax_rows(w, "y", rows, l->u.conv.filters);
+}
+
+/* NAME_winograd(out, in, kernel[, bias], n): the forward pass by F(4x4, 3x3). */
+static void winograd_forward_function(Writer *w, const EmitLayer *e, const char *fname)
+{
+    const Layer *l = e->layer;
+    const ConvAttrs *a = &l->u.conv;
+    SimdConv c = {.g = conv_window(l), .cout = a->filters, .x = "x", .y = "y", .k = "kernel",
+                  .bias = a->use_bias ? "bias" : NULL, .act = l->act};
+    w_line(w, "/* %s in training, by Winograd's F(4x4, 3x3): 4x4 outputs at a time from the 6x6 input patch", l->name);
+    w_line(w, " * under them, with 36 products per pair of channels instead of 144 (emit/winograd.c). */");
+    w_begin_function(w, "static void %s(float *restrict out, const float *restrict in, const float *restrict kernel,%s int n)",
+                     fname, a->use_bias ? " const float *restrict bias," : "");
+    emit_winograd_kernel(w, &c, "u");
+    emit_winograd_scratch(w, &c);
+    w_open(w, "for (int b = 0; b < n; b++)");
+    w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
+    w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
+    emit_winograd_image(w, &c, "u");
+    image_softmax(w, l);
+    w_close(w);
+    w_close(w);
+    w_blank(w);
 }
 
 static void conv_forward(Writer *w, const EmitLayer *e)
@@ -230,7 +276,11 @@ static void conv_forward(Writer *w, const EmitLayer *e)
     const Layer *l = e->layer;
     const ConvAttrs *a = &l->u.conv;
     PassParams params = {0};
-    char fname[EMIT_NAME_MAX + 16];
+    char fname[EMIT_NAME_MAX + 16], wname[EMIT_NAME_MAX + 16];
+    bool winograd = forward_winograd(e);
+    snprintf(wname, sizeof wname, "%s_winograd", l->name);
+    if (winograd)
+        winograd_forward_function(w, e, wname);
     conv_forward_params(e, &params);
     snprintf(fname, sizeof fname, "%s_forward", l->name);
     conv_comment(w, l);
@@ -241,17 +291,20 @@ static void conv_forward(Writer *w, const EmitLayer *e)
     w_line(w, "/* out: [n][%d][%d][%d], in: [n][%d][%d][%d], kernel: [%d][%d][%d][%d]%s */",
            l->out.h, l->out.w, l->out.c, l->in.h, l->in.w, l->in.c, a->kh, a->kw, l->in.c, a->filters,
            bias);
+    if (winograd) {
+        w_open(w, "if (training)");
+        w_line(w, "%s(out, in, kernel,%s n);", wname, a->use_bias ? " bias," : "");
+        w_line(w, "return;");
+        w_close(w);
+        w_line(w, "/* Evaluation: the direct convolution, as the exported predictor computes it. */");
+    }
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
     w_line(w, "float *restrict y = out + (size_t)b * %lld;", shape_size(l->out));
     SimdConv c = {.g = conv_window(l), .cout = a->filters, .x = "x", .y = "y", .k = "kernel",
                   .bias = a->use_bias ? "bias" : NULL, .act = l->act};
     emit_simd_gather(w, &c);
-    if (l->act == ACT_SOFTMAX) {
-        char rows[32];
-        snprintf(rows, sizeof rows, "%d", l->out.h * l->out.w);
-        emit_softmax_rows(w, "y", rows, a->filters);
-    }
+    image_softmax(w, l);
     w_close(w);
     w_close(w);
     w_blank(w);
@@ -349,6 +402,46 @@ static void transposed_kernel(Writer *w, const Layer *l, const char *name, bool 
     w_close(w);
 }
 
+/* With padding, each tap of the window falls inside the input for its own range of outputs,
+ * so the kernel gradient's rows cannot share register blocks: LeNet-5's first convolution (5x5,
+ * same, one input channel) had 25 blocks of one accumulator each, one chain of dependent
+ * multiply-adds, reloading the output gradient 25 times. Over a copy of the image with its
+ * padding written as zeros every tap sees all outputs. The copy is one image, on the stack: at
+ * most this many floats (256 KiB). */
+#define MAX_PADDED_INPUT 65536
+
+static bool pads_input_for_kernel_grad(const Layer *l)
+{
+    const ConvAttrs *a = &l->u.conv;
+    long long size = (long long)(l->in.h + a->pad_top + a->pad_bottom) * (l->in.w + a->pad_left + a->pad_right) * l->in.c;
+    return (a->pad_top | a->pad_bottom | a->pad_left | a->pad_right) != 0 && size <= MAX_PADDED_INPUT;
+}
+
+/* The window of the convolution over the padded copy of its input. */
+static Window padded_window(const Layer *l)
+{
+    const ConvAttrs *a = &l->u.conv;
+    Window g = conv_window(l);
+    g.in_h += a->pad_top + a->pad_bottom;
+    g.in_w += a->pad_left + a->pad_right;
+    g.pad_top = g.pad_left = 0;
+    return g;
+}
+
+/* `float NAME[...]`: the image `x` with the layer's padding as zeros around it. */
+static void padded_input(Writer *w, const Layer *l, const char *name, const char *x)
+{
+    const ConvAttrs *a = &l->u.conv;
+    Window p = padded_window(l);
+    int row = l->in.w * l->in.c;
+    w_line(w, "/* The image with its padding as zeros: [%d][%d][%d]. */", p.in_h, p.in_w, p.in_c);
+    w_line(w, "float %s[%lld] CNN_STACK_ALIGN;", name, (long long)p.in_h * p.in_w * p.in_c);
+    w_line(w, "memset(%s, 0, sizeof %s);", name, name);
+    w_line(w, "for (int r = 0; r < %d; r++)", l->in.h);
+    w_line(w, "    memcpy(%s + (r + %d) * %d + %d, %s + r * %d, sizeof(float) * %d);", name, a->pad_top,
+           p.in_w * p.in_c, a->pad_left * p.in_c, x, row, row);
+}
+
 static void conv_backward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
@@ -356,7 +449,18 @@ static void conv_backward(Writer *w, const EmitLayer *e)
     Window g = conv_window(l);
     bool with_din = e->has_din;
     bool gather_din = with_din && gathers_input_grad(l), scatter_din = with_din && !gather_din;
-    SimdConv dk = {.g = g, .cout = a->filters, .x = "x", .y = "dz", .k = "dkernel", .act = ACT_NONE};
+    /* Input pixel i gathers output pixel i + pad - k under tap k: a window with padding
+     * k - 1 - pad over the output gradient. */
+    Window gd = {.in_h = l->out.h, .in_w = l->out.w, .in_c = a->filters, .out_h = l->in.h, .out_w = l->in.w,
+                 .kh = a->kh, .kw = a->kw, .sh = 1, .sw = 1,
+                 .pad_top = a->kh - 1 - a->pad_top, .pad_left = a->kw - 1 - a->pad_left};
+    SimdConv cd = {.g = gd, .cout = l->in.c, .x = "dz", .y = "dx", .k = "kf", .act = ACT_NONE};
+    bool winograd_din = gather_din && winograd_applies(&gd, l->in.c);
+    /* The kernel gradient over the image padded with zeros where the layer pads (see
+     * padded_input): every tap then sees every output, and the taps share register blocks. */
+    bool pad_x = pads_input_for_kernel_grad(l);
+    SimdConv dk = {.g = pad_x ? padded_window(l) : g, .cout = a->filters, .x = pad_x ? "xp" : "x", .y = "dz",
+                   .k = "dkernel", .act = ACT_NONE};
     if (scatter_din)
         emit_xtap_function(w, l);
     emit_simd_kernel_grad_functions(w, l->name, &dk);
@@ -376,6 +480,11 @@ static void conv_backward(Writer *w, const EmitLayer *e)
     }
     if (gather_din)
         transposed_kernel(w, l, "kf", true);
+    if (winograd_din) {
+        w_line(w, "/* The input gradient by Winograd's F(4x4, 3x3) (emit/winograd.c). */");
+        emit_winograd_kernel(w, &cd, "u");
+        emit_winograd_scratch(w, &cd);
+    }
     w_open(w, "for (int b = 0; b < n; b++)");
     w_line(w, "const float *restrict x = in + (size_t)b * %lld;", shape_size(l->in));
     if (with_din)
@@ -388,18 +497,17 @@ static void conv_backward(Writer *w, const EmitLayer *e)
         activation_and_bias_grad(w, e);
     else
         image_activation_grad(w, e);
+    if (pad_x)
+        padded_input(w, l, "xp", "x");
     emit_simd_kernel_grad_calls(w, l->name, &dk);
     if (scatter_din)
         emit_window_loops(w, &g, scatter_pixel, (void *)l);
-    if (gather_din) {
-        /* Input pixel i gathers output pixel i + pad - k under tap k: a window with padding
-         * k - 1 - pad over the output gradient. */
-        Window gd = {.in_h = l->out.h, .in_w = l->out.w, .in_c = a->filters, .out_h = l->in.h, .out_w = l->in.w,
-                     .kh = a->kh, .kw = a->kw, .sh = 1, .sw = 1,
-                     .pad_top = a->kh - 1 - a->pad_top, .pad_left = a->kw - 1 - a->pad_left};
-        SimdConv c = {.g = gd, .cout = l->in.c, .x = "dz", .y = "dx", .k = "kf", .act = ACT_NONE};
+    if (winograd_din) {
         w_line(w, "/* The input gradient, every pixel written once. */");
-        emit_simd_gather(w, &c);
+        emit_winograd_image(w, &cd, "u");
+    } else if (gather_din) {
+        w_line(w, "/* The input gradient, every pixel written once. */");
+        emit_simd_gather(w, &cd);
     }
     w_close(w);
     w_close(w);
