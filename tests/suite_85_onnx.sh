@@ -101,18 +101,19 @@ ox_canonical() {
     sed -n '/canonical text:/,/^ \*\//p' "$1"
 }
 
-# ox_export NAME: trains models/NAME.cnn briefly, exports it, runs the checks of the export and
-# round-trip groups.
+# ox_export NAME [FILE]: trains FILE (models/NAME.cnn) briefly, exports it, runs the checks of the
+# export and round-trip groups.
 ox_export() {
     m=$1
+    oe_file=${2:-models/$m.cnn}
     d=$OX_DIR/export/$m
     mkdir -p "$d/img" "$d/rt"
-    ox_program "$d" "models/$m.cnn" "$m" || return 0
+    ox_program "$d" "$oe_file" "$m" || return 0
     ox_run "onnx/export/$m: train" "$d/infer_ref" train --data "$OX_DATA" --limit 1000 --epochs 1 \
         --save "$d/ck.safetensors" --quiet || return 0
     ox_run "onnx/export/$m: outputs of the program" sh -c "\"$d/infer_ref\" dump \"$d/ck.safetensors\" \
         \"$OX_DATA/t10k-images-idx3-ubyte.gz\" $OX_N \"$d/img\" >\"$d/cnnc.txt\"" || return 0
-    ox_run "onnx/export/$m: cnnc export" "$CNNC" export "models/$m.cnn" --weights "$d/ck.safetensors" \
+    ox_run "onnx/export/$m: cnnc export" "$CNNC" export "$oe_file" --weights "$d/ck.safetensors" \
         -o "$d/$m.onnx" || return 0
     ox_checker "onnx/export/$m: onnx.checker accepts it" "$d/$m.onnx"
     ox_run "onnx/export/$m: ONNX Runtime" sh -c "ORT_PREFIX=\"$OX_ORT\" node tests/onnx/ort_run.js \"$d/$m.onnx\" \
@@ -319,6 +320,9 @@ else
         for m in $(ls models/*.cnn | sed 's|models/||; s|\.cnn$||'); do
             ox_export "$m"
         done
+        # The input read in both layouts, outputs with several readers, concat of images and of
+        # flat tensors, batchnorm on both.
+        ox_export graph_mnist tests/onnx/graph_mnist.cnn
         ox_variants
         for f in tests/models/*.cnn; do
             ox_roundtrip_small "$f"

@@ -3,10 +3,12 @@
  * forward pass (contract section 7).
  *
  * The frame around the layers: the graph's input `input` [N, H, W, C] as tf2onnx gives a Keras
- * model, a Transpose wherever the next layer reads its image in the other layout (ONNX's Conv
- * and pooling are NCHW, cnnc's flatten is H, W, C), tensor names, and the output
- * `probabilities` (or `logits`) [N, classes]. Each layer's own nodes come from its kind's
- * onnx_export (compiler/layers/<kind>.c). Nothing is written unless all of it succeeded.
+ * model, a Transpose wherever a layer reads an image in the other layout (ONNX's Conv, pooling
+ * and BatchNormalization are NCHW, cnnc's flatten is H, W, C), tensor names, and the output
+ * `probabilities` (or `logits`) [N, classes]. Every output stays named with its layout, since
+ * any later layer may read it (from=, and add's and concat's with=); an output read in both
+ * layouts is transposed once. Each layer's own nodes come from its kind's onnx_export
+ * (compiler/layers/<kind>.c). Nothing is written unless all of it succeeded.
  */
 #include <math.h>
 #include <stdlib.h>

@@ -65,7 +65,7 @@ static ImValue *data_input(Importer *im, const Onnx__NodeProto *n, size_t k)
     }
     const char *name = n->input[k];
     if (find_const(im, name) != NULL) {
-        node_error(im, n, "reads the constant '%.200s' as its data; cnnc's layers read the previous layer's output",
+        node_error(im, n, "reads the constant '%.200s' as its data; cnnc's layers read the outputs of layers",
                    name);
         return NULL;
     }
@@ -767,7 +767,7 @@ static bool op_concat(Importer *im, const Onnx__NodeProto *n)
         int rank = acc.layout == LAYOUT_FLAT ? 2 : 4;
         long long want = acc.layout == LAYOUT_NHWC ? 3 : 1;
         if (axis != want && axis != want - rank) {
-            node_error(im, n, "joins %s along axis %lld; cnnc's concat joins the channels, axis %lld", 
+            node_error(im, n, "joins %s along axis %lld; cnnc's concat joins the channels, axis %lld",
                        layout_name(acc.layout), axis, want);
             return false;
         }
@@ -849,14 +849,15 @@ static bool op_batchnorm(Importer *im, const Onnx__NodeProto *n)
 {
     static const char *const known[] = {"epsilon", "momentum", "training_mode", "spatial", "is_test", NULL};
     double epsilon, momentum;
-    long long training, spatial;
+    long long training, spatial, is_test;
+    /* Before opset 7, is_test said the form, and its default was training. */
     if (!known_attrs(im, n, known) || !attr_float(im, n, "epsilon", 1e-5, &epsilon) ||
         !attr_float(im, n, "momentum", 0.99, &momentum) || !attr_int(im, n, "training_mode", 0, &training) ||
-        !attr_int(im, n, "spatial", 1, &spatial))
+        !attr_int(im, n, "spatial", 1, &spatial) || !attr_int(im, n, "is_test", im->opset < 7 ? 0 : 1, &is_test))
         return false;
-    if (training != 0) {
-        node_error(im, n, "is in training form (training_mode=1); cnnc imports the inference form, which "
-                   "normalises with the moving statistics");
+    if (training != 0 || is_test == 0) {
+        node_error(im, n, "is in training form (%s); cnnc imports the inference form, which normalises with the "
+                   "moving statistics", training != 0 ? "training_mode=1" : "is_test=0");
         return false;
     }
     if (spatial != 1) {
