@@ -59,7 +59,7 @@ char *train_block_text(const TrainConfig *t)
     fprintf(f, "    loss %s;\n", loss_names[t->loss]);
     fputs("    optimizer ", f);
     put_optimizer_call(f, t, put_real);
-    fprintf(f, ");\n    epochs %d;\n    batch_size %d;\n    validation ", t->epochs, t->batch_size);
+    fprintf(f, ";\n    epochs %d;\n    batch_size %d;\n    validation ", t->epochs, t->batch_size);
     if (t->validation == VALID_SPLIT) {
         fputs("split(", f);
         put_real(f, t->split);
