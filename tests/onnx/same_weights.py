@@ -2,8 +2,9 @@
 
     python3 tests/onnx/same_weights.py A.safetensors B.safetensors
 
-Compares every tensor that is not optimizer state (`optimizer.*`): the same names, dtypes,
-shapes and bytes. Exits 1 naming the first difference.
+Compares every tensor that is the model's (not the optimizer's state, `optimizer.*`, nor the
+best epoch's weights early stopping keeps to restore, `best.*`): the same names, dtypes, shapes
+and bytes. Exits 1 naming the first difference.
 """
 import json
 import struct
@@ -16,7 +17,7 @@ def tensors(path):
     header = json.loads(data[8:8 + n])
     out = {}
     for name, t in header.items():
-        if name == "__metadata__" or name.startswith("optimizer."):
+        if name == "__metadata__" or name.startswith(("optimizer.", "best.")):
             continue
         lo, hi = t["data_offsets"]
         out[name] = (t["dtype"], t["shape"], data[8 + n + lo:8 + n + hi])
