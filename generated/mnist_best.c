@@ -1342,8 +1342,11 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 32, mean);
-        for (int ch = 0; ch < 32; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 32; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -1351,14 +1354,13 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 32;
             for (int px = 0; px < 784; px++) {
                 for (int ch = 0; ch < 32; ch++)
-                    p[ch] += (x[px * 32 + ch] - mean[ch]) * (x[px * 32 + ch] - mean[ch]);
+                    p[ch] += (x[px * 32 + ch] - center[ch]) * (x[px * 32 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 32, var);
         for (int ch = 0; ch < 32; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -1383,8 +1385,13 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 64;
     float *restrict part = stats + 96;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[32], inv[32];
+    for (int ch = 0; ch < 32; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[64 + ch];
+    }
     for (int i = 0; i < n * 64; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -1393,7 +1400,7 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 64;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 32 + ch];
                 p[32 + ch] += dy[px * 32 + ch] * xh;
             }
@@ -1420,7 +1427,7 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 25088;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 dx[px * 32 + ch] = k[ch] * (dy[px * 32 + ch] - sums[ch] - xh * sums[32 + ch]);
             }
         }
@@ -4664,8 +4671,11 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 64, mean);
-        for (int ch = 0; ch < 64; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 64; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -4673,14 +4683,13 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 64;
             for (int px = 0; px < 196; px++) {
                 for (int ch = 0; ch < 64; ch++)
-                    p[ch] += (x[px * 64 + ch] - mean[ch]) * (x[px * 64 + ch] - mean[ch]);
+                    p[ch] += (x[px * 64 + ch] - center[ch]) * (x[px * 64 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 64, var);
         for (int ch = 0; ch < 64; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -4705,8 +4714,13 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 128;
     float *restrict part = stats + 192;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[64], inv[64];
+    for (int ch = 0; ch < 64; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[128 + ch];
+    }
     for (int i = 0; i < n * 128; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -4715,7 +4729,7 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 128;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 64 + ch];
                 p[64 + ch] += dy[px * 64 + ch] * xh;
             }
@@ -4742,7 +4756,7 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 12544;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 dx[px * 64 + ch] = k[ch] * (dy[px * 64 + ch] - sums[ch] - xh * sums[64 + ch]);
             }
         }
@@ -6142,8 +6156,11 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 128, mean);
-        for (int ch = 0; ch < 128; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 128; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 128; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -6151,14 +6168,13 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 128;
             for (int px = 0; px < 49; px++) {
                 for (int ch = 0; ch < 128; ch++)
-                    p[ch] += (x[px * 128 + ch] - mean[ch]) * (x[px * 128 + ch] - mean[ch]);
+                    p[ch] += (x[px * 128 + ch] - center[ch]) * (x[px * 128 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 128, var);
         for (int ch = 0; ch < 128; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -6183,8 +6199,13 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 256;
     float *restrict part = stats + 384;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[128], inv[128];
+    for (int ch = 0; ch < 128; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[256 + ch];
+    }
     for (int i = 0; i < n * 256; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -6193,7 +6214,7 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 256;
         for (int px = 0; px < 49; px++) {
             for (int ch = 0; ch < 128; ch++) {
-                const float xh = (x[px * 128 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 128 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 128 + ch];
                 p[128 + ch] += dy[px * 128 + ch] * xh;
             }
@@ -6220,7 +6241,7 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 6272;
         for (int px = 0; px < 49; px++) {
             for (int ch = 0; ch < 128; ch++) {
-                const float xh = (x[px * 128 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 128 + ch] - center[ch]) * inv[ch];
                 dx[px * 128 + ch] = k[ch] * (dy[px * 128 + ch] - sums[ch] - xh * sums[128 + ch]);
             }
         }

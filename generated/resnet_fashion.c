@@ -1380,8 +1380,11 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 32, mean);
-        for (int ch = 0; ch < 32; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 32; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -1389,14 +1392,13 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 32;
             for (int px = 0; px < 784; px++) {
                 for (int ch = 0; ch < 32; ch++)
-                    p[ch] += (x[px * 32 + ch] - mean[ch]) * (x[px * 32 + ch] - mean[ch]);
+                    p[ch] += (x[px * 32 + ch] - center[ch]) * (x[px * 32 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 32, var);
         for (int ch = 0; ch < 32; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -1421,8 +1423,13 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 64;
     float *restrict part = stats + 96;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[32], inv[32];
+    for (int ch = 0; ch < 32; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[64 + ch];
+    }
     for (int i = 0; i < n * 64; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -1431,7 +1438,7 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 64;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 32 + ch];
                 p[32 + ch] += dy[px * 32 + ch] * xh;
             }
@@ -1458,7 +1465,7 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 25088;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 dx[px * 32 + ch] = k[ch] * (dy[px * 32 + ch] - sums[ch] - xh * sums[32 + ch]);
             }
         }
@@ -4303,8 +4310,11 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 32, mean);
-        for (int ch = 0; ch < 32; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 32; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -4312,14 +4322,13 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 32;
             for (int px = 0; px < 784; px++) {
                 for (int ch = 0; ch < 32; ch++)
-                    p[ch] += (x[px * 32 + ch] - mean[ch]) * (x[px * 32 + ch] - mean[ch]);
+                    p[ch] += (x[px * 32 + ch] - center[ch]) * (x[px * 32 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 32, var);
         for (int ch = 0; ch < 32; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -4344,8 +4353,13 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 64;
     float *restrict part = stats + 96;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[32], inv[32];
+    for (int ch = 0; ch < 32; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[64 + ch];
+    }
     for (int i = 0; i < n * 64; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -4354,7 +4368,7 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 64;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 32 + ch];
                 p[32 + ch] += dy[px * 32 + ch] * xh;
             }
@@ -4381,7 +4395,7 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 25088;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 dx[px * 32 + ch] = k[ch] * (dy[px * 32 + ch] - sums[ch] - xh * sums[32 + ch]);
             }
         }
@@ -7227,8 +7241,11 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 32, mean);
-        for (int ch = 0; ch < 32; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 32; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -7236,14 +7253,13 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 32;
             for (int px = 0; px < 784; px++) {
                 for (int ch = 0; ch < 32; ch++)
-                    p[ch] += (x[px * 32 + ch] - mean[ch]) * (x[px * 32 + ch] - mean[ch]);
+                    p[ch] += (x[px * 32 + ch] - center[ch]) * (x[px * 32 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 32, var);
         for (int ch = 0; ch < 32; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -7268,8 +7284,13 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 64;
     float *restrict part = stats + 96;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[32], inv[32];
+    for (int ch = 0; ch < 32; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[64 + ch];
+    }
     for (int i = 0; i < n * 64; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -7278,7 +7299,7 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 64;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 32 + ch];
                 p[32 + ch] += dy[px * 32 + ch] * xh;
             }
@@ -7305,7 +7326,7 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 25088;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 dx[px * 32 + ch] = k[ch] * (dy[px * 32 + ch] - sums[ch] - xh * sums[32 + ch]);
             }
         }
@@ -10563,8 +10584,11 @@ static void batchnorm_4_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 64, mean);
-        for (int ch = 0; ch < 64; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 64; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -10572,14 +10596,13 @@ static void batchnorm_4_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 64;
             for (int px = 0; px < 196; px++) {
                 for (int ch = 0; ch < 64; ch++)
-                    p[ch] += (x[px * 64 + ch] - mean[ch]) * (x[px * 64 + ch] - mean[ch]);
+                    p[ch] += (x[px * 64 + ch] - center[ch]) * (x[px * 64 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 64, var);
         for (int ch = 0; ch < 64; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -10604,8 +10627,13 @@ static void batchnorm_4_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 128;
     float *restrict part = stats + 192;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[64], inv[64];
+    for (int ch = 0; ch < 64; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[128 + ch];
+    }
     for (int i = 0; i < n * 128; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -10614,7 +10642,7 @@ static void batchnorm_4_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 128;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 64 + ch];
                 p[64 + ch] += dy[px * 64 + ch] * xh;
             }
@@ -10641,7 +10669,7 @@ static void batchnorm_4_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 12544;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 dx[px * 64 + ch] = k[ch] * (dy[px * 64 + ch] - sums[ch] - xh * sums[64 + ch]);
             }
         }
@@ -13858,8 +13886,11 @@ static void batchnorm_5_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 64, mean);
-        for (int ch = 0; ch < 64; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 64; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -13867,14 +13898,13 @@ static void batchnorm_5_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 64;
             for (int px = 0; px < 196; px++) {
                 for (int ch = 0; ch < 64; ch++)
-                    p[ch] += (x[px * 64 + ch] - mean[ch]) * (x[px * 64 + ch] - mean[ch]);
+                    p[ch] += (x[px * 64 + ch] - center[ch]) * (x[px * 64 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 64, var);
         for (int ch = 0; ch < 64; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -13899,8 +13929,13 @@ static void batchnorm_5_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 128;
     float *restrict part = stats + 192;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[64], inv[64];
+    for (int ch = 0; ch < 64; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[128 + ch];
+    }
     for (int i = 0; i < n * 128; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -13909,7 +13944,7 @@ static void batchnorm_5_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 128;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 64 + ch];
                 p[64 + ch] += dy[px * 64 + ch] * xh;
             }
@@ -13936,7 +13971,7 @@ static void batchnorm_5_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 12544;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 dx[px * 64 + ch] = k[ch] * (dy[px * 64 + ch] - sums[ch] - xh * sums[64 + ch]);
             }
         }
@@ -17153,8 +17188,11 @@ static void batchnorm_6_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 64, mean);
-        for (int ch = 0; ch < 64; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 64; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -17162,14 +17200,13 @@ static void batchnorm_6_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 64;
             for (int px = 0; px < 196; px++) {
                 for (int ch = 0; ch < 64; ch++)
-                    p[ch] += (x[px * 64 + ch] - mean[ch]) * (x[px * 64 + ch] - mean[ch]);
+                    p[ch] += (x[px * 64 + ch] - center[ch]) * (x[px * 64 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 64, var);
         for (int ch = 0; ch < 64; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -17194,8 +17231,13 @@ static void batchnorm_6_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 128;
     float *restrict part = stats + 192;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[64], inv[64];
+    for (int ch = 0; ch < 64; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[128 + ch];
+    }
     for (int i = 0; i < n * 128; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -17204,7 +17246,7 @@ static void batchnorm_6_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 128;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 64 + ch];
                 p[64 + ch] += dy[px * 64 + ch] * xh;
             }
@@ -17231,7 +17273,7 @@ static void batchnorm_6_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 12544;
         for (int px = 0; px < 196; px++) {
             for (int ch = 0; ch < 64; ch++) {
-                const float xh = (x[px * 64 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 64 + ch] - center[ch]) * inv[ch];
                 dx[px * 64 + ch] = k[ch] * (dy[px * 64 + ch] - sums[ch] - xh * sums[64 + ch]);
             }
         }

@@ -1323,8 +1323,11 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 32, mean);
-        for (int ch = 0; ch < 32; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 32; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -1332,14 +1335,13 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 32;
             for (int px = 0; px < 784; px++) {
                 for (int ch = 0; ch < 32; ch++)
-                    p[ch] += (x[px * 32 + ch] - mean[ch]) * (x[px * 32 + ch] - mean[ch]);
+                    p[ch] += (x[px * 32 + ch] - center[ch]) * (x[px * 32 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 32, var);
         for (int ch = 0; ch < 32; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -1364,8 +1366,13 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 64;
     float *restrict part = stats + 96;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[32], inv[32];
+    for (int ch = 0; ch < 32; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[64 + ch];
+    }
     for (int i = 0; i < n * 64; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -1374,7 +1381,7 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 64;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 32 + ch];
                 p[32 + ch] += dy[px * 32 + ch] * xh;
             }
@@ -1401,7 +1408,7 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 25088;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 dx[px * 32 + ch] = k[ch] * (dy[px * 32 + ch] - sums[ch] - xh * sums[32 + ch]);
             }
         }
@@ -4246,8 +4253,11 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 32, mean);
-        for (int ch = 0; ch < 32; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 32; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -4255,14 +4265,13 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 32;
             for (int px = 0; px < 784; px++) {
                 for (int ch = 0; ch < 32; ch++)
-                    p[ch] += (x[px * 32 + ch] - mean[ch]) * (x[px * 32 + ch] - mean[ch]);
+                    p[ch] += (x[px * 32 + ch] - center[ch]) * (x[px * 32 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 32, var);
         for (int ch = 0; ch < 32; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -4287,8 +4296,13 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 64;
     float *restrict part = stats + 96;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[32], inv[32];
+    for (int ch = 0; ch < 32; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[64 + ch];
+    }
     for (int i = 0; i < n * 64; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -4297,7 +4311,7 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 64;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 32 + ch];
                 p[32 + ch] += dy[px * 32 + ch] * xh;
             }
@@ -4324,7 +4338,7 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 25088;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 dx[px * 32 + ch] = k[ch] * (dy[px * 32 + ch] - sums[ch] - xh * sums[32 + ch]);
             }
         }
@@ -7170,8 +7184,11 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             }
         }
         batch_sum(sync, part, n, 32, mean);
-        for (int ch = 0; ch < 32; ch++)
+        /* center: the mean in an array the partial sums cannot alias, so that they vectorise */
+        for (int ch = 0; ch < 32; ch++) {
             mean[ch] /= count;
+            center[ch] = mean[ch];
+        }
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
         for (int b = 0; b < n; b++) {
@@ -7179,14 +7196,13 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             float *restrict p = part + (size_t)b * 32;
             for (int px = 0; px < 784; px++) {
                 for (int ch = 0; ch < 32; ch++)
-                    p[ch] += (x[px * 32 + ch] - mean[ch]) * (x[px * 32 + ch] - mean[ch]);
+                    p[ch] += (x[px * 32 + ch] - center[ch]) * (x[px * 32 + ch] - center[ch]);
             }
         }
         batch_sum(sync, part, n, 32, var);
         for (int ch = 0; ch < 32; ch++) {
             var[ch] /= count;
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
-            center[ch] = mean[ch];
             scale[ch] = gamma[ch] * inv[ch];
         }
     } else {
@@ -7211,8 +7227,13 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    const float *restrict mean = stats, *restrict inv = stats + 64;
     float *restrict part = stats + 96;
+    /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
+    float center[32], inv[32];
+    for (int ch = 0; ch < 32; ch++) {
+        center[ch] = stats[ch];
+        inv[ch] = stats[64 + ch];
+    }
     for (int i = 0; i < n * 64; i++)
         part[i] = 0.0f;
     for (int b = 0; b < n; b++) {
@@ -7221,7 +7242,7 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
         float *restrict p = part + (size_t)b * 64;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 p[ch] += dy[px * 32 + ch];
                 p[32 + ch] += dy[px * 32 + ch] * xh;
             }
@@ -7248,7 +7269,7 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
         float *restrict dx = din + (size_t)b * 25088;
         for (int px = 0; px < 784; px++) {
             for (int ch = 0; ch < 32; ch++) {
-                const float xh = (x[px * 32 + ch] - mean[ch]) * inv[ch];
+                const float xh = (x[px * 32 + ch] - center[ch]) * inv[ch];
                 dx[px * 32 + ch] = k[ch] * (dy[px * 32 + ch] - sums[ch] - xh * sums[32 + ch]);
             }
         }
