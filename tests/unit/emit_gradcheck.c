@@ -204,11 +204,19 @@ static void check_update(const cnn_model *m, const float *params0)
             g[i] = (float)(uniform() - 0.5);
         m->update(p, g, mm, vv, step);
         for (size_t i = 0; i < np; i++) {
-            if (t->optimizer == CNN_OPT_ADAM) {
+            if (t->optimizer == CNN_OPT_ADAM || t->optimizer == CNN_OPT_ADAMW) {
+                /* AdamW decays the weight first, then takes Adam's step. */
+                if (t->optimizer == CNN_OPT_ADAMW)
+                    ep[i] -= t->learning_rate * t->weight_decay * ep[i];
                 double alpha = t->learning_rate * sqrt(1 - pow(t->beta_2, (double)step)) / (1 - pow(t->beta_1, (double)step));
                 em[i] = t->beta_1 * em[i] + (1 - t->beta_1) * g[i];
                 ev[i] = t->beta_2 * ev[i] + (1 - t->beta_2) * g[i] * g[i];
                 ep[i] -= alpha * em[i] / (sqrt(ev[i]) + t->epsilon);
+            } else if (t->optimizer == CNN_OPT_RMSPROP) {
+                ev[i] = t->rho * ev[i] + (1 - t->rho) * g[i] * g[i];
+                double d = t->learning_rate * g[i] / sqrt(ev[i] + t->epsilon);
+                em[i] = t->momentum * em[i] + d;
+                ep[i] -= t->momentum > 0 ? em[i] : d;
             } else if (t->momentum > 0) {
                 em[i] = t->momentum * em[i] - t->learning_rate * g[i];
                 ep[i] += t->nesterov ? t->momentum * em[i] - t->learning_rate * g[i] : em[i];
