@@ -1326,10 +1326,11 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[32], scale[32];
+    float center[32];
+    float scale[32];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 32, *restrict inv = stats + 64;
-        float *restrict part = stats + 96;
+        float *restrict part = stats + 256;
         const float count = (float)(sync ? sync->images : n) * 784.0f;
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
@@ -1363,7 +1364,8 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 32; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -1385,9 +1387,10 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 96;
+    float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[32], inv[32];
+    float center[32];
+    float inv[32];
     for (int ch = 0; ch < 32; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[64 + ch];
@@ -4655,10 +4658,11 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[64], scale[64];
+    float center[64];
+    float scale[64];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 64, *restrict inv = stats + 128;
-        float *restrict part = stats + 192;
+        float *restrict part = stats + 512;
         const float count = (float)(sync ? sync->images : n) * 196.0f;
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
@@ -4692,7 +4696,8 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 64; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -4714,9 +4719,10 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 192;
+    float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[64], inv[64];
+    float center[64];
+    float inv[64];
     for (int ch = 0; ch < 64; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[128 + ch];
@@ -6140,10 +6146,11 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[128], scale[128];
+    float center[128];
+    float scale[128];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 128, *restrict inv = stats + 256;
-        float *restrict part = stats + 384;
+        float *restrict part = stats + 1024;
         const float count = (float)(sync ? sync->images : n) * 49.0f;
         for (int i = 0; i < n * 128; i++)
             part[i] = 0.0f;
@@ -6177,7 +6184,8 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 128; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -6199,9 +6207,10 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 384;
+    float *restrict part = stats + 1024;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[128], inv[128];
+    float center[128];
+    float inv[128];
     for (int ch = 0; ch < 128; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[256 + ch];

@@ -4,7 +4,7 @@
  *
  * Target generic: plain C99, no extensions; any conforming compiler.
  *
- * Model resnet_fashion, hash fnv1a64:ad89529842a8f968 of this canonical text:
+ * Model resnet_fashion, hash fnv1a64:19489f4d4661c695 of this canonical text:
  *
  *   model resnet_fashion
  *   input 28x28x1
@@ -16,7 +16,7 @@
  *   relu_2 = relu() -> 28x28x32, 0 params
  *   conv2d_3 = conv2d(filters=32, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 28x28x32, 9216 params
  *   batchnorm_3 = batchnorm(momentum=0.99, epsilon=0.001, center=true, scale=true) -> 28x28x32, 64 params
- *   add_1 = add() -> 28x28x32, 0 params
+ *   add_1 = add(with=stem) -> 28x28x32, 0 params
  *   relu_3 = relu() -> 28x28x32, 0 params
  *   maxpool2d_1 = maxpool2d(pool=2x2, stride=2x2, padding=valid) -> 14x14x32, 0 params
  *   conv2d_4 = conv2d(filters=64, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 14x14x64, 18432 params
@@ -27,7 +27,7 @@
  *   relu_5 = relu() -> 14x14x64, 0 params
  *   conv2d_6 = conv2d(filters=64, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 14x14x64, 36864 params
  *   batchnorm_6 = batchnorm(momentum=0.99, epsilon=0.001, center=true, scale=true) -> 14x14x64, 128 params
- *   add_2 = add() -> 14x14x64, 0 params
+ *   add_2 = add(with=stage2) -> 14x14x64, 0 params
  *   relu_6 = relu() -> 14x14x64, 0 params
  *   globalavgpool2d_1 = globalavgpool2d() -> 64, 0 params
  *   dropout_1 = dropout(rate=0.2) -> 64, 0 params
@@ -1364,10 +1364,11 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[32], scale[32];
+    float center[32];
+    float scale[32];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 32, *restrict inv = stats + 64;
-        float *restrict part = stats + 96;
+        float *restrict part = stats + 256;
         const float count = (float)(sync ? sync->images : n) * 784.0f;
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
@@ -1401,7 +1402,8 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 32; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -1423,9 +1425,10 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 96;
+    float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[32], inv[32];
+    float center[32];
+    float inv[32];
     for (int ch = 0; ch < 32; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[64 + ch];
@@ -4294,10 +4297,11 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[32], scale[32];
+    float center[32];
+    float scale[32];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 32, *restrict inv = stats + 64;
-        float *restrict part = stats + 96;
+        float *restrict part = stats + 256;
         const float count = (float)(sync ? sync->images : n) * 784.0f;
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
@@ -4331,7 +4335,8 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 32; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -4353,9 +4358,10 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 96;
+    float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[32], inv[32];
+    float center[32];
+    float inv[32];
     for (int ch = 0; ch < 32; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[64 + ch];
@@ -7225,10 +7231,11 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[32], scale[32];
+    float center[32];
+    float scale[32];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 32, *restrict inv = stats + 64;
-        float *restrict part = stats + 96;
+        float *restrict part = stats + 256;
         const float count = (float)(sync ? sync->images : n) * 784.0f;
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
@@ -7262,7 +7269,8 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 32; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -7284,9 +7292,10 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 96;
+    float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[32], inv[32];
+    float center[32];
+    float inv[32];
     for (int ch = 0; ch < 32; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[64 + ch];
@@ -10568,10 +10577,11 @@ static void batchnorm_4_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[64], scale[64];
+    float center[64];
+    float scale[64];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 64, *restrict inv = stats + 128;
-        float *restrict part = stats + 192;
+        float *restrict part = stats + 512;
         const float count = (float)(sync ? sync->images : n) * 196.0f;
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
@@ -10605,7 +10615,8 @@ static void batchnorm_4_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 64; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -10627,9 +10638,10 @@ static void batchnorm_4_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 192;
+    float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[64], inv[64];
+    float center[64];
+    float inv[64];
     for (int ch = 0; ch < 64; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[128 + ch];
@@ -13870,10 +13882,11 @@ static void batchnorm_5_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[64], scale[64];
+    float center[64];
+    float scale[64];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 64, *restrict inv = stats + 128;
-        float *restrict part = stats + 192;
+        float *restrict part = stats + 512;
         const float count = (float)(sync ? sync->images : n) * 196.0f;
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
@@ -13907,7 +13920,8 @@ static void batchnorm_5_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 64; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -13929,9 +13943,10 @@ static void batchnorm_5_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 192;
+    float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[64], inv[64];
+    float center[64];
+    float inv[64];
     for (int ch = 0; ch < 64; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[128 + ch];
@@ -17172,10 +17187,11 @@ static void batchnorm_6_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[64], scale[64];
+    float center[64];
+    float scale[64];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 64, *restrict inv = stats + 128;
-        float *restrict part = stats + 192;
+        float *restrict part = stats + 512;
         const float count = (float)(sync ? sync->images : n) * 196.0f;
         for (int i = 0; i < n * 64; i++)
             part[i] = 0.0f;
@@ -17209,7 +17225,8 @@ static void batchnorm_6_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 64; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -17231,9 +17248,10 @@ static void batchnorm_6_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 192;
+    float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[64], inv[64];
+    float center[64];
+    float inv[64];
     for (int ch = 0; ch < 64; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[128 + ch];

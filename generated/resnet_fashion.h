@@ -4,7 +4,7 @@
  *
  * Target generic: plain C99, no extensions; any conforming compiler.
  *
- * Model resnet_fashion, hash fnv1a64:ad89529842a8f968 of this canonical text:
+ * Model resnet_fashion, hash fnv1a64:19489f4d4661c695 of this canonical text:
  *
  *   model resnet_fashion
  *   input 28x28x1
@@ -16,7 +16,7 @@
  *   relu_2 = relu() -> 28x28x32, 0 params
  *   conv2d_3 = conv2d(filters=32, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 28x28x32, 9216 params
  *   batchnorm_3 = batchnorm(momentum=0.99, epsilon=0.001, center=true, scale=true) -> 28x28x32, 64 params
- *   add_1 = add() -> 28x28x32, 0 params
+ *   add_1 = add(with=stem) -> 28x28x32, 0 params
  *   relu_3 = relu() -> 28x28x32, 0 params
  *   maxpool2d_1 = maxpool2d(pool=2x2, stride=2x2, padding=valid) -> 14x14x32, 0 params
  *   conv2d_4 = conv2d(filters=64, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 14x14x64, 18432 params
@@ -27,7 +27,7 @@
  *   relu_5 = relu() -> 14x14x64, 0 params
  *   conv2d_6 = conv2d(filters=64, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 14x14x64, 36864 params
  *   batchnorm_6 = batchnorm(momentum=0.99, epsilon=0.001, center=true, scale=true) -> 14x14x64, 128 params
- *   add_2 = add() -> 14x14x64, 0 params
+ *   add_2 = add(with=stage2) -> 14x14x64, 0 params
  *   relu_6 = relu() -> 14x14x64, 0 params
  *   globalavgpool2d_1 = globalavgpool2d() -> 64, 0 params
  *   dropout_1 = dropout(rate=0.2) -> 64, 0 params
@@ -352,38 +352,38 @@ extern const cnn_model resnet_fashion_model;
 #define RESNET_FASHION_WS_DROPOUT_1_ACT 12270080 /* [32][64] */
 #define RESNET_FASHION_WS_DENSE_1_ACT 12272128 /* [32][10] */
 #define RESNET_FASHION_WS_BATCHNORM_1_AUX 12272448 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_BATCHNORM_2_AUX 12277568 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_BATCHNORM_3_AUX 12282688 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_MAXPOOL2D_1_AUX 12287808 /* [32][14][14][32] */
-#define RESNET_FASHION_WS_BATCHNORM_4_AUX 12488512 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_BATCHNORM_5_AUX 12498752 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_BATCHNORM_6_AUX 12508992 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_DROPOUT_1_AUX 12519232 /* [32][64] */
-#define RESNET_FASHION_WS_CONV2D_1_GRAD 12521280 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_BATCHNORM_1_GRAD 13324096 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_STEM_GRAD 14126912 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_CONV2D_2_GRAD 14929728 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_BATCHNORM_2_GRAD 15732544 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_RELU_2_GRAD 16535360 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_CONV2D_3_GRAD 17338176 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_BATCHNORM_3_GRAD 18140992 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_ADD_1_GRAD 18943808 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_RELU_3_GRAD 19746624 /* [32][28][28][32] */
-#define RESNET_FASHION_WS_MAXPOOL2D_1_GRAD 20549440 /* [32][14][14][32] */
-#define RESNET_FASHION_WS_CONV2D_4_GRAD 20750144 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_BATCHNORM_4_GRAD 21151552 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_STAGE2_GRAD 21552960 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_CONV2D_5_GRAD 21954368 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_BATCHNORM_5_GRAD 22355776 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_RELU_5_GRAD 22757184 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_CONV2D_6_GRAD 23158592 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_BATCHNORM_6_GRAD 23560000 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_ADD_2_GRAD 23961408 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_RELU_6_GRAD 24362816 /* [32][14][14][64] */
-#define RESNET_FASHION_WS_GLOBALAVGPOOL2D_1_GRAD 24764224 /* [32][64] */
-#define RESNET_FASHION_WS_DROPOUT_1_GRAD 24766272 /* [32][64] */
-#define RESNET_FASHION_WS_DENSE_1_GRAD 24768320 /* [32][10] */
-#define RESNET_FASHION_WS_GRAD_SCRATCH0 24768640 /* [32][25088], where a gradient is summed */
-#define RESNET_FASHION_WORKSPACE_FLOATS 25571456
+#define RESNET_FASHION_WS_BATCHNORM_2_AUX 12282688 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_BATCHNORM_3_AUX 12292928 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_MAXPOOL2D_1_AUX 12303168 /* [32][14][14][32] */
+#define RESNET_FASHION_WS_BATCHNORM_4_AUX 12503872 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_BATCHNORM_5_AUX 12524352 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_BATCHNORM_6_AUX 12544832 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_DROPOUT_1_AUX 12565312 /* [32][64] */
+#define RESNET_FASHION_WS_CONV2D_1_GRAD 12567360 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_BATCHNORM_1_GRAD 13370176 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_STEM_GRAD 14172992 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_CONV2D_2_GRAD 14975808 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_BATCHNORM_2_GRAD 15778624 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_RELU_2_GRAD 16581440 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_CONV2D_3_GRAD 17384256 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_BATCHNORM_3_GRAD 18187072 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_ADD_1_GRAD 18989888 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_RELU_3_GRAD 19792704 /* [32][28][28][32] */
+#define RESNET_FASHION_WS_MAXPOOL2D_1_GRAD 20595520 /* [32][14][14][32] */
+#define RESNET_FASHION_WS_CONV2D_4_GRAD 20796224 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_BATCHNORM_4_GRAD 21197632 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_STAGE2_GRAD 21599040 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_CONV2D_5_GRAD 22000448 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_BATCHNORM_5_GRAD 22401856 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_RELU_5_GRAD 22803264 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_CONV2D_6_GRAD 23204672 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_BATCHNORM_6_GRAD 23606080 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_ADD_2_GRAD 24007488 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_RELU_6_GRAD 24408896 /* [32][14][14][64] */
+#define RESNET_FASHION_WS_GLOBALAVGPOOL2D_1_GRAD 24810304 /* [32][64] */
+#define RESNET_FASHION_WS_DROPOUT_1_GRAD 24812352 /* [32][64] */
+#define RESNET_FASHION_WS_DENSE_1_GRAD 24814400 /* [32][10] */
+#define RESNET_FASHION_WS_GRAD_SCRATCH0 24814720 /* [32][25088], where a gradient is summed */
+#define RESNET_FASHION_WORKSPACE_FLOATS 25617536
 
 #endif

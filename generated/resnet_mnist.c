@@ -4,7 +4,7 @@
  *
  * Target generic: plain C99, no extensions; any conforming compiler.
  *
- * Model resnet_mnist, hash fnv1a64:b8a4289d52753f2e of this canonical text:
+ * Model resnet_mnist, hash fnv1a64:e72911da825abda0 of this canonical text:
  *
  *   model resnet_mnist
  *   input 28x28x1
@@ -16,7 +16,7 @@
  *   relu_2 = relu() -> 28x28x32, 0 params
  *   conv2d_3 = conv2d(filters=32, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 28x28x32, 9216 params
  *   batchnorm_3 = batchnorm(momentum=0.99, epsilon=0.001, center=true, scale=true) -> 28x28x32, 64 params
- *   add_1 = add() -> 28x28x32, 0 params
+ *   add_1 = add(with=stem) -> 28x28x32, 0 params
  *   relu_3 = relu() -> 28x28x32, 0 params
  *   maxpool2d_1 = maxpool2d(pool=2x2, stride=2x2, padding=valid) -> 14x14x32, 0 params
  *   globalavgpool2d_1 = globalavgpool2d() -> 32, 0 params
@@ -1307,10 +1307,11 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[32], scale[32];
+    float center[32];
+    float scale[32];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 32, *restrict inv = stats + 64;
-        float *restrict part = stats + 96;
+        float *restrict part = stats + 256;
         const float count = (float)(sync ? sync->images : n) * 784.0f;
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
@@ -1344,7 +1345,8 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 32; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -1366,9 +1368,10 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 96;
+    float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[32], inv[32];
+    float center[32];
+    float inv[32];
     for (int ch = 0; ch < 32; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[64 + ch];
@@ -4237,10 +4240,11 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[32], scale[32];
+    float center[32];
+    float scale[32];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 32, *restrict inv = stats + 64;
-        float *restrict part = stats + 96;
+        float *restrict part = stats + 256;
         const float count = (float)(sync ? sync->images : n) * 784.0f;
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
@@ -4274,7 +4278,8 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 32; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -4296,9 +4301,10 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 96;
+    float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[32], inv[32];
+    float center[32];
+    float inv[32];
     for (int ch = 0; ch < 32; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[64 + ch];
@@ -7168,10 +7174,11 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
                                 const float *restrict moving_variance, float *restrict stats, int training,
                                 const cnn_sync *sync, int n)
 {
-    float center[32], scale[32];
+    float center[32];
+    float scale[32];
     if (training) {
         float *restrict mean = stats, *restrict var = stats + 32, *restrict inv = stats + 64;
-        float *restrict part = stats + 96;
+        float *restrict part = stats + 256;
         const float count = (float)(sync ? sync->images : n) * 784.0f;
         for (int i = 0; i < n * 32; i++)
             part[i] = 0.0f;
@@ -7205,7 +7212,8 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
             inv[ch] = 1.0f / sqrtf(var[ch] + 0.001f);
             scale[ch] = gamma[ch] * inv[ch];
         }
-    } else {
+    }
+    if (!training) {
         for (int ch = 0; ch < 32; ch++) {
             center[ch] = moving_mean[ch];
             scale[ch] = gamma[ch] / sqrtf(moving_variance[ch] + 0.001f);
@@ -7227,9 +7235,10 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
                                  const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
                                  float *restrict stats, const cnn_sync *sync, int n)
 {
-    float *restrict part = stats + 96;
+    float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
-    float center[32], inv[32];
+    float center[32];
+    float inv[32];
     for (int ch = 0; ch < 32; ch++) {
         center[ch] = stats[ch];
         inv[ch] = stats[64 + ch];

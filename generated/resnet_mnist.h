@@ -4,7 +4,7 @@
  *
  * Target generic: plain C99, no extensions; any conforming compiler.
  *
- * Model resnet_mnist, hash fnv1a64:b8a4289d52753f2e of this canonical text:
+ * Model resnet_mnist, hash fnv1a64:e72911da825abda0 of this canonical text:
  *
  *   model resnet_mnist
  *   input 28x28x1
@@ -16,7 +16,7 @@
  *   relu_2 = relu() -> 28x28x32, 0 params
  *   conv2d_3 = conv2d(filters=32, kernel=3x3, stride=1x1, padding=same (top 1, bottom 1, left 1, right 1), activation=none, use_bias=false) -> 28x28x32, 9216 params
  *   batchnorm_3 = batchnorm(momentum=0.99, epsilon=0.001, center=true, scale=true) -> 28x28x32, 64 params
- *   add_1 = add() -> 28x28x32, 0 params
+ *   add_1 = add(with=stem) -> 28x28x32, 0 params
  *   relu_3 = relu() -> 28x28x32, 0 params
  *   maxpool2d_1 = maxpool2d(pool=2x2, stride=2x2, padding=valid) -> 14x14x32, 0 params
  *   globalavgpool2d_1 = globalavgpool2d() -> 32, 0 params
@@ -210,23 +210,23 @@ extern const cnn_model resnet_mnist_model;
 #define RESNET_MNIST_WS_GLOBALAVGPOOL2D_1_ACT 8253952 /* [32][32] */
 #define RESNET_MNIST_WS_DENSE_1_ACT 8254976 /* [32][10] */
 #define RESNET_MNIST_WS_BATCHNORM_1_AUX 8255296 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_BATCHNORM_2_AUX 8260416 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_BATCHNORM_3_AUX 8265536 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_MAXPOOL2D_1_AUX 8270656 /* [32][14][14][32] */
-#define RESNET_MNIST_WS_CONV2D_1_GRAD 8471360 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_BATCHNORM_1_GRAD 9274176 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_STEM_GRAD 10076992 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_CONV2D_2_GRAD 10879808 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_BATCHNORM_2_GRAD 11682624 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_RELU_2_GRAD 12485440 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_CONV2D_3_GRAD 13288256 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_BATCHNORM_3_GRAD 14091072 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_ADD_1_GRAD 14893888 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_RELU_3_GRAD 15696704 /* [32][28][28][32] */
-#define RESNET_MNIST_WS_MAXPOOL2D_1_GRAD 16499520 /* [32][14][14][32] */
-#define RESNET_MNIST_WS_GLOBALAVGPOOL2D_1_GRAD 16700224 /* [32][32] */
-#define RESNET_MNIST_WS_DENSE_1_GRAD 16701248 /* [32][10] */
-#define RESNET_MNIST_WS_GRAD_SCRATCH0 16701568 /* [32][25088], where a gradient is summed */
-#define RESNET_MNIST_WORKSPACE_FLOATS 17504384
+#define RESNET_MNIST_WS_BATCHNORM_2_AUX 8265536 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_BATCHNORM_3_AUX 8275776 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_MAXPOOL2D_1_AUX 8286016 /* [32][14][14][32] */
+#define RESNET_MNIST_WS_CONV2D_1_GRAD 8486720 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_BATCHNORM_1_GRAD 9289536 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_STEM_GRAD 10092352 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_CONV2D_2_GRAD 10895168 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_BATCHNORM_2_GRAD 11697984 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_RELU_2_GRAD 12500800 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_CONV2D_3_GRAD 13303616 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_BATCHNORM_3_GRAD 14106432 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_ADD_1_GRAD 14909248 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_RELU_3_GRAD 15712064 /* [32][28][28][32] */
+#define RESNET_MNIST_WS_MAXPOOL2D_1_GRAD 16514880 /* [32][14][14][32] */
+#define RESNET_MNIST_WS_GLOBALAVGPOOL2D_1_GRAD 16715584 /* [32][32] */
+#define RESNET_MNIST_WS_DENSE_1_GRAD 16716608 /* [32][10] */
+#define RESNET_MNIST_WS_GRAD_SCRATCH0 16716928 /* [32][25088], where a gradient is summed */
+#define RESNET_MNIST_WORKSPACE_FLOATS 17519744
 
 #endif

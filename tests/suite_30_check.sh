@@ -156,6 +156,18 @@ c30_timed "check: 100,000 names" 20 1 "$C30_DIR/wide.cnn"
 if [ "$(grep -c "duplicate layer name 'd[01]'" "$C30_DIR/err")" -eq 2 ]; then pass "check: 100,000 names, duplicates found"
 else fail "check: 100,000 names, duplicates found" "$(head -10 "$C30_DIR/err")"; fi
 
+# 10,000 layers reading names that do not exist: past the errors it prints, the checker no
+# longer looks for a did-you-mean among every earlier name (that was minutes, quadratic).
+{
+    echo "model unknown_names {"
+    echo "    input 28x28x1;"
+    awk 'BEGIN { for (i = 0; i < 10000; i++) printf "    conv2d(filters=1, kernel=1, from=nosuch%d);\n", i }'
+    echo "    globalavgpool2d;"
+    echo "    dense(units=10, activation=softmax);"
+    echo "}"
+} >"$C30_DIR/unknown_names.cnn"
+c30_timed "check: 10,000 unknown names" 20 1 "$C30_DIR/unknown_names.cnn"
+
 # Extreme numbers in every numeric place of the seed model: each run ends with status 0 or 1,
 # never a crash, a hang or a sanitizer report (the sizes reach the overflow checks).
 c30_bad=""

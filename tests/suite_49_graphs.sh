@@ -27,6 +27,60 @@ for name in sorted(k for k in header if k != "__metadata__"):
 EOF
 }
 
+# The wiring is part of the model: two models that differ only in what an add reads have
+# different banners (canonical text and hash), as their code differs.
+gr_wired() {
+    cat <<EOF
+model wired {
+    input 6x6x2;
+    conv2d(filters=3, kernel=3, padding=same, name=x);
+    conv2d(filters=3, kernel=1, name=a);
+    conv2d(filters=3, kernel=1, from=x, name=b);
+    add(with=$1);
+    add(with=a);
+    globalavgpool2d;
+    dense(units=4, activation=softmax);
+}
+train {
+    dataset idx("a", "b", "c", "d");
+    batch_size 3;
+}
+EOF
+}
+gr_wired x >"$GR_DIR/wired_x.cnn"
+gr_wired a >"$GR_DIR/wired_a.cnn"
+mkdir -p "$GR_DIR/wx" "$GR_DIR/wa"
+if "$CNNC" emit "$GR_DIR/wired_x.cnn" -o "$GR_DIR/wx" >"$GR_DIR/out" 2>&1 &&
+    "$CNNC" emit "$GR_DIR/wired_a.cnn" -o "$GR_DIR/wa" >>"$GR_DIR/out" 2>&1; then
+    gr_hx=$(grep -o 'fnv1a64:[0-9a-f]*' "$GR_DIR/wx/wired.c" | head -1)
+    gr_ha=$(grep -o 'fnv1a64:[0-9a-f]*' "$GR_DIR/wa/wired.c" | head -1)
+    if [ -n "$gr_hx" ] && [ "$gr_hx" != "$gr_ha" ] && grep -q 'add(with=x)' "$GR_DIR/wx/wired.c" &&
+        grep -q 'b = conv2d(.*from=x)' "$GR_DIR/wx/wired.c"; then
+        pass "graphs: from= and with= are in the banner's model and its hash"
+    else
+        fail "graphs: from= and with= are in the banner's model and its hash" "$gr_hx vs $gr_ha" \
+            "$(sed -n '/add(/p' "$GR_DIR/wx/wired.c" | head -3)"
+    fi
+else
+    fail "graphs: the wired models emit" "$(cat "$GR_DIR/out")"
+fi
+
+# A batchnorm over 802,816 units (a flat layer): its per-channel scratch is in the workspace,
+# not on the stack, which this would overflow (6 MiB forward, 9 MiB backward) on any thread.
+cat >"$GR_DIR/wide_bn.cnn" <<EOF
+model wide_bn {
+    input 28x28x1;
+    conv2d(filters=1024, kernel=1);
+    flatten;
+    batchnorm;
+    dense(units=10, activation=softmax);
+}
+train {
+    batch_size 2;
+    epochs 1;
+}
+EOF
+
 if [ -z "$GR_DATA" ]; then
     fail "graphs: data" "no MNIST files: run 'make data' or set CNNC_DATA_DIR"
 elif ! out=$(CFLAGS="${CFLAGS:--O2}" "$CNNC" build tests/train/bn_small.cnn -o "$GR_DIR/bn_small" 2>&1); then
@@ -88,5 +142,21 @@ else
         fi
     else
         fail "graphs: an epoch of bn_small" "$(tail -5 "$GR_DIR/out")"
+    fi
+fi
+
+if [ -n "$GR_DATA" ]; then
+    if ! out=$(CFLAGS="${CFLAGS:--O2}" "$CNNC" build "$GR_DIR/wide_bn.cnn" -o "$GR_DIR/wide_bn" 2>&1); then
+        fail "graphs: wide_bn builds" "$out"
+    else
+        for gr_threads in 1 2; do
+            if timeout 300 "$GR_DIR/wide_bn" train --data "$GR_DATA" --limit 4 --validation-limit 2 \
+                --threads $gr_threads --quiet >"$GR_DIR/out" 2>&1 </dev/null; then
+                pass "graphs: a batchnorm over 802,816 units trains on $gr_threads thread(s)"
+            else
+                fail "graphs: a batchnorm over 802,816 units trains on $gr_threads thread(s)" "status $?" \
+                    "$(tail -5 "$GR_DIR/out")"
+            fi
+        done
     fi
 fi

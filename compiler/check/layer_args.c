@@ -151,8 +151,8 @@ static bool check_arg_value(const ArgSpec *spec, const Arg *a, ArgValue *v)
     case ARG_NAME:
         return check_layer_name(a, &v->s);
     case ARG_LAYER:
-        if (val->kind != VAL_IDENT || !is_identifier(val->s)) {
-            error_at(val->loc, "'%s' names a layer defined before this one, or input, like %s=stem",
+        if ((val->kind != VAL_IDENT && val->kind != VAL_STRING) || !is_identifier(val->s)) {
+            error_at(val->loc, "'%s' must name a layer defined before this one, or input, as in %s=stem",
                      a->name, a->name);
             return false;
         }

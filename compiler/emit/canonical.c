@@ -60,8 +60,18 @@ static void put_attr(FILE *f, const LayerAttr *a)
     }
 }
 
-static void put_layer(FILE *f, const Layer *l)
+/* The name of what input k of layer i reads. */
+static const char *input_name(const Model *m, int i, int k)
 {
+    int from = m->layers[i].inputs[k];
+    return from < 0 ? "input" : m->layers[from].name;
+}
+
+/* The wiring is part of the model: from= where a layer does not read the one before it, with=
+ * for the second input. A chain prints neither, as before graphs existed. */
+static void put_layer(FILE *f, const Model *m, int index)
+{
+    const Layer *l = &m->layers[index];
     const LayerOps *ops = layer_ops(l->kind);
     LayerAttr attrs[MAX_LAYER_ATTRS];
     int n = ops->attrs ? ops->attrs(l, attrs) : 0;
@@ -71,6 +81,10 @@ static void put_layer(FILE *f, const Layer *l)
             fputs(", ", f);
         put_attr(f, &attrs[i]);
     }
+    if (l->inputs[0] != index - 1)
+        fprintf(f, "%sfrom=%s", n > 0 ? ", " : "", input_name(m, index, 0));
+    if (l->ninputs > 1)
+        fprintf(f, "%swith=%s", n > 0 || l->inputs[0] != index - 1 ? ", " : "", input_name(m, index, 1));
     fputs(") -> ", f);
     put_shape(f, l->out);
     fprintf(f, ", %lld params\n", l->params);
@@ -118,7 +132,7 @@ char *canonical_text(const Model *m)
     put_shape(f, m->input);
     fputc('\n', f);
     for (int i = 0; i < m->nlayers; i++)
-        put_layer(f, &m->layers[i]);
+        put_layer(f, m, i);
     put_train(f, &m->train);
     if (fclose(f) != 0) {
         fprintf(stderr, "cnnc: out of memory\n");

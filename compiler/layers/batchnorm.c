@@ -11,14 +11,24 @@
  * statistics are state, not trained: the model's update_state moves them towards the batch's
  * once a step. Evaluation, prediction and the predictor use the moving statistics.
  *
- * The workspace record (aux) is the batch's statistics and the per-image partial sums:
- *     mean[C], var[C], inv[C] = 1 / sqrt(var + epsilon), part[batch][2C]
- * so 2C per image and 3C once, which fits in the plan's [batch][5C]. Backward recomputes the
- * normalised input from the input, which training keeps, rather than storing it.
+ * The workspace record (aux) is the batch's statistics, room for five per-channel arrays and
+ * the per-image partial sums:
+ *     mean[C], var[C], inv[C] = 1 / sqrt(var + epsilon), work[5C], part[batch][2C]
+ * so 2C per image and 8C once, which fits in the plan's [batch][10C] for any batch. The
+ * per-channel arrays of the passes (forward's centre and scale, backward's centre, inv, the
+ * batch's two sums and each channel's factor) are local arrays up to BN_STACK_CHANNELS
+ * channels, where gcc can tell them from the partial sums and vectorise those, and live in
+ * work beyond it: C has no bound (a flat layer's units), and 800,000 of them would overflow a
+ * thread's stack. Backward recomputes the normalised input from the input, which training
+ * keeps, rather than storing it. The predictor has no workspace record: it normalises channel
+ * by channel, each channel's scale a local.
  */
 #include <stdlib.h>
 
 #include "layers/layer.h"
+
+/* Per-channel arrays on the stack up to this many channels: 20 KiB for backward's five. */
+#define BN_STACK_CHANNELS 1024
 
 /* ------------------------------------------------------------------ check */
 
@@ -55,7 +65,7 @@ static bool batchnorm_infer(Layer *L, Shape in)
     L->out = in;
     L->params = ((a->scale ? 1 : 0) + (a->center ? 1 : 0)) * c;
     L->state_size = 2 * c;
-    L->aux_size = 5 * c;
+    L->aux_size = 10 * c;
     L->macs = shape_size(in);
     return true;
 }
@@ -186,6 +196,28 @@ static void per_image_sums(Writer *w, const Layer *l, const char *sum)
     w_close(w);
 }
 
+/* A per-channel array of the pass: local, or at stats + 3C + slot * C (the record's work). */
+static void channel_array(Writer *w, const char *name, int c, int slot)
+{
+    if (c <= BN_STACK_CHANNELS)
+        w_line(w, "float %s[%d];", name, c);
+    else
+        w_line(w, "float *restrict %s = stats + %d;", name, (3 + slot) * c);
+}
+
+/* The predictor's pass: channel by channel with the moving statistics, so that no array of C
+ * floats lands on the stack of a small thread. */
+static void batchnorm_inference(Writer *w, const Layer *l, const char *gamma, const char *eps, bool beta)
+{
+    int c = l->in.c;
+    long long image = shape_size(l->in);
+    w_open(w, "for (int ch = 0; ch < %d; ch++)", c);
+    w_line(w, "const float center = moving_mean[ch], scale = %s / sqrtf(moving_variance[ch] + %s);", gamma, eps);
+    w_line(w, "for (long long i = ch; i < (long long)n * %lld; i += %d)", image, c);
+    w_line(w, "    out[i] = (in[i] - center) * scale%s;", beta ? " + beta[ch]" : "");
+    w_close(w);
+}
+
 static void batchnorm_forward(Writer *w, const EmitLayer *e)
 {
     const Layer *l = e->layer;
@@ -204,39 +236,46 @@ static void batchnorm_forward(Writer *w, const EmitLayer *e)
         w_line(w, "/* %s: %d channels normalised with the batch's statistics in training (summed over every\n"
                   " * image of the batch, across threads), with the moving statistics otherwise */", l->name, c);
     w_pass_begin(w, fname, &params);
-    w_line(w, "float center[%d], scale[%d];", c, c);
     const char *gamma = t.gamma >= 0 ? "gamma[ch]" : "1.0f";
-    if (!e->inference) {
-        w_open(w, "if (training)");
-        w_line(w, "float *restrict mean = stats, *restrict var = stats + %d, *restrict inv = stats + %d;", c, 2 * c);
-        w_line(w, "float *restrict part = stats + %d;", 3 * c);
-        w_line(w, "const float count = (float)(sync ? sync->images : n) * %lld.0f;", pixels);
-        char sum[160];
-        snprintf(sum, sizeof sum, "x[px * %d + ch]", c);
-        per_image_sums(w, l, sum);
-        w_line(w, "batch_sum(sync, part, n, %d, mean);", c);
-        w_line(w, "/* center: the mean in an array the partial sums cannot alias, so that they vectorise */");
-        w_open(w, "for (int ch = 0; ch < %d; ch++)", c);
-        w_line(w, "mean[ch] /= count;");
-        w_line(w, "center[ch] = mean[ch];");
+    if (e->inference) {
+        batchnorm_inference(w, l, gamma, eps, t.beta >= 0);
         w_close(w);
-        snprintf(sum, sizeof sum, "(x[px * %d + ch] - center[ch]) * (x[px * %d + ch] - center[ch])", c, c);
-        per_image_sums(w, l, sum);
-        w_line(w, "batch_sum(sync, part, n, %d, var);", c);
-        w_open(w, "for (int ch = 0; ch < %d; ch++)", c);
-        w_line(w, "var[ch] /= count;");
-        w_line(w, "inv[ch] = 1.0f / sqrtf(var[ch] + %s);", eps);
-        w_line(w, "scale[ch] = %s * inv[ch];", gamma);
-        w_close(w);
-        w->indent--;
-        w_open(w, "} else");
+        w_blank(w);
+        return;
     }
+    channel_array(w, "center", c, 0);
+    channel_array(w, "scale", c, 1);
+    w_open(w, "if (training)");
+    w_line(w, "float *restrict mean = stats, *restrict var = stats + %d, *restrict inv = stats + %d;", c, 2 * c);
+    w_line(w, "float *restrict part = stats + %d;", 8 * c);
+    w_line(w, "const float count = (float)(sync ? sync->images : n) * %lld.0f;", pixels);
+    char sum[160];
+    snprintf(sum, sizeof sum, "x[px * %d + ch]", c);
+    per_image_sums(w, l, sum);
+    w_line(w, "batch_sum(sync, part, n, %d, mean);", c);
+    w_line(w, "/* center: the mean in an array the partial sums cannot alias, so that they vectorise */");
+    w_open(w, "for (int ch = 0; ch < %d; ch++)", c);
+    w_line(w, "mean[ch] /= count;");
+    w_line(w, "center[ch] = mean[ch];");
+    w_close(w);
+    snprintf(sum, sizeof sum, "(x[px * %d + ch] - center[ch]) * (x[px * %d + ch] - center[ch])", c, c);
+    per_image_sums(w, l, sum);
+    w_line(w, "batch_sum(sync, part, n, %d, var);", c);
+    w_open(w, "for (int ch = 0; ch < %d; ch++)", c);
+    w_line(w, "var[ch] /= count;");
+    w_line(w, "inv[ch] = 1.0f / sqrtf(var[ch] + %s);", eps);
+    if (t.gamma >= 0)
+        w_line(w, "scale[ch] = gamma[ch] * inv[ch];");
+    else
+        w_line(w, "scale[ch] = inv[ch];");
+    w_close(w);
+    w_close(w);
+    w_open(w, "if (!training)");
     w_open(w, "for (int ch = 0; ch < %d; ch++)", c);
     w_line(w, "center[ch] = moving_mean[ch];");
     w_line(w, "scale[ch] = %s / sqrtf(moving_variance[ch] + %s);", gamma, eps);
     w_close(w);
-    if (!e->inference)
-        w_close(w);
+    w_close(w);
     static const ImagePtr xy[] = {{"x", "in", true}, {"y", "out", false}};
     open_pixels(w, l, xy, 2, NULL);
     w_line(w, "for (int ch = 0; ch < %d; ch++)", c);
@@ -283,9 +322,10 @@ static void batchnorm_backward(Writer *w, const EmitLayer *e)
     w_line(w, "/* %s: the gradients of gamma and beta over this call's images; the input's needs the", l->name);
     w_line(w, " * whole batch's sums of dy and dy * xh, xh being the normalised input */");
     w_pass_begin(w, fname, &params);
-    w_line(w, "float *restrict part = stats + %d;", 3 * c);
+    w_line(w, "float *restrict part = stats + %d;", 8 * c);
     w_line(w, "/* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */");
-    w_line(w, "float center[%d], inv[%d];", c, c);
+    channel_array(w, "center", c, 0);
+    channel_array(w, "inv", c, 1);
     w_open(w, "for (int ch = 0; ch < %d; ch++)", c);
     w_line(w, "center[ch] = stats[ch];");
     w_line(w, "inv[ch] = stats[%d + ch];", 2 * c);
@@ -315,7 +355,11 @@ static void batchnorm_backward(Writer *w, const EmitLayer *e)
         w_close(w);
     }
     if (e->has_din) {
-        w_line(w, "float sums[%d], k[%d];", 2 * c, c);
+        if (c <= BN_STACK_CHANNELS) {
+            w_line(w, "float sums[%d], k[%d];", 2 * c, c);
+        } else {
+            w_line(w, "float *restrict sums = stats + %d, *restrict k = stats + %d;", 5 * c, 7 * c);
+        }
         w_line(w, "batch_sum(sync, part, n, %d, sums);", 2 * c);
         w_line(w, "const float count = (float)(sync ? sync->images : n) * %lld.0f;", pixels);
         w_open(w, "for (int ch = 0; ch < %d; ch++)", c);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The residual networks models/resnet_mnist.cnn and models/resnet_fashion.cnn trained with
 PyTorch, layer for layer as cnnc trains them, so that accuracy and epoch time can stand next to
-cnnc's (mk/bench_resnet.py runs both).
+cnnc's (mk/bench_peers.py --model models/resnet_*.cnn runs both).
 
 As cnnc and Keras do: Glorot-uniform kernels, convolutions without bias before each batchnorm,
 BatchNorm2d with Keras' epsilon (1e-3) and momentum 0.99 (PyTorch's momentum=0.01; PyTorch

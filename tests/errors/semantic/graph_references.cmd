@@ -1,0 +1,1 @@
+check tests/errors/semantic/graph_references.cnn
