@@ -78,7 +78,7 @@ if env $D57_ENV DT_ACTIVE=default sh tests/difftest/model.sh tests/difftest/muta
         '/^static void conv2d_1_backward/,/^}/{/+= /{s/+= /+= 1.001f * /;:a;n;ba}}' "layer conv2d (kernel|bias) gradient"
     d57_mutant "the loss gradient off by 0.1%" 's/db\[t\] -= scale;/db[t] -= 1.001f * scale;/' \
         "model backward dense bias gradient"
-    d57_mutant "the learning rate off by 0.1%" 's/0\.1f \* grads/0.1001f * grads/' "update sgd"
+    d57_mutant "the learning rate off by 0.1%" 's/step, 0\.1, 1\.0f, lo, hi)/step, 0.1001, 1.0f, lo, hi)/' "update sgd"
 else
     fail "difftest: the unbroken mutant passes" "$(cat "$D57_WORK/mutant.out")" "$(cat "$D57_WORK/mutant/details" 2>/dev/null)"
 fi
