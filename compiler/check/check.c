@@ -142,11 +142,8 @@ static char **planned_names(const Ast *ast)
         if (!al->kind || !layer_kind_from_name(al->kind, &kind))
             continue;
         ordinal[kind]++;
-        if (!names[i]) {
-            char buf[64];
-            snprintf(buf, sizeof buf, "%s_%d", layer_kind_name(kind), ordinal[kind]);
-            names[i] = xstrdup(buf);
-        }
+        if (!names[i])
+            names[i] = default_layer_name(kind, ordinal[kind]);
     }
     return names;
 }

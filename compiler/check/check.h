@@ -72,6 +72,9 @@ typedef struct LayerSite {
  * layer's position among the layers of its kind, from 1, for the default name. Returns false
  * after reporting errors. Every kind takes from= besides its own arguments. */
 bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, LayerSite *site);
+/* The name of the ordinal-th layer of a kind without name= (conv2d_1, ...), malloc'ed: the one
+ * rule for the checker and for the names it plans before checking. */
+char *default_layer_name(LayerKind kind, int ordinal);
 
 /* shapes.c */
 

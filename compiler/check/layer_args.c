@@ -271,6 +271,13 @@ const ArgValue *arg_value(const ArgSpec *args, const ArgValue *vals, const char 
     return vals[k].ok ? &vals[k] : NULL;
 }
 
+char *default_layer_name(LayerKind kind, int ordinal)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s_%d", layer_ops(kind)->name, ordinal);
+    return xstrdup(buf);
+}
+
 bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L, LayerSite *site)
 {
     const LayerOps *ops = layer_ops(kind);
@@ -284,9 +291,7 @@ bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L,
     if (name) {
         L->name = xstrdup(name->s);
     } else {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%s_%d", ops->name, ordinal);
-        L->name = xstrdup(buf);
+        L->name = default_layer_name(kind, ordinal);
     }
 
     site->act_loc = al->loc;
@@ -297,6 +302,8 @@ bool check_layer_args(const AstLayer *al, LayerKind kind, int ordinal, Layer *L,
     int with = arg_index(ops->args, "with");
     site->with = with >= 0 && vals[with].ok ? &vals[with].arg->value : NULL;
 
-    ops->resolve(L, vals);
+    L->act = ACT_NONE;
+    if (ops->resolve)
+        ops->resolve(L, vals);
     return ok;
 }

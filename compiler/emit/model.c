@@ -37,10 +37,10 @@ typedef struct Plan {
     bool params_in_backward;         /* some backward reads the parameters */
     bool has_dropout;                /* some forward draws dropout masks */
     bool has_training_mode;          /* some forward behaves differently in training (dropout, batchnorm) */
-    bool uses_sync;                  /* some pass sums over the whole batch (batchnorm) */
-    bool forward_sync, backward_sync; /* which of the two passes does: a batchnorm with no input
-                                        * gradient sums nothing in backward */
-    int batch_sum_floats;            /* the most floats per image such a sum adds */
+    bool forward_sync, backward_sync; /* which of the two passes sums over the whole batch
+                                        * (batchnorm; one with no input gradient sums nothing in
+                                        * backward) */
+    int batch_sum_floats;            /* the most floats per image such a sum adds; 0: none does */
 } Plan;
 
 static bool has_params(const Layer *l)
@@ -100,11 +100,8 @@ static void plan_driver_needs(const Model *m, Plan *p)
         p->has_training_mode |= pass_reads(&fp, "training");
         p->forward_sync |= pass_reads(&fp, "sync");
         p->backward_sync |= pass_reads(&bp, "sync");
-        if (pass_reads(&fp, "sync") || pass_reads(&bp, "sync")) {
-            p->uses_sync = true;
-            if (2 * e->layer->in.c > p->batch_sum_floats)
-                p->batch_sum_floats = 2 * e->layer->in.c;
-        }
+        if ((pass_reads(&fp, "sync") || pass_reads(&bp, "sync")) && 2 * e->layer->in.c > p->batch_sum_floats)
+            p->batch_sum_floats = 2 * e->layer->in.c;
     }
 }
 
@@ -364,7 +361,7 @@ static void write_shared_code(Writer *w, const Plan *p)
 {
     if (p->has_dropout)
         emit_dropout_hash(w);
-    if (!p->uses_sync)
+    if (p->batch_sum_floats == 0)
         return;
     w_line(w, "/* total[count] = the sum over every image of the batch of part[image][count], part holding");
     w_line(w, " * this call's n images: through the runtime where threads split the batch (sync), here");
@@ -796,7 +793,7 @@ static void write_model_struct(Writer *w, const Model *m, const Plan *p)
         w_line(w, ".state_tensors = state_tensors,");
         w_line(w, ".update_state = update_state,");
     }
-    if (p->uses_sync)
+    if (p->batch_sum_floats > 0)
         w_line(w, ".batch_sum_floats = %d,", p->batch_sum_floats);
     w_line(w, ".update_apply = optimizer_apply,");
     w->indent--;

@@ -14,12 +14,6 @@ static const ArgSpec add_args[] = {
     {NULL, 0, false},
 };
 
-static void add_resolve(Layer *L, const ArgValue *vals)
-{
-    (void)vals;
-    L->act = ACT_NONE;
-}
-
 static bool same_shape(Shape a, Shape b)
 {
     return a.rank == b.rank && a.h == b.h && a.w == b.w && a.c == b.c;
@@ -101,7 +95,6 @@ const LayerOps add_ops = {
     .keras_class = "Add",
     .args = add_args,
     .inputs = 2,
-    .resolve = add_resolve,
     .infer = add_infer,
     .emit_forward = add_forward,
     .emit_backward = add_backward,

@@ -46,7 +46,6 @@ static void batchnorm_resolve(Layer *L, const ArgValue *vals)
     const ArgValue *v;
     BatchnormAttrs *a = &L->u.batchnorm;
     *a = (BatchnormAttrs){.momentum = 0.99, .epsilon = 0.001, .center = true, .scale = true};
-    L->act = ACT_NONE;
     if ((v = arg_value(batchnorm_args, vals, "momentum")))
         a->momentum = v->r;
     if ((v = arg_value(batchnorm_args, vals, "epsilon")))

@@ -15,12 +15,6 @@ static const ArgSpec concat_args[] = {
     {NULL, 0, false},
 };
 
-static void concat_resolve(Layer *L, const ArgValue *vals)
-{
-    (void)vals;
-    L->act = ACT_NONE;
-}
-
 static bool concat_infer(Layer *L, Shape in)
 {
     Shape b = L->in2;
@@ -118,7 +112,6 @@ const LayerOps concat_ops = {
     .keras_class = "Concatenate",
     .args = concat_args,
     .inputs = 2,
-    .resolve = concat_resolve,
     .infer = concat_infer,
     .emit_forward = concat_forward,
     .emit_backward = concat_backward,

@@ -19,12 +19,6 @@ static const ArgSpec flatten_args[] = {
     {NULL, 0, false},
 };
 
-static void flatten_resolve(Layer *L, const ArgValue *vals)
-{
-    (void)vals;
-    L->act = ACT_NONE;
-}
-
 static bool flatten_infer(Layer *L, Shape in)
 {
     long long n = shape_size(in);
@@ -69,7 +63,6 @@ const LayerOps flatten_ops = {
     .name = "flatten",
     .keras_class = "Flatten",
     .args = flatten_args,
-    .resolve = flatten_resolve,
     .infer = flatten_infer,
     .emit_backward = flatten_backward,
     .backward_params = flatten_backward_params,

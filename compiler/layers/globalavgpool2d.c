@@ -13,12 +13,6 @@ static const ArgSpec gap_args[] = {
     {NULL, 0, false},
 };
 
-static void gap_resolve(Layer *L, const ArgValue *vals)
-{
-    (void)vals;
-    L->act = ACT_NONE;
-}
-
 static bool gap_infer(Layer *L, Shape in)
 {
     if (!need_rank(L, in, 3))
@@ -106,7 +100,6 @@ const LayerOps globalavgpool2d_ops = {
     .name = "globalavgpool2d",
     .keras_class = "GlobalAveragePooling2D",
     .args = gap_args,
-    .resolve = gap_resolve,
     .infer = gap_infer,
     .emit_forward = gap_forward,
     .emit_backward = gap_backward,

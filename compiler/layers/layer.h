@@ -75,7 +75,8 @@ typedef struct LayerOps {
     int inputs;              /* the outputs it reads: 1 (0 means 1), or 2 for add and concat */
 
     /* Fills the attributes (L->u, L->act) from its validated arguments, `vals[i]` being
-     * `args[i]` (vals[i].ok false where not given or invalid: the default then). */
+     * `args[i]` (vals[i].ok false where not given or invalid: the default then). NULL for a
+     * kind with neither attributes nor an activation (L->act is ACT_NONE before it runs). */
     void (*resolve)(Layer *L, const ArgValue *vals);
     /* Output shape, parameter tensors, MACs and kept state from the input shape (see
      * infer_layer_shape); false after reporting a located error. */
