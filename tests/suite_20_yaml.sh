@@ -49,7 +49,8 @@ if s20_build >"$S20_DIR/build.log" 2>&1; then
     # A .cnn model and its YAML twin build the same AST (printed without places).
     for pair in models/mnist_cnn.cnn:models/mnist_cnn.yaml models/lenet5.cnn:tests/yaml/lenet5.yaml \
         models/mlp.cnn:tests/yaml/mlp.yaml models/fashion_cnn.cnn:tests/yaml/fashion_cnn.yaml \
-        tests/yaml/idx_dataset.cnn:tests/yaml/idx_dataset.yaml models/mnist_best.cnn:models/mnist_best.yaml; do
+        tests/yaml/idx_dataset.cnn:tests/yaml/idx_dataset.yaml models/mnist_best.cnn:models/mnist_best.yaml \
+        tests/yaml/keyword_names.cnn:tests/yaml/keyword_names.yaml; do
         cnn=${pair%%:*} yml=${pair#*:}
         name=$(basename "$yml" .yaml)
         if "$S20_BIN" dump "$cnn" >"$S20_DIR/$name.cnn.ast" 2>"$S20_DIR/err" &&
@@ -57,6 +58,14 @@ if s20_build >"$S20_DIR/build.log" 2>&1; then
             same_file "yaml/twin-ast-$name" "$S20_DIR/$name.cnn.ast" "$S20_DIR/$name.yaml.ast"
         else
             fail "yaml/twin-ast-$name" "$(head -20 "$S20_DIR/err")"
+        fi
+    done
+    # ... and the names `model` and `train` pass the checker in both forms.
+    for f in tests/yaml/keyword_names.cnn tests/yaml/keyword_names.yaml; do
+        if "$BUILD/cnnc" check "$f" >"$S20_DIR/kw.out" 2>&1; then
+            pass "yaml/check-$(basename "$f")"
+        else
+            fail "yaml/check-$(basename "$f")" "$(head -20 "$S20_DIR/kw.out")"
         fi
     done
 

@@ -185,7 +185,8 @@ setting: IDENT value "';'"                           { parse_setting(ctx, $1, LO
        ;
 
 /* value := NUMBER | SHAPE | IDENT | STRING | BOOL | call; `input` names the model's input in
- * from= and with=. */
+ * from= and with=; `model` and `train` are names like any other after `=` (a layer may be called
+ * so, as in YAML, and `cnnc import` may write such a name). */
 value: INT
      | REAL
      | SHAPE
@@ -193,6 +194,8 @@ value: INT
      | BOOL
      | IDENT                                         { $$ = (Value){.kind = VAL_IDENT, .loc = LOC(@1), .s = $1}; }
      | "'input'"                                     { $$ = (Value){.kind = VAL_IDENT, .loc = LOC(@1), .s = xstrdup("input")}; }
+     | "'model'"                                     { $$ = (Value){.kind = VAL_IDENT, .loc = LOC(@1), .s = xstrdup("model")}; }
+     | "'train'"                                     { $$ = (Value){.kind = VAL_IDENT, .loc = LOC(@1), .s = xstrdup("train")}; }
      | call
      ;
 
@@ -264,7 +267,8 @@ static void describe_expected(const yysymbol_kind_t *exp, int n, char *buf, size
     for (int i = 0; i < n; i++) {
         bool value_start = exp[i] == YYSYMBOL_INT || exp[i] == YYSYMBOL_REAL
             || exp[i] == YYSYMBOL_SHAPE || exp[i] == YYSYMBOL_STRING || exp[i] == YYSYMBOL_BOOL
-            || exp[i] == YYSYMBOL_IDENT || exp[i] == YYSYMBOL_INPUT; /* from=input */
+            || exp[i] == YYSYMBOL_IDENT || exp[i] == YYSYMBOL_INPUT || exp[i] == YYSYMBOL_MODEL
+            || exp[i] == YYSYMBOL_TRAIN;
         if (value && value_start)
             continue;
         names[count++] = exp[i] == YYSYMBOL_YYEOF ? "end of file" : yysymbol_name(exp[i]);
