@@ -60,6 +60,7 @@ typedef float cnn_vf[4];
 #define VF_SQRT(v) VF_LANES_(l_) (v)[l_] = sqrtf((v)[l_])
 #define VF_DIV(a, v) VF_LANES_(l_) (a)[l_] /= (v)[l_]
 #define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
+#define VF_RELU_GRAD(d, y) VF_LANES_(l_) (d)[l_] *= (y)[l_] > 0.0f ? 1.0f : 0.0f
 #define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
 /* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
  * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value
@@ -1332,18 +1333,66 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dbias, fl
         const float *restrict y = out + (size_t)b * 25088;
         /* Through the relu, and the bias gradient, in one pass. */
         {
-            float sb[32] CNN_STACK_ALIGN;
-            for (int co = 0; co < 32; co++)
-                sb[co] = 0.0f;
+            cnn_vf s0; VF_ZERO(s0);
+            cnn_vf s1; VF_ZERO(s1);
+            cnn_vf s2; VF_ZERO(s2);
+            cnn_vf s3; VF_ZERO(s3);
+            cnn_vf s4; VF_ZERO(s4);
+            cnn_vf s5; VF_ZERO(s5);
+            cnn_vf s6; VF_ZERO(s6);
+            cnn_vf s7; VF_ZERO(s7);
             for (int o = 0; o < 784; o++) {
-                for (int co = 0; co < 32; co++) {
-                    const int i = o * 32 + co;
-                    dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
-                    sb[co] += dz[i];
-                }
+                float *restrict g = dz + o * 32;
+                const float *restrict a = y + o * 32;
+                cnn_vf d0; VF_LOAD(d0, g);
+                cnn_vf y0; VF_LOAD(y0, a);
+                VF_RELU_GRAD(d0, y0);
+                VF_STORE(g, d0);
+                VF_ADD(s0, d0);
+                cnn_vf d1; VF_LOAD(d1, g + 4);
+                cnn_vf y1; VF_LOAD(y1, a + 4);
+                VF_RELU_GRAD(d1, y1);
+                VF_STORE(g + 4, d1);
+                VF_ADD(s1, d1);
+                cnn_vf d2; VF_LOAD(d2, g + 8);
+                cnn_vf y2; VF_LOAD(y2, a + 8);
+                VF_RELU_GRAD(d2, y2);
+                VF_STORE(g + 8, d2);
+                VF_ADD(s2, d2);
+                cnn_vf d3; VF_LOAD(d3, g + 12);
+                cnn_vf y3; VF_LOAD(y3, a + 12);
+                VF_RELU_GRAD(d3, y3);
+                VF_STORE(g + 12, d3);
+                VF_ADD(s3, d3);
+                cnn_vf d4; VF_LOAD(d4, g + 16);
+                cnn_vf y4; VF_LOAD(y4, a + 16);
+                VF_RELU_GRAD(d4, y4);
+                VF_STORE(g + 16, d4);
+                VF_ADD(s4, d4);
+                cnn_vf d5; VF_LOAD(d5, g + 20);
+                cnn_vf y5; VF_LOAD(y5, a + 20);
+                VF_RELU_GRAD(d5, y5);
+                VF_STORE(g + 20, d5);
+                VF_ADD(s5, d5);
+                cnn_vf d6; VF_LOAD(d6, g + 24);
+                cnn_vf y6; VF_LOAD(y6, a + 24);
+                VF_RELU_GRAD(d6, y6);
+                VF_STORE(g + 24, d6);
+                VF_ADD(s6, d6);
+                cnn_vf d7; VF_LOAD(d7, g + 28);
+                cnn_vf y7; VF_LOAD(y7, a + 28);
+                VF_RELU_GRAD(d7, y7);
+                VF_STORE(g + 28, d7);
+                VF_ADD(s7, d7);
             }
-            for (int co = 0; co < 32; co++)
-                dbias[co] += sb[co];
+            cnn_vf t0; VF_LOAD(t0, dbias); VF_ADD(t0, s0); VF_STORE(dbias, t0);
+            cnn_vf t1; VF_LOAD(t1, dbias + 4); VF_ADD(t1, s1); VF_STORE(dbias + 4, t1);
+            cnn_vf t2; VF_LOAD(t2, dbias + 8); VF_ADD(t2, s2); VF_STORE(dbias + 8, t2);
+            cnn_vf t3; VF_LOAD(t3, dbias + 12); VF_ADD(t3, s3); VF_STORE(dbias + 12, t3);
+            cnn_vf t4; VF_LOAD(t4, dbias + 16); VF_ADD(t4, s4); VF_STORE(dbias + 16, t4);
+            cnn_vf t5; VF_LOAD(t5, dbias + 20); VF_ADD(t5, s5); VF_STORE(dbias + 20, t5);
+            cnn_vf t6; VF_LOAD(t6, dbias + 24); VF_ADD(t6, s6); VF_STORE(dbias + 24, t6);
+            cnn_vf t7; VF_LOAD(t7, dbias + 28); VF_ADD(t7, s7); VF_STORE(dbias + 28, t7);
         }
         /* The image with its padding as zeros: [30][30][1]. */
         float xp[900] CNN_STACK_ALIGN;
@@ -2237,18 +2286,128 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
         const float *restrict y = out + (size_t)b * 9216;
         /* Through the relu, and the bias gradient, in one pass. */
         {
-            float sb[64] CNN_STACK_ALIGN;
-            for (int co = 0; co < 64; co++)
-                sb[co] = 0.0f;
+            cnn_vf s0; VF_ZERO(s0);
+            cnn_vf s1; VF_ZERO(s1);
+            cnn_vf s2; VF_ZERO(s2);
+            cnn_vf s3; VF_ZERO(s3);
+            cnn_vf s4; VF_ZERO(s4);
+            cnn_vf s5; VF_ZERO(s5);
+            cnn_vf s6; VF_ZERO(s6);
+            cnn_vf s7; VF_ZERO(s7);
             for (int o = 0; o < 144; o++) {
-                for (int co = 0; co < 64; co++) {
-                    const int i = o * 64 + co;
-                    dz[i] *= (y[i] > 0.0f ? 1.0f : 0.0f);
-                    sb[co] += dz[i];
-                }
+                float *restrict g = dz + o * 64;
+                const float *restrict a = y + o * 64;
+                cnn_vf d0; VF_LOAD(d0, g);
+                cnn_vf y0; VF_LOAD(y0, a);
+                VF_RELU_GRAD(d0, y0);
+                VF_STORE(g, d0);
+                VF_ADD(s0, d0);
+                cnn_vf d1; VF_LOAD(d1, g + 4);
+                cnn_vf y1; VF_LOAD(y1, a + 4);
+                VF_RELU_GRAD(d1, y1);
+                VF_STORE(g + 4, d1);
+                VF_ADD(s1, d1);
+                cnn_vf d2; VF_LOAD(d2, g + 8);
+                cnn_vf y2; VF_LOAD(y2, a + 8);
+                VF_RELU_GRAD(d2, y2);
+                VF_STORE(g + 8, d2);
+                VF_ADD(s2, d2);
+                cnn_vf d3; VF_LOAD(d3, g + 12);
+                cnn_vf y3; VF_LOAD(y3, a + 12);
+                VF_RELU_GRAD(d3, y3);
+                VF_STORE(g + 12, d3);
+                VF_ADD(s3, d3);
+                cnn_vf d4; VF_LOAD(d4, g + 16);
+                cnn_vf y4; VF_LOAD(y4, a + 16);
+                VF_RELU_GRAD(d4, y4);
+                VF_STORE(g + 16, d4);
+                VF_ADD(s4, d4);
+                cnn_vf d5; VF_LOAD(d5, g + 20);
+                cnn_vf y5; VF_LOAD(y5, a + 20);
+                VF_RELU_GRAD(d5, y5);
+                VF_STORE(g + 20, d5);
+                VF_ADD(s5, d5);
+                cnn_vf d6; VF_LOAD(d6, g + 24);
+                cnn_vf y6; VF_LOAD(y6, a + 24);
+                VF_RELU_GRAD(d6, y6);
+                VF_STORE(g + 24, d6);
+                VF_ADD(s6, d6);
+                cnn_vf d7; VF_LOAD(d7, g + 28);
+                cnn_vf y7; VF_LOAD(y7, a + 28);
+                VF_RELU_GRAD(d7, y7);
+                VF_STORE(g + 28, d7);
+                VF_ADD(s7, d7);
             }
-            for (int co = 0; co < 64; co++)
-                dbias[co] += sb[co];
+            cnn_vf t0; VF_LOAD(t0, dbias); VF_ADD(t0, s0); VF_STORE(dbias, t0);
+            cnn_vf t1; VF_LOAD(t1, dbias + 4); VF_ADD(t1, s1); VF_STORE(dbias + 4, t1);
+            cnn_vf t2; VF_LOAD(t2, dbias + 8); VF_ADD(t2, s2); VF_STORE(dbias + 8, t2);
+            cnn_vf t3; VF_LOAD(t3, dbias + 12); VF_ADD(t3, s3); VF_STORE(dbias + 12, t3);
+            cnn_vf t4; VF_LOAD(t4, dbias + 16); VF_ADD(t4, s4); VF_STORE(dbias + 16, t4);
+            cnn_vf t5; VF_LOAD(t5, dbias + 20); VF_ADD(t5, s5); VF_STORE(dbias + 20, t5);
+            cnn_vf t6; VF_LOAD(t6, dbias + 24); VF_ADD(t6, s6); VF_STORE(dbias + 24, t6);
+            cnn_vf t7; VF_LOAD(t7, dbias + 28); VF_ADD(t7, s7); VF_STORE(dbias + 28, t7);
+        }
+        {
+            cnn_vf s0; VF_ZERO(s0);
+            cnn_vf s1; VF_ZERO(s1);
+            cnn_vf s2; VF_ZERO(s2);
+            cnn_vf s3; VF_ZERO(s3);
+            cnn_vf s4; VF_ZERO(s4);
+            cnn_vf s5; VF_ZERO(s5);
+            cnn_vf s6; VF_ZERO(s6);
+            cnn_vf s7; VF_ZERO(s7);
+            for (int o = 0; o < 144; o++) {
+                float *restrict g = dz + o * 64;
+                const float *restrict a = y + o * 64;
+                cnn_vf d0; VF_LOAD(d0, g + 32);
+                cnn_vf y0; VF_LOAD(y0, a + 32);
+                VF_RELU_GRAD(d0, y0);
+                VF_STORE(g + 32, d0);
+                VF_ADD(s0, d0);
+                cnn_vf d1; VF_LOAD(d1, g + 36);
+                cnn_vf y1; VF_LOAD(y1, a + 36);
+                VF_RELU_GRAD(d1, y1);
+                VF_STORE(g + 36, d1);
+                VF_ADD(s1, d1);
+                cnn_vf d2; VF_LOAD(d2, g + 40);
+                cnn_vf y2; VF_LOAD(y2, a + 40);
+                VF_RELU_GRAD(d2, y2);
+                VF_STORE(g + 40, d2);
+                VF_ADD(s2, d2);
+                cnn_vf d3; VF_LOAD(d3, g + 44);
+                cnn_vf y3; VF_LOAD(y3, a + 44);
+                VF_RELU_GRAD(d3, y3);
+                VF_STORE(g + 44, d3);
+                VF_ADD(s3, d3);
+                cnn_vf d4; VF_LOAD(d4, g + 48);
+                cnn_vf y4; VF_LOAD(y4, a + 48);
+                VF_RELU_GRAD(d4, y4);
+                VF_STORE(g + 48, d4);
+                VF_ADD(s4, d4);
+                cnn_vf d5; VF_LOAD(d5, g + 52);
+                cnn_vf y5; VF_LOAD(y5, a + 52);
+                VF_RELU_GRAD(d5, y5);
+                VF_STORE(g + 52, d5);
+                VF_ADD(s5, d5);
+                cnn_vf d6; VF_LOAD(d6, g + 56);
+                cnn_vf y6; VF_LOAD(y6, a + 56);
+                VF_RELU_GRAD(d6, y6);
+                VF_STORE(g + 56, d6);
+                VF_ADD(s6, d6);
+                cnn_vf d7; VF_LOAD(d7, g + 60);
+                cnn_vf y7; VF_LOAD(y7, a + 60);
+                VF_RELU_GRAD(d7, y7);
+                VF_STORE(g + 60, d7);
+                VF_ADD(s7, d7);
+            }
+            cnn_vf t0; VF_LOAD(t0, dbias + 32); VF_ADD(t0, s0); VF_STORE(dbias + 32, t0);
+            cnn_vf t1; VF_LOAD(t1, dbias + 36); VF_ADD(t1, s1); VF_STORE(dbias + 36, t1);
+            cnn_vf t2; VF_LOAD(t2, dbias + 40); VF_ADD(t2, s2); VF_STORE(dbias + 40, t2);
+            cnn_vf t3; VF_LOAD(t3, dbias + 44); VF_ADD(t3, s3); VF_STORE(dbias + 44, t3);
+            cnn_vf t4; VF_LOAD(t4, dbias + 48); VF_ADD(t4, s4); VF_STORE(dbias + 48, t4);
+            cnn_vf t5; VF_LOAD(t5, dbias + 52); VF_ADD(t5, s5); VF_STORE(dbias + 52, t5);
+            cnn_vf t6; VF_LOAD(t6, dbias + 56); VF_ADD(t6, s6); VF_STORE(dbias + 56, t6);
+            cnn_vf t7; VF_LOAD(t7, dbias + 60); VF_ADD(t7, s7); VF_STORE(dbias + 60, t7);
         }
         conv2d_2_wgrad0(dkernel, x, dz, 0);
         conv2d_2_wgrad0(dkernel + 320, x, dz, 5);

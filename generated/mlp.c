@@ -58,6 +58,7 @@ typedef float cnn_vf[4];
 #define VF_SQRT(v) VF_LANES_(l_) (v)[l_] = sqrtf((v)[l_])
 #define VF_DIV(a, v) VF_LANES_(l_) (a)[l_] /= (v)[l_]
 #define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
+#define VF_RELU_GRAD(d, y) VF_LANES_(l_) (d)[l_] *= (y)[l_] > 0.0f ? 1.0f : 0.0f
 #define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
 /* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
  * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value

@@ -18,6 +18,8 @@
  *   VF_COPY(d, s)        d = s
  *   VF_SQRT(v), VF_DIV(a, v)   v = sqrt(v), a /= v, correctly rounded like sqrtf and /
  *   VF_RELU(v)           v = v > 0 ? v : 0 in every lane, as the scalar relu (NaN and -0 give 0)
+ *   VF_RELU_GRAD(d, y)   d *= y > 0 ? 1 : 0 in every lane: relu's gradient from its output, the
+ *                        same floats as the scalar expression (a NaN in d stays NaN)
  *   VF_CLAMP(v, lo, hi)  v = min(max(v, lo), hi) in every lane; a NaN stays NaN
  * Statement macros that assign, so that the same kernel text works for the plain-C target,
  * whose vector is an array. Intrinsics, not the compiler's vector extensions: the arithmetic
@@ -49,6 +51,7 @@ static const char *const generic_lines[] = {
     "#define VF_SQRT(v) VF_LANES_(l_) (v)[l_] = sqrtf((v)[l_])",
     "#define VF_DIV(a, v) VF_LANES_(l_) (a)[l_] /= (v)[l_]",
     "#define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f",
+    "#define VF_RELU_GRAD(d, y) VF_LANES_(l_) (d)[l_] *= (y)[l_] > 0.0f ? 1.0f : 0.0f",
     "#define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]",
     NULL,
 };
@@ -78,6 +81,7 @@ static const char *const sse2_lines[] = {
     "#define VF_SQRT(v) ((v) = _mm_sqrt_ps(v))",
     "#define VF_DIV(a, v) ((a) = _mm_div_ps((a), (v)))",
     "#define VF_RELU(v) ((v) = _mm_max_ps((v), _mm_setzero_ps())) /* max gives its second operand for NaN */",
+    "#define VF_RELU_GRAD(d, y) ((d) = _mm_mul_ps((d), _mm_and_ps(_mm_cmpgt_ps((y), _mm_setzero_ps()), _mm_set1_ps(1.0f))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = _mm_min_ps((hi), _mm_max_ps((lo), (v)))) /* NaN, the second operand, passes */",
     NULL,
 };
@@ -103,6 +107,8 @@ static const char *const avx2_lines[] = {
     "#define VF_SQRT(v) ((v) = _mm256_sqrt_ps(v))",
     "#define VF_DIV(a, v) ((a) = _mm256_div_ps((a), (v)))",
     "#define VF_RELU(v) ((v) = _mm256_max_ps((v), _mm256_setzero_ps())) /* max gives its second operand for NaN */",
+    "#define VF_RELU_GRAD(d, y) ((d) = _mm256_mul_ps((d), _mm256_and_ps(_mm256_cmp_ps((y), _mm256_setzero_ps(), _CMP_GT_OQ), \\",
+    "                                                     _mm256_set1_ps(1.0f))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = _mm256_min_ps((hi), _mm256_max_ps((lo), (v)))) /* NaN, the second operand, passes */",
     NULL,
 };
@@ -126,6 +132,8 @@ static const char *const avx512_lines[] = {
     "#define VF_SQRT(v) ((v) = _mm512_sqrt_ps(v))",
     "#define VF_DIV(a, v) ((a) = _mm512_div_ps((a), (v)))",
     "#define VF_RELU(v) ((v) = _mm512_max_ps((v), _mm512_setzero_ps())) /* max gives its second operand for NaN */",
+    "#define VF_RELU_GRAD(d, y) ((d) = _mm512_mul_ps((d), _mm512_maskz_mov_ps(_mm512_cmp_ps_mask((y), _mm512_setzero_ps(), _CMP_GT_OQ), \\",
+    "                                                                         _mm512_set1_ps(1.0f))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = _mm512_min_ps((hi), _mm512_max_ps((lo), (v)))) /* NaN, the second operand, passes */",
     NULL,
 };
@@ -154,6 +162,8 @@ static const char *const neon_lines[] = {
     "#define VF_SQRT(v) ((v) = vsqrtq_f32(v))",
     "#define VF_DIV(a, v) ((a) = vdivq_f32((a), (v)))",
     "#define VF_RELU(v) ((v) = vmaxnmq_f32((v), vdupq_n_f32(0.0f))) /* maxnm gives the number for NaN */",
+    "#define VF_RELU_GRAD(d, y) ((d) = vmulq_f32((d), vreinterpretq_f32_u32(vandq_u32(vcgtq_f32((y), vdupq_n_f32(0.0f)), \\",
+    "                                                   vreinterpretq_u32_f32(vdupq_n_f32(1.0f))))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = vminq_f32(vmaxq_f32((v), (lo)), (hi))) /* min and max keep a NaN */",
     NULL,
 };
