@@ -189,3 +189,25 @@ if be_run "bench: plain build" 0 "$CNNC" build tests/models/t_dense_acts.cnn -o 
     if ldd "$BE_DIR/t_standalone" | grep -q dnnl; then pass "bench: a --bench program links oneDNN"; else
         fail "bench: a --bench program links oneDNN" "$(ldd "$BE_DIR/t_standalone")"; fi
 fi
+
+# oneDNN is held to the target's instructions: code generated for x86-64 (SSE2) is compared with
+# oneDNN's SSE4.1 kernels, never with its AVX ones, and the header and the JSON say so.
+if [ "$(uname -m)" = x86_64 ] &&
+    be_run "bench: cnnc build --bench --target x86-64" 0 "$CNNC" build --bench --target x86-64 \
+        tests/models/t_conv_simd.cnn -o "$BE_DIR/sse"; then
+    if be_run "bench: bench of the x86-64 target" 0 "$BE_DIR/sse" bench --iters 2 --json "$BE_DIR/sse.json"; then
+        if grep -q 'instructions up to SSE41' "$BE_DIR/out"; then pass "bench: oneDNN up to SSE41 for x86-64"; else
+            fail "bench: oneDNN up to SSE41 for x86-64" "$(grep -i onednn "$BE_DIR/out" | head -3)"; fi
+        if out=$(python3 - "$BE_DIR/sse.json" 2>&1 <<'PY'
+import json, sys
+bench = json.load(open(sys.argv[1]))
+assert bench["onednn_max_isa"] == "SSE41", bench["onednn_max_isa"]
+impls = [p["onednn_implementation"] for l in bench["layers"] for p in (l["forward"], l["backward"])
+         if p and p.get("onednn_implementation")]
+assert any("sse41" in i for i in impls), impls
+assert not any("avx" in i for i in impls), impls
+PY
+        ); then pass "bench: oneDNN's kernels for x86-64 are SSE4.1 ones"; else
+            fail "bench: oneDNN's kernels for x86-64 are SSE4.1 ones" "$out"; fi
+    fi
+fi

@@ -16,6 +16,9 @@ enum { IMPL_GENERATED, IMPL_REFERENCE, IMPL_BLAS, IMPL_DNNL, IMPL_COUNT };
  * of algorithm (Winograd wherever it has it), or direct convolution for the layers i where
  * direct[i] is set (direct may be NULL). */
 typedef struct bench_dnnl bench_dnnl;
+/* Holds oneDNN to the instruction set of the target the code was generated for, before its first
+ * primitive, and returns what it may use ("AVX2", "all"), for the tables. */
+const char *bench_dnnl_limit_isa(const char *target);
 bench_dnnl *bench_dnnl_create(const cnn_model *m, int n, float *ws, float *grads, int threads, const int *direct);
 void bench_dnnl_free(bench_dnnl *d);
 void bench_dnnl_threads(int threads);
@@ -42,6 +45,7 @@ typedef struct bench_state {
     float *ws[IMPL_COUNT];      /* one working copy per implementation */
     float *grads[IMPL_COUNT];   /* [num_params] each */
     float *scratch[IMPL_COUNT]; /* for the hand-written ones */
+    const char *dnnl_isa;       /* the widest instructions oneDNN may use (bench_dnnl_limit_isa) */
     bench_dnnl *dnnl;           /* oneDNN on one thread, for the layer passes: the one checked and timed */
     bench_dnnl *dnnl_choice;    /* ... with oneDNN's choice of convolution algorithm */
     bench_dnnl *dnnl_direct;    /* ... with direct convolutions */

@@ -204,6 +204,7 @@ static void state_init(bench_state *s, const cnn_model *m)
         exit(1);
     for (int i = 0; i < m->num_layers; i++)
         direct[i] = 1;
+    s->dnnl_isa = bench_dnnl_limit_isa(m->target);
     s->dnnl_choice = bench_dnnl_create(m, s->n, s->ws[IMPL_DNNL], s->grads[IMPL_DNNL], 1, NULL);
     s->dnnl_direct = bench_dnnl_create(m, s->n, s->ws[IMPL_DNNL], s->grads[IMPL_DNNL], 1, direct);
     free(direct);
@@ -604,6 +605,7 @@ static int write_json(const char *path, const bench_state *s, const options *o, 
     fprintf(f, "{\n  \"model\": \"%s\", \"batch\": %d, \"iters\": %d, \"warmup\": %d, \"threads\": %d,\n", m->name,
             s->n, o->iters, WARMUP, o->threads);
     json_peaks(f, pk);
+    fprintf(f, "  \"onednn_max_isa\": \"%s\",\n", s->dnnl_isa);
     fprintf(f, "  \"forward_macs_per_image\": %lld, \"training_flop_per_image\": %.0f, \"agreement\": \"checked\",\n",
             macs, training_flop(m, 1));
     fputs("  \"layers\": [\n", f);
@@ -674,9 +676,9 @@ int cnn_bench_main(const cnn_model *m, int argc, char **argv)
     for (int i = 0; i < m->num_layers; i++)
         has_batchnorm |= m->layers[i].kind_id == CNN_LAYER_BATCHNORM;
     printf("outputs and gradients of all four agree (rtol 1e-4%s); oneDNN %d.%d.%d in its own layouts, its reorders "
-           "timed apart\n\n",
+           "timed apart, its instructions up to %s (DNNL_MAX_CPU_ISA)\n\n",
            has_batchnorm ? "; oneDNN's training step through batchnorm 1e-2" : "", DNNL_VERSION_MAJOR,
-           DNNL_VERSION_MINOR, DNNL_VERSION_PATCH);
+           DNNL_VERSION_MINOR, DNNL_VERSION_PATCH, s.dnnl_isa);
     print_header();
     pass_times *lt = calloc((size_t)m->num_layers * 2, sizeof *lt);
     if (lt == NULL)

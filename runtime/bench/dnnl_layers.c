@@ -967,6 +967,26 @@ static void chain_input(bench_dnnl *d, int i, int k, dnnl_memory_t *cur, dnnl_me
     *plain = p >= 0 ? d->layers[p].chain_plain : k == 0 ? L->u_src : L->u_src2;
 }
 
+/* oneDNN dispatches to the widest instructions the CPU has, whatever the target; a column that
+ * ran AVX-512 against code written for AVX2 would measure the instruction set, not the code. So
+ * it is held to what a CPU with only the target's instructions would give it: AVX2 for avx2,
+ * SSE4.1 (its lowest) for x86-64 and generic (SSE2). A DNNL_MAX_CPU_ISA of the user's wins. */
+const char *bench_dnnl_limit_isa(const char *target)
+{
+    static const struct { const char *target, *name; dnnl_cpu_isa_t isa; } limits[] = {
+        {"avx2", "AVX2", dnnl_cpu_isa_avx2},
+        {"x86-64", "SSE41", dnnl_cpu_isa_sse41},
+        {"generic", "SSE41", dnnl_cpu_isa_sse41},
+    };
+    const char *user = getenv("DNNL_MAX_CPU_ISA");
+    if (user != NULL && user[0] != '\0')
+        return user;
+    for (size_t i = 0; target != NULL && i < sizeof limits / sizeof limits[0]; i++)
+        if (strcmp(target, limits[i].target) == 0)
+            return dnnl_set_max_cpu_isa(limits[i].isa) == dnnl_success ? limits[i].name : "all (not limited)";
+    return "all";
+}
+
 bench_dnnl *bench_dnnl_create(const cnn_model *m, int n, float *ws, float *grads, int threads, const int *direct)
 {
     bench_dnnl *d = calloc(1, sizeof *d);
