@@ -1,12 +1,17 @@
 /*
  * pool.c - a persistent pool of worker threads.
  *
- * Workers sleep on a condition variable between tasks: a step of a real model takes
- * milliseconds, so the microseconds of a wake-up are cheaper than a spinning core. Nothing is
- * created or allocated per run.
+ * A training step is a few runs in a row (forward and backward, the sum of the gradients, the
+ * optimizer) with microseconds between them, so a thread polls for the next run, and the
+ * caller for the end of one, for up to SPIN_NS before it sleeps on a condition variable. Waking
+ * a sleeping thread costs tens of microseconds on a virtual machine, and the seed model's epoch
+ * at 2 threads was 1.54 times faster than at 1 where the passes alone promise about 1.9.
+ * Nothing is created or allocated per run.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cnnrt.h"
@@ -25,12 +30,53 @@ struct cnn_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;     /* a new task or the stop flag */
     pthread_cond_t done;     /* the last worker finished the task */
-    unsigned long generation;
-    int pending;
-    int stop;
+    atomic_ulong generation; /* written under the lock, polled without it */
+    atomic_int pending;
+    atomic_int stop;
     cnn_pool_task task;      /* the run in progress, read by the workers under the lock */
     void *ctx;
 };
+
+/* How long a thread polls before it sleeps: longer than the gaps within a step, short enough
+ * that an idle pool gives its cores back at once. */
+enum { SPIN_NS = 200000 };
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Polls until *flag differs from value (or stop is set), for up to SPIN_NS. */
+static void spin_while_ulong(const atomic_ulong *flag, unsigned long value, const atomic_int *stop)
+{
+    long long until = now_ns() + SPIN_NS;
+    for (int i = 0; atomic_load_explicit(flag, memory_order_acquire) == value && !atomic_load(stop); i++) {
+        cpu_relax();
+        if ((i & 63) == 63 && now_ns() > until)
+            return;
+    }
+}
+
+static void spin_while_positive(const atomic_int *count)
+{
+    long long until = now_ns() + SPIN_NS;
+    for (int i = 0; atomic_load_explicit(count, memory_order_acquire) > 0; i++) {
+        cpu_relax();
+        if ((i & 63) == 63 && now_ns() > until)
+            return;
+    }
+}
 
 static void *worker_main(void *arg)
 {
@@ -39,6 +85,7 @@ static void *worker_main(void *arg)
     unsigned long seen = 0;
 
     for (;;) {
+        spin_while_ulong(&p->generation, seen, &p->stop);
         pthread_mutex_lock(&p->lock);
         while (p->generation == seen && !p->stop)
             pthread_cond_wait(&p->wake, &p->lock);
@@ -102,6 +149,7 @@ void cnn_pool_run(cnn_pool *p, cnn_pool_task task, void *ctx)
     }
     task(ctx, 0);
     if (p->threads > 1) {
+        spin_while_positive(&p->pending);
         pthread_mutex_lock(&p->lock);
         while (p->pending > 0)
             pthread_cond_wait(&p->done, &p->lock);
