@@ -174,7 +174,8 @@ else
     mp_victim=""
     mp_wait=0
     # Until process 0 trains (its progress shows), then the process of rank 1.
-    while [ $mp_wait -lt 600 ] && ! grep -q 'Epoch 2/3' "$MP_DIR/kill"; do sleep 0.2; mp_wait=$((mp_wait + 1)); done
+    # (The job's shell may not have created the log yet when the first grep looks.)
+    while [ $mp_wait -lt 600 ] && ! grep -q 'Epoch 2/3' "$MP_DIR/kill" 2>/dev/null; do sleep 0.2; mp_wait=$((mp_wait + 1)); done
     for p in $(pgrep -P $mp_pid); do
         tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && mp_victim=$p
     done
