@@ -62,6 +62,8 @@ typedef float cnn_vf[4];
 #define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
 #define VF_RELU_GRAD(d, y) VF_LANES_(l_) (d)[l_] *= (y)[l_] > 0.0f ? 1.0f : 0.0f
 #define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
+#define VF_TRANSPOSE(m) do { for (int i_ = 0; i_ < 4; i_++) for (int j_ = i_ + 1; j_ < 4; j_++) { \
+    const float t_ = (m)[i_][j_]; (m)[i_][j_] = (m)[j_][i_]; (m)[j_][i_] = t_; } } while (0)
 /* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
  * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value
  * (7 without fused multiply-adds). */
@@ -4495,19 +4497,49 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a1_2, d2, k1);
                         VF_FMA(a1_3, d3, k1);
                     }
-                    float t[2][16] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[0][12], a0_3);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[1][12], a1_3);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 2304 + i;
-                        for (int r = 0; r < 2; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 2304 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 2304 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 2304 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_3);
+                        VF_COPY(m[1], a1_3);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 12; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 12 + b) * 2304 + i, m[b], 2);
+                        }
                     }
                 }
             }
@@ -4546,20 +4578,38 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a2_1, d1, k2);
                         VF_FMA(a2_2, d2, k2);
                     }
-                    float t[3][12] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[2][8], a2_2);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 2304 + i;
-                        for (int r = 0; r < 3; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 2304 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 2304 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_COPY(m[2], a2_2);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 8; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 2304 + i, m[b], 3);
+                        }
                     }
                 }
             }
@@ -4600,21 +4650,49 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a4_0, d0, k4);
                         VF_FMA(a4_1, d1, k4);
                     }
-                    float t[5][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[3][4], a3_1);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[4][4], a4_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 2304 + i;
-                        for (int r = 0; r < 5; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 2304 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 2304 + i + 4, m[b], 1);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_COPY(m[3], a3_1);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + 4 + b) * 2304 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_1);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 2304 + i + 4, m[b], 1);
+                        }
                     }
                 }
             }
@@ -4648,19 +4726,27 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a3_0, d0, k3);
                         VF_FMA(a3_1, d1, k3);
                     }
-                    float t[4][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[3][4], a3_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 2304 + i;
-                        for (int r = 0; r < 4; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 2304 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_COPY(m[3], a3_1);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + 4 + b) * 2304 + i, m[b]);
+                        }
                     }
                 }
             }
@@ -4710,23 +4796,38 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         cnn_vf k11; VF_SET1(k11, k[u + 1408]);
                         VF_FMA(a11_0, d0, k11);
                     }
-                    float t[12][4] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[5][0], a5_0);
-                    VF_STORE(&t[6][0], a6_0);
-                    VF_STORE(&t[7][0], a7_0);
-                    VF_STORE(&t[8][0], a8_0);
-                    VF_STORE(&t[9][0], a9_0);
-                    VF_STORE(&t[10][0], a10_0);
-                    VF_STORE(&t[11][0], a11_0);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 2304 + i;
-                        for (int r = 0; r < 12; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 2304 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_COPY(m[1], a5_0);
+                        VF_COPY(m[2], a6_0);
+                        VF_COPY(m[3], a7_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 2304 + i + 4, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a8_0);
+                        VF_COPY(m[1], a9_0);
+                        VF_COPY(m[2], a10_0);
+                        VF_COPY(m[3], a11_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 2304 + i + 8, m[b]);
+                        }
                     }
                 }
             }
@@ -5053,19 +5154,49 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a1_2, d2, k1);
                         VF_FMA(a1_3, d3, k1);
                     }
-                    float t[2][16] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[0][12], a0_3);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[1][12], a1_3);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 128 + i;
-                        for (int r = 0; r < 2; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 128 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 128 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 128 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_3);
+                        VF_COPY(m[1], a1_3);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 12; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 12 + b) * 128 + i, m[b], 2);
+                        }
                     }
                 }
             }
@@ -5104,20 +5235,38 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a2_1, d1, k2);
                         VF_FMA(a2_2, d2, k2);
                     }
-                    float t[3][12] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[2][8], a2_2);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 128 + i;
-                        for (int r = 0; r < 3; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 128 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 128 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_COPY(m[2], a2_2);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 8; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 128 + i, m[b], 3);
+                        }
                     }
                 }
             }
@@ -5147,17 +5296,38 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a1_1, d1, k1);
                         VF_FMA(a1_2, d2, k1);
                     }
-                    float t[2][12] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 128 + i;
-                        for (int r = 0; r < 2; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 128 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 128 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 8; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 128 + i, m[b], 2);
+                        }
                     }
                 }
             }
@@ -5198,21 +5368,49 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a4_0, d0, k4);
                         VF_FMA(a4_1, d1, k4);
                     }
-                    float t[5][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[3][4], a3_1);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[4][4], a4_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 128 + i;
-                        for (int r = 0; r < 5; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 128 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 128 + i + 4, m[b], 1);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_COPY(m[3], a3_1);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + 4 + b) * 128 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_1);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 128 + i + 4, m[b], 1);
+                        }
                     }
                 }
             }
@@ -5241,17 +5439,27 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a2_0, d0, k2);
                         VF_FMA(a2_1, d1, k2);
                     }
-                    float t[3][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 128 + i;
-                        for (int r = 0; r < 3; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 128 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 128 + i, m[b], 3);
+                        }
                     }
                 }
             }
@@ -5301,23 +5509,38 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         cnn_vf k11; VF_SET1(k11, k[u + 110]);
                         VF_FMA(a11_0, d0, k11);
                     }
-                    float t[12][4] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[5][0], a5_0);
-                    VF_STORE(&t[6][0], a6_0);
-                    VF_STORE(&t[7][0], a7_0);
-                    VF_STORE(&t[8][0], a8_0);
-                    VF_STORE(&t[9][0], a9_0);
-                    VF_STORE(&t[10][0], a10_0);
-                    VF_STORE(&t[11][0], a11_0);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 128 + i;
-                        for (int r = 0; r < 12; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 128 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_COPY(m[1], a5_0);
+                        VF_COPY(m[2], a6_0);
+                        VF_COPY(m[3], a7_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 128 + i + 4, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a8_0);
+                        VF_COPY(m[1], a9_0);
+                        VF_COPY(m[2], a10_0);
+                        VF_COPY(m[3], a11_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 128 + i + 8, m[b]);
+                        }
                     }
                 }
             }
@@ -5353,19 +5576,27 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         cnn_vf k7; VF_SET1(k7, k[u + 70]);
                         VF_FMA(a7_0, d0, k7);
                     }
-                    float t[8][4] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[5][0], a5_0);
-                    VF_STORE(&t[6][0], a6_0);
-                    VF_STORE(&t[7][0], a7_0);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 128 + i;
-                        for (int r = 0; r < 8; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 128 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_COPY(m[1], a5_0);
+                        VF_COPY(m[2], a6_0);
+                        VF_COPY(m[3], a7_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 128 + i + 4, m[b]);
+                        }
                     }
                 }
             }

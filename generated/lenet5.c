@@ -62,6 +62,8 @@ typedef float cnn_vf[4];
 #define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f
 #define VF_RELU_GRAD(d, y) VF_LANES_(l_) (d)[l_] *= (y)[l_] > 0.0f ? 1.0f : 0.0f
 #define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]
+#define VF_TRANSPOSE(m) do { for (int i_ = 0; i_ < 4; i_++) for (int j_ = i_ + 1; j_ < 4; j_++) { \
+    const float t_ = (m)[i_][j_]; (m)[i_][j_] = (m)[j_][i_]; (m)[j_][i_] = t_; } } while (0)
 /* tanh of every lane of *v: x P(x^2) / Q(x^2) on x clamped to +-7.9053 (there tanh is 1 in
  * float), the minimax fit of Eigen's fast tanh, within 5 units of 2^-24 of the exact value
  * (7 without fused multiply-adds). */
@@ -11555,19 +11557,49 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a1_2, d2, k1);
                         VF_FMA(a1_3, d3, k1);
                     }
-                    float t[2][16] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[0][12], a0_3);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[1][12], a1_3);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 400 + i;
-                        for (int r = 0; r < 2; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 400 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 400 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 400 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_3);
+                        VF_COPY(m[1], a1_3);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 12; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 12 + b) * 400 + i, m[b], 2);
+                        }
                     }
                 }
             }
@@ -11606,20 +11638,38 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a2_1, d1, k2);
                         VF_FMA(a2_2, d2, k2);
                     }
-                    float t[3][12] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[2][8], a2_2);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 400 + i;
-                        for (int r = 0; r < 3; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 400 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 400 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_COPY(m[2], a2_2);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 8; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 400 + i, m[b], 3);
+                        }
                     }
                 }
             }
@@ -11690,21 +11740,49 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a4_0, d0, k4);
                         VF_FMA(a4_1, d1, k4);
                     }
-                    float t[5][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[3][4], a3_1);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[4][4], a4_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 400 + i;
-                        for (int r = 0; r < 5; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 400 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 400 + i + 4, m[b], 1);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_COPY(m[3], a3_1);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + 4 + b) * 400 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_1);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 400 + i + 4, m[b], 1);
+                        }
                     }
                 }
             }
@@ -11754,23 +11832,38 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         cnn_vf k11; VF_SET1(k11, k[u + 1320]);
                         VF_FMA(a11_0, d0, k11);
                     }
-                    float t[12][4] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[5][0], a5_0);
-                    VF_STORE(&t[6][0], a6_0);
-                    VF_STORE(&t[7][0], a7_0);
-                    VF_STORE(&t[8][0], a8_0);
-                    VF_STORE(&t[9][0], a9_0);
-                    VF_STORE(&t[10][0], a10_0);
-                    VF_STORE(&t[11][0], a11_0);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 400 + i;
-                        for (int r = 0; r < 12; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 400 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_COPY(m[1], a5_0);
+                        VF_COPY(m[2], a6_0);
+                        VF_COPY(m[3], a7_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 400 + i + 4, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a8_0);
+                        VF_COPY(m[1], a9_0);
+                        VF_COPY(m[2], a10_0);
+                        VF_COPY(m[3], a11_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 400 + i + 8, m[b]);
+                        }
                     }
                 }
             }
@@ -11794,15 +11887,16 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
                         cnn_vf k3; VF_SET1(k3, k[u + 360]);
                         VF_FMA(a3_0, d0, k3);
                     }
-                    float t[4][4] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[3][0], a3_0);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 400 + i;
-                        for (int r = 0; r < 4; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 400 + i, m[b]);
+                        }
                     }
                 }
             }
@@ -12093,19 +12187,49 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a1_2, d2, k1);
                         VF_FMA(a1_3, d3, k1);
                     }
-                    float t[2][16] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[0][12], a0_3);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[1][12], a1_3);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 120 + i;
-                        for (int r = 0; r < 2; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 120 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 120 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 120 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_3);
+                        VF_COPY(m[1], a1_3);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 12; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 12 + b) * 120 + i, m[b], 2);
+                        }
                     }
                 }
             }
@@ -12144,20 +12268,38 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a2_1, d1, k2);
                         VF_FMA(a2_2, d2, k2);
                     }
-                    float t[3][12] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[2][8], a2_2);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 120 + i;
-                        for (int r = 0; r < 3; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 120 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 120 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_COPY(m[2], a2_2);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 8; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 120 + i, m[b], 3);
+                        }
                     }
                 }
             }
@@ -12198,21 +12340,49 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a4_0, d0, k4);
                         VF_FMA(a4_1, d1, k4);
                     }
-                    float t[5][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[3][4], a3_1);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[4][4], a4_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 120 + i;
-                        for (int r = 0; r < 5; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 120 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 120 + i + 4, m[b], 1);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_COPY(m[3], a3_1);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + 4 + b) * 120 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_1);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 120 + i + 4, m[b], 1);
+                        }
                     }
                 }
             }
@@ -12262,23 +12432,38 @@ static void dense_2_backward(float *restrict din, float *restrict dkernel, float
                         cnn_vf k11; VF_SET1(k11, k[u + 924]);
                         VF_FMA(a11_0, d0, k11);
                     }
-                    float t[12][4] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[5][0], a5_0);
-                    VF_STORE(&t[6][0], a6_0);
-                    VF_STORE(&t[7][0], a7_0);
-                    VF_STORE(&t[8][0], a8_0);
-                    VF_STORE(&t[9][0], a9_0);
-                    VF_STORE(&t[10][0], a10_0);
-                    VF_STORE(&t[11][0], a11_0);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 120 + i;
-                        for (int r = 0; r < 12; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 120 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_COPY(m[1], a5_0);
+                        VF_COPY(m[2], a6_0);
+                        VF_COPY(m[3], a7_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 120 + i + 4, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a8_0);
+                        VF_COPY(m[1], a9_0);
+                        VF_COPY(m[2], a10_0);
+                        VF_COPY(m[3], a11_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 120 + i + 8, m[b]);
+                        }
                     }
                 }
             }
@@ -12553,19 +12738,49 @@ static void dense_3_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a1_2, d2, k1);
                         VF_FMA(a1_3, d3, k1);
                     }
-                    float t[2][16] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[0][12], a0_3);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[1][12], a1_3);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 84 + i;
-                        for (int r = 0; r < 2; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 84 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 84 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 84 + i, m[b], 2);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_3);
+                        VF_COPY(m[1], a1_3);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 12; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 12 + b) * 84 + i, m[b], 2);
+                        }
                     }
                 }
             }
@@ -12604,20 +12819,38 @@ static void dense_3_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a2_1, d1, k2);
                         VF_FMA(a2_2, d2, k2);
                     }
-                    float t[3][12] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[0][8], a0_2);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[1][8], a1_2);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[2][8], a2_2);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 84 + i;
-                        for (int r = 0; r < 3; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 84 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 84 + i, m[b], 3);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_2);
+                        VF_COPY(m[1], a1_2);
+                        VF_COPY(m[2], a2_2);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 8; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 8 + b) * 84 + i, m[b], 3);
+                        }
                     }
                 }
             }
@@ -12658,21 +12891,49 @@ static void dense_3_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a4_0, d0, k4);
                         VF_FMA(a4_1, d1, k4);
                     }
-                    float t[5][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[3][4], a3_1);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[4][4], a4_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 84 + i;
-                        for (int r = 0; r < 5; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 84 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + b) * 84 + i + 4, m[b], 1);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_COPY(m[3], a3_1);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + 4 + b) * 84 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_1);
+                        VF_ZERO(m[1]);
+                        VF_ZERO(m[2]);
+                        VF_ZERO(m[3]);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STOREN(din + (size_t)(b0 + 4 + b) * 84 + i + 4, m[b], 1);
+                        }
                     }
                 }
             }
@@ -12706,19 +12967,27 @@ static void dense_3_backward(float *restrict din, float *restrict dkernel, float
                         VF_FMA(a3_0, d0, k3);
                         VF_FMA(a3_1, d1, k3);
                     }
-                    float t[4][8] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[0][4], a0_1);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[1][4], a1_1);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[2][4], a2_1);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[3][4], a3_1);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 84 + i;
-                        for (int r = 0; r < 4; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 84 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_1);
+                        VF_COPY(m[1], a1_1);
+                        VF_COPY(m[2], a2_1);
+                        VF_COPY(m[3], a3_1);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count - 4; b++) {
+                            VF_STORE(din + (size_t)(b0 + 4 + b) * 84 + i, m[b]);
+                        }
                     }
                 }
             }
@@ -12768,23 +13037,38 @@ static void dense_3_backward(float *restrict din, float *restrict dkernel, float
                         cnn_vf k11; VF_SET1(k11, k[u + 110]);
                         VF_FMA(a11_0, d0, k11);
                     }
-                    float t[12][4] CNN_STACK_ALIGN;
-                    VF_STORE(&t[0][0], a0_0);
-                    VF_STORE(&t[1][0], a1_0);
-                    VF_STORE(&t[2][0], a2_0);
-                    VF_STORE(&t[3][0], a3_0);
-                    VF_STORE(&t[4][0], a4_0);
-                    VF_STORE(&t[5][0], a5_0);
-                    VF_STORE(&t[6][0], a6_0);
-                    VF_STORE(&t[7][0], a7_0);
-                    VF_STORE(&t[8][0], a8_0);
-                    VF_STORE(&t[9][0], a9_0);
-                    VF_STORE(&t[10][0], a10_0);
-                    VF_STORE(&t[11][0], a11_0);
-                    for (int b = 0; b < count; b++) {
-                        float *restrict dx = din + (size_t)(b0 + b) * 84 + i;
-                        for (int r = 0; r < 12; r++)
-                            dx[r] = t[r][b];
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a0_0);
+                        VF_COPY(m[1], a1_0);
+                        VF_COPY(m[2], a2_0);
+                        VF_COPY(m[3], a3_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 84 + i, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a4_0);
+                        VF_COPY(m[1], a5_0);
+                        VF_COPY(m[2], a6_0);
+                        VF_COPY(m[3], a7_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 84 + i + 4, m[b]);
+                        }
+                    }
+                    {
+                        cnn_vf m[4];
+                        VF_COPY(m[0], a8_0);
+                        VF_COPY(m[1], a9_0);
+                        VF_COPY(m[2], a10_0);
+                        VF_COPY(m[3], a11_0);
+                        VF_TRANSPOSE(m);
+                        for (int b = 0; b < count; b++) {
+                            VF_STORE(din + (size_t)(b0 + b) * 84 + i + 8, m[b]);
+                        }
                     }
                 }
             }

@@ -21,6 +21,8 @@
  *   VF_RELU_GRAD(d, y)   d *= y > 0 ? 1 : 0 in every lane: relu's gradient from its output, the
  *                        same floats as the scalar expression (a NaN in d stays NaN)
  *   VF_CLAMP(v, lo, hi)  v = min(max(v, lo), hi) in every lane; a NaN stays NaN
+ *   VF_TRANSPOSE(m)      m, an array of `lanes` vectors, transposed in place: lane j of m[i]
+ *                        becomes lane i of m[j] (exact: the floats only move)
  * Statement macros that assign, so that the same kernel text works for the plain-C target,
  * whose vector is an array. Intrinsics, not the compiler's vector extensions: the arithmetic
  * is then the same under any -std and -ffp-contract, and the prelude refuses, at compile
@@ -53,6 +55,8 @@ static const char *const generic_lines[] = {
     "#define VF_RELU(v) VF_LANES_(l_) (v)[l_] = (v)[l_] > 0.0f ? (v)[l_] : 0.0f",
     "#define VF_RELU_GRAD(d, y) VF_LANES_(l_) (d)[l_] *= (y)[l_] > 0.0f ? 1.0f : 0.0f",
     "#define VF_CLAMP(v, lo, hi) VF_LANES_(l_) (v)[l_] = (v)[l_] < (lo)[l_] ? (lo)[l_] : (v)[l_] > (hi)[l_] ? (hi)[l_] : (v)[l_]",
+    "#define VF_TRANSPOSE(m) do { for (int i_ = 0; i_ < 4; i_++) for (int j_ = i_ + 1; j_ < 4; j_++) { \\",
+    "    const float t_ = (m)[i_][j_]; (m)[i_][j_] = (m)[j_][i_]; (m)[j_][i_] = t_; } } while (0)",
     NULL,
 };
 
@@ -83,6 +87,7 @@ static const char *const sse2_lines[] = {
     "#define VF_RELU(v) ((v) = _mm_max_ps((v), _mm_setzero_ps())) /* max gives its second operand for NaN */",
     "#define VF_RELU_GRAD(d, y) ((d) = _mm_mul_ps((d), _mm_and_ps(_mm_cmpgt_ps((y), _mm_setzero_ps()), _mm_set1_ps(1.0f))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = _mm_min_ps((hi), _mm_max_ps((lo), (v)))) /* NaN, the second operand, passes */",
+    "#define VF_TRANSPOSE(m) _MM_TRANSPOSE4_PS((m)[0], (m)[1], (m)[2], (m)[3])",
     NULL,
 };
 
@@ -110,6 +115,21 @@ static const char *const avx2_lines[] = {
     "#define VF_RELU_GRAD(d, y) ((d) = _mm256_mul_ps((d), _mm256_and_ps(_mm256_cmp_ps((y), _mm256_setzero_ps(), _CMP_GT_OQ), \\",
     "                                                     _mm256_set1_ps(1.0f))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = _mm256_min_ps((hi), _mm256_max_ps((lo), (v)))) /* NaN, the second operand, passes */",
+    "#define VF_TRANSPOSE(m) do { \\",
+    "    __m256 t_[8], u_[8]; \\",
+    "    t_[0] = _mm256_unpacklo_ps((m)[0], (m)[1]); t_[1] = _mm256_unpackhi_ps((m)[0], (m)[1]); \\",
+    "    t_[2] = _mm256_unpacklo_ps((m)[2], (m)[3]); t_[3] = _mm256_unpackhi_ps((m)[2], (m)[3]); \\",
+    "    t_[4] = _mm256_unpacklo_ps((m)[4], (m)[5]); t_[5] = _mm256_unpackhi_ps((m)[4], (m)[5]); \\",
+    "    t_[6] = _mm256_unpacklo_ps((m)[6], (m)[7]); t_[7] = _mm256_unpackhi_ps((m)[6], (m)[7]); \\",
+    "    u_[0] = _mm256_shuffle_ps(t_[0], t_[2], 0x44); u_[1] = _mm256_shuffle_ps(t_[0], t_[2], 0xee); \\",
+    "    u_[2] = _mm256_shuffle_ps(t_[1], t_[3], 0x44); u_[3] = _mm256_shuffle_ps(t_[1], t_[3], 0xee); \\",
+    "    u_[4] = _mm256_shuffle_ps(t_[4], t_[6], 0x44); u_[5] = _mm256_shuffle_ps(t_[4], t_[6], 0xee); \\",
+    "    u_[6] = _mm256_shuffle_ps(t_[5], t_[7], 0x44); u_[7] = _mm256_shuffle_ps(t_[5], t_[7], 0xee); \\",
+    "    (m)[0] = _mm256_permute2f128_ps(u_[0], u_[4], 0x20); (m)[4] = _mm256_permute2f128_ps(u_[0], u_[4], 0x31); \\",
+    "    (m)[1] = _mm256_permute2f128_ps(u_[1], u_[5], 0x20); (m)[5] = _mm256_permute2f128_ps(u_[1], u_[5], 0x31); \\",
+    "    (m)[2] = _mm256_permute2f128_ps(u_[2], u_[6], 0x20); (m)[6] = _mm256_permute2f128_ps(u_[2], u_[6], 0x31); \\",
+    "    (m)[3] = _mm256_permute2f128_ps(u_[3], u_[7], 0x20); (m)[7] = _mm256_permute2f128_ps(u_[3], u_[7], 0x31); \\",
+    "} while (0)",
     NULL,
 };
 
@@ -135,6 +155,41 @@ static const char *const avx512_lines[] = {
     "#define VF_RELU_GRAD(d, y) ((d) = _mm512_mul_ps((d), _mm512_maskz_mov_ps(_mm512_cmp_ps_mask((y), _mm512_setzero_ps(), _CMP_GT_OQ), \\",
     "                                                                         _mm512_set1_ps(1.0f))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = _mm512_min_ps((hi), _mm512_max_ps((lo), (v)))) /* NaN, the second operand, passes */",
+    "#define VF_TRANSPOSE(m) do { \\",
+    "    __m512 t_[16], u_[16]; \\",
+    "    t_[0] = _mm512_unpacklo_ps((m)[0], (m)[1]); t_[1] = _mm512_unpackhi_ps((m)[0], (m)[1]); \\",
+    "    t_[2] = _mm512_unpacklo_ps((m)[2], (m)[3]); t_[3] = _mm512_unpackhi_ps((m)[2], (m)[3]); \\",
+    "    t_[4] = _mm512_unpacklo_ps((m)[4], (m)[5]); t_[5] = _mm512_unpackhi_ps((m)[4], (m)[5]); \\",
+    "    t_[6] = _mm512_unpacklo_ps((m)[6], (m)[7]); t_[7] = _mm512_unpackhi_ps((m)[6], (m)[7]); \\",
+    "    t_[8] = _mm512_unpacklo_ps((m)[8], (m)[9]); t_[9] = _mm512_unpackhi_ps((m)[8], (m)[9]); \\",
+    "    t_[10] = _mm512_unpacklo_ps((m)[10], (m)[11]); t_[11] = _mm512_unpackhi_ps((m)[10], (m)[11]); \\",
+    "    t_[12] = _mm512_unpacklo_ps((m)[12], (m)[13]); t_[13] = _mm512_unpackhi_ps((m)[12], (m)[13]); \\",
+    "    t_[14] = _mm512_unpacklo_ps((m)[14], (m)[15]); t_[15] = _mm512_unpackhi_ps((m)[14], (m)[15]); \\",
+    "    u_[0] = _mm512_shuffle_ps(t_[0], t_[2], 0x44); u_[1] = _mm512_shuffle_ps(t_[0], t_[2], 0xee); \\",
+    "    u_[2] = _mm512_shuffle_ps(t_[1], t_[3], 0x44); u_[3] = _mm512_shuffle_ps(t_[1], t_[3], 0xee); \\",
+    "    u_[4] = _mm512_shuffle_ps(t_[4], t_[6], 0x44); u_[5] = _mm512_shuffle_ps(t_[4], t_[6], 0xee); \\",
+    "    u_[6] = _mm512_shuffle_ps(t_[5], t_[7], 0x44); u_[7] = _mm512_shuffle_ps(t_[5], t_[7], 0xee); \\",
+    "    u_[8] = _mm512_shuffle_ps(t_[8], t_[10], 0x44); u_[9] = _mm512_shuffle_ps(t_[8], t_[10], 0xee); \\",
+    "    u_[10] = _mm512_shuffle_ps(t_[9], t_[11], 0x44); u_[11] = _mm512_shuffle_ps(t_[9], t_[11], 0xee); \\",
+    "    u_[12] = _mm512_shuffle_ps(t_[12], t_[14], 0x44); u_[13] = _mm512_shuffle_ps(t_[12], t_[14], 0xee); \\",
+    "    u_[14] = _mm512_shuffle_ps(t_[13], t_[15], 0x44); u_[15] = _mm512_shuffle_ps(t_[13], t_[15], 0xee); \\",
+    "    t_[0] = _mm512_shuffle_f32x4(u_[0], u_[4], 0x88); t_[4] = _mm512_shuffle_f32x4(u_[0], u_[4], 0xdd); \\",
+    "    t_[8] = _mm512_shuffle_f32x4(u_[8], u_[12], 0x88); t_[12] = _mm512_shuffle_f32x4(u_[8], u_[12], 0xdd); \\",
+    "    t_[1] = _mm512_shuffle_f32x4(u_[1], u_[5], 0x88); t_[5] = _mm512_shuffle_f32x4(u_[1], u_[5], 0xdd); \\",
+    "    t_[9] = _mm512_shuffle_f32x4(u_[9], u_[13], 0x88); t_[13] = _mm512_shuffle_f32x4(u_[9], u_[13], 0xdd); \\",
+    "    t_[2] = _mm512_shuffle_f32x4(u_[2], u_[6], 0x88); t_[6] = _mm512_shuffle_f32x4(u_[2], u_[6], 0xdd); \\",
+    "    t_[10] = _mm512_shuffle_f32x4(u_[10], u_[14], 0x88); t_[14] = _mm512_shuffle_f32x4(u_[10], u_[14], 0xdd); \\",
+    "    t_[3] = _mm512_shuffle_f32x4(u_[3], u_[7], 0x88); t_[7] = _mm512_shuffle_f32x4(u_[3], u_[7], 0xdd); \\",
+    "    t_[11] = _mm512_shuffle_f32x4(u_[11], u_[15], 0x88); t_[15] = _mm512_shuffle_f32x4(u_[11], u_[15], 0xdd); \\",
+    "    (m)[0] = _mm512_shuffle_f32x4(t_[0], t_[8], 0x88); (m)[4] = _mm512_shuffle_f32x4(t_[4], t_[12], 0x88); \\",
+    "    (m)[8] = _mm512_shuffle_f32x4(t_[0], t_[8], 0xdd); (m)[12] = _mm512_shuffle_f32x4(t_[4], t_[12], 0xdd); \\",
+    "    (m)[1] = _mm512_shuffle_f32x4(t_[1], t_[9], 0x88); (m)[5] = _mm512_shuffle_f32x4(t_[5], t_[13], 0x88); \\",
+    "    (m)[9] = _mm512_shuffle_f32x4(t_[1], t_[9], 0xdd); (m)[13] = _mm512_shuffle_f32x4(t_[5], t_[13], 0xdd); \\",
+    "    (m)[2] = _mm512_shuffle_f32x4(t_[2], t_[10], 0x88); (m)[6] = _mm512_shuffle_f32x4(t_[6], t_[14], 0x88); \\",
+    "    (m)[10] = _mm512_shuffle_f32x4(t_[2], t_[10], 0xdd); (m)[14] = _mm512_shuffle_f32x4(t_[6], t_[14], 0xdd); \\",
+    "    (m)[3] = _mm512_shuffle_f32x4(t_[3], t_[11], 0x88); (m)[7] = _mm512_shuffle_f32x4(t_[7], t_[15], 0x88); \\",
+    "    (m)[11] = _mm512_shuffle_f32x4(t_[3], t_[11], 0xdd); (m)[15] = _mm512_shuffle_f32x4(t_[7], t_[15], 0xdd); \\",
+    "} while (0)",
     NULL,
 };
 
@@ -165,6 +220,12 @@ static const char *const neon_lines[] = {
     "#define VF_RELU_GRAD(d, y) ((d) = vmulq_f32((d), vreinterpretq_f32_u32(vandq_u32(vcgtq_f32((y), vdupq_n_f32(0.0f)), \\",
     "                                                   vreinterpretq_u32_f32(vdupq_n_f32(1.0f))))))",
     "#define VF_CLAMP(v, lo, hi) ((v) = vminq_f32(vmaxq_f32((v), (lo)), (hi))) /* min and max keep a NaN */",
+    "#define VF_TRANSPOSE(m) do { \\",
+    "    const float32x4_t t0_ = vzip1q_f32((m)[0], (m)[2]), t1_ = vzip2q_f32((m)[0], (m)[2]); \\",
+    "    const float32x4_t t2_ = vzip1q_f32((m)[1], (m)[3]), t3_ = vzip2q_f32((m)[1], (m)[3]); \\",
+    "    (m)[0] = vzip1q_f32(t0_, t2_); (m)[1] = vzip2q_f32(t0_, t2_); \\",
+    "    (m)[2] = vzip1q_f32(t1_, t3_); (m)[3] = vzip2q_f32(t1_, t3_); \\",
+    "} while (0)",
     NULL,
 };
 
