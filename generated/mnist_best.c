@@ -114,6 +114,13 @@ static inline CNN_MAYBE_UNUSED void cnn_vf_tanh(cnn_vf *v)
 #else
 #define CNN_STACK_ALIGN
 #endif
+/* Each layer pass stays a function of its own: inlined into forward_pass, gcc 12 spilled an
+ * accumulator of a register block to the stack (avx2's direct conv2d_2: 1.5x slower). */
+#if defined(__GNUC__)
+#define CNN_PASS __attribute__((noinline))
+#else
+#define CNN_PASS
+#endif
 
 /* The parameters in model order, each layer's kernel then its bias, as in checkpoints. */
 static const cnn_tensor tensors[] = {
@@ -190,8 +197,8 @@ static void batch_sum(const cnn_sync *sync, const float *part, int n, int count,
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, none, no bias */
-static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n)
+static CNN_PASS void conv2d_1_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n)
 {
     /* out: [n][28][28][32], in: [n][28][28][1], kernel: [3][3][1][32] */
     for (int b = 0; b < n; b++) {
@@ -1306,7 +1313,8 @@ static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, none, no bias */
-static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, const float *restrict in, int n)
+static CNN_PASS void conv2d_1_backward(float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, int n)
 {
     /* dout: [n][28][28][32], in: [n][28][28][1] */
     for (int b = 0; b < n; b++) {
@@ -1324,10 +1332,11 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, con
 
 /* batchnorm_1: 32 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_1_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_1_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[32];
     float scale[32];
@@ -1386,9 +1395,10 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_1: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_1_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_1_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -1441,22 +1451,23 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
 }
 
 /* relu_1: relu */
-static void relu_1_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_1_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_1: relu */
-static void relu_1_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_1_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
 /* maxpool2d_1: 2x2, stride 2, valid, 28x28x32 -> 14x14x32 */
-static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, const float *restrict in, int n)
+static CNN_PASS void maxpool2d_1_forward(float *restrict out, float *restrict argmax,
+                                         const float *restrict in, int n)
 {
     /* out, argmax: [n][14][14][32], in: [n][28][28][32] */
     for (int b = 0; b < n; b++) {
@@ -1485,8 +1496,8 @@ static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_1: 2x2, stride 2, valid, 28x28x32 -> 14x14x32 */
-static void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
-                                 const float *restrict argmax, int n)
+static CNN_PASS void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict argmax, int n)
 {
     /* din: [n][28][28][32], dout, argmax: [n][14][14][32] */
     for (int b = 0; b < n; b++) {
@@ -2376,8 +2387,8 @@ static void conv2d_2_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_2: 3x3, stride 1, same, 32 -> 64, none, no bias */
-static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_2_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][14][14][64], in: [n][14][14][32], kernel: [3][3][32][64] */
     if (training) {
@@ -3719,8 +3730,8 @@ static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_2: 3x3, stride 1, same, 32 -> 64, none, no bias */
-static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][14][14][64], din, in: [n][14][14][32] */
     /* The kernel flipped in both axes, as [3][3][64][32]: output channels before input channels. */
@@ -4656,10 +4667,11 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_2: 64 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_2_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_2_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[64];
     float scale[64];
@@ -4718,9 +4730,10 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_2: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_2_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_2_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -4773,22 +4786,23 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
 }
 
 /* relu_2: relu */
-static void relu_2_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_2_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_2: relu */
-static void relu_2_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_2_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
 /* maxpool2d_2: 2x2, stride 2, valid, 14x14x64 -> 7x7x64 */
-static void maxpool2d_2_forward(float *restrict out, float *restrict argmax, const float *restrict in, int n)
+static CNN_PASS void maxpool2d_2_forward(float *restrict out, float *restrict argmax,
+                                         const float *restrict in, int n)
 {
     /* out, argmax: [n][7][7][64], in: [n][14][14][64] */
     for (int b = 0; b < n; b++) {
@@ -4817,8 +4831,8 @@ static void maxpool2d_2_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_2: 2x2, stride 2, valid, 14x14x64 -> 7x7x64 */
-static void maxpool2d_2_backward(float *restrict din, const float *restrict dout,
-                                 const float *restrict argmax, int n)
+static CNN_PASS void maxpool2d_2_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict argmax, int n)
 {
     /* din: [n][14][14][64], dout, argmax: [n][7][7][64] */
     for (int b = 0; b < n; b++) {
@@ -4847,8 +4861,8 @@ static void maxpool2d_2_backward(float *restrict din, const float *restrict dout
 }
 
 /* conv2d_3: 3x3, stride 1, same, 64 -> 128, none, no bias */
-static void conv2d_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n)
+static CNN_PASS void conv2d_3_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n)
 {
     /* out: [n][7][7][128], in: [n][7][7][64], kernel: [3][3][64][128] */
     for (int b = 0; b < n; b++) {
@@ -5875,8 +5889,8 @@ static void conv2d_3_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_3: 3x3, stride 1, same, 64 -> 128, none, no bias */
-static void conv2d_3_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_3_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][7][7][128], din, in: [n][7][7][64] */
     for (int i = 0; i < n * 3136; i++)
@@ -6144,10 +6158,11 @@ static void conv2d_3_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_3: 128 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_3_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_3_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[128];
     float scale[128];
@@ -6206,9 +6221,10 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_3: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_3_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_3_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 1024;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -6261,22 +6277,23 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
 }
 
 /* relu_3: relu */
-static void relu_3_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_3_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][6272] */
     for (int i = 0; i < n * 6272; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_3: relu */
-static void relu_3_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_3_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][6272] */
     for (int i = 0; i < n * 6272; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
 /* maxpool2d_3: 2x2, stride 2, valid, 7x7x128 -> 3x3x128 */
-static void maxpool2d_3_forward(float *restrict out, float *restrict argmax, const float *restrict in, int n)
+static CNN_PASS void maxpool2d_3_forward(float *restrict out, float *restrict argmax,
+                                         const float *restrict in, int n)
 {
     /* out, argmax: [n][3][3][128], in: [n][7][7][128] */
     for (int b = 0; b < n; b++) {
@@ -6305,8 +6322,8 @@ static void maxpool2d_3_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_3: 2x2, stride 2, valid, 7x7x128 -> 3x3x128 */
-static void maxpool2d_3_backward(float *restrict din, const float *restrict dout,
-                                 const float *restrict argmax, int n)
+static CNN_PASS void maxpool2d_3_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict argmax, int n)
 {
     /* din: [n][7][7][128], dout, argmax: [n][3][3][128] */
     for (int b = 0; b < n; b++) {
@@ -6338,8 +6355,8 @@ static void maxpool2d_3_backward(float *restrict din, const float *restrict dout
 }
 
 /* dense_1: 1152 -> 128, relu */
-static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                            const float *restrict bias, int n)
+static CNN_PASS void dense_1_forward(float *restrict out, const float *restrict in,
+                                     const float *restrict kernel, const float *restrict bias, int n)
 {
     /* out: [n][128], in: [n][1152], kernel: [1152][128] */
     int b = 0;
@@ -6584,9 +6601,9 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_1: 1152 -> 128, relu */
-static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
-                             float *restrict dout, const float *restrict out, const float *restrict in,
-                             const float *restrict kernel, int n)
+static CNN_PASS void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                                      float *restrict dout, const float *restrict out,
+                                      const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout, out: [n][128], din, in: [n][1152], dkernel: [1152][128] */
     /* Through the relu: the gradient of the pre-activation, in place. */
@@ -7086,8 +7103,9 @@ static void dense_1_backward(float *restrict din, float *restrict dkernel, float
 }
 
 /* dropout_1: rate 0.3, keep with probability 0.7 and scale by 1 / 0.7 */
-static void dropout_1_forward(float *restrict out, float *restrict mask, const float *restrict in, int n,
-                              int training, uint64_t dropout_key, int first)
+static CNN_PASS void dropout_1_forward(float *restrict out, float *restrict mask, const float *restrict in,
+                                       int n,
+                                       int training, uint64_t dropout_key, int first)
 {
     /* out, mask, in: [n][128] */
     if (!training) {
@@ -7108,8 +7126,8 @@ static void dropout_1_forward(float *restrict out, float *restrict mask, const f
 }
 
 /* dropout_1 */
-static void dropout_1_backward(float *restrict din, const float *restrict dout, const float *restrict mask,
-                               int n)
+static CNN_PASS void dropout_1_backward(float *restrict din, const float *restrict dout,
+                                        const float *restrict mask, int n)
 {
     /* din, dout, mask: [n][128] */
     for (int i = 0; i < n * 128; i++)
@@ -7117,8 +7135,8 @@ static void dropout_1_backward(float *restrict din, const float *restrict dout, 
 }
 
 /* dense_2: 128 -> 10, softmax */
-static void dense_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                            const float *restrict bias, int n)
+static CNN_PASS void dense_2_forward(float *restrict out, const float *restrict in,
+                                     const float *restrict kernel, const float *restrict bias, int n)
 {
     /* out: [n][10], in: [n][128], kernel: [128][10] */
     int b = 0;
@@ -7261,9 +7279,9 @@ static void dense_2_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_2: 128 -> 10, softmax */
-static void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
-                             float *restrict dout, const float *restrict in, const float *restrict kernel,
-                             int n)
+static CNN_PASS void dense_2_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                                      float *restrict dout, const float *restrict in,
+                                      const float *restrict kernel, int n)
 {
     /* dout: [n][10], din, in: [n][128], dkernel: [128][10] */
     for (int b = 0; b < n; b++)

@@ -119,6 +119,13 @@ static inline CNN_MAYBE_UNUSED void cnn_vf_tanh(cnn_vf *v)
 #else
 #define CNN_STACK_ALIGN
 #endif
+/* Each layer pass stays a function of its own: inlined into forward_pass, gcc 12 spilled an
+ * accumulator of a register block to the stack (avx2's direct conv2d_2: 1.5x slower). */
+#if defined(__GNUC__)
+#define CNN_PASS __attribute__((noinline))
+#else
+#define CNN_PASS
+#endif
 
 /* The parameters in model order, each layer's kernel then its bias, as in checkpoints. */
 static const cnn_tensor tensors[] = {
@@ -228,8 +235,8 @@ static void add_gradient(float *restrict dst, const float *restrict src, int cou
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, none, no bias */
-static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n)
+static CNN_PASS void conv2d_1_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n)
 {
     /* out: [n][28][28][32], in: [n][28][28][1], kernel: [3][3][1][32] */
     for (int b = 0; b < n; b++) {
@@ -1344,7 +1351,8 @@ static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, none, no bias */
-static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, const float *restrict in, int n)
+static CNN_PASS void conv2d_1_backward(float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, int n)
 {
     /* dout: [n][28][28][32], in: [n][28][28][1] */
     for (int b = 0; b < n; b++) {
@@ -1362,10 +1370,11 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, con
 
 /* batchnorm_1: 32 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_1_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_1_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[32];
     float scale[32];
@@ -1424,9 +1433,10 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_1: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_1_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_1_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -1479,14 +1489,15 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
 }
 
 /* stem: relu */
-static void stem_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void stem_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* stem: relu */
-static void stem_backward(float *restrict din, const float *restrict dout, const float *restrict out, int n)
+static CNN_PASS void stem_backward(float *restrict din, const float *restrict dout,
+                                   const float *restrict out, int n)
 {
     /* din, dout, out: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
@@ -2219,8 +2230,8 @@ static void conv2d_2_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_2: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_2_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][28][28][32], in: [n][28][28][32], kernel: [3][3][32][32] */
     if (training) {
@@ -3493,8 +3504,8 @@ static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_2: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][28][28][32], din, in: [n][28][28][32] */
     /* The kernel flipped in both axes, as [3][3][32][32]: output channels before input channels. */
@@ -4295,10 +4306,11 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_2: 32 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_2_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_2_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[32];
     float scale[32];
@@ -4357,9 +4369,10 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_2: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_2_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_2_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -4412,15 +4425,15 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
 }
 
 /* relu_2: relu */
-static void relu_2_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_2_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_2: relu */
-static void relu_2_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_2_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
@@ -5153,8 +5166,8 @@ static void conv2d_3_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_3: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_3_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][28][28][32], in: [n][28][28][32], kernel: [3][3][32][32] */
     if (training) {
@@ -6427,8 +6440,8 @@ static void conv2d_3_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_3: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_3_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_3_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][28][28][32], din, in: [n][28][28][32] */
     /* The kernel flipped in both axes, as [3][3][32][32]: output channels before input channels. */
@@ -7229,10 +7242,11 @@ static void conv2d_3_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_3: 32 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_3_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_3_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[32];
     float scale[32];
@@ -7291,9 +7305,10 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_3: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_3_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_3_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -7346,36 +7361,39 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
 }
 
 /* add_1: the sum of its input and another output, [n][25088] each */
-static void add_1_forward(float *restrict out, const float *restrict in, const float *restrict with, int n)
+static CNN_PASS void add_1_forward(float *restrict out, const float *restrict in, const float *restrict with,
+                                   int n)
 {
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] + with[i];
 }
 
 /* add_1: both inputs get the output's gradient */
-static void add_1_backward(float *restrict din, float *restrict dwith, const float *restrict dout, int n)
+static CNN_PASS void add_1_backward(float *restrict din, float *restrict dwith, const float *restrict dout,
+                                    int n)
 {
     memcpy(din, dout, sizeof(float) * (size_t)n * 25088);
     memcpy(dwith, dout, sizeof(float) * (size_t)n * 25088);
 }
 
 /* relu_3: relu */
-static void relu_3_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_3_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_3: relu */
-static void relu_3_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_3_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
 /* maxpool2d_1: 2x2, stride 2, valid, 28x28x32 -> 14x14x32 */
-static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, const float *restrict in, int n)
+static CNN_PASS void maxpool2d_1_forward(float *restrict out, float *restrict argmax,
+                                         const float *restrict in, int n)
 {
     /* out, argmax: [n][14][14][32], in: [n][28][28][32] */
     for (int b = 0; b < n; b++) {
@@ -7404,8 +7422,8 @@ static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_1: 2x2, stride 2, valid, 28x28x32 -> 14x14x32 */
-static void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
-                                 const float *restrict argmax, int n)
+static CNN_PASS void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict argmax, int n)
 {
     /* din: [n][28][28][32], dout, argmax: [n][14][14][32] */
     for (int b = 0; b < n; b++) {
@@ -8295,8 +8313,8 @@ static void conv2d_4_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_4: 3x3, stride 1, same, 32 -> 64, none, no bias */
-static void conv2d_4_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_4_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][14][14][64], in: [n][14][14][32], kernel: [3][3][32][64] */
     if (training) {
@@ -9638,8 +9656,8 @@ static void conv2d_4_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_4: 3x3, stride 1, same, 32 -> 64, none, no bias */
-static void conv2d_4_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_4_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][14][14][64], din, in: [n][14][14][32] */
     /* The kernel flipped in both axes, as [3][3][64][32]: output channels before input channels. */
@@ -10575,10 +10593,11 @@ static void conv2d_4_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_4: 64 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_4_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_4_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[64];
     float scale[64];
@@ -10637,9 +10656,10 @@ static void batchnorm_4_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_4: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_4_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_4_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -10692,15 +10712,15 @@ static void batchnorm_4_backward(float *restrict din, const float *restrict dout
 }
 
 /* stage2: relu */
-static void stage2_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void stage2_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* stage2: relu */
-static void stage2_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void stage2_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
@@ -11568,8 +11588,8 @@ static void conv2d_5_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_5: 3x3, stride 1, same, 64 -> 64, none, no bias */
-static void conv2d_5_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_5_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][14][14][64], in: [n][14][14][64], kernel: [3][3][64][64] */
     if (training) {
@@ -12885,8 +12905,8 @@ static void conv2d_5_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_5: 3x3, stride 1, same, 64 -> 64, none, no bias */
-static void conv2d_5_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_5_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][14][14][64], din, in: [n][14][14][64] */
     /* The kernel flipped in both axes, as [3][3][64][64]: output channels before input channels. */
@@ -13880,10 +13900,11 @@ static void conv2d_5_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_5: 64 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_5_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_5_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[64];
     float scale[64];
@@ -13942,9 +13963,10 @@ static void batchnorm_5_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_5: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_5_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_5_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -13997,15 +14019,15 @@ static void batchnorm_5_backward(float *restrict din, const float *restrict dout
 }
 
 /* relu_5: relu */
-static void relu_5_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_5_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_5: relu */
-static void relu_5_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_5_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
@@ -14873,8 +14895,8 @@ static void conv2d_6_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_6: 3x3, stride 1, same, 64 -> 64, none, no bias */
-static void conv2d_6_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_6_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][14][14][64], in: [n][14][14][64], kernel: [3][3][64][64] */
     if (training) {
@@ -16190,8 +16212,8 @@ static void conv2d_6_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_6: 3x3, stride 1, same, 64 -> 64, none, no bias */
-static void conv2d_6_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_6_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][14][14][64], din, in: [n][14][14][64] */
     /* The kernel flipped in both axes, as [3][3][64][64]: output channels before input channels. */
@@ -17185,10 +17207,11 @@ static void conv2d_6_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_6: 64 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_6_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_6_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[64];
     float scale[64];
@@ -17247,9 +17270,10 @@ static void batchnorm_6_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_6: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_6_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_6_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 512;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -17302,36 +17326,38 @@ static void batchnorm_6_backward(float *restrict din, const float *restrict dout
 }
 
 /* add_2: the sum of its input and another output, [n][12544] each */
-static void add_2_forward(float *restrict out, const float *restrict in, const float *restrict with, int n)
+static CNN_PASS void add_2_forward(float *restrict out, const float *restrict in, const float *restrict with,
+                                   int n)
 {
     for (int i = 0; i < n * 12544; i++)
         out[i] = in[i] + with[i];
 }
 
 /* add_2: both inputs get the output's gradient */
-static void add_2_backward(float *restrict din, float *restrict dwith, const float *restrict dout, int n)
+static CNN_PASS void add_2_backward(float *restrict din, float *restrict dwith, const float *restrict dout,
+                                    int n)
 {
     memcpy(din, dout, sizeof(float) * (size_t)n * 12544);
     memcpy(dwith, dout, sizeof(float) * (size_t)n * 12544);
 }
 
 /* relu_6: relu */
-static void relu_6_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_6_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_6: relu */
-static void relu_6_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_6_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][12544] */
     for (int i = 0; i < n * 12544; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
 /* globalavgpool2d_1: the mean of each of 64 channels over 14x14 pixels */
-static void globalavgpool2d_1_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void globalavgpool2d_1_forward(float *restrict out, const float *restrict in, int n)
 {
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 12544;
@@ -17347,7 +17373,7 @@ static void globalavgpool2d_1_forward(float *restrict out, const float *restrict
 }
 
 /* globalavgpool2d_1: each pixel gets its channel's gradient over 196 */
-static void globalavgpool2d_1_backward(float *restrict din, const float *restrict dout, int n)
+static CNN_PASS void globalavgpool2d_1_backward(float *restrict din, const float *restrict dout, int n)
 {
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 12544;
@@ -17359,8 +17385,9 @@ static void globalavgpool2d_1_backward(float *restrict din, const float *restric
 }
 
 /* dropout_1: rate 0.2, keep with probability 0.8 and scale by 1 / 0.8 */
-static void dropout_1_forward(float *restrict out, float *restrict mask, const float *restrict in, int n,
-                              int training, uint64_t dropout_key, int first)
+static CNN_PASS void dropout_1_forward(float *restrict out, float *restrict mask, const float *restrict in,
+                                       int n,
+                                       int training, uint64_t dropout_key, int first)
 {
     /* out, mask, in: [n][64] */
     if (!training) {
@@ -17381,8 +17408,8 @@ static void dropout_1_forward(float *restrict out, float *restrict mask, const f
 }
 
 /* dropout_1 */
-static void dropout_1_backward(float *restrict din, const float *restrict dout, const float *restrict mask,
-                               int n)
+static CNN_PASS void dropout_1_backward(float *restrict din, const float *restrict dout,
+                                        const float *restrict mask, int n)
 {
     /* din, dout, mask: [n][64] */
     for (int i = 0; i < n * 64; i++)
@@ -17390,8 +17417,8 @@ static void dropout_1_backward(float *restrict din, const float *restrict dout, 
 }
 
 /* dense_1: 64 -> 10, softmax */
-static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                            const float *restrict bias, int n)
+static CNN_PASS void dense_1_forward(float *restrict out, const float *restrict in,
+                                     const float *restrict kernel, const float *restrict bias, int n)
 {
     /* out: [n][10], in: [n][64], kernel: [64][10] */
     int b = 0;
@@ -17534,9 +17561,9 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_1: 64 -> 10, softmax */
-static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
-                             float *restrict dout, const float *restrict in, const float *restrict kernel,
-                             int n)
+static CNN_PASS void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                                      float *restrict dout, const float *restrict in,
+                                      const float *restrict kernel, int n)
 {
     /* dout: [n][10], din, in: [n][64], dkernel: [64][10] */
     for (int b = 0; b < n; b++)

@@ -108,6 +108,13 @@ static inline CNN_MAYBE_UNUSED void cnn_vf_tanh(cnn_vf *v)
 #else
 #define CNN_STACK_ALIGN
 #endif
+/* Each layer pass stays a function of its own: inlined into forward_pass, gcc 12 spilled an
+ * accumulator of a register block to the stack (avx2's direct conv2d_2: 1.5x slower). */
+#if defined(__GNUC__)
+#define CNN_PASS __attribute__((noinline))
+#else
+#define CNN_PASS
+#endif
 
 /* The parameters in model order, each layer's kernel then its bias, as in checkpoints. */
 static const cnn_tensor tensors[] = {
@@ -171,8 +178,8 @@ static void add_gradient(float *restrict dst, const float *restrict src, int cou
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, none, no bias */
-static void conv2d_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n)
+static CNN_PASS void conv2d_1_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n)
 {
     /* out: [n][28][28][32], in: [n][28][28][1], kernel: [3][3][1][32] */
     for (int b = 0; b < n; b++) {
@@ -1287,7 +1294,8 @@ static void conv2d_1_wgrad1(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_1: 3x3, stride 1, same, 1 -> 32, none, no bias */
-static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, const float *restrict in, int n)
+static CNN_PASS void conv2d_1_backward(float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, int n)
 {
     /* dout: [n][28][28][32], in: [n][28][28][1] */
     for (int b = 0; b < n; b++) {
@@ -1305,10 +1313,11 @@ static void conv2d_1_backward(float *restrict dkernel, float *restrict dout, con
 
 /* batchnorm_1: 32 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_1_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_1_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[32];
     float scale[32];
@@ -1367,9 +1376,10 @@ static void batchnorm_1_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_1: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_1_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_1_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -1422,14 +1432,15 @@ static void batchnorm_1_backward(float *restrict din, const float *restrict dout
 }
 
 /* stem: relu */
-static void stem_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void stem_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* stem: relu */
-static void stem_backward(float *restrict din, const float *restrict dout, const float *restrict out, int n)
+static CNN_PASS void stem_backward(float *restrict din, const float *restrict dout,
+                                   const float *restrict out, int n)
 {
     /* din, dout, out: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
@@ -2162,8 +2173,8 @@ static void conv2d_2_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_2: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_2_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_2_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][28][28][32], in: [n][28][28][32], kernel: [3][3][32][32] */
     if (training) {
@@ -3436,8 +3447,8 @@ static void conv2d_2_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_2: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_2_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][28][28][32], din, in: [n][28][28][32] */
     /* The kernel flipped in both axes, as [3][3][32][32]: output channels before input channels. */
@@ -4238,10 +4249,11 @@ static void conv2d_2_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_2: 32 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_2_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_2_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[32];
     float scale[32];
@@ -4300,9 +4312,10 @@ static void batchnorm_2_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_2: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_2_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_2_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -4355,15 +4368,15 @@ static void batchnorm_2_backward(float *restrict din, const float *restrict dout
 }
 
 /* relu_2: relu */
-static void relu_2_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_2_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_2: relu */
-static void relu_2_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_2_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
@@ -5096,8 +5109,8 @@ static void conv2d_3_winograd(float *restrict out, const float *restrict in, con
 }
 
 /* conv2d_3: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_3_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                             int n, int training)
+static CNN_PASS void conv2d_3_forward(float *restrict out, const float *restrict in,
+                                      const float *restrict kernel, int n, int training)
 {
     /* out: [n][28][28][32], in: [n][28][28][32], kernel: [3][3][32][32] */
     if (training) {
@@ -6370,8 +6383,8 @@ static void conv2d_3_wgrad3(float *restrict dk, const float *restrict x, const f
 }
 
 /* conv2d_3: 3x3, stride 1, same, 32 -> 32, none, no bias */
-static void conv2d_3_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
-                              const float *restrict in, const float *restrict kernel, int n)
+static CNN_PASS void conv2d_3_backward(float *restrict din, float *restrict dkernel, float *restrict dout,
+                                       const float *restrict in, const float *restrict kernel, int n)
 {
     /* dout: [n][28][28][32], din, in: [n][28][28][32] */
     /* The kernel flipped in both axes, as [3][3][32][32]: output channels before input channels. */
@@ -7172,10 +7185,11 @@ static void conv2d_3_backward(float *restrict din, float *restrict dkernel, floa
 
 /* batchnorm_3: 32 channels normalised with the batch's statistics in training (summed over every
  * image of the batch, across threads), with the moving statistics otherwise */
-static void batchnorm_3_forward(float *restrict out, const float *restrict in, const float *restrict gamma,
-                                const float *restrict beta, const float *restrict moving_mean,
-                                const float *restrict moving_variance, float *restrict stats, int training,
-                                const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_3_forward(float *restrict out, const float *restrict in,
+                                         const float *restrict gamma, const float *restrict beta,
+                                         const float *restrict moving_mean,
+                                         const float *restrict moving_variance, float *restrict stats,
+                                         int training, const cnn_sync *sync, int n)
 {
     float center[32];
     float scale[32];
@@ -7234,9 +7248,10 @@ static void batchnorm_3_forward(float *restrict out, const float *restrict in, c
 
 /* batchnorm_3: the gradients of gamma and beta over this call's images; the input's needs the
  * whole batch's sums of dy and dy * xh, xh being the normalised input */
-static void batchnorm_3_backward(float *restrict din, const float *restrict dout, const float *restrict in,
-                                 const float *restrict gamma, float *restrict dgamma, float *restrict dbeta,
-                                 float *restrict stats, const cnn_sync *sync, int n)
+static CNN_PASS void batchnorm_3_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict in, const float *restrict gamma,
+                                          float *restrict dgamma, float *restrict dbeta,
+                                          float *restrict stats, const cnn_sync *sync, int n)
 {
     float *restrict part = stats + 256;
     /* center, inv: the statistics in arrays the partial sums cannot alias, so that they vectorise */
@@ -7289,36 +7304,39 @@ static void batchnorm_3_backward(float *restrict din, const float *restrict dout
 }
 
 /* add_1: the sum of its input and another output, [n][25088] each */
-static void add_1_forward(float *restrict out, const float *restrict in, const float *restrict with, int n)
+static CNN_PASS void add_1_forward(float *restrict out, const float *restrict in, const float *restrict with,
+                                   int n)
 {
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] + with[i];
 }
 
 /* add_1: both inputs get the output's gradient */
-static void add_1_backward(float *restrict din, float *restrict dwith, const float *restrict dout, int n)
+static CNN_PASS void add_1_backward(float *restrict din, float *restrict dwith, const float *restrict dout,
+                                    int n)
 {
     memcpy(din, dout, sizeof(float) * (size_t)n * 25088);
     memcpy(dwith, dout, sizeof(float) * (size_t)n * 25088);
 }
 
 /* relu_3: relu */
-static void relu_3_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void relu_3_forward(float *restrict out, const float *restrict in, int n)
 {
     /* out, in: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 /* relu_3: relu */
-static void relu_3_backward(float *restrict din, const float *restrict dout, const float *restrict out,
-                            int n)
+static CNN_PASS void relu_3_backward(float *restrict din, const float *restrict dout,
+                                     const float *restrict out, int n)
 {
     /* din, dout, out: [n][25088] */
     for (int i = 0; i < n * 25088; i++)
         din[i] = dout[i] * (out[i] > 0.0f ? 1.0f : 0.0f);
 }
 /* maxpool2d_1: 2x2, stride 2, valid, 28x28x32 -> 14x14x32 */
-static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, const float *restrict in, int n)
+static CNN_PASS void maxpool2d_1_forward(float *restrict out, float *restrict argmax,
+                                         const float *restrict in, int n)
 {
     /* out, argmax: [n][14][14][32], in: [n][28][28][32] */
     for (int b = 0; b < n; b++) {
@@ -7347,8 +7365,8 @@ static void maxpool2d_1_forward(float *restrict out, float *restrict argmax, con
 }
 
 /* maxpool2d_1: 2x2, stride 2, valid, 28x28x32 -> 14x14x32 */
-static void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
-                                 const float *restrict argmax, int n)
+static CNN_PASS void maxpool2d_1_backward(float *restrict din, const float *restrict dout,
+                                          const float *restrict argmax, int n)
 {
     /* din: [n][28][28][32], dout, argmax: [n][14][14][32] */
     for (int b = 0; b < n; b++) {
@@ -7377,7 +7395,7 @@ static void maxpool2d_1_backward(float *restrict din, const float *restrict dout
 }
 
 /* globalavgpool2d_1: the mean of each of 32 channels over 14x14 pixels */
-static void globalavgpool2d_1_forward(float *restrict out, const float *restrict in, int n)
+static CNN_PASS void globalavgpool2d_1_forward(float *restrict out, const float *restrict in, int n)
 {
     for (int b = 0; b < n; b++) {
         const float *restrict x = in + (size_t)b * 6272;
@@ -7393,7 +7411,7 @@ static void globalavgpool2d_1_forward(float *restrict out, const float *restrict
 }
 
 /* globalavgpool2d_1: each pixel gets its channel's gradient over 196 */
-static void globalavgpool2d_1_backward(float *restrict din, const float *restrict dout, int n)
+static CNN_PASS void globalavgpool2d_1_backward(float *restrict din, const float *restrict dout, int n)
 {
     for (int b = 0; b < n; b++) {
         float *restrict dx = din + (size_t)b * 6272;
@@ -7405,8 +7423,8 @@ static void globalavgpool2d_1_backward(float *restrict din, const float *restric
 }
 
 /* dense_1: 32 -> 10, softmax */
-static void dense_1_forward(float *restrict out, const float *restrict in, const float *restrict kernel,
-                            const float *restrict bias, int n)
+static CNN_PASS void dense_1_forward(float *restrict out, const float *restrict in,
+                                     const float *restrict kernel, const float *restrict bias, int n)
 {
     /* out: [n][10], in: [n][32], kernel: [32][10] */
     int b = 0;
@@ -7549,9 +7567,9 @@ static void dense_1_forward(float *restrict out, const float *restrict in, const
 }
 
 /* dense_1: 32 -> 10, softmax */
-static void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
-                             float *restrict dout, const float *restrict in, const float *restrict kernel,
-                             int n)
+static CNN_PASS void dense_1_backward(float *restrict din, float *restrict dkernel, float *restrict dbias,
+                                      float *restrict dout, const float *restrict in,
+                                      const float *restrict kernel, int n)
 {
     /* dout: [n][10], din, in: [n][32], dkernel: [32][10] */
     for (int b = 0; b < n; b++)

@@ -72,9 +72,9 @@ else
 fi
 "$CNNC" emit models/mnist_cnn.cnn --target avx512 -o "$T_TMP/avx512" >"$T_TMP/out" 2>&1 ||
     fail "codegen: emit --target avx512" "$(cat "$T_TMP/out")"
-taps=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'kernel row [012], columns 0\.\.2 \*/')
+taps=$(sed -n '/^static CNN_PASS void conv2d_1_forward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'kernel row [012], columns 0\.\.2 \*/')
 # One input channel: the nine taps' rows of the kernel gradient share one register block.
-wtaps=$(sed -n '/^static void conv2d_1_backward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'conv2d_1_wgrad[0-9]*(')
+wtaps=$(sed -n '/^static CNN_PASS void conv2d_1_backward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'conv2d_1_wgrad[0-9]*(')
 wrows=$(sed -n '/^static void conv2d_1_wgrad0/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'VF_SET1(x[0-9]*, x\[at')
 if [ "$taps" = 6 ] && [ "$wtaps" = 1 ] && [ "$wrows" = 9 ]; then
     pass "codegen: 3x3 window is three row loops per block, nine gradient taps in one block"
@@ -85,8 +85,8 @@ fi
 # Same padding: lenet5's 5x5 convolution on 28x28 has 5 runs of rows times 5 of columns,
 # each with its own literal bounds, and the corner run covers only the 3x3 taps inside: three
 # kernel rows of three columns each.
-runs=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" | grep -c '/\* rows ')
-corner=$(sed -n '/^static void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" |
+runs=$(sed -n '/^static CNN_PASS void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" | grep -c '/\* rows ')
+corner=$(sed -n '/^static CNN_PASS void conv2d_1_forward/,/^}/p' "$T_TMP/gen/lenet5.c" |
     sed -n '/rows 0\.\.0, columns 0\.\.0/,/rows 0\.\.0, columns 1\.\.1/p' | grep -c 'kernel row [234], columns 2\.\.4 \*/')
 if [ "$runs" = 25 ] && [ "$corner" = 3 ]; then pass "codegen: same padding split into border runs"
 else fail "codegen: same padding split into border runs" "runs $runs, corner kernel rows $corner"; fi
@@ -96,7 +96,7 @@ else fail "codegen: same padding split into border runs" "runs $runs, corner ker
 wino=$(grep -c '^static void conv2d_[0-9]*_winograd(' "$T_TMP/avx512/mnist_cnn.c")
 wino2=$(grep -c '^static void conv2d_2_winograd(' "$T_TMP/avx512/mnist_cnn.c")
 wdin=$(grep -c 'input gradient by Winograd' "$T_TMP/avx512/mnist_cnn.c")
-direct=$(sed -n '/^static void conv2d_2_forward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'conv2d_2_winograd(out, in, kernel, bias, n);')
+direct=$(sed -n '/^static CNN_PASS void conv2d_2_forward/,/^}/p' "$T_TMP/avx512/mnist_cnn.c" | grep -c 'conv2d_2_winograd(out, in, kernel, bias, n);')
 if [ "$wino" = 1 ] && [ "$wino2" = 1 ] && [ "$wdin" = 0 ] && [ "$direct" = 1 ]; then
     pass "codegen: Winograd for conv2d_2's training forward pass only"
 else

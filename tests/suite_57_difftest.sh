@@ -75,7 +75,7 @@ if env $D57_ENV DT_ACTIVE=default sh tests/difftest/model.sh tests/difftest/muta
     d57_mutant "a sigmoid off by 1e-4" 's|1\.0f / (1\.0f + expf(|1.0001f / (1.0f + expf(|' \
         "layer conv2d forward output"
     d57_mutant "the first sum of the convolution's backward off by 0.1%" \
-        '/^static void conv2d_1_backward/,/^}/{/VF_ADD(s0, d0);/{s/VF_ADD(s0, d0);/{ cnn_vf m_; VF_SET1(m_, 1.001f); VF_MUL(d0, m_); } VF_ADD(s0, d0);/;:a;n;ba}}' \
+        '/^static CNN_PASS void conv2d_1_backward/,/^}/{/VF_ADD(s0, d0);/{s/VF_ADD(s0, d0);/{ cnn_vf m_; VF_SET1(m_, 1.001f); VF_MUL(d0, m_); } VF_ADD(s0, d0);/;:a;n;ba}}' \
         "layer conv2d (kernel|bias) gradient"
     d57_mutant "the loss gradient off by 0.1%" 's/db\[t\] -= scale;/db[t] -= 1.001f * scale;/' \
         "model backward dense bias gradient"

@@ -69,7 +69,7 @@ static void put_list(Writer *w, int col, const char *head, const PassParams *ps,
 void w_pass_begin(Writer *w, const char *name, const PassParams *ps)
 {
     char head[EMIT_NAME_MAX + 32];
-    snprintf(head, sizeof head, "static void %s", name);
+    snprintf(head, sizeof head, "static CNN_PASS void %s", name);
     for (int i = 0; i < w->indent; i++)
         fputs("    ", w->f);
     put_list(w, 4 * w->indent, head, ps, true);
