@@ -165,13 +165,18 @@ typedef struct bn_errors {
     double mean, var, inv_rel;
 } bn_errors;
 
-static bn_errors bn_channel_errors(const float *x, size_t rows, int c, int ch, double var, double epsilon)
+static bn_errors bn_channel_errors(const float *x, size_t rows, size_t terms, int c, int ch, double var,
+                                   double epsilon)
 {
     double abs_sum = 0;
     for (size_t r = 0; r < rows; r++)
         abs_sum += fabs(x[r * (size_t)c + (size_t)ch]);
     bn_errors e;
-    double k = rp_units((double)rows);
+    /* Each image's sum is a float sum of its `terms` pixels; the images add in double. The bound
+     * is the deterministic one, not rp_units' random walk: the terms of a channel can be equal
+     * (a relu's zeros give (0 - mean)^2 over and over), and then every addition rounds the same
+     * way (a 308-term sum was seen 114 units off, beyond the walk's 107). */
+    double k = (double)terms;
     e.mean = RP_U * (k + 3) * abs_sum / (double)(rows ? rows : 1);
     e.var = RP_U * (k + 5) * (var + e.mean * e.mean) + e.mean * e.mean;
     e.inv_rel = 0.5 * e.var / (var + epsilon) + 3 * RP_U;
@@ -185,7 +190,7 @@ void rp_batchnorm_stats_bound(const cnn_layer *l, const float *x, int n, const f
     size_t rows = (size_t)n * l->in_h * l->in_w;
     (void)mean;
     for (int ch = 0; ch < l->in_c; ch++) {
-        bn_errors e = bn_channel_errors(x, rows, l->in_c, ch, var[ch], epsilon);
+        bn_errors e = bn_channel_errors(x, rows, (size_t)l->in_h * l->in_w, l->in_c, ch, var[ch], epsilon);
         double inv = 1.0 / sqrt((double)var[ch] + epsilon);
         /* Each value also rounds once to float. */
         mean_tol[ch] = (float)(e.mean + RP_U * fabs(mean[ch]));
@@ -215,7 +220,7 @@ static double batchnorm_bound(const cnn_layer *l, const float *params, const flo
             continue;
         }
         double var = ctx->var[ch], inv = 1.0 / sqrt(var + ctx->epsilon);
-        bn_errors e = bn_channel_errors(ctx->x, rows, c, ch, var, ctx->epsilon);
+        bn_errors e = bn_channel_errors(ctx->x, rows, (size_t)l->in_h * l->in_w, c, ch, var, ctx->epsilon);
         for (size_t r = 0; r < rows; r++) {
             size_t i = r * (size_t)c + (size_t)ch;
             double centred = fabs((double)ctx->x[i] - ctx->mean[ch]);
