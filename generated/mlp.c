@@ -324,61 +324,99 @@ static CNN_PASS void dense_1_forward(float *restrict out, const float *restrict 
     case 2: {
         const float *restrict x = in + (size_t)b * 784;
         float *restrict y = out + (size_t)b * 256;
-        for (int c0 = 0; c0 < 256; c0 += 8) {
+        for (int c0 = 0; c0 < 256; c0 += 16) {
             cnn_vf a0_0;
             VF_LOAD(a0_0, bias + c0);
             cnn_vf a0_1;
             VF_LOAD(a0_1, bias + c0 + 4);
+            cnn_vf a0_2;
+            VF_LOAD(a0_2, bias + c0 + 8);
+            cnn_vf a0_3;
+            VF_LOAD(a0_3, bias + c0 + 12);
             cnn_vf a1_0;
             VF_LOAD(a1_0, bias + c0);
             cnn_vf a1_1;
             VF_LOAD(a1_1, bias + c0 + 4);
+            cnn_vf a1_2;
+            VF_LOAD(a1_2, bias + c0 + 8);
+            cnn_vf a1_3;
+            VF_LOAD(a1_3, bias + c0 + 12);
             for (int i = 0; i < 784; i++) {
                 const float *restrict k = kernel + (size_t)i * 256 + c0;
                 cnn_vf w0;
                 VF_LOAD(w0, k);
                 cnn_vf w1;
                 VF_LOAD(w1, k + 4);
+                cnn_vf w2;
+                VF_LOAD(w2, k + 8);
+                cnn_vf w3;
+                VF_LOAD(w3, k + 12);
                 cnn_vf x0; VF_SET1(x0, x[i]);
                 VF_FMA(a0_0, w0, x0);
                 VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
                 cnn_vf x1; VF_SET1(x1, x[i + 784]);
                 VF_FMA(a1_0, w0, x1);
                 VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
             }
             VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
             VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a0_2);
+            VF_STORE(y + c0 + 8, a0_2);
+            VF_RELU(a0_3);
+            VF_STORE(y + c0 + 12, a0_3);
             VF_RELU(a1_0);
             VF_STORE(y + c0 + 256, a1_0);
             VF_RELU(a1_1);
             VF_STORE(y + c0 + 260, a1_1);
+            VF_RELU(a1_2);
+            VF_STORE(y + c0 + 264, a1_2);
+            VF_RELU(a1_3);
+            VF_STORE(y + c0 + 268, a1_3);
         }
         break;
     }
     case 1: {
         const float *restrict x = in + (size_t)b * 784;
         float *restrict y = out + (size_t)b * 256;
-        for (int c0 = 0; c0 < 256; c0 += 8) {
+        for (int c0 = 0; c0 < 256; c0 += 16) {
             cnn_vf a0_0;
             VF_LOAD(a0_0, bias + c0);
             cnn_vf a0_1;
             VF_LOAD(a0_1, bias + c0 + 4);
+            cnn_vf a0_2;
+            VF_LOAD(a0_2, bias + c0 + 8);
+            cnn_vf a0_3;
+            VF_LOAD(a0_3, bias + c0 + 12);
             for (int i = 0; i < 784; i++) {
                 const float *restrict k = kernel + (size_t)i * 256 + c0;
                 cnn_vf w0;
                 VF_LOAD(w0, k);
                 cnn_vf w1;
                 VF_LOAD(w1, k + 4);
+                cnn_vf w2;
+                VF_LOAD(w2, k + 8);
+                cnn_vf w3;
+                VF_LOAD(w3, k + 12);
                 cnn_vf x0; VF_SET1(x0, x[i]);
                 VF_FMA(a0_0, w0, x0);
                 VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
             }
             VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
             VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a0_2);
+            VF_STORE(y + c0 + 8, a0_2);
+            VF_RELU(a0_3);
+            VF_STORE(y + c0 + 12, a0_3);
         }
         break;
     }
@@ -760,61 +798,99 @@ static CNN_PASS void dense_2_forward(float *restrict out, const float *restrict 
     case 2: {
         const float *restrict x = in + (size_t)b * 256;
         float *restrict y = out + (size_t)b * 128;
-        for (int c0 = 0; c0 < 128; c0 += 8) {
+        for (int c0 = 0; c0 < 128; c0 += 16) {
             cnn_vf a0_0;
             VF_LOAD(a0_0, bias + c0);
             cnn_vf a0_1;
             VF_LOAD(a0_1, bias + c0 + 4);
+            cnn_vf a0_2;
+            VF_LOAD(a0_2, bias + c0 + 8);
+            cnn_vf a0_3;
+            VF_LOAD(a0_3, bias + c0 + 12);
             cnn_vf a1_0;
             VF_LOAD(a1_0, bias + c0);
             cnn_vf a1_1;
             VF_LOAD(a1_1, bias + c0 + 4);
+            cnn_vf a1_2;
+            VF_LOAD(a1_2, bias + c0 + 8);
+            cnn_vf a1_3;
+            VF_LOAD(a1_3, bias + c0 + 12);
             for (int i = 0; i < 256; i++) {
                 const float *restrict k = kernel + (size_t)i * 128 + c0;
                 cnn_vf w0;
                 VF_LOAD(w0, k);
                 cnn_vf w1;
                 VF_LOAD(w1, k + 4);
+                cnn_vf w2;
+                VF_LOAD(w2, k + 8);
+                cnn_vf w3;
+                VF_LOAD(w3, k + 12);
                 cnn_vf x0; VF_SET1(x0, x[i]);
                 VF_FMA(a0_0, w0, x0);
                 VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
                 cnn_vf x1; VF_SET1(x1, x[i + 256]);
                 VF_FMA(a1_0, w0, x1);
                 VF_FMA(a1_1, w1, x1);
+                VF_FMA(a1_2, w2, x1);
+                VF_FMA(a1_3, w3, x1);
             }
             VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
             VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a0_2);
+            VF_STORE(y + c0 + 8, a0_2);
+            VF_RELU(a0_3);
+            VF_STORE(y + c0 + 12, a0_3);
             VF_RELU(a1_0);
             VF_STORE(y + c0 + 128, a1_0);
             VF_RELU(a1_1);
             VF_STORE(y + c0 + 132, a1_1);
+            VF_RELU(a1_2);
+            VF_STORE(y + c0 + 136, a1_2);
+            VF_RELU(a1_3);
+            VF_STORE(y + c0 + 140, a1_3);
         }
         break;
     }
     case 1: {
         const float *restrict x = in + (size_t)b * 256;
         float *restrict y = out + (size_t)b * 128;
-        for (int c0 = 0; c0 < 128; c0 += 8) {
+        for (int c0 = 0; c0 < 128; c0 += 16) {
             cnn_vf a0_0;
             VF_LOAD(a0_0, bias + c0);
             cnn_vf a0_1;
             VF_LOAD(a0_1, bias + c0 + 4);
+            cnn_vf a0_2;
+            VF_LOAD(a0_2, bias + c0 + 8);
+            cnn_vf a0_3;
+            VF_LOAD(a0_3, bias + c0 + 12);
             for (int i = 0; i < 256; i++) {
                 const float *restrict k = kernel + (size_t)i * 128 + c0;
                 cnn_vf w0;
                 VF_LOAD(w0, k);
                 cnn_vf w1;
                 VF_LOAD(w1, k + 4);
+                cnn_vf w2;
+                VF_LOAD(w2, k + 8);
+                cnn_vf w3;
+                VF_LOAD(w3, k + 12);
                 cnn_vf x0; VF_SET1(x0, x[i]);
                 VF_FMA(a0_0, w0, x0);
                 VF_FMA(a0_1, w1, x0);
+                VF_FMA(a0_2, w2, x0);
+                VF_FMA(a0_3, w3, x0);
             }
             VF_RELU(a0_0);
             VF_STORE(y + c0, a0_0);
             VF_RELU(a0_1);
             VF_STORE(y + c0 + 4, a0_1);
+            VF_RELU(a0_2);
+            VF_STORE(y + c0 + 8, a0_2);
+            VF_RELU(a0_3);
+            VF_STORE(y + c0 + 12, a0_3);
         }
         break;
     }

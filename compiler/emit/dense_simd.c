@@ -103,9 +103,10 @@ static void image_blocks(Writer *w, const Layer *l, const SimdShape *s,
         return;
     w_line(w, "switch (n - b) {");
     for (int k = np - 1; k >= 1; k--) {
+        SimdShape sk = simd_shape_fixed(w->target, s->channels, k);
         w_line(w, "case %d: {", k);
         w->indent++;
-        block(w, l, s, k);
+        block(w, l, &sk, k);
         w_line(w, "break;");
         w->indent--;
         w_line(w, "}");

@@ -164,6 +164,25 @@ SimdShape simd_shape(const Target *t, int channels, int max_outputs)
     return s;
 }
 
+SimdShape simd_shape_fixed(const Target *t, int channels, int outputs)
+{
+    SimdShape s = {.lanes = t->lanes, .channels = channels, .cb = 1, .outputs = outputs};
+    s.nv = (channels + t->lanes - 1) / t->lanes;
+    s.rem = channels % t->lanes;
+    /* The outputs are given (the images left over by the blocks of simd_shape): the most
+     * channel vectors whose accumulators still fit, so that one image's sums are not a chain of
+     * a vector or two waiting on the multiply-add's latency. */
+    for (int cb = 4; cb >= 1; cb--) {
+        int free_regs = t->registers - cb - 1 - SPARE_REGISTERS - (t->fma ? 0 : 1);
+        if (cb <= s.nv && s.nv % cb == 0 && free_regs / cb >= outputs) {
+            s.cb = cb;
+            break;
+        }
+    }
+    s.chunks = s.nv / s.cb;
+    return s;
+}
+
 void simd_expr(char *buf, size_t size, const char *base, const char *c0, long long off)
 {
     int n = snprintf(buf, size, "%s", base);

@@ -129,6 +129,8 @@ typedef struct SimdShape {
     int outputs;
 } SimdShape;
 SimdShape simd_shape(const Target *t, int channels, int max_outputs);
+/* The block of exactly `outputs` outputs with the most channel vectors that fit the registers. */
+SimdShape simd_shape_fixed(const Target *t, int channels, int outputs);
 /* Whether the kernels apply activation a to their accumulators in registers before storing
  * them (relu, and tanh by a rational function), and the statement that does it to VAR; other
  * activations are applied to the stored outputs. */
