@@ -2,7 +2,7 @@
 #
 #   make            build build/cnnc, the runtime and the plotting library
 #   make demo       build, fetch MNIST, train the seed model, evaluate, plot
-#   make test       the test suite (a few minutes); make test-full for the slow tests
+#   make test       the test suite (about six minutes on 2 cores); make test-full runs everything
 #   make fuzz       fuzz every reader with clang's libFuzzer for FUZZ_SECONDS each (mk/fuzz.mk)
 #
 # CC, CFLAGS and LDFLAGS may be set on the command line; warnings and include paths are kept
@@ -172,6 +172,9 @@ $(DATA_DIR)/.verified: mk/fetch-data.sh mk/mnist.sha256
 -include mk/mpi.mk
 
 # ---------------------------------------------------------------- tests
+# tests/run.sh runs the suites, and the cases of the slow ones, on every core (CNNC_TEST_JOBS);
+# test-full (CNNC_TEST_FULL=1) adds the exhaustive variants, every model on every target (the
+# README's Tests section lists them).
 test: all data
 	@BUILD=$(BUILD) sh tests/run.sh
 

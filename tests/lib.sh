@@ -71,3 +71,101 @@ golden_cli() {
         if [ $ok = 1 ]; then pass "$name"; else fail "$name" "$msg"; fi
     done
 }
+
+# ---------------------------------------------------------------- cases on every core
+# T_JOBS: how many cases t_jobs runs at once: CNNC_TEST_JOBS, else the cores this machine has.
+T_JOBS=${CNNC_TEST_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
+case $T_JOBS in '' | *[!0-9]* | 0) T_JOBS=2 ;; esac
+
+# t_jobs FUNCTION LIST: calls FUNCTION once for each line of the file LIST, with the line's
+# words as its arguments, T_JOBS calls at once. Each call runs in a subshell of its own, with
+# its own empty $T_TMP and stdin from /dev/null; so a call must keep its files in $T_TMP (or in a
+# folder named after its arguments) and may not change the suite's variables. What a call
+# prints, its passes and its fails are replayed in the order of LIST once every call has ended,
+# as if the calls had run one after the other. List the slow cases first: a free core takes the
+# next line that no other has taken.
+t_jobs() {
+    tj_fn=$1
+    tj_list=$2
+    tj_dir=$(mktemp -d "$T_TMP/jobs.XXXXXX")
+    tj_w=0
+    while [ "$tj_w" -lt "$T_JOBS" ]; do
+        (
+            tj_i=0
+            while IFS= read -r tj_line; do
+                tj_i=$((tj_i + 1))
+                # mkdir is atomic: the first worker to make the folder takes the line.
+                mkdir "$tj_dir/$tj_i" 2>/dev/null || continue
+                (
+                    T_TMP=$tj_dir/$tj_i/tmp
+                    mkdir "$T_TMP"
+                    tj_passed=$T_PASSED tj_failed=$T_FAILED
+                    # shellcheck disable=SC2086
+                    $tj_fn $tj_line
+                    echo "$((T_PASSED - tj_passed)) $((T_FAILED - tj_failed))" >"$tj_dir/$tj_i/counts"
+                    times >"$tj_dir/$tj_i/times"
+                ) </dev/null >"$tj_dir/$tj_i/out" 2>&1
+            done <"$tj_list"
+        ) &
+        tj_w=$((tj_w + 1))
+    done
+    wait
+    tj_i=0
+    while IFS= read -r tj_line; do
+        tj_i=$((tj_i + 1))
+        cat "$tj_dir/$tj_i/out" 2>/dev/null
+        if [ -f "$tj_dir/$tj_i/counts" ] && read -r tj_p tj_f <"$tj_dir/$tj_i/counts"; then
+            T_PASSED=$((T_PASSED + tj_p))
+            T_FAILED=$((T_FAILED + tj_f))
+        else
+            fail "$tj_fn $tj_line: the case ended without a verdict"
+        fi
+        # The case's processor time (its shell's and its commands'), for the note below.
+        [ -f "$tj_dir/$tj_i/times" ] && echo "$(t_times_seconds "$tj_dir/$tj_i/times") $tj_line" >>"$tj_dir/cpu"
+    done <"$tj_list"
+    # Where the time goes, so that a suite that grows slow shows why.
+    [ -f "$tj_dir/cpu" ] && sort -rn "$tj_dir/cpu" | awk -v fn="$tj_fn" '
+        { n++; s += $1; if (n <= 3) top = top (n > 1 ? ", " : "") substr($0, index($0, " ") + 1) " " $1 " s" }
+        END { printf "  note %s: %d cases, %.0f s of processor time; the slowest: %s\n", fn, n, s, top }'
+    rm -rf "$tj_dir"
+}
+
+# t_times_seconds FILE: the seconds in FILE, what `times` wrote (the user and system time of a
+# shell and of the commands it ran and waited for), added up, with one decimal.
+t_times_seconds() {
+    awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { printf "%.1f", s }' "$1"
+}
+
+# t_cpu: sets T_CPU to the processor time of this shell and of every command it has run and
+# waited for so far, which load from other work does not inflate as it does wall-clock time.
+# (Not $(...): `times` in a subshell would see the subshell's.)
+t_cpu() {
+    times >"$T_TMP/times"
+    T_CPU=$(t_times_seconds "$T_TMP/times")
+}
+
+# t_full: whether this is make test-full (CNNC_TEST_FULL=1), which also runs the slow variants.
+t_full() {
+    [ -n "${CNNC_TEST_FULL:-}" ]
+}
+
+# t_deps PACKAGE...: mk/deps.sh, which installs the Debian packages that are missing, one call
+# at a time across the suites that run at once: apt-get fails, rather than waits, when another
+# holds its lock.
+t_deps() {
+    flock "$BUILD/.deps-lock" sh mk/deps.sh "$@"
+}
+
+# t_make FILE...: what a suite needs of the build. tests/run.sh has built it all (make all)
+# before any suite starts, so this only checks that the files are there: a make of a suite's
+# own, while other suites run, would rewrite a program or a library they are using whenever a
+# source had been edited since. Prints what is missing and returns 1.
+t_make() {
+    tm_missing=""
+    for tm_f in "$@"; do
+        [ -e "$tm_f" ] || tm_missing="$tm_missing $tm_f"
+    done
+    [ -z "$tm_missing" ] && return 0
+    echo "not built:$tm_missing (tests/run.sh runs make BUILD=$BUILD all first; see its failure)"
+    return 1
+}

@@ -13,10 +13,10 @@ IO_RT_OBJ="$BUILD/runtime/util.o $BUILD/runtime/rt_io.o $BUILD/runtime/json.o $B
     $BUILD/runtime/data.o $BUILD/runtime/safetensors.o $BUILD/runtime/history.o $BUILD/runtime/pgm.o"
 IO_APP_OBJ="$BUILD/runtime/app/png.o $BUILD/runtime/app/image.o"
 
-# Builds the objects under test (with the CFLAGS make was given, if any), not the whole
-# runtime, so that this suite does not depend on the state of unrelated files.
+# The objects under test, which tests/run.sh built (make all, with the CFLAGS make was given,
+# if any) before the suites started.
 # shellcheck disable=SC2086
-if out=$(make -s BUILD="$BUILD" $IO_RT_OBJ $IO_APP_OBJ 2>&1); then
+if out=$(t_make $IO_RT_OBJ $IO_APP_OBJ 2>&1); then
     pass "runtime-io: objects build"
     io_built=1
 else

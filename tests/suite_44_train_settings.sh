@@ -19,7 +19,7 @@ mkdir -p "$TS_DIR"
 TS_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime ${CFLAGS:--O2 -g}"
 
 # ------------------------------------------------------------------ schedules, stopping, augmentation
-if ! make -s BUILD="$BUILD" "$BUILD/cnnc" "$BUILD/libcnnrt.a" >"$TS_DIR/make" 2>&1; then
+if ! t_make "$BUILD/cnnc" "$BUILD/libcnnrt.a" >"$TS_DIR/make" 2>&1; then
     fail "train-settings: build" "$(tail -20 "$TS_DIR/make")"
 elif out=$(${CC:-cc} $TS_CFLAGS -o "$TS_DIR/test_schedule" tests/unit/test_schedule.c "$BUILD/libcnnrt.a" -lm -pthread 2>&1); then
     if "$TS_DIR/test_schedule" >"$TS_DIR/out" 2>&1 && grep -q ' 0 failed' "$TS_DIR/out"; then

@@ -8,7 +8,9 @@
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
 
 TR_DIR=$T_TMP/trainer
-TR_BIN=$BUILD/tests
+# A folder of the suite's own: suites run at once (tests/run.sh), and others build programs of
+# the same names (toy, png_check).
+TR_BIN=$BUILD/tests/trainer
 mkdir -p "$TR_DIR" "$TR_BIN"
 TR_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime -Iruntime/app ${CFLAGS:--O2 -g}"
 TR_LIBS="$BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a -lplplot -lpng -lz -lm -pthread"
@@ -64,7 +66,7 @@ tr_compare() {
 
 # ---------------------------------------------------------------- building the programs
 tr_built=0
-if make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$TR_DIR/make" 2>&1; then
+if t_make "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$TR_DIR/make" 2>&1; then
     # shellcheck disable=SC2086
     if ${CC:-cc} $TR_CFLAGS -o "$TR_BIN/toy" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >"$TR_DIR/cc" 2>&1 &&
         ${CC:-cc} $TR_CFLAGS -DTOY_SGD -DTOY_LR=1e38 -o "$TR_BIN/toy_nan" tests/unit/toy_model.c tests/unit/toy_main.c $TR_LIBS ${LDFLAGS:-} >>"$TR_DIR/cc" 2>&1 &&

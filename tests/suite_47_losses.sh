@@ -11,7 +11,7 @@ LO_DIR=$T_TMP/losses
 mkdir -p "$LO_DIR"
 LO_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime ${CFLAGS:--O2 -g}"
 
-if ! make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" >"$LO_DIR/make" 2>&1; then
+if ! t_make "$BUILD/libcnnrt.a" >"$LO_DIR/make" 2>&1; then
     fail "losses/build" "$(tail -20 "$LO_DIR/make")"
 else
     for lo_model in tests/models/t_maxpool.cnn tests/codegen/all_kinds.cnn tests/codegen/probabilities.cnn \

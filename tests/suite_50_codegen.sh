@@ -50,18 +50,6 @@ for model in tests/codegen/*.cnn tests/models/*.cnn; do
     check "codegen: emit $model" "$CNNC" emit "$model" -o "$T_TMP/gen"
 done
 
-# Every generated file compiles without a warning as strict C99, with gcc and clang.
-for cc in gcc clang; do
-    if ! command -v $cc >/dev/null 2>&1; then
-        fail "codegen: $cc is installed"
-        continue
-    fi
-    for src in "$T_TMP"/gen/*.c; do
-        check "codegen: $(basename "$src") compiles with $cc -std=c99 -pedantic -Werror" \
-            $cc -std=c99 -Wall -Wextra -pedantic -Werror -Iruntime -c -o "$T_TMP/obj.o" "$src"
-    done
-done
-
 # The kernel window is unrolled: no loop runs over kh or kw. For AVX-512, the seed model's
 # first convolution runs its 3x3 window as one loop per kernel row in each of its two pixel
 # blocks (12 and 2 pixels of a 26-pixel row) and its kernel gradient as one call per tap.
@@ -110,20 +98,6 @@ else
     pass "codegen: generated code does not allocate"
 fi
 
-# Undefined behaviour: every model of models/, tests/models/ and tests/codegen, generated for
-# the plain-C target, has all its passes run once under UBSan with pointer-overflow, so that no
-# pass forms a pointer outside its buffer, even one it never dereferences.
-for src in "$T_TMP"/gen/*.c; do
-    name=$(basename "$src" .c)
-    if gcc -std=c99 -O0 -g -fsanitize=undefined,pointer-overflow -fno-sanitize-recover=all \
-        -DMODEL="${name}_model" -Iruntime -o "$T_TMP/run_passes" tests/unit/run_passes.c "$src" -lm \
-        >"$T_TMP/out" 2>&1; then
-        check "codegen: $name passes run clean under UBSan with pointer-overflow" "$T_TMP/run_passes"
-    else
-        fail "codegen: build $name under UBSan" "$(cat "$T_TMP/out")"
-    fi
-done
-
 # UBSan's pointer-overflow only sees arithmetic that wraps; a pointer formed before the start
 # of a buffer (`dx + at + 12` with `at` negative in the padding) is undefined all the same, so
 # the window index is always added to its offset before the pointer: `dx + (at + 12)`.
@@ -133,34 +107,94 @@ else
     pass "codegen: no pointer is formed from a negative window index"
 fi
 
-# Numerical checks through the cnn_model struct: gradients against finite differences, a
-# split batch against the whole, one optimizer step against Keras' formulas. In double every
-# model is checked exactly; in float the small models with a coarser step, under the
-# sanitizers.
-for src in "$T_TMP"/gen/*.c; do
-    name=$(basename "$src" .c)
-    # The residual networks take minutes here (1.5e7 and more MACs an image, each finite
-    # difference a forward pass in double); their layers are checked as the small graph models
-    # of tests/models/ are, and resnet_mnist against the reference in suite 55.
-    case $name in resnet_*) echo "  note codegen: $name's double gradient check is left to suite 55"; continue ;; esac
-    if gcc -std=c99 -O2 -Dfloat=double -Dexpf=exp -Dtanhf=tanh -Dsqrtf=sqrt -DGRADCHECK_STEP=1e-6 \
-        -DMODEL="${name}_model" -Iruntime -I"$T_TMP/gen" -o "$T_TMP/gradcheck" \
-        tests/unit/emit_gradcheck.c "$src" -lm -pthread >"$T_TMP/out" 2>&1; then
-        check "codegen: $name gradients, batch split and update (double)" "$T_TMP/gradcheck"
-    else
-        fail "codegen: build the double gradient check of $name" "$(cat "$T_TMP/out")"
-    fi
+# What compiles and runs each generated file, as cases on every core (t_jobs): s50_case KIND NAME
+# for $S50_GEN/NAME.c.
+S50_GEN=$T_TMP/gen
+s50_case() {
+    s50_src=$S50_GEN/$2.c
+    case $1 in
+    gcc | clang)
+        # Every generated file compiles without a warning as strict C99, with gcc and clang.
+        check "codegen: $2.c compiles with $1 -std=c99 -pedantic -Werror" \
+            "$1" -std=c99 -Wall -Wextra -pedantic -Werror -Iruntime -c -o "$T_TMP/obj.o" "$s50_src"
+        ;;
+    ubsan)
+        # Undefined behaviour: the model, generated for the plain-C target, has all its passes
+        # run once under UBSan with pointer-overflow, so that no pass forms a pointer outside its
+        # buffer, even one it never dereferences.
+        if gcc -std=c99 -O0 -g -fsanitize=undefined,pointer-overflow -fno-sanitize-recover=all \
+            -DMODEL="$2_model" -Iruntime -o "$T_TMP/run_passes" tests/unit/run_passes.c "$s50_src" -lm \
+            >"$T_TMP/out" 2>&1; then
+            check "codegen: $2 passes run clean under UBSan with pointer-overflow" "$T_TMP/run_passes"
+        else
+            fail "codegen: build $2 under UBSan" "$(cat "$T_TMP/out")"
+        fi
+        ;;
+    double)
+        # Numerical checks through the cnn_model struct: gradients against finite differences, a
+        # split batch against the whole, one optimizer step against Keras' formulas. In double
+        # every model is checked exactly.
+        if gcc -std=c99 -O2 -Dfloat=double -Dexpf=exp -Dtanhf=tanh -Dsqrtf=sqrt -DGRADCHECK_STEP=1e-6 \
+            -DMODEL="$2_model" -Iruntime -I"$S50_GEN" -o "$T_TMP/gradcheck" \
+            tests/unit/emit_gradcheck.c "$s50_src" -lm -pthread >"$T_TMP/out" 2>&1; then
+            check "codegen: $2 gradients, batch split and update (double)" "$T_TMP/gradcheck"
+        else
+            fail "codegen: build the double gradient check of $2" "$(cat "$T_TMP/out")"
+        fi
+        ;;
+    float)
+        # In float the small models of tests/codegen, with a coarser step, under the sanitizers.
+        if gcc -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -DMODEL="$2_model" \
+            -Iruntime -I"$S50_GEN" -o "$T_TMP/gradcheck" tests/unit/emit_gradcheck.c "$s50_src" -lm -pthread \
+            >"$T_TMP/out" 2>&1; then
+            check "codegen: $2 gradients, batch split and update (float, sanitizers)" "$T_TMP/gradcheck"
+        else
+            fail "codegen: build the float gradient check of $2" "$(cat "$T_TMP/out")"
+        fi
+        ;;
+    esac
+}
+# The cases, the slowest kinds first. Every model of models/, tests/models/ and tests/codegen is
+# compiled strictly; the models of tests/models/ and tests/codegen, which between them have every
+# layer kind, activation, padding, stride, loss, optimizer and Winograd's convolution, are checked
+# under UBSan and in double (t_winograd under make test-full only), and all_kinds (every layer
+# kind) in float under the sanitizers; make test-full (CNNC_TEST_FULL=1) checks models/ as well,
+# and all of tests/codegen in float.
+# The residual networks take minutes in double (1.5e7 and more MACs an image, each finite
+# difference a forward pass in double); their layers are checked as the small graph models of
+# tests/models/ are, and resnet_mnist against the reference in suite 55.
+# s50_checked NAME: whether NAME is checked under UBSan and in double in this run.
+s50_checked() {
+    t_full || [ -e "tests/models/$1.cnn" ] || [ -e "tests/codegen/$1.cnn" ]
+}
+for cc in gcc clang; do
+    command -v $cc >/dev/null 2>&1 || fail "codegen: $cc is installed"
 done
-for model in tests/codegen/*.cnn; do
-    name=$(basename "$model" .cnn)
-    if gcc -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -DMODEL="${name}_model" \
-        -Iruntime -I"$T_TMP/gen" -o "$T_TMP/gradcheck" tests/unit/emit_gradcheck.c "$T_TMP/gen/$name.c" -lm -pthread \
-        >"$T_TMP/out" 2>&1; then
-        check "codegen: $name gradients, batch split and update (float, sanitizers)" "$T_TMP/gradcheck"
-    else
-        fail "codegen: build the float gradient check of $name" "$(cat "$T_TMP/out")"
-    fi
-done
+{
+    for model in tests/codegen/*.cnn; do
+        name=$(basename "$model" .cnn)
+        [ "$name" = all_kinds ] || t_full || continue
+        echo "float $name"
+    done
+    for src in "$S50_GEN"/*.c; do
+        name=$(basename "$src" .c)
+        s50_checked "$name" && echo "ubsan $name"
+    done
+    for src in "$S50_GEN"/*.c; do
+        name=$(basename "$src" .c)
+        case $name in resnet_*) continue ;; esac
+        # t_winograd's three 3x3 convolutions of 33 to 36 channels take 18 s of processor time
+        # in double; suite 55 checks its gradients against the reference's on every target.
+        [ "$name" = t_winograd ] && ! t_full && continue
+        s50_checked "$name" && echo "double $name"
+    done
+    for cc in gcc clang; do
+        command -v $cc >/dev/null 2>&1 || continue
+        for src in "$S50_GEN"/*.c; do echo "$cc $(basename "$src" .c)"; done
+    done
+} >"$T_TMP/cases"
+echo "  note codegen: the residual networks' double gradient check is left to suite 55"
+t_jobs s50_case "$T_TMP/cases"
 
 # Errors: emit into something that is not a directory, or from a model with errors, reports
 # and writes nothing.

@@ -5,11 +5,12 @@
 # bit for bit; a program linking only the predictor agrees with the full program's
 # cnn_classify (what `PROGRAM predict` runs) on 300 test images, class for class and within
 # 1e-6 per output; predict and predict_u8 agree; two threads at once agree with one; the
-# embed example classifies the same images as PGM files. The files compile without a
-# warning under gcc and clang -std=c99 -pedantic, and gcc -m32; the stack stays under
-# 64 KiB; --logits needs no libm. A checkpoint that does not fit writes nothing. Then, for
-# every target this machine runs (neon under qemu), the predictor generated for it against the
-# model generated for it, compiled alike, on the same images: the same bits.
+# embed example classifies the same images as PGM files (the seed model's; the others' under
+# make test-full). The files compile without a warning under gcc and clang -std=c99 -pedantic,
+# and gcc -m32; the stack stays under 64 KiB; --logits needs no libm. A checkpoint that does
+# not fit writes nothing. Then, for every target this machine runs (neon under qemu), the
+# predictor generated for it against the model generated for it, compiled alike, on the same
+# images: the same bits (the seed model on every target; the others on fewer, see below).
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
 
 PR_DIR=$T_TMP/predictor
@@ -25,15 +26,15 @@ PR_DATA=$(mnist_dir)
 PR_TEST_IMAGES=$PR_DATA/t10k-images-idx3-ubyte.gz
 [ -e "$PR_TEST_IMAGES" ] || PR_TEST_IMAGES=$PR_DATA/t10k-images-idx3-ubyte
 
-# pr_run NAME COMMAND...: runs a command into $PR_DIR/out and err; passes nothing, fails (and
+# pr_run NAME COMMAND...: runs a command into $T_TMP/pr.out and pr.err; passes nothing, fails (and
 # returns 1) on a non-zero status, a signal or a sanitizer report.
 pr_run() {
     pr_name=$1
     shift
-    "$@" >"$PR_DIR/out" 2>"$PR_DIR/err" </dev/null
+    "$@" >"$T_TMP/pr.out" 2>"$T_TMP/pr.err" </dev/null
     pr_status=$?
-    if [ $pr_status -ne 0 ] || grep -q -e 'runtime error:' -e 'AddressSanitizer' -e 'LeakSanitizer' "$PR_DIR/err"; then
-        fail "$pr_name" "status $pr_status" "$(head -20 "$PR_DIR/out" "$PR_DIR/err")"
+    if [ $pr_status -ne 0 ] || grep -q -e 'runtime error:' -e 'AddressSanitizer' -e 'LeakSanitizer' "$T_TMP/pr.err"; then
+        fail "$pr_name" "status $pr_status" "$(head -20 "$T_TMP/pr.out" "$T_TMP/pr.err")"
         return 1
     fi
     return 0
@@ -58,11 +59,11 @@ pr_compare() {
             if (got != n || n == 0) { printf "%d lines, reference %d\n", got, n; bad = 1 }
             printf "max difference %g, %d of %d lines identical\n", max, same, n > "/dev/stderr"
             exit bad
-        }' "$2" "$3" >"$PR_DIR/cmp" 2>"$PR_DIR/cmp.err"; then
+        }' "$2" "$3" >"$T_TMP/pr.cmp" 2>"$T_TMP/pr.cmp.err"; then
         pass "$1"
-        echo "  note $1: $(cat "$PR_DIR/cmp.err")"
+        echo "  note $1: $(cat "$T_TMP/pr.cmp.err")"
     else
-        fail "$1" "$(head -10 "$PR_DIR/cmp")"
+        fail "$1" "$(head -10 "$T_TMP/pr.cmp")"
     fi
 }
 
@@ -101,22 +102,24 @@ pr_model() {
         pass "predictor/$m: the literals read back as the checkpoint bit for bit"
     pr_run "predictor/$m: reference outputs" "$d/infer_ref" dump "$d/ck.safetensors" "$PR_TEST_IMAGES" $PR_N "$d/img" ||
         return 0
-    cp "$PR_DIR/out" "$d/ref.txt"
-    ref_time=$(cat "$PR_DIR/err")
+    cp "$T_TMP/pr.out" "$d/ref.txt"
+    ref_time=$(cat "$T_TMP/pr.err")
     pr_run "predictor/$m: predictor outputs" "$d/test_infer" "$d/img/images.u8" $PR_N || return 0
     pass "predictor/$m: predict = predict_u8, NULL outputs, two threads at once"
-    cp "$PR_DIR/out" "$d/got.txt"
-    echo "  note predictor/$m latency: $ref_time; $(cat "$PR_DIR/err")"
+    cp "$T_TMP/pr.out" "$d/got.txt"
+    echo "  note predictor/$m latency: $ref_time; $(cat "$T_TMP/pr.err")"
     pr_compare "predictor/$m: $PR_N images as the full program classifies them" "$d/ref.txt" "$d/got.txt"
 
     pr_run "predictor/$m: raw parameters" "$d/infer_ref" params "$d/ck.safetensors" "$d/params.f32" || return 0
 
-    # examples/embed on the same images as PGM files.
+    # examples/embed on the same images as PGM files: the seed model's, and under make test-full
+    # (CNNC_TEST_FULL=1) the others'.
+    [ "$m" = mnist_cnn ] || t_full || return 0
     pr_run "predictor/$m: make the embed example" make -s -C examples/embed MODEL=$m GEN="$d/gen" \
         OUT="$d/classify" CC="${CC:-cc}" CFLAGS="$PR_CFLAGS" LDFLAGS="${LDFLAGS:-}" || return 0
     pr_run "predictor/$m: classify PGM files" "$d/classify" "$d/img"/*.pgm || return 0
     # "FILE: CLASS" then the outputs, as one line "CLASS OUTPUTS" like the reference's.
-    awk '/: [0-9]+$/ { c = $NF; next } { print c, $0 }' "$PR_DIR/out" >"$d/embed.txt"
+    awk '/: [0-9]+$/ { c = $NF; next } { print c, $0 }' "$T_TMP/pr.out" >"$d/embed.txt"
     pr_compare "predictor/$m: the embed example on $PR_N PGM files" "$d/ref.txt" "$d/embed.txt"
 }
 
@@ -141,9 +144,12 @@ pr_target() {
         \"$td/gen/${m}_infer.c\" -lm -pthread" || return 0
     pr_run "predictor/$t/$m: the model's forward" dt_run "$t" "$td/forward" "$d/params.f32" "$d/img/images.u8" $PR_N ||
         return 0
-    cp "$PR_DIR/out" "$td/ref.txt"
-    pr_run "predictor/$t/$m: the predictor" dt_run "$t" "$td/test_infer" "$d/img/images.u8" $PR_N || return 0
-    cp "$PR_DIR/out" "$td/got.txt"
+    cp "$T_TMP/pr.out" "$td/ref.txt"
+    # No latency under an emulator (qemu): it would say nothing of the target's machine.
+    pr_secs=0.3
+    [ "$(dt_arch "$t")" = host ] || pr_secs=0
+    pr_run "predictor/$t/$m: the predictor" dt_run "$t" "$td/test_infer" "$d/img/images.u8" $PR_N $pr_secs || return 0
+    cp "$T_TMP/pr.out" "$td/got.txt"
     if cmp -s "$td/ref.txt" "$td/got.txt" && [ -s "$td/ref.txt" ]; then
         pass "predictor/$t/$m: $PR_N images, the same bits as the model generated for $t"
     else
@@ -166,19 +172,19 @@ pr_seed_checks() {
                 pass "predictor: $cc $PR_STRICT"
         fi
     done
-    if sh mk/deps.sh gcc-12-multilib >"$PR_DIR/deps" 2>&1; then
+    if t_deps gcc-12-multilib >"$T_TMP/pr.deps" 2>&1; then
         # The machine may not run 32-bit programs; compiling and linking one is the check.
         # shellcheck disable=SC2086
         pr_run "predictor: gcc -m32" gcc -m32 $PR_STRICT -O2 -I"$d/gen" -DMODEL=mnist_cnn -DMODEL_UPPER=MNIST_CNN \
             -o "$d/classify32" examples/embed/classify.c "$src" -lm && pass "predictor: gcc -m32 $PR_STRICT"
     else
-        fail "predictor: gcc -m32 needs gcc-12-multilib" "$(cat "$PR_DIR/deps")"
+        fail "predictor: gcc -m32 needs gcc-12-multilib" "$(cat "$T_TMP/pr.deps")"
     fi
 
     # The stack: every function's frame from -fstack-usage, summed (an upper bound on the
     # deepest chain, as nothing recurses), at -O0 and -O2.
     for opt in -O0 -O2; do
-        if (cd "$d" && gcc $opt -std=c99 -fstack-usage -c -o stack.o "$src") >"$PR_DIR/err" 2>&1; then
+        if (cd "$d" && gcc $opt -std=c99 -fstack-usage -c -o stack.o "$src") >"$T_TMP/pr.err" 2>&1; then
             sum=$(awk -F'\t' '{ s += $2; if ($2 > m) { m = $2; f = $1 } } END { print s + 0 }' "$d/stack.su")
             echo "  note predictor: stack at $opt: $sum bytes in all ($(sort -t"$(printf '\t')" -k2 -n -r "$d/stack.su" | head -1 | cut -f1,2 | sed 's/.*://'))"
             if [ "$sum" -gt 0 ] && [ "$sum" -lt 65536 ]; then
@@ -187,7 +193,7 @@ pr_seed_checks() {
                 fail "predictor: stack at $opt under 64 KiB" "$(cat "$d/stack.su")"
             fi
         else
-            fail "predictor: gcc -fstack-usage $opt" "$(head -10 "$PR_DIR/err")"
+            fail "predictor: gcc -fstack-usage $opt" "$(head -10 "$T_TMP/pr.err")"
         fi
     done
 
@@ -218,7 +224,7 @@ pr_seed_checks() {
                 awk '{ m = $2; for (i = 3; i <= NF; i++) if ($i > m) m = $i
                        s = 0; for (i = 2; i <= NF; i++) s += exp($i - m)
                        printf "%s", $1; for (i = 2; i <= NF; i++) printf " %.9g", exp($i - m) / s; print "" }' \
-                    "$PR_DIR/out" >"$d/softmax.txt"
+                    "$T_TMP/pr.out" >"$d/softmax.txt"
                 pr_compare "predictor: softmax of --logits outputs = the probabilities" "$d/ref.txt" "$d/softmax.txt"
             fi
         fi
@@ -228,12 +234,12 @@ pr_seed_checks() {
     pr_refuse() {
         name=$1 pattern=$2
         shift 2
-        "$CNNC" emit "$@" -o "$d/refused" >"$PR_DIR/out" 2>"$PR_DIR/err" </dev/null
+        "$CNNC" emit "$@" -o "$d/refused" >"$T_TMP/pr.out" 2>"$T_TMP/pr.err" </dev/null
         status=$?
-        if [ $status = 1 ] && [ ! -e "$d/refused" ] && grep -qF -e "$pattern" "$PR_DIR/err"; then
+        if [ $status = 1 ] && [ ! -e "$d/refused" ] && grep -qF -e "$pattern" "$T_TMP/pr.err"; then
             pass "predictor: $name"
         else
-            fail "predictor: $name" "status $status, expected 1" "$(ls "$d/refused" 2>&1)" "$(head -5 "$PR_DIR/err")"
+            fail "predictor: $name" "status $status, expected 1" "$(ls "$d/refused" 2>&1)" "$(head -5 "$T_TMP/pr.err")"
         fi
         rm -rf "$d/refused"
     }
@@ -250,12 +256,12 @@ pr_seed_checks() {
 
     for args in "--inference-only" "--weights $d/ck.safetensors" "--logits"; do
         # shellcheck disable=SC2086
-        "$CNNC" emit models/mnist_cnn.cnn $args -o "$d/refused" >"$PR_DIR/out" 2>"$PR_DIR/err" </dev/null
+        "$CNNC" emit models/mnist_cnn.cnn $args -o "$d/refused" >"$T_TMP/pr.out" 2>"$T_TMP/pr.err" </dev/null
         status=$?
         if [ $status = 2 ] && [ ! -e "$d/refused" ]; then
             pass "predictor: emit $args alone is a usage error"
         else
-            fail "predictor: emit $args alone is a usage error" "status $status" "$(head -5 "$PR_DIR/err")"
+            fail "predictor: emit $args alone is a usage error" "status $status" "$(head -5 "$T_TMP/pr.err")"
         fi
         rm -rf "$d/refused"
     done
@@ -267,20 +273,27 @@ elif [ -z "$PR_DATA" ]; then
     fail "predictor: no MNIST files: run 'make data' or set CNNC_DATA_DIR"
 else
     # The seed model as the issue asks; the others need weights that are not the initial ones.
-    pr_model mnist_cnn 2000
-    pr_model lenet5 500
-    pr_model mlp 500
-    # A residual network with batchnorm: the predictor uses the moving statistics.
-    pr_model bn_small 2000
-    pr_seed_checks
-    # Every target this machine runs for the seed model and LeNet-5; mlp for the host's.
+    # bn_small, a residual network with batchnorm: the predictor uses the moving statistics.
+    # Each model on a core of its own (t_jobs), the slowest to compile first.
+    printf '%s\n' "lenet5 500" "mnist_cnn 2000" "bn_small 2000" "mlp 500" >"$PR_DIR/models"
+    t_jobs pr_model "$PR_DIR/models"
+    # Then, as cases on every core as well: the seed model's own checks, and every target this
+    # machine runs for the seed model (neon under qemu, the slowest, first); LeNet-5 for neon;
+    # bn_small for the plain-C target and the host's; mlp for the host's. make test-full
+    # (CNNC_TEST_FULL=1) checks LeNet-5 and bn_small on every target.
     . tests/difftest/lib.sh
     pr_host=$("$CNNC" summary models/mlp.cnn --format json | sed -n 's/.*"target": "\([^"]*\)".*/\1/p')
-    for pr_t in generic x86-64 avx2 avx512 neon; do
-        dt_runnable "$pr_t" || continue
-        pr_target mnist_cnn "$pr_t"
-        pr_target lenet5 "$pr_t"
-        [ "$pr_t" = "$pr_host" ] && pr_target mlp "$pr_t"
-        pr_target bn_small "$pr_t"
-    done
+    {
+        for pr_t in neon generic x86-64 avx2 avx512; do
+            dt_runnable "$pr_t" || continue
+            echo "pr_target mnist_cnn $pr_t"
+            { [ "$pr_t" = neon ] || t_full; } && echo "pr_target lenet5 $pr_t"
+            [ "$pr_t" = "$pr_host" ] && echo "pr_target mlp $pr_t"
+            { [ "$pr_t" = generic ] || [ "$pr_t" = "$pr_host" ] || t_full; } && echo "pr_target bn_small $pr_t"
+        done
+        echo "pr_seed_checks"
+    } >"$PR_DIR/cases"
+    # pr_case FUNCTION ARGS...: calls it (t_jobs calls one function).
+    pr_case() { "$@"; }
+    t_jobs pr_case "$PR_DIR/cases"
 fi

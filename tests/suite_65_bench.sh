@@ -12,20 +12,20 @@ BE_DIR=$T_TMP/bench
 mkdir -p "$BE_DIR"
 
 # be_run NAME STATUS COMMAND...: the command must exit with STATUS, never crash, and leave no
-# sanitizer report; its output is in $BE_DIR/out and err. Returns 1 (after a fail) otherwise.
+# sanitizer report; its output is in $T_TMP/be.out and be.err. Returns 1 (after a fail) otherwise.
 be_run() {
     be_name=$1 be_want=$2
     shift 2
-    "$@" >"$BE_DIR/out" 2>"$BE_DIR/err" </dev/null
+    "$@" >"$T_TMP/be.out" 2>"$T_TMP/be.err" </dev/null
     be_got=$?
     if [ "$be_got" -ge 128 ]; then
-        fail "$be_name" "crashed with status $be_got" "$(head -20 "$BE_DIR/err")"; return 1
+        fail "$be_name" "crashed with status $be_got" "$(head -20 "$T_TMP/be.err")"; return 1
     fi
-    if grep -q -e 'runtime error:' -e 'AddressSanitizer' -e 'LeakSanitizer' "$BE_DIR/err"; then
-        fail "$be_name" "sanitizer report:" "$(head -30 "$BE_DIR/err")"; return 1
+    if grep -q -e 'runtime error:' -e 'AddressSanitizer' -e 'LeakSanitizer' "$T_TMP/be.err"; then
+        fail "$be_name" "sanitizer report:" "$(head -30 "$T_TMP/be.err")"; return 1
     fi
     if [ "$be_got" != "$be_want" ]; then
-        fail "$be_name" "exit status $be_got, expected $be_want" "$(head -20 "$BE_DIR/out" "$BE_DIR/err")"; return 1
+        fail "$be_name" "exit status $be_got, expected $be_want" "$(head -20 "$T_TMP/be.out" "$T_TMP/be.err")"; return 1
     fi
     return 0
 }
@@ -33,8 +33,8 @@ be_run() {
 # be_json NAME MODEL JSON: the JSON parses and has, in order, every layer `cnnc summary` lists,
 # each pass that runs timed for all three implementations, and the training step and inference.
 be_json() {
-    "$CNNC" summary --format json "$2" >"$BE_DIR/summary.json" 2>&1 || { fail "$1" "cnnc summary failed"; return; }
-    if out=$(python3 - "$BE_DIR/summary.json" "$3" 2>&1 <<'PY'
+    "$CNNC" summary --format json "$2" >"$T_TMP/be.summary.json" 2>&1 || { fail "$1" "cnnc summary failed"; return; }
+    if out=$(python3 - "$T_TMP/be.summary.json" "$3" 2>&1 <<'PY'
 import json, sys
 summary = json.load(open(sys.argv[1]))
 bench = json.load(open(sys.argv[2]))
@@ -74,19 +74,31 @@ PY
     ); then pass "$1"; else fail "$1" "$out"; fi
 }
 
-for be_model in tests/models/t_*.cnn; do
-    be_n=$(basename "$be_model" .cnn)
+# be_model MODEL: builds MODEL with --bench into $BE_DIR and runs its bench (a t_jobs case).
+be_model() {
+    be_n=$(basename "$1" .cnn)
     be_prog=$BE_DIR/$be_n
-    be_run "bench/$be_n: cnnc build --bench" 0 "$CNNC" build --bench "$be_model" -o "$be_prog" || continue
+    be_run "bench/$be_n: cnnc build --bench" 0 "$CNNC" build --bench "$1" -o "$be_prog" || return
     if be_run "bench/$be_n: bench --iters 2" 0 "$be_prog" bench --iters 2 --json "$BE_DIR/$be_n.json"; then
-        if grep -q 'agree' "$BE_DIR/out"; then pass "bench/$be_n: agreement reported"; else
-            fail "bench/$be_n: agreement reported" "$(head -5 "$BE_DIR/out")"; fi
-        if grep -q '^target [a-z0-9-]*; peak [0-9.]* GFLOP/s per core' "$BE_DIR/out"; then
+        if grep -q 'agree' "$T_TMP/be.out"; then pass "bench/$be_n: agreement reported"; else
+            fail "bench/$be_n: agreement reported" "$(head -5 "$T_TMP/be.out")"; fi
+        if grep -q '^target [a-z0-9-]*; peak [0-9.]* GFLOP/s per core' "$T_TMP/be.out"; then
             pass "bench/$be_n: target and peak printed"; else
-            fail "bench/$be_n: target and peak printed" "$(head -5 "$BE_DIR/out")"; fi
-        be_json "bench/$be_n: JSON has every layer" "$be_model" "$BE_DIR/$be_n.json"
+            fail "bench/$be_n: target and peak printed" "$(head -5 "$T_TMP/be.out")"; fi
+        be_json "bench/$be_n: JSON has every layer" "$1" "$BE_DIR/$be_n.json"
     fi
-done
+}
+# Every test model but seven under make test-full (CNNC_TEST_FULL=1): the nine of make test
+# still hold every layer kind, activation, padding, stride, loss and optimizer, and Winograd's
+# convolution (t_winograd).
+for be_model in tests/models/t_*.cnn; do
+    case $(basename "$be_model" .cnn) in
+    t_conv_simd | t_conv_stride | t_dense_simd | t_dropout_last | t_inception | t_maxpool | t_mse_linear)
+        t_full || continue ;;
+    esac
+    echo "$be_model"
+done >"$BE_DIR/models"
+t_jobs be_model "$BE_DIR/models"
 
 # The FMA probe (fma_probe.c) measures every instruction set the CPU reports, each with its own
 # instructions: on x86-64 SSE2 always, AVX2 where the CPU has avx2 and fma, AVX-512 where it has
@@ -134,42 +146,56 @@ fi
 # steps (gradients summed where an output has several readers) in agreement. A broken result
 # of one of those layers is refused as well, here the input gradient of an add and of a
 # batchnorm, a flat batchnorm without beta, and oneDNN's concat, global pooling and batchnorm.
-for be_case in t_residual:add_1.backward t_batchnorm:batchnorm_2.backward t_batchnorm:batchnorm_4 \
-    t_concat:onednn:concat_1.backward t_concat:onednn:globalavgpool2d_1 t_batchnorm:onednn:batchnorm_3.backward; do
+# be_break_graph PROGRAM:BREAK: CNN_BENCH_BREAK=BREAK for $BE_DIR/PROGRAM (a t_jobs case).
+be_break_graph() {
+    be_case=$1
     be_prog=$BE_DIR/${be_case%%:*}
     be_break=${be_case#*:}
-    [ -x "$be_prog" ] || { fail "bench: refuses a broken $be_case" "no program ${be_case%%:*}"; continue; }
+    [ -x "$be_prog" ] || { fail "bench: refuses a broken $be_case" "no program ${be_case%%:*}"; return; }
     if CNN_BENCH_BREAK=$be_break be_run "bench: refuses a broken $be_case" 1 "$be_prog" bench --iters 2; then
         be_layer=${be_break%.backward}
         be_impl="im2col+BLAS"
         case $be_layer in onednn:*) be_impl=oneDNN; be_layer=${be_layer#onednn:} ;; esac
-        if grep -q "$be_impl .* of layer '$be_layer'" "$BE_DIR/err" && ! grep -q 'training step' "$BE_DIR/out"; then
+        if grep -q "$be_impl .* of layer '$be_layer'" "$T_TMP/be.err" && ! grep -q 'training step' "$T_TMP/be.out"; then
             pass "bench: names the mismatch in $be_case and times nothing"
         else
-            fail "bench: names the mismatch in $be_case and times nothing" "$(cat "$BE_DIR/err")"
+            fail "bench: names the mismatch in $be_case and times nothing" "$(cat "$T_TMP/be.err")"
         fi
     fi
-done
+}
+# Three under make test, every one under make test-full (CNNC_TEST_FULL=1).
+{
+    printf '%s\n' t_residual:add_1.backward t_batchnorm:batchnorm_2.backward t_concat:onednn:concat_1.backward
+    t_full && printf '%s\n' t_batchnorm:batchnorm_4 t_concat:onednn:globalavgpool2d_1 t_batchnorm:onednn:batchnorm_3.backward
+} >"$BE_DIR/graph_breaks"
+t_jobs be_break_graph "$BE_DIR/graph_breaks"
 
 # A broken implementation: one value of a forward output, or of a backward gradient, is off.
+# be_break BREAK: CNN_BENCH_BREAK=BREAK for t_standalone (a t_jobs case).
+be_break() {
+    rm -f "$T_TMP/broken.json"
+    if CNN_BENCH_BREAK=$1 be_run "bench: refuses a broken $1" 1 \
+        "$BE_DIR/t_standalone" bench --iters 2 --json "$T_TMP/broken.json"; then
+        be_layer=${1%.backward}
+        be_impl="im2col+BLAS"
+        case $be_layer in onednn:*) be_impl=oneDNN; be_layer=${be_layer#onednn:} ;; esac
+        if grep -q "$be_impl .* of layer '$be_layer'" "$T_TMP/be.err" && [ ! -e "$T_TMP/broken.json" ] &&
+            ! grep -q 'training step' "$T_TMP/be.out"; then
+            pass "bench: names the mismatch in $1 and times nothing"
+        else
+            fail "bench: names the mismatch in $1 and times nothing" "$(cat "$T_TMP/be.err")"
+        fi
+    fi
+}
 be_prog=$BE_DIR/t_standalone
 if [ -x "$be_prog" ]; then
-    for be_break in conv2d_1 maxpool2d_1.backward dense_1.backward tanh_1 \
-        onednn:conv2d_1 onednn:conv2d_1.backward onednn:maxpool2d_1 onednn:dense_1.backward onednn:tanh_1.backward; do
-        rm -f "$BE_DIR/broken.json"
-        if CNN_BENCH_BREAK=$be_break be_run "bench: refuses a broken $be_break" 1 \
-            "$be_prog" bench --iters 2 --json "$BE_DIR/broken.json"; then
-            be_layer=${be_break%.backward}
-            be_impl="im2col+BLAS"
-            case $be_layer in onednn:*) be_impl=oneDNN; be_layer=${be_layer#onednn:} ;; esac
-            if grep -q "$be_impl .* of layer '$be_layer'" "$BE_DIR/err" && [ ! -e "$BE_DIR/broken.json" ] &&
-                ! grep -q 'training step' "$BE_DIR/out"; then
-                pass "bench: names the mismatch in $be_break and times nothing"
-            else
-                fail "bench: names the mismatch in $be_break and times nothing" "$(cat "$BE_DIR/err")"
-            fi
-        fi
-    done
+    # A forward and a backward pass of each implementation under make test, every one under
+    # make test-full.
+    {
+        printf '%s\n' conv2d_1 dense_1.backward onednn:conv2d_1.backward onednn:maxpool2d_1
+        t_full && printf '%s\n' maxpool2d_1.backward tanh_1 onednn:conv2d_1 onednn:dense_1.backward onednn:tanh_1.backward
+    } >"$BE_DIR/breaks"
+    t_jobs be_break "$BE_DIR/breaks"
     be_run "bench: --iters 0 is a usage error" 2 "$be_prog" bench --iters 0 && pass "bench: --iters 0 is a usage error"
     be_run "bench: unknown option" 2 "$be_prog" bench --fast && pass "bench: unknown option"
     be_run "bench: --json without a file" 2 "$be_prog" bench --json && pass "bench: --json without a file"
@@ -178,8 +204,8 @@ fi
 # Without --bench there is no OpenBLAS, no oneDNN and no bench command.
 if be_run "bench: plain build" 0 "$CNNC" build tests/models/t_dense_acts.cnn -o "$BE_DIR/plain"; then
     if be_run "bench: a plain program refuses bench" 2 "$BE_DIR/plain" bench; then
-        if grep -q 'cnnc build --bench' "$BE_DIR/err"; then pass "bench: a plain program says how to get bench"; else
-            fail "bench: a plain program says how to get bench" "$(cat "$BE_DIR/err")"; fi
+        if grep -q 'cnnc build --bench' "$T_TMP/be.err"; then pass "bench: a plain program says how to get bench"; else
+            fail "bench: a plain program says how to get bench" "$(cat "$T_TMP/be.err")"; fi
     fi
     if ldd "$BE_DIR/plain" | grep -q -e openblas -e dnnl; then
         fail "bench: a plain program links neither OpenBLAS nor oneDNN" "$(ldd "$BE_DIR/plain")"
@@ -196,8 +222,8 @@ if [ "$(uname -m)" = x86_64 ] &&
     be_run "bench: cnnc build --bench --target x86-64" 0 "$CNNC" build --bench --target x86-64 \
         tests/models/t_conv_simd.cnn -o "$BE_DIR/sse"; then
     if be_run "bench: bench of the x86-64 target" 0 "$BE_DIR/sse" bench --iters 2 --json "$BE_DIR/sse.json"; then
-        if grep -q 'instructions up to SSE41' "$BE_DIR/out"; then pass "bench: oneDNN up to SSE41 for x86-64"; else
-            fail "bench: oneDNN up to SSE41 for x86-64" "$(grep -i onednn "$BE_DIR/out" | head -3)"; fi
+        if grep -q 'instructions up to SSE41' "$T_TMP/be.out"; then pass "bench: oneDNN up to SSE41 for x86-64"; else
+            fail "bench: oneDNN up to SSE41 for x86-64" "$(grep -i onednn "$T_TMP/be.out" | head -3)"; fi
         if out=$(python3 - "$BE_DIR/sse.json" 2>&1 <<'PY'
 import json, sys
 bench = json.load(open(sys.argv[1]))

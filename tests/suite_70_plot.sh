@@ -6,7 +6,9 @@
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
 
 P_DIR=$T_TMP/plot
-P_BIN=$BUILD/tests
+# A folder of the suite's own: suites run at once (tests/run.sh), and others build programs of
+# the same names (toy, png_check).
+P_BIN=$BUILD/tests/plot
 mkdir -p "$P_DIR" "$P_BIN"
 P_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime -Iruntime/plot ${CFLAGS:--O2 -g}"
 P_TRAIN=1f77b4

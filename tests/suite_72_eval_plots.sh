@@ -7,7 +7,9 @@
 # Sourced by tests/run.sh. CC, CFLAGS and LDFLAGS must match the build (e.g. the sanitizers).
 
 EP_DIR=$T_TMP/eval_plots
-EP_BIN=$BUILD/tests
+# A folder of the suite's own: suites run at once (tests/run.sh), and others build programs of
+# the same names (toy, png_check).
+EP_BIN=$BUILD/tests/eval_plots
 mkdir -p "$EP_DIR" "$EP_BIN"
 EP_CFLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iruntime -Iruntime/app ${CFLAGS:--O2 -g}"
 EP_LIBS="$BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a -lplplot -lpng -lz -lm -pthread"
@@ -75,7 +77,7 @@ ep_confusion_total() {
 
 # ---------------------------------------------------------------- building the programs
 ep_built=0
-if make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$EP_DIR/make" 2>&1; then
+if t_make "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$EP_DIR/make" 2>&1; then
     # shellcheck disable=SC2086
     if ${CC:-cc} $EP_CFLAGS -o "$EP_BIN/toy" tests/unit/toy_model.c tests/unit/toy_main.c $EP_LIBS ${LDFLAGS:-} >"$EP_DIR/cc" 2>&1 &&
         ${CC:-cc} $EP_CFLAGS -o "$EP_BIN/test_eval_predictions" tests/unit/test_eval_predictions.c tests/unit/toy_model.c $EP_LIBS ${LDFLAGS:-} >>"$EP_DIR/cc" 2>&1 &&

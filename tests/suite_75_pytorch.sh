@@ -12,7 +12,7 @@ mkdir -p "$PT_DIR"
 PT_DATA=$(mnist_dir)
 PT_PYTHON=/usr/bin/python3
 
-if ! out=$(sh mk/deps.sh python3-torch python3-numpy 2>&1); then
+if ! out=$(t_deps python3-torch python3-numpy 2>&1); then
     fail "pytorch/torch is installed" "$out"
 elif ! out=$("$PT_PYTHON" -c 'import torch, numpy' 2>&1); then
     fail "pytorch/torch is installed" "$out"

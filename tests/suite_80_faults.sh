@@ -53,7 +53,7 @@ FA_TORTURE=$FA_BIN/ckpt_torture
 fa_built=0
 if [ -z "$FA_DATA" ]; then
     fail "faults/data" "no MNIST files found (make data)"
-elif make -s BUILD="$BUILD" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$FA_DIR/make" 2>&1 &&
+elif t_make "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" >"$FA_DIR/make" 2>&1 &&
     # shellcheck disable=SC2086
     ${CC:-cc} $FA_CFLAGS -o "$FA_TOY" tests/unit/toy_model.c tests/unit/toy_main.c $FA_LIBS >"$FA_DIR/cc" 2>&1 &&
     # shellcheck disable=SC2086

@@ -26,25 +26,25 @@ OX_TOL=1e-5
 OX_ORT=$BUILD/onnx-oracle
 mkdir -p "$OX_DIR"
 
-# ox_run NAME COMMAND...: runs it with its output in $OX_DIR/out; a fail naming NAME if it fails.
+# ox_run NAME COMMAND...: runs it with its output in $T_TMP/ox.out; a fail naming NAME if it fails.
 ox_run() {
     or_name=$1
     shift
-    if "$@" >"$OX_DIR/out" 2>&1; then return 0; fi
-    fail "$or_name" "$(tail -15 "$OX_DIR/out")"
+    if "$@" >"$T_TMP/ox.out" 2>&1; then return 0; fi
+    fail "$or_name" "$(tail -15 "$T_TMP/ox.out")"
     return 1
 }
 
 # ox_setup: the oracles, or a fail for each one missing.
 ox_setup() {
     ox_ok=1
-    if ! sh mk/deps.sh python3-onnx python3-torch python3-numpy >"$OX_DIR/deps" 2>&1 ||
+    if ! t_deps python3-onnx python3-torch python3-numpy >"$OX_DIR/deps" 2>&1 ||
         ! "$OX_PY" -c 'import onnx, torch, numpy' >>"$OX_DIR/deps" 2>&1; then
         fail "onnx/setup: python3-onnx and python3-torch (Debian) for $OX_PY" "$(tail -5 "$OX_DIR/deps")"
         ox_ok=0
     fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        sh mk/deps.sh nodejs npm >"$OX_DIR/deps" 2>&1
+        t_deps nodejs npm >"$OX_DIR/deps" 2>&1
     fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         fail "onnx/setup: node and npm, for ONNX Runtime" "$(tail -5 "$OX_DIR/deps" 2>/dev/null)"
@@ -71,23 +71,24 @@ ox_setup() {
     [ $ox_ok = 1 ]
 }
 
-# ox_program DIR MODEL_FILE NAME: the program `cnnc build` makes, with tests/unit/infer_ref.c's
-# dump (cn_classify's outputs with 9 digits), as DIR/infer_ref.
+# ox_program DIR MODEL_FILE NAME: the program `cnnc build` makes, for this machine's target (what
+# `PROGRAM predict` runs), with tests/unit/infer_ref.c's dump (cn_classify's outputs with 9
+# digits), as DIR/infer_ref.
 ox_program() {
     # shellcheck disable=SC2086
-    ox_run "onnx/$3: build" sh -c "\"$CNNC\" emit \"$2\" -o \"$1\" &&
-        ${CC:-cc} -std=c11 -Wall -Wextra -Werror ${CFLAGS:--O2} -Iruntime -Iruntime/app -I\"$1\" \
+    ox_run "onnx/$3: build" sh -c "\"$CNNC\" emit \"$2\" --target $OX_TARGET -o \"$1\" &&
+        ${CC:-cc} -std=c11 -Wall -Wextra -Werror ${CFLAGS:--O2} $(dt_target_flags $OX_TARGET) -Iruntime -Iruntime/app -I\"$1\" \
         -DMODEL_SYM=$3_model -o \"$1/infer_ref\" tests/unit/infer_ref.c \"$1/$3.c\" \
         $BUILD/libcnnapp.a $BUILD/libcnnplot.a $BUILD/libcnnrt.a ${LDFLAGS:-} -lplplot -lpng -lz -lm -pthread"
 }
 
 # ox_compare NAME EXPECTED ACTUAL: within $OX_TOL; the max difference as a note.
 ox_compare() {
-    if python3 tests/onnx/compare.py "$2" "$3" $OX_TOL >"$OX_DIR/cmp" 2>&1; then
+    if python3 tests/onnx/compare.py "$2" "$3" $OX_TOL >"$T_TMP/ox.cmp" 2>&1; then
         pass "$1"
-        echo "  note $1: $(cat "$OX_DIR/cmp")"
+        echo "  note $1: $(cat "$T_TMP/ox.cmp")"
     else
-        fail "$1" "$(cat "$OX_DIR/cmp")"
+        fail "$1" "$(cat "$T_TMP/ox.cmp")"
     fi
 }
 
@@ -309,29 +310,42 @@ assert [o.name for o in g.output] == ["logits"] and [i.name for i in g.input] ==
 }
 
 OX_DATA=$(mnist_dir)
+. tests/difftest/lib.sh
+# ox_host_target: this machine's target, which cnnc summary names.
+ox_host_target() {
+    OX_TARGET=$("$CNNC" summary models/mnist_cnn.cnn --format json 2>&1 | sed -n 's/.*"target": "\([^"]*\)".*/\1/p')
+    [ -n "$OX_TARGET" ] || fail "onnx: cnnc summary names this machine's target" \
+        "$("$CNNC" summary models/mnist_cnn.cnn --format json 2>&1 | head -5)"
+}
 if [ -z "$OX_DATA" ]; then
     fail "onnx: MNIST is needed (make data, or CNNC_DATA_DIR)"
-elif ! make -s BUILD="$BUILD" "$BUILD/cnnc" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" \
+elif ! t_make "$BUILD/cnnc" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" \
     >"$OX_DIR/make" 2>&1; then
     fail "onnx: build" "$(tail -20 "$OX_DIR/make")"
-else
+elif ox_host_target; then
     ox_cli
     if ox_setup; then
+        # As cases on every core (t_jobs), the slowest first: the export of every model in
+        # models/ (the largest generated C first; fashion_cnn and resnet_fashion, whose layers
+        # mnist_cnn, lenet5, mlp and resnet_mnist have, under make test-full) and of a graph that
+        # reads the input in both layouts, has outputs with several readers, concats of images and
+        # of flat tensors and batchnorm on both; the round trips of the test models.
         for m in $(ls models/*.cnn | sed 's|models/||; s|\.cnn$||'); do
-            ox_export "$m"
-        done
-        # The input read in both layouts, outputs with several readers, concat of images and of
-        # flat tensors, batchnorm on both.
-        ox_export graph_mnist tests/onnx/graph_mnist.cnn
-        ox_variants
+            case $m in fashion_cnn | resnet_fashion) t_full || continue ;; esac
+            echo "$(wc -c 2>/dev/null <"generated/$m.c" || echo 0) ox_export $m"
+        done | sort -rn | cut -d' ' -f2- >"$OX_DIR/cases"
+        echo "ox_export graph_mnist tests/onnx/graph_mnist.cnn" >>"$OX_DIR/cases"
         for f in tests/models/*.cnn; do
-            ox_roundtrip_small "$f"
-        done
+            echo "ox_roundtrip_small $f"
+        done >>"$OX_DIR/cases"
+        # ox_case FUNCTION ARGS...: calls it (t_jobs calls one function).
+        ox_case() { "$@"; }
+        t_jobs ox_case "$OX_DIR/cases"
+        # Then what needs the seed model's export: its variants, the bad inputs made from it, and
+        # the imports, which read its images.
         OX_IMAGES=$OX_DIR/export/mnist_cnn/img/images.u8
-        ox_import mnist_cnn
-        ox_import lenet5
-        ox_import resnet_mnist
-        ox_import inception
-        ox_bad_inputs
+        printf '%s\n' "ox_import lenet5" "ox_import resnet_mnist" "ox_import mnist_cnn" "ox_import inception" \
+            ox_bad_inputs ox_variants >"$OX_DIR/cases2"
+        t_jobs ox_case "$OX_DIR/cases2"
     fi
 fi

@@ -62,7 +62,7 @@ fz_replay() {
     fi
 }
 
-if make -s BUILD="$BUILD" "$BUILD/cnnc" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" \
+if t_make "$BUILD/cnnc" "$BUILD/libcnnrt.a" "$BUILD/libcnnapp.a" "$BUILD/libcnnplot.a" \
     >"$FZ_DIR/make" 2>&1; then
     fz_build cnn $FZ_COMPILER && fz_replay cnn models tests/models tests/errors/syntax tests/errors/semantic
     fz_build yaml $FZ_COMPILER && fz_replay yaml models tests/yaml tests/errors/yaml

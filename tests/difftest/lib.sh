@@ -34,16 +34,25 @@ dt_arch() {
     case $1 in neon) echo aarch64 ;; *) echo host ;; esac
 }
 
-# dt_cc TARGET: the compiler and the flags that build the target's code: those its #error
-# names, so that nothing beyond the target's own instructions is assumed.
+# dt_target_flags TARGET: the flags the target's code needs (those its #error names, so that
+# nothing beyond the target's own instructions is assumed) from the machine's own compiler.
+dt_target_flags() {
+    case $1 in
+    default) echo "-march=native" ;;
+    x86-64) echo "-msse2" ;;
+    avx2) echo "-mavx2 -mfma" ;;
+    avx512) echo "-mavx512f -mavx2 -mfma" ;;
+    esac
+}
+
+# dt_cc TARGET: the compiler and the flags that build the target's code.
 dt_cc() {
     case $1 in
-    default) echo "$DT_HOST_CC -O2 -march=native" ;;
-    generic) echo "$DT_HOST_CC -O2" ;;
-    x86-64) echo "$DT_HOST_CC -O2 -msse2" ;;
-    avx2) echo "$DT_HOST_CC -O2 -mavx2 -mfma" ;;
-    avx512) echo "$DT_HOST_CC -O2 -mavx512f -mavx2 -mfma" ;;
     neon) echo "$DT_NEON_CC -O2" ;;
+    *)
+        dt_f=$(dt_target_flags "$1")
+        echo "$DT_HOST_CC -O2${dt_f:+ $dt_f}"
+        ;;
     esac
 }
 
