@@ -326,16 +326,6 @@ static void image_activation_grad(Writer *w, const EmitLayer *e)
                                  e->layer->u.conv.filters);
 }
 
-/* "p" or "p + c": an address in the generated code. */
-static const char *at(char *buf, size_t size, const char *p, int c)
-{
-    if (c == 0)
-        snprintf(buf, size, "%s", p);
-    else
-        snprintf(buf, size, "%s + %d", p, c);
-    return buf;
-}
-
 /* d{v} *= the activation's gradient from its output y{v}, in the order of the scalar
  * expression's operations (activation_grad_expr), so that the floats are the same. */
 static void vector_activation_grad(Writer *w, Activation act, int v)
@@ -374,36 +364,28 @@ static void vector_bias_grad(Writer *w, const EmitLayer *e, Activation act)
             w_line(w, "const float *restrict a = y + o * %d;", cout);
         for (int v = 0; v < nv; v++) {
             int c = (v0 + v) * lanes, part = cout - c < lanes ? cout - c : 0;
-            char g[32], ya[32];
-            at(g, sizeof g, "g", c);
-            at(ya, sizeof ya, "a", c);
-            if (part)
-                w_line(w, "cnn_vf d%d; VF_LOADN(d%d, %s, %d);", v, v, g, part);
-            else
-                w_line(w, "cnn_vf d%d; VF_LOAD(d%d, %s);", v, v, g);
+            char d[16], ya[16];
+            snprintf(d, sizeof d, "d%d", v);
+            snprintf(ya, sizeof ya, "y%d", v);
+            w_line(w, "cnn_vf %s;", d);
+            simd_load(w, d, "g", NULL, c, part, part);
             if (through) {
-                if (part)
-                    w_line(w, "cnn_vf y%d; VF_LOADN(y%d, %s, %d);", v, v, ya, part);
-                else
-                    w_line(w, "cnn_vf y%d; VF_LOAD(y%d, %s);", v, v, ya);
+                w_line(w, "cnn_vf %s;", ya);
+                simd_load(w, ya, "a", NULL, c, part, part);
                 vector_activation_grad(w, act, v);
-                if (part)
-                    w_line(w, "VF_STOREN(%s, d%d, %d);", g, v, part);
-                else
-                    w_line(w, "VF_STORE(%s, d%d);", g, v);
+                simd_store(w, "g", NULL, c, d, part, part);
             }
             w_line(w, "VF_ADD(s%d, d%d);", v, v);
         }
         w_close(w);
         for (int v = 0; v < nv; v++) {
             int c = (v0 + v) * lanes, part = cout - c < lanes ? cout - c : 0;
-            char db[32];
-            at(db, sizeof db, "dbias", c);
-            if (part)
-                w_line(w, "cnn_vf t%d; VF_LOADN(t%d, %s, %d); VF_ADD(t%d, s%d); VF_STOREN(%s, t%d, %d);",
-                       v, v, db, part, v, v, db, v, part);
-            else
-                w_line(w, "cnn_vf t%d; VF_LOAD(t%d, %s); VF_ADD(t%d, s%d); VF_STORE(%s, t%d);", v, v, db, v, v, db, v);
+            char t[16];
+            snprintf(t, sizeof t, "t%d", v);
+            w_line(w, "cnn_vf %s;", t);
+            simd_load(w, t, "dbias", NULL, c, part, part);
+            w_line(w, "VF_ADD(%s, s%d);", t, v);
+            simd_store(w, "dbias", NULL, c, t, part, part);
         }
         w_close(w);
     }
