@@ -134,19 +134,32 @@ void emit_simd_prelude(Writer *w)
  * spills on every step. */
 #define SPARE_REGISTERS 1
 
-SimdShape simd_shape(const Target *t, int channels, int max_outputs)
+/* The most outputs a block of cb channel vectors can hold: the P * cb accumulators next to the
+ * cb weights, the broadcast, the spare and, without FMA, the product. */
+static int outputs_that_fit(const Target *t, int cb)
 {
-    SimdShape s = {.lanes = t->lanes, .channels = channels};
+    return (t->registers - cb - 1 - SPARE_REGISTERS - (t->fma ? 0 : 1)) / cb;
+}
+
+/* A shape of `channels` channels, its block not yet chosen (cb 1). */
+static SimdShape shape_of(const Target *t, int channels)
+{
+    SimdShape s = {.lanes = t->lanes, .channels = channels, .cb = 1};
     s.nv = (channels + t->lanes - 1) / t->lanes;
     s.rem = channels % t->lanes;
+    return s;
+}
+
+SimdShape simd_shape(const Target *t, int channels, int max_outputs)
+{
+    SimdShape s = shape_of(t, channels);
     double best = 1e30;
     /* Each step of the reduction loads cb weight vectors and P inputs for P * cb multiply-adds:
      * the fewest loads per multiply-add, 1/P + 1/cb, within the registers. */
     for (int cb = 1; cb <= 4 && cb <= s.nv; cb++) {
         if (s.nv % cb != 0)
             continue;
-        int free_regs = t->registers - cb - 1 - SPARE_REGISTERS - (t->fma ? 0 : 1);
-        int p = free_regs / cb;
+        int p = outputs_that_fit(t, cb);
         if (p > max_outputs)
             p = max_outputs;
         if (p > SIMD_MAX_OUTPUTS)
@@ -166,15 +179,13 @@ SimdShape simd_shape(const Target *t, int channels, int max_outputs)
 
 SimdShape simd_shape_fixed(const Target *t, int channels, int outputs)
 {
-    SimdShape s = {.lanes = t->lanes, .channels = channels, .cb = 1, .outputs = outputs};
-    s.nv = (channels + t->lanes - 1) / t->lanes;
-    s.rem = channels % t->lanes;
+    SimdShape s = shape_of(t, channels);
+    s.outputs = outputs;
     /* The outputs are given (the images left over by the blocks of simd_shape): the most
      * channel vectors whose accumulators still fit, so that one image's sums are not a chain of
      * a vector or two waiting on the multiply-add's latency. */
     for (int cb = 4; cb >= 1; cb--) {
-        int free_regs = t->registers - cb - 1 - SPARE_REGISTERS - (t->fma ? 0 : 1);
-        if (cb <= s.nv && s.nv % cb == 0 && free_regs / cb >= outputs) {
+        if (cb <= s.nv && s.nv % cb == 0 && outputs_that_fit(t, cb) >= outputs) {
             s.cb = cb;
             break;
         }
