@@ -100,6 +100,9 @@ static void plan_driver_needs(const Model *m, Plan *p)
         p->has_training_mode |= pass_reads(&fp, "training");
         p->forward_sync |= pass_reads(&fp, "sync");
         p->backward_sync |= pass_reads(&bp, "sync");
+        /* Not "a layer with parameters passes a gradient back": batchnorm without scale has
+         * only beta, which its backward never reads. */
+        p->params_in_backward |= pass_reads(&bp, "params");
         if ((pass_reads(&fp, "sync") || pass_reads(&bp, "sync")) && 2 * e->layer->in.c > p->batch_sum_floats)
             p->batch_sum_floats = 2 * e->layer->in.c;
     }
@@ -173,8 +176,6 @@ static void plan_expressions(const Model *m, Plan *p)
             snprintf(e->param[t], sizeof e->param[t], "params + %s_%s_%s_OFFSET", U, e->upper, T);
             snprintf(e->dparam[t], sizeof e->dparam[t], "grads + %s_%s_%s_OFFSET", U, e->upper, T);
         }
-        if (has_params(l) && (e->has_din || e->has_din2))
-            p->params_in_backward = true;
     }
     if (m->nlayers > 0) {
         EmitLayer *last = &p->layers[m->nlayers - 1];
